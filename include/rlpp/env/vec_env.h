@@ -1,0 +1,69 @@
+// A batch of N environments stepped together (EnvPool-style). The batch owns its buffers; one
+// call steps all N copies and writes observations, rewards and flags into them.
+//
+// Auto-reset ("same-step"): when copy i terminates or is truncated at a step, obs() row i
+// already holds the first observation of its next episode, final_obs() row i keeps the last
+// observation of the finished episode (for bootstrapping on truncation), and
+// episode_return()/episode_length() row i hold the finished episode's totals.
+//
+// Seeding: reset(seed) seeds copy i with seed + i; each copy then draws from its own generator,
+// so results do not depend on how the batch is split across threads.
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rlpp/env/space.h"
+
+namespace rlpp::env {
+
+class VecEnv {
+ public:
+  virtual ~VecEnv() = default;
+
+  virtual const Spec& spec() const = 0;
+  int num_envs() const { return num_envs_; }
+  int64_t obs_dim() const { return spec().observation.dim; }
+  int64_t act_dim() const { return spec().action.flat_dim(); }
+
+  // Resets every copy; copy i is seeded with seed + i.
+  virtual void reset(uint64_t seed) = 0;
+  // actions: (N, act_dim) floats; a discrete action is its index. Box actions are clipped to the
+  // box before they reach the dynamics (the caller keeps the unclipped action).
+  virtual void step(const float* actions) = 0;
+
+  const float* obs() const { return obs_.data(); }              // (N, obs_dim)
+  const float* reward() const { return reward_.data(); }        // (N)
+  const uint8_t* terminated() const { return terminated_.data(); }  // (N)
+  const uint8_t* truncated() const { return truncated_.data(); }    // (N)
+  const float* final_obs() const { return final_obs_.data(); }  // (N, obs_dim), rows where done
+  const double* episode_return() const { return episode_return_.data(); }  // (N), rows where done
+  const int* episode_length() const { return episode_length_.data(); }     // (N), rows where done
+
+  // Whole mutable state (every copy's state and generator, step counters, running returns), so
+  // that a checkpointed run resumes bit-identically.
+  virtual void save(std::ostream& out) const = 0;
+  virtual void load(std::istream& in) = 0;
+
+ protected:
+  explicit VecEnv(int num_envs, int64_t obs_dim);
+
+  int num_envs_;
+  std::vector<float> obs_;
+  std::vector<float> reward_;
+  std::vector<uint8_t> terminated_;
+  std::vector<uint8_t> truncated_;
+  std::vector<float> final_obs_;
+  std::vector<double> episode_return_;
+  std::vector<int> episode_length_;
+};
+
+// Options every environment batch accepts.
+struct VecEnvOptions {
+  int num_envs = 1;
+  int num_threads = 1;  // >1: step copies on a thread pool (for expensive envs such as MuJoCo)
+};
+
+}  // namespace rlpp::env

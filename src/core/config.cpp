@@ -1,0 +1,306 @@
+#include "rlpp/core/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "rlpp/core/error.h"
+#include "rlpp/core/strings.h"
+
+namespace rlpp::core {
+
+// ---- Bounds --------------------------------------------------------------------------------
+
+bool Bounds::contains(double v) const {
+  if (std::isnan(v)) return false;
+  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
+  return true;
+}
+
+static std::string fmt_num(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+std::string Bounds::describe() const {
+  return std::string(lo_open ? "(" : "[") + fmt_num(lo) + ", " + fmt_num(hi) + (hi_open ? ")" : "]");
+}
+
+// ---- Recipe --------------------------------------------------------------------------------
+
+Recipe::Recipe() : table_(std::make_unique<toml::table>()) {}
+Recipe::~Recipe() = default;
+Recipe::Recipe(Recipe&&) noexcept = default;
+Recipe& Recipe::operator=(Recipe&&) noexcept = default;
+
+Recipe Recipe::parse(const std::string& text, const std::string& source_name) {
+  Recipe r;
+  r.source_ = source_name;
+  try {
+    *r.table_ = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw UserError(source_name + ":" + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()));
+  }
+  for (auto& [k, v] : *r.table_) {
+    if (!v.is_table()) {
+      throw UserError(source_name + ":" + std::to_string(v.source().begin.line) + ": '" +
+                      std::string(k.str()) + "' must be a section ([" + std::string(k.str()) +
+                      "]), not a top-level value");
+    }
+  }
+  return r;
+}
+
+Recipe Recipe::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open recipe '" + path + "': no such file or not readable");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+void Recipe::set(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw UserError("--set " + assignment + ": expected key=value (for example ppo.lr=3e-4)");
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  const auto parts = split(key, '.');
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    throw UserError("--set " + assignment + ": key must be section.name (for example ppo.lr)");
+  }
+  toml::table parsed;
+  bool as_toml = true;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    as_toml = false;
+  }
+  toml::table* section = (*table_)[parts[0]].as_table();
+  if (!section) {
+    if (table_->contains(parts[0])) throw UserError("--set " + assignment + ": '" + parts[0] + "' is not a section");
+    table_->insert(parts[0], toml::table{});
+    section = (*table_)[parts[0]].as_table();
+  }
+  if (as_toml) {
+    section->insert_or_assign(parts[1], *parsed.get("v"));
+  } else {
+    section->insert_or_assign(parts[1], value);
+  }
+  set_origins_[key] = "--set " + assignment;
+}
+
+bool Recipe::has_section(const std::string& section) const { return table_->contains(section); }
+
+std::string Recipe::get_string(const std::string& section, const std::string& key,
+                               const std::string& fallback) const {
+  const toml::node* n = table_->at_path(section + "." + key).node();
+  if (!n) return fallback;
+  if (!n->is_string()) {
+    throw UserError(origin(section + "." + key) + ": " + section + "." + key + " must be a string");
+  }
+  return n->value<std::string>().value();
+}
+
+void Recipe::mark_used(const std::string& section) const { used_.insert(section); }
+
+void Recipe::check_all_used() const {
+  std::vector<std::string> used(used_.begin(), used_.end());
+  for (const auto& [k, v] : *table_) {
+    const std::string name(k.str());
+    if (!used_.count(name)) {
+      throw UserError(origin(name) + ": unknown section [" + name + "]" + did_you_mean(name, used) +
+                      "; sections used by this recipe: " + join(used, ", "));
+    }
+  }
+}
+
+std::string Recipe::origin(const std::string& dotted_key) const {
+  auto it = set_origins_.find(dotted_key);
+  if (it != set_origins_.end()) return it->second;
+  const toml::node* n = table_->at_path(dotted_key).node();
+  if (n && n->source().begin.line > 0) return source_ + ":" + std::to_string(n->source().begin.line);
+  return source_;
+}
+
+toml::table& Recipe::table() { return *table_; }
+const toml::table& Recipe::table() const { return *table_; }
+
+std::string Recipe::to_toml() const {
+  std::ostringstream s;
+  s << toml::toml_formatter(*table_);
+  return s.str();
+}
+
+// ---- Binder --------------------------------------------------------------------------------
+
+Binder::Binder(Mode mode, const Recipe* recipe, toml::table* out, std::string section)
+    : mode_(mode), recipe_(recipe), out_(out), section_(std::move(section)) {}
+
+Binder Binder::reader(const Recipe& recipe, const std::string& section) {
+  if (recipe.has_section(section) && !recipe.table()[section].is_table()) {
+    throw UserError(recipe.origin(section) + ": '" + section + "' must be a section");
+  }
+  return Binder(Mode::kRead, &recipe, nullptr, section);
+}
+
+Binder Binder::writer(toml::table* out, const std::string& section) {
+  if (!out->contains(section)) out->insert(section, toml::table{});
+  return Binder(Mode::kWrite, nullptr, out, section);
+}
+
+Binder Binder::describer(const std::string& section) { return Binder(Mode::kDescribe, nullptr, nullptr, section); }
+
+const toml::node* Binder::lookup(const std::string& key) {
+  known_.push_back(key);
+  if (mode_ != Mode::kRead) return nullptr;
+  const toml::table* sec = recipe_->table()[section_].as_table();
+  if (!sec) return nullptr;
+  return sec->get(key);
+}
+
+std::string Binder::where(const std::string& key) const { return recipe_->origin(section_ + "." + key); }
+
+void Binder::fail(const std::string& key, const std::string& message) const {
+  throw UserError(where(key) + ": " + section_ + "." + key + " " + message);
+}
+
+void Binder::check_bounds(const std::string& key, double v, const Bounds& b) const {
+  if (!b.contains(v)) fail(key, "= " + fmt_num(v) + " is out of range " + b.describe());
+}
+
+void Binder::describe(const std::string& key, const std::string& type, const std::string& def,
+                      const std::string& help) {
+  if (mode_ == Mode::kDescribe) infos_.push_back({key, type, def, help});
+}
+
+static std::string type_name(const toml::node& n) {
+  std::ostringstream s;
+  s << n.type();
+  return s.str();
+}
+
+template <class T>
+static void store(toml::table* out, const std::string& section, const std::string& key, T value) {
+  (*out)[section].as_table()->insert_or_assign(key, value);
+}
+
+void Binder::num(const std::string& key, double& v, const std::string& help, Bounds b) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  describe(key, "float", fmt_num(v), help);
+  if (!n) return;
+  if (auto d = n->value_exact<double>()) {
+    v = *d;
+  } else if (auto i = n->value_exact<int64_t>()) {
+    v = static_cast<double>(*i);
+  } else {
+    fail(key, "expects a number, got " + type_name(*n));
+  }
+  check_bounds(key, v, b);
+}
+
+void Binder::num(const std::string& key, float& v, const std::string& help, Bounds b) {
+  double d = v;
+  num(key, d, help, b);
+  if (mode_ == Mode::kRead) v = static_cast<float>(d);
+}
+
+void Binder::integer(const std::string& key, int64_t& v, const std::string& help, Bounds b) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  describe(key, "int", std::to_string(v), help);
+  if (!n) return;
+  auto i = n->value_exact<int64_t>();
+  if (!i) fail(key, "expects an integer, got " + type_name(*n));
+  v = *i;
+  check_bounds(key, static_cast<double>(v), b);
+}
+
+void Binder::integer(const std::string& key, int& v, const std::string& help, Bounds b) {
+  int64_t w = v;
+  if (b.hi > 2147483647.0) b.hi = 2147483647.0;
+  if (b.lo < -2147483648.0) b.lo = -2147483648.0;
+  integer(key, w, help, b);
+  if (mode_ == Mode::kRead) v = static_cast<int>(w);
+}
+
+void Binder::flag(const std::string& key, bool& v, const std::string& help) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  describe(key, "bool", v ? "true" : "false", help);
+  if (!n) return;
+  auto x = n->value_exact<bool>();
+  if (!x) fail(key, "expects true or false");
+  v = *x;
+}
+
+void Binder::text(const std::string& key, std::string& v, const std::string& help) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  describe(key, "string", "\"" + v + "\"", help);
+  if (!n) return;
+  auto x = n->value_exact<std::string>();
+  if (!x) fail(key, "expects a string");
+  v = *x;
+}
+
+void Binder::choice(const std::string& key, std::string& v, const std::vector<std::string>& choices,
+                    const std::string& help) {
+  text(key, v, help + " (one of: " + join(choices, ", ") + ")");
+  if (mode_ != Mode::kRead) return;
+  for (const auto& c : choices) {
+    if (c == v) return;
+  }
+  fail(key, "= '" + v + "' is not one of: " + join(choices, ", ") + did_you_mean(v, choices));
+}
+
+void Binder::integers(const std::string& key, std::vector<int64_t>& v, const std::string& help,
+                      Bounds element_bounds) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) {
+    toml::array arr;
+    for (auto x : v) arr.push_back(x);
+    return store(out_, section_, key, arr);
+  }
+  std::vector<std::string> parts;
+  for (auto x : v) parts.push_back(std::to_string(x));
+  describe(key, "int list", "[" + join(parts, ", ") + "]", help);
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) fail(key, "expects an array of integers, e.g. [64, 64]");
+  std::vector<int64_t> out;
+  for (const auto& e : *arr) {
+    auto i = e.value_exact<int64_t>();
+    if (!i) fail(key, "expects an array of integers, e.g. [64, 64]");
+    check_bounds(key, static_cast<double>(*i), element_bounds);
+    out.push_back(*i);
+  }
+  v = std::move(out);
+}
+
+void Binder::passthrough(const std::string& key) { known_.push_back(key); }
+
+void Binder::finish() {
+  if (mode_ != Mode::kRead) return;
+  const toml::table* sec = recipe_->table()[section_].as_table();
+  if (!sec) return;
+  for (const auto& [k, v] : *sec) {
+    const std::string key(k.str());
+    bool ok = false;
+    for (const auto& kk : known_) ok = ok || kk == key;
+    if (!ok) {
+      std::vector<std::string> dotted;
+      for (const auto& kk : known_) dotted.push_back(section_ + "." + kk);
+      throw UserError(where(key) + ": unknown key '" + section_ + "." + key + "'" +
+                      did_you_mean(section_ + "." + key, dotted));
+    }
+  }
+}
+
+}  // namespace rlpp::core
