@@ -1,1 +1,167 @@
-int main() { return 0; }
+// The `rlpp` program: argument parsing, then one call into the library per subcommand.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "rlpp/core/error.h"
+#include "rlpp/core/plot.h"
+#include "rlpp/train/catalog.h"
+#include "rlpp/train/run.h"
+#include "rlpp/version.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// First Ctrl-C: finish the current update, write a checkpoint and exit cleanly.
+// Second Ctrl-C: the default action (terminate at once).
+void on_sigint(int) {
+  g_stop.store(true);
+  std::signal(SIGINT, SIG_DFL);
+}
+
+std::string version_text() {
+  std::ostringstream s;
+  s << "rlpp " << RLPP_VERSION << "\nLibTorch " << TORCH_VERSION << "\nCUDA available: "
+    << (torch::cuda::is_available() ? "yes" : "no");
+  if (torch::cuda::is_available()) s << " (" << torch::cuda::device_count() << " device(s))";
+  return s.str();
+}
+
+int run_list(const std::string& kind) {
+  const auto all = rlpp::train::catalog();
+  std::vector<std::string> kinds;
+  for (const auto& [k, v] : all) kinds.push_back(k);
+  if (!kind.empty() && !all.count(kind)) {
+    throw rlpp::core::UserError("unknown kind '" + kind + "'" + rlpp::core::did_you_mean(kind, kinds) +
+                                "; valid: " + rlpp::core::join(kinds, ", "));
+  }
+  for (const auto& [k, rows] : all) {
+    if (!kind.empty() && k != kind) continue;
+    std::cout << k << ":\n";
+    for (const auto& [name, summary] : rows) {
+      std::cout << "  " << std::left << std::setw(28) << name << " " << summary << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rlpp: reinforcement-learning policy optimization engine"};
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("--version", show_version, "print rlpp's version, the LibTorch version and CUDA availability");
+
+  // train
+  rlpp::train::StartRequest start;
+  auto* train = app.add_subcommand("train", "train from a TOML recipe");
+  train->add_option("recipe", start.recipe_path, "recipe file (see configs/)")->required();
+  train->add_option("--set", start.overrides, "override a recipe value: section.key=value (repeatable)");
+  train->add_option("--out", start.out_dir, "run directory (default: runs/<recipe>-s<seed>-<time>)");
+  train->add_option("--stop-after-updates", start.stop_after_updates,
+                    "checkpoint and stop after this many updates (resume later)");
+  train->add_flag("--quiet", start.quiet, "no progress output");
+  train->footer(
+      "Examples:\n  rlpp train configs/cartpole_ppo.toml\n"
+      "  rlpp train configs/cartpole_ppo.toml --set run.seed=3 --set ppo.learning_rate=1e-3 --out runs/cp3\n"
+      "Ctrl-C writes a checkpoint and exits; 'rlpp resume RUN_DIR' continues.");
+
+  // resume
+  std::string resume_dir;
+  std::vector<std::string> resume_sets;
+  int64_t resume_stop_after = 0;
+  bool resume_quiet = false;
+  auto* resume = app.add_subcommand("resume", "continue a run from its newest checkpoint");
+  resume->add_option("run_dir", resume_dir, "run directory")->required();
+  resume->add_option("--set", resume_sets, "change a recipe value, e.g. run.total_steps=1000000");
+  resume->add_option("--stop-after-updates", resume_stop_after, "checkpoint and stop after this many updates");
+  resume->add_flag("--quiet", resume_quiet, "no progress output");
+  resume->footer("Example:\n  rlpp resume runs/cp3 --set run.total_steps=1000000");
+
+  // eval
+  std::string eval_target;
+  int episodes = 10;
+  uint64_t eval_seed = 12345;
+  auto* eval = app.add_subcommand("eval", "evaluate the deterministic policy of a run or checkpoint");
+  eval->add_option("target", eval_target, "run directory or checkpoint file")->required();
+  eval->add_option("--episodes", episodes, "episodes to run")->check(CLI::Range(1, 1000000));
+  eval->add_option("--seed", eval_seed, "seed of the evaluation environments");
+  eval->footer("Example:\n  rlpp eval runs/cp3 --episodes 20");
+
+  // list
+  std::string list_kind;
+  auto* list = app.add_subcommand("list", "list registered components");
+  list->add_option("kind", list_kind, "envs, algorithms, advantages, objectives or aggregations (default: all)");
+  list->footer("Example:\n  rlpp list envs");
+
+  // plot
+  std::vector<std::string> plot_runs;
+  std::string plot_metric = "charts/episodic_return", plot_out = "learning_curves.png", plot_title;
+  int plot_smooth = 1;
+  auto* plot = app.add_subcommand("plot", "draw learning curves of one or more runs to a PNG");
+  plot->add_option("run_dirs", plot_runs, "run directories")->required();
+  plot->add_option("--metric", plot_metric, "metric name in metrics.jsonl");
+  plot->add_option("--out", plot_out, "PNG file to write");
+  plot->add_option("--smooth", plot_smooth, "moving-average window")->check(CLI::Range(1, 100000));
+  plot->add_option("--title", plot_title, "plot title");
+  plot->footer("Example:\n  rlpp plot runs/cp1 runs/cp2 --metric charts/episodic_return --out cartpole.png");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return rlpp::core::kExitUserError;
+  }
+
+  try {
+    if (show_version) {
+      std::cout << version_text() << std::endl;
+      return 0;
+    }
+    if (*train || *resume) std::signal(SIGINT, on_sigint);
+    if (*train) {
+      rlpp::train::start_run(start, g_stop);
+    } else if (*resume) {
+      rlpp::train::resume_run(resume_dir, resume_sets, resume_stop_after, resume_quiet, g_stop);
+    } else if (*eval) {
+      const auto r = rlpp::train::evaluate_run(eval_target, episodes, eval_seed);
+      std::cout << "episodes " << r.episodes << "  mean_return " << r.mean_return << "  std_return "
+                << r.std_return << "  mean_length " << r.mean_length << std::endl;
+    } else if (*list) {
+      return run_list(list_kind);
+    } else if (*plot) {
+      rlpp::core::PlotOptions opts;
+      opts.title = plot_title.empty() ? plot_metric : plot_title;
+      opts.ylabel = plot_metric;
+      opts.xlabel = "environment steps";
+      opts.smoothing = plot_smooth;
+      rlpp::core::plot_curves(rlpp::core::load_run_curves(plot_runs, plot_metric), opts, plot_out);
+      std::cout << "rlpp: wrote " << plot_out << std::endl;
+    } else {
+      std::cout << app.help() << std::endl;
+    }
+  } catch (const rlpp::core::UserError& e) {
+    std::cerr << "rlpp: error: " << e.what() << std::endl;
+    return rlpp::core::kExitUserError;
+  } catch (const c10::Error& e) {
+    std::cerr << "rlpp: error: " << e.what_without_backtrace() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "rlpp: internal error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,5 +1,6 @@
 #include "rlpp/core/config.h"
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -131,10 +132,49 @@ std::string Recipe::origin(const std::string& dotted_key) const {
 toml::table& Recipe::table() { return *table_; }
 const toml::table& Recipe::table() const { return *table_; }
 
-std::string Recipe::to_toml() const {
-  std::ostringstream s;
-  s << toml::toml_formatter(*table_);
+std::string Recipe::to_toml() const { return to_toml_text(*table_); }
+
+// Shortest text that reads back to exactly the same double (std::to_chars), in TOML syntax.
+static std::string toml_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  std::string out(buf, res.ptr);
+  if (out.find_first_of(".eE") == std::string::npos) out += ".0";
+  return out;
+}
+
+static std::string toml_value(const toml::node& n) {
+  if (auto d = n.value_exact<double>()) return toml_float(*d);
+  if (const toml::array* arr = n.as_array()) {
+    std::vector<std::string> parts;
+    for (const auto& e : *arr) parts.push_back(toml_value(e));
+    return "[" + join(parts, ", ") + "]";
+  }
+  std::ostringstream s;  // strings (escaped), integers, booleans, dates: toml++'s own text
+  n.visit([&](const auto& x) { s << toml::toml_formatter(x); });
   return s.str();
+}
+
+static void emit_table(const toml::table& t, const std::string& prefix, std::ostringstream& out) {
+  for (const auto& [k, v] : t) {
+    if (!v.is_table()) out << k.str() << " = " << toml_value(v) << "\n";
+  }
+  for (const auto& [k, v] : t) {
+    if (!v.is_table()) continue;
+    const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    out << "\n[" << name << "]\n";
+    emit_table(*v.as_table(), name, out);
+  }
+}
+
+std::string to_toml_text(const toml::table& table) {
+  std::ostringstream out;
+  emit_table(table, "", out);
+  std::string s = out.str();
+  if (!s.empty() && s[0] == '\n') s.erase(0, 1);
+  return s;
 }
 
 // ---- Binder --------------------------------------------------------------------------------

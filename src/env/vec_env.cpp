@@ -1,5 +1,7 @@
 #include "rlpp/env/vec_env.h"
 
+#include "rlpp/core/error.h"
+
 namespace rlpp::env {
 
 VecEnv::VecEnv(int num_envs, int64_t obs_dim)
@@ -11,5 +13,12 @@ VecEnv::VecEnv(int num_envs, int64_t obs_dim)
       final_obs_(static_cast<size_t>(num_envs * obs_dim)),
       episode_return_(num_envs),
       episode_length_(num_envs) {}
+
+void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id) {
+  core::require(opts.num_envs >= 1,
+                env_id + ": num_envs must be >= 1, got " + std::to_string(opts.num_envs));
+  core::require(opts.num_threads >= 1,
+                env_id + ": num_threads must be >= 1, got " + std::to_string(opts.num_threads));
+}
 
 }  // namespace rlpp::env

@@ -142,6 +142,10 @@ class Binder {
   std::vector<OptionInfo> infos_;
 };
 
+// TOML text of a table, floats written with the shortest round-trip precision (0.95, not
+// 0.94999999999999996).
+std::string to_toml_text(const toml::table& table);
+
 // Reads `section` of `recipe` into a default-constructed T (validates, refuses unknown keys).
 template <class T>
 T read_options(const Recipe& recipe, const std::string& section) {

@@ -66,4 +66,7 @@ struct VecEnvOptions {
   int num_threads = 1;  // >1: step copies on a thread pool (for expensive envs such as MuJoCo)
 };
 
+// UserError naming `env_id` and the offending value unless num_envs >= 1 and num_threads >= 1.
+void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id);
+
 }  // namespace rlpp::env

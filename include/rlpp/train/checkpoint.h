@@ -1,0 +1,60 @@
+// Training checkpoints: a LibTorch archive (zip) of named tensors and sub-archives, written
+// atomically (temp file + rename) to RUN_DIR/checkpoints/update_NNNNNNN.pt. Holds whatever the
+// trainer needs to continue bit-identically: model, optimizer, generators, environment state,
+// normaliser statistics, counters.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "rlpp/core/rng.h"
+#include "rlpp/train/running_mean_std.h"
+
+namespace rlpp::train {
+
+class CheckpointWriter {
+ public:
+  CheckpointWriter();
+  void put_int(const std::string& key, int64_t v);
+  void put_ints(const std::string& key, const std::vector<int64_t>& v);
+  void put_doubles(const std::string& key, const std::vector<double>& v);
+  void put_floats(const std::string& key, const std::vector<float>& v);
+  void put_bytes(const std::string& key, const std::string& bytes);
+  void put_rng(const std::string& key, const core::Rng& rng);
+  void put_rms(const std::string& key, const RunningMeanStd& rms);
+  // A nested archive (e.g. the learner's model and optimizer).
+  torch::serialize::OutputArchive& child(const std::string& key);
+
+  // Writes RUN_DIR/checkpoints/update_<update>.pt atomically and keeps the newest `keep` files.
+  // Returns the path written.
+  std::string commit(const std::string& run_dir, int64_t update, int keep);
+
+ private:
+  torch::serialize::OutputArchive archive_;
+  std::vector<std::pair<std::string, std::unique_ptr<torch::serialize::OutputArchive>>> children_;
+};
+
+class CheckpointReader {
+ public:
+  // Opens a checkpoint file; a missing or malformed file is a UserError naming it.
+  explicit CheckpointReader(const std::string& path);
+  int64_t get_int(const std::string& key);
+  // The following check the stored length against `expected` (UserError on mismatch).
+  std::vector<int64_t> get_ints(const std::string& key, size_t expected);
+  std::vector<double> get_doubles(const std::string& key, size_t expected);
+  std::vector<float> get_floats(const std::string& key, size_t expected);
+  std::string get_bytes(const std::string& key);
+  void get_rng(const std::string& key, core::Rng* rng);
+  void get_rms(const std::string& key, RunningMeanStd* rms);
+  torch::serialize::InputArchive& child(const std::string& key);
+  const std::string& path() const { return path_; }
+
+ private:
+  torch::Tensor tensor(const std::string& key);
+  std::string path_;
+  torch::serialize::InputArchive archive_;
+  std::vector<std::pair<std::string, std::unique_ptr<torch::serialize::InputArchive>>> children_;
+};
+
+}  // namespace rlpp::train

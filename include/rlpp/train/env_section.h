@@ -1,0 +1,21 @@
+// The [env] section of a control recipe.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "rlpp/core/config.h"
+#include "rlpp/env/vec_env.h"
+
+namespace rlpp::train {
+
+struct EnvSection {
+  std::string id = "CartPole-v1";  // Gymnasium id (rlpp list envs)
+  int num_envs = 4;
+  int num_threads = 1;
+
+  void bind(core::Binder& b);
+  // A new batch of environments as this section describes (unknown id -> UserError).
+  std::unique_ptr<env::VecEnv> make(int num_envs_override = 0) const;
+};
+
+}  // namespace rlpp::train

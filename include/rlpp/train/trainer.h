@@ -1,0 +1,70 @@
+// A training algorithm as the `rlpp` program sees it: built from a recipe, run until done or
+// stopped, checkpointed and resumed, evaluated. Algorithms register under their recipe name
+// (`run.algorithm`).
+#pragma once
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "rlpp/core/config.h"
+#include "rlpp/core/registry.h"
+
+namespace rlpp::train {
+
+// Options of the [run] section, common to every algorithm.
+struct RunOptions {
+  std::string algorithm = "ppo";
+  int64_t seed = 1;
+  int64_t total_steps = 500000;   // environment steps (all copies together)
+  int64_t checkpoint_every = 0;   // updates between checkpoints; 0 = only at the end / on stop
+  int keep_checkpoints = 2;       // newest checkpoints kept
+  int torch_threads = 1;          // LibTorch intra-op threads (small networks run best on 1)
+  double log_interval_s = 10.0;   // seconds between plain progress lines when not on a terminal
+
+  void bind(core::Binder& b);
+};
+
+// Where a run writes, and how it was started.
+struct RunContext {
+  std::string run_dir;          // holds recipe.toml, metrics.*, events.*, checkpoints/
+  bool resume = false;          // continue from the newest checkpoint in run_dir
+  int64_t stop_after_updates = 0;  // > 0: checkpoint and stop after this many updates in this call
+  bool quiet = false;           // no progress output
+};
+
+struct EvalResult {
+  int episodes = 0;
+  double mean_return = 0;
+  double std_return = 0;
+  double mean_length = 0;
+};
+
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+
+  // The recipe with every option resolved (defaults filled in), as written to recipe.toml.
+  virtual std::string resolved_recipe() const = 0;
+  // Trains until total_steps, `stop` becomes true, or stop_after_updates; always leaves a final
+  // checkpoint. Returns true when total_steps was reached.
+  virtual bool run(const std::atomic<bool>& stop) = 0;
+  // Deterministic-policy evaluation on fresh environments seeded from `seed`.
+  virtual EvalResult evaluate(int episodes, uint64_t seed) = 0;
+  // Loads model (and normaliser) state from a checkpoint file, for evaluation.
+  virtual void load_checkpoint(const std::string& path) = 0;
+};
+
+using TrainerFactory = std::function<std::unique_ptr<Trainer>(const core::Recipe&, const RunContext&)>;
+
+// Registry of algorithms (`rlpp list algorithms`).
+core::Registry<TrainerFactory>& algorithm_registry();
+
+// Builds the trainer named by the recipe's run.algorithm; validates the whole recipe (unknown
+// sections and keys are errors) before anything is written.
+std::unique_ptr<Trainer> make_trainer(const core::Recipe& recipe, const RunContext& ctx);
+
+// The newest checkpoint file in run_dir/checkpoints, or "" if none.
+std::string latest_checkpoint(const std::string& run_dir);
+
+}  // namespace rlpp::train

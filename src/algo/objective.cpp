@@ -1,0 +1,64 @@
+#include "rlpp/algo/objective.h"
+
+#include "rlpp/algo/ratio.h"
+#include "rlpp/algo/stats.h"
+
+namespace rlpp::algo {
+
+core::Registry<ObjectiveFactory>& objective_registry() {
+  static core::Registry<ObjectiveFactory> registry = [] {
+    core::Registry<ObjectiveFactory> r("policy objective");
+    r.add("pg", function_objective<PgOptions, &pg_loss>(), "REINFORCE: -A * log pi");
+    r.add("pg_is", function_objective<PgIsOptions, &pg_is_loss>(),
+          "importance-weighted REINFORCE: -sg(r) * A * log pi");
+    r.add("ppo_clip", function_objective<PpoClipOptions, &ppo_clip_loss>(),
+          "PPO clipped surrogate, asymmetric eps, optional dual clip (arXiv 1707.06347)");
+    return r;
+  }();
+  return registry;
+}
+
+std::vector<std::pair<std::string, std::string>> list_objectives() { return listing(objective_registry()); }
+
+torch::Tensor mask_token_loss(const torch::Tensor& token_loss, const torch::Tensor& mask) {
+  if (!mask.defined()) return token_loss;
+  return torch::where(valid_positions(token_loss, mask), token_loss, torch::zeros_like(token_loss));
+}
+
+void check_policy_input(const std::string& objective, const PolicyLossInput& in, bool needs_logp_old) {
+  check_same_shape(objective, "logp", in.logp, "advantages", in.advantages);
+  if (needs_logp_old || in.logp_old.defined()) {
+    check_same_shape(objective, "logp", in.logp, "logp_old", in.logp_old);
+  }
+  if (in.mask.defined()) check_same_shape(objective, "logp", in.logp, "mask", in.mask);
+  if (in.entropy.defined()) check_same_shape(objective, "logp", in.logp, "entropy", in.entropy);
+}
+
+std::map<std::string, torch::Tensor> policy_metrics(const PolicyLossInput& in,
+                                                    const torch::Tensor& clipped_low,
+                                                    const torch::Tensor& clipped_high,
+                                                    const torch::Tensor& clipped_dual) {
+  torch::NoGradGuard no_grad;
+  const auto fraction = [&](const torch::Tensor& flags) {
+    if (!flags.defined()) return torch::zeros({}, in.logp.options());
+    return masked_mean(flags.to(in.logp.scalar_type()), in.mask);
+  };
+  std::map<std::string, torch::Tensor> m;
+  m[metric::kClipFracLow] = fraction(clipped_low);
+  m[metric::kClipFracHigh] = fraction(clipped_high);
+  m[metric::kClipFracDual] = fraction(clipped_dual);
+  m[metric::kClipFrac] = m[metric::kClipFracLow] + m[metric::kClipFracHigh] + m[metric::kClipFracDual];
+  if (in.logp_old.defined()) {
+    const torch::Tensor lr = log_ratio(in.logp.detach(), in.logp_old);
+    // k3 = (r − 1) − log r >= 0 (Schulman's low-variance estimator of KL(π_old‖π)); k1 = −log r.
+    m[metric::kApproxKl] = masked_mean(lr.exp() - 1 - lr, in.mask);
+    m[metric::kApproxKlK1] = masked_mean(-lr, in.mask);
+  } else {
+    m[metric::kApproxKl] = torch::zeros({}, in.logp.options());
+    m[metric::kApproxKlK1] = torch::zeros({}, in.logp.options());
+  }
+  if (in.entropy.defined()) m[metric::kEntropy] = masked_mean(in.entropy.detach(), in.mask);
+  return m;
+}
+
+}  // namespace rlpp::algo

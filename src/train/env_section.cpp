@@ -1,0 +1,21 @@
+#include "rlpp/train/env_section.h"
+
+#include "rlpp/env/registry.h"
+
+namespace rlpp::train {
+
+void EnvSection::bind(core::Binder& b) {
+  b.text("id", id, "environment id (rlpp list envs)");
+  b.integer("num_envs", num_envs, "environment copies stepped together", core::Bounds::closed(1, 1 << 20));
+  b.integer("num_threads", num_threads, "threads stepping the copies", core::Bounds::closed(1, 256));
+  if (b.mode() == core::Binder::Mode::kRead) env::registry().get(id);  // unknown id -> error listing valid ids
+}
+
+std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
+  env::VecEnvOptions opts;
+  opts.num_envs = num_envs_override > 0 ? num_envs_override : num_envs;
+  opts.num_threads = num_threads;
+  return env::make(id, opts);
+}
+
+}  // namespace rlpp::train

@@ -1,0 +1,103 @@
+#include "rlpp/train/run.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "rlpp/core/error.h"
+#include "rlpp/core/fs.h"
+
+namespace rlpp::train {
+
+namespace fs = std::filesystem;
+
+static std::string default_run_dir(const core::Recipe& recipe, const std::string& recipe_path) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+  const toml::node* seed = recipe.table().at_path("run.seed").node();
+  const int64_t s = seed && seed->is_integer() ? seed->value<int64_t>().value() : 1;
+  return (fs::path("runs") / (fs::path(recipe_path).stem().string() + "-s" + std::to_string(s) + "-" + stamp)).string();
+}
+
+static void write_recipe(const std::string& run_dir, const Trainer& trainer) {
+  core::ensure_output_dir(run_dir);
+  core::atomic_write_file((fs::path(run_dir) / "recipe.toml").string(), trainer.resolved_recipe());
+}
+
+static RunOutcome run_trainer(Trainer& trainer, const RunContext& ctx, const std::atomic<bool>& stop) {
+  if (!ctx.quiet) std::cout << "rlpp: run directory " << ctx.run_dir << std::endl;
+  RunOutcome out;
+  out.run_dir = ctx.run_dir;
+  out.finished = trainer.run(stop);
+  if (!ctx.quiet && !out.finished) {
+    std::cout << "rlpp: stopped early; checkpoint written. Continue with: rlpp resume " << ctx.run_dir << std::endl;
+  }
+  return out;
+}
+
+RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
+  core::Recipe recipe = core::Recipe::load(req.recipe_path);
+  for (const auto& o : req.overrides) recipe.set(o);
+  RunContext ctx;
+  ctx.run_dir = req.out_dir.empty() ? default_run_dir(recipe, req.recipe_path) : req.out_dir;
+  ctx.stop_after_updates = req.stop_after_updates;
+  ctx.quiet = req.quiet;
+  std::error_code ec;
+  if (fs::exists(fs::path(ctx.run_dir) / "recipe.toml", ec)) {
+    throw core::UserError("output directory '" + ctx.run_dir +
+                          "' already holds a run; continue it with 'rlpp resume " + ctx.run_dir +
+                          "' or choose another --out");
+  }
+  if (fs::exists(ctx.run_dir, ec) && !fs::is_directory(ctx.run_dir, ec)) {
+    throw core::UserError("output path '" + ctx.run_dir + "' exists and is not a directory");
+  }
+  std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);  // validates everything first
+  write_recipe(ctx.run_dir, *trainer);
+  return run_trainer(*trainer, ctx, stop);
+}
+
+RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>& overrides,
+                      int64_t stop_after_updates, bool quiet, const std::atomic<bool>& stop) {
+  const std::string recipe_path = (fs::path(run_dir) / "recipe.toml").string();
+  core::require(fs::is_directory(run_dir), "run directory '" + run_dir + "' does not exist");
+  core::require(fs::exists(recipe_path), "'" + run_dir + "' is not an rlpp run directory (no recipe.toml)");
+  core::Recipe recipe = core::Recipe::load(recipe_path);
+  for (const auto& o : overrides) recipe.set(o);
+  RunContext ctx;
+  ctx.run_dir = run_dir;
+  ctx.resume = true;
+  ctx.stop_after_updates = stop_after_updates;
+  ctx.quiet = quiet;
+  std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
+  if (!overrides.empty()) write_recipe(run_dir, *trainer);
+  return run_trainer(*trainer, ctx, stop);
+}
+
+EvalResult evaluate_run(const std::string& target, int episodes, uint64_t seed) {
+  std::error_code ec;
+  std::string run_dir, checkpoint;
+  if (fs::is_directory(target, ec)) {
+    run_dir = target;
+    checkpoint = latest_checkpoint(run_dir);
+    core::require(!checkpoint.empty(), "run directory '" + target + "' has no checkpoint yet");
+  } else {
+    core::require(fs::is_regular_file(target, ec), "'" + target + "' is neither a run directory nor a checkpoint file");
+    checkpoint = target;
+    run_dir = fs::path(target).parent_path().parent_path().string();  // RUN_DIR/checkpoints/x.pt
+    if (run_dir.empty()) run_dir = ".";
+  }
+  const std::string recipe_path = (fs::path(run_dir) / "recipe.toml").string();
+  core::require(fs::exists(recipe_path, ec), "cannot find the recipe of checkpoint '" + checkpoint + "' (expected " +
+                                                 recipe_path + ")");
+  const core::Recipe recipe = core::Recipe::load(recipe_path);
+  RunContext ctx;
+  ctx.run_dir = run_dir;
+  ctx.quiet = true;
+  std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
+  trainer->load_checkpoint(checkpoint);
+  return trainer->evaluate(episodes, seed);
+}
+
+}  // namespace rlpp::train

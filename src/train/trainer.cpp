@@ -1,0 +1,56 @@
+#include "rlpp/train/trainer.h"
+
+#include <filesystem>
+
+#include "rlpp/train/ppo_trainer.h"
+
+namespace rlpp::train {
+
+void RunOptions::bind(core::Binder& b) {
+  b.text("algorithm", algorithm, "training algorithm (rlpp list algorithms)");
+  b.integer("seed", seed, "seed of every generator (env copy i gets seed + i)", core::Bounds::non_negative());
+  b.integer("total_steps", total_steps, "environment steps to train for", core::Bounds::closed(1, 1e15));
+  b.integer("checkpoint_every", checkpoint_every, "updates between checkpoints (0 = at the end only)",
+            core::Bounds::non_negative());
+  b.integer("keep_checkpoints", keep_checkpoints, "newest checkpoints kept", core::Bounds::closed(1, 1000));
+  b.integer("torch_threads", torch_threads, "LibTorch intra-op threads", core::Bounds::closed(1, 256));
+  b.num("log_interval_s", log_interval_s, "seconds between progress lines when not on a terminal",
+        core::Bounds::positive());
+}
+
+core::Registry<TrainerFactory>& algorithm_registry() {
+  static core::Registry<TrainerFactory> reg = [] {
+    core::Registry<TrainerFactory> r("algorithm");
+    r.add("ppo", make_ppo_trainer, "PPO for control with CleanRL's details (discrete and continuous)");
+    return r;
+  }();
+  return reg;
+}
+
+std::unique_ptr<Trainer> make_trainer(const core::Recipe& recipe, const RunContext& ctx) {
+  const std::string algorithm = recipe.get_string("run", "algorithm", "ppo");
+  try {
+    return algorithm_registry().get(algorithm)(recipe, ctx);
+  } catch (const core::UserError& e) {
+    // Name where the algorithm came from when it was the unknown name.
+    if (!algorithm_registry().contains(algorithm)) {
+      throw core::UserError(recipe.origin("run.algorithm") + ": run.algorithm: " + e.what());
+    }
+    throw;
+  }
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  std::string best;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind("update_", 0) == 0 && e.path().extension() == ".pt" && e.path().string() > best) best = e.path().string();
+  }
+  return best;
+}
+
+}  // namespace rlpp::train
