@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# rlpp's benchmarks: micro-benchmarks (Google Benchmark) and end-to-end PPO throughput.
+# Prints a short table; the numbers that matter go to docs/results.md with this command.
+set -euo pipefail
+build=${1:-build}
+out=${BENCH_OUT:-$build/bench-results}
+mkdir -p "$out"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+echo "== micro-benchmarks (env-only, rollout with policy, PPO minibatch update, objectives)"
+"$build/bin/rlpp_bench" --benchmark_min_time=0.3 --benchmark_out="$out/micro.json" \
+  --benchmark_out_format=json --benchmark_counters_tabular=true
+
+echo "== end-to-end PPO, CartPole-v1, CleanRL defaults (4 envs x 128 steps, 500k steps)"
+for backend in fast torch; do
+  run="$out/e2e-cartpole-$backend"
+  rm -rf "$run"
+  start=$(date +%s.%N)
+  "$build/bin/rlpp" train configs/cartpole_ppo.toml --quiet --out "$run" --set policy.backend="\"$backend\""
+  end=$(date +%s.%N)
+  python3 - "$run" "$start" "$end" "$backend" <<'PY'
+import json, sys
+run, start, end, backend = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+rows = [json.loads(l) for l in open(run + "/metrics.jsonl")]
+steps = rows[-1]["step"]
+print(f"  backend {backend:5s}: {steps} steps in {end - start:.1f} s wall = {steps / (end - start):,.0f} steps/s "
+      f"(trainer SPS {rows[-1]['charts/SPS']:,.0f}); return_mean_100 {rows[-1]['charts/return_mean_100']:.1f}")
+PY
+done

@@ -1,0 +1,165 @@
+// Tests of the `rlpp` program as a user runs it: exit codes, messages, files written, Ctrl-C.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "../train/test_dirs.h"
+
+namespace fs = std::filesystem;
+using rlpp::testing::TempDir;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `rlpp ARGS` from the source directory; captures exit code, stdout and stderr.
+Result run_cli(const std::string& args, const TempDir& dir) {
+  const std::string out = dir.sub("stdout.txt"), err = dir.sub("stderr.txt");
+  const std::string cmd = std::string("cd ") + RLPP_SOURCE_DIR + " && " + RLPP_CLI + " " + args + " >" + out + " 2>" + err;
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string recipe() { return std::string(RLPP_SOURCE_DIR) + "/configs/cartpole_ppo.toml"; }
+
+}  // namespace
+
+TEST(Cli, VersionNamesRlppLibTorchAndCuda) {
+  TempDir dir("cli");
+  const Result r = run_cli("--version", dir);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("rlpp 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("LibTorch 1."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CUDA available: "), std::string::npos) << r.out;
+}
+
+TEST(Cli, HelpOfEachSubcommandHasExamples) {
+  TempDir dir("cli");
+  for (const std::string sub : {"train", "resume", "eval", "list", "plot"}) {
+    const Result r = run_cli(sub + " --help", dir);
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;
+  }
+}
+
+TEST(Cli, ListShowsEveryRegistry) {
+  TempDir dir("cli");
+  const Result r = run_cli("list", dir);
+  EXPECT_EQ(r.code, 0);
+  for (const std::string name : {"envs:", "CartPole-v1", "Pendulum-v1", "algorithms:", "ppo", "objectives:",
+                                 "ppo_clip", "advantages:", "gae", "aggregations:", "token-mean"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
+  const Result bad = run_cli("list envz", dir);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("did you mean 'envs'"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, RecipeErrorsNameKeyFileAndLineAndWriteNothing) {
+  TempDir dir("cli");
+  const std::string bad = dir.sub("bad.toml");
+  std::ofstream(bad) << "[run]\ntotal_steps = 1000\n\n[ppo]\nnum_step = 64\n";
+  const std::string out = dir.sub("run");
+  Result r = run_cli("train " + bad + " --out " + out, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.toml:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ppo.num_step"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'ppo.num_steps'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+
+  std::ofstream(bad) << "[ppo]\ngamma = \"high\"\n";
+  r = run_cli("train " + bad + " --out " + out, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.toml:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expects a number"), std::string::npos) << r.err;
+
+  r = run_cli("train " + recipe() + " --set ppo.clip_coef=-1 --out " + out, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--set ppo.clip_coef=-1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;
+
+  r = run_cli("train " + dir.sub("missing.toml") + " --out " + out, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("missing.toml"), std::string::npos) << r.err;
+
+  std::ofstream(dir.sub("file")) << "x";
+  r = run_cli("train " + recipe() + " --out " + dir.sub("file") + "/run", dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+
+  r = run_cli("train", dir);  // missing argument
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Cli, TrainEvalPlotResume) {
+  TempDir dir("cli");
+  const std::string out = dir.sub("run");
+  Result r = run_cli("train " + recipe() + " --set run.total_steps=2048 --out " + out, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(out), std::string::npos);
+  r = run_cli("eval " + out + " --episodes 3", dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("episodes 3"), std::string::npos) << r.out;
+  r = run_cli("eval " + out + "/checkpoints/update_0000004.pt --episodes 2", dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run_cli("plot " + out + " --out " + dir.sub("curve.png"), dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir.sub("curve.png")));
+  r = run_cli("resume " + out + " --set run.total_steps=3072 --quiet", dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/checkpoints/update_0000006.pt"));
+  r = run_cli("resume " + dir.sub("nothing"), dir);
+  EXPECT_EQ(r.code, 2);
+}
+
+// Ctrl-C during training: the current update finishes, a checkpoint is written, exit code 0,
+// and the run can be resumed.
+TEST(Cli, SigintWritesACheckpointAndExitsCleanly) {
+  TempDir dir("cli");
+  const std::string out = dir.sub("run");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string devnull = "/dev/null";
+    freopen(devnull.c_str(), "w", stdout);
+    execl(RLPP_CLI, RLPP_CLI, "train", recipe().c_str(), "--out", out.c_str(), "--quiet", (char*)nullptr);
+    _exit(127);
+  }
+  // Wait until at least one update was logged.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(out + "/metrics.jsonl") && fs::file_size(out + "/metrics.jsonl") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  bool any = false;
+  for (const auto& e : fs::directory_iterator(out + "/checkpoints")) any |= e.path().extension() == ".pt";
+  EXPECT_TRUE(any);
+  const Result r = run_cli("resume " + out + " --stop-after-updates 1 --quiet", dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+}
