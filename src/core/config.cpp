@@ -126,6 +126,9 @@ std::string Recipe::origin(const std::string& dotted_key) const {
   if (it != set_origins_.end()) return it->second;
   const toml::node* n = table_->at_path(dotted_key).node();
   if (n && n->source().begin.line > 0) return source_ + ":" + std::to_string(n->source().begin.line);
+  // A section that only --set created: name the first assignment that made it.
+  it = set_origins_.lower_bound(dotted_key + ".");
+  if (it != set_origins_.end() && it->first.rfind(dotted_key + ".", 0) == 0) return it->second;
   return source_;
 }
 
@@ -264,8 +267,8 @@ void Binder::integer(const std::string& key, int64_t& v, const std::string& help
 
 void Binder::integer(const std::string& key, int& v, const std::string& help, Bounds b) {
   int64_t w = v;
-  if (b.hi > 2147483647.0) b.hi = 2147483647.0;
-  if (b.lo < -2147483648.0) b.lo = -2147483648.0;
+  if (b.hi > 2147483647.0) b = {b.lo, 2147483647.0, b.lo_open, false};
+  if (b.lo < -2147483648.0) b = {-2147483648.0, b.hi, false, b.hi_open};
   integer(key, w, help, b);
   if (mode_ == Mode::kRead) v = static_cast<int>(w);
 }

@@ -1,5 +1,10 @@
 #include "rlpp/nn/fast_mlp.h"
 
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics when
+// Eigen's matrix-product kernels are inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
 #include <algorithm>
 

@@ -33,11 +33,12 @@ struct Bounds {
   bool hi_open = false;
 
   static Bounds any() { return {}; }
-  static Bounds positive() { return {0.0, std::numeric_limits<double>::infinity(), true, false}; }
-  static Bounds non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false, false}; }
+  // Half-bounded ranges exclude infinity: a learning rate or a step count of `inf` is a typo.
+  static Bounds positive() { return {0.0, std::numeric_limits<double>::infinity(), true, true}; }
+  static Bounds non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false, true}; }
   static Bounds unit() { return {0.0, 1.0, false, false}; }  // [0, 1]
   static Bounds closed(double lo, double hi) { return {lo, hi, false, false}; }
-  static Bounds at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, false}; }
+  static Bounds at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, true}; }
 
   bool contains(double v) const;
   std::string describe() const;  // e.g. "(0, inf)" or "[0, 1]"

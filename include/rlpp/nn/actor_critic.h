@@ -17,7 +17,7 @@ struct MlpPolicyOptions {
   std::string activation = "tanh";
   double init_log_std = 0.0;      // continuous only: initial log sigma
   double actor_head_gain = 0.01;  // orthogonal gain of the policy head
-  std::string backend = "fast";   // "fast": fused CPU path (nn/fast_actor_critic.h); "torch": LibTorch reference
+  std::string backend = "fast";   // "fast": fused CPU path (train/fast_actor_critic_learner.h); "torch": LibTorch reference
 
   void bind(core::Binder& b);
 };

@@ -11,11 +11,32 @@
 // Internally a batch of m rows is stored feature-major, i.e. an (m, width) row-major array read as
 // a (width, m) column-major matrix, so z_l = W_l h_{l-1} is one matrix product per layer.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace rlpp::nn {
+
+// Allocates on 64-byte boundaries (a cache line, one AVX-512 register). Vectorised loops then split
+// a buffer into the same head/body/tail in every instance, so results are reproducible bit for bit
+// (Eigen's packet tanh and its scalar tail round differently).
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlignment); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const AlignedAllocator<U>&) const { return false; }
+};
+using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 
 enum class Activation { kTanh, kRelu };
 
@@ -60,8 +81,8 @@ class FastMlp {
   int64_t capacity_ = 0;                   // rows the workspace holds
   int64_t m_ = 0;                          // rows of the last forward
   const float* x_ = nullptr;               // (m, in) input of the last forward
-  std::vector<std::vector<float>> h_;      // (L) of (capacity, out_l): h_l, the last one = out
-  std::vector<float> delta_a_, delta_b_;   // (capacity, max width) ping-pong δ buffers
+  std::vector<AlignedFloats> h_;         // (L) of (capacity, out_l): h_l, the last one = out
+  AlignedFloats delta_a_, delta_b_;       // (capacity, max width) ping-pong δ buffers
 };
 
 }  // namespace rlpp::nn

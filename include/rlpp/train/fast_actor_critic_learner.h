@@ -5,7 +5,7 @@
 // 128-sample update of a 64-64 network. Tests compare it with the reference step by step.
 //
 // Parameter layout (one float buffer, the order of nn::ActorCritic::parameters()):
-//   critic MLP (obs_dim -> hidden... -> 1) | actor MLP (obs_dim -> hidden... -> A) | log_std (A)
+//   log_std (A) | critic MLP (obs_dim -> hidden... -> 1) | actor MLP (obs_dim -> hidden... -> A)
 // each Linear as W (out, in) row-major then b (out); log_std only for continuous actions.
 //
 // Checkpoints use the reference's archive layout: "model" = nn::ActorCritic::save, "optim" =
@@ -38,9 +38,9 @@ class FastActorCriticLearner : public ActorCriticLearner {
   void load(torch::serialize::InputArchive& archive) override;
 
   // All parameters in the layout above. (num_params)
-  const std::vector<float>& parameters() const { return params_; }
+  const nn::AlignedFloats& parameters() const { return params_; }
   // dL/dθ of the last update's loss, before the grad-norm clip. (num_params)
-  const std::vector<float>& gradient() const { return grads_; }
+  const nn::AlignedFloats& gradient() const { return grads_; }
   // Adam steps taken (the bias-correction counter t).
   int64_t adam_step() const { return step_; }
 
@@ -72,19 +72,23 @@ class FastActorCriticLearner : public ActorCriticLearner {
   std::vector<Slot> slots_;
 
   nn::FastMlp critic_, actor_;
-  int64_t critic_offset_ = 0, actor_offset_ = 0, log_std_offset_ = -1;  // -1: discrete
+  int64_t log_std_offset_ = -1, critic_offset_ = 0, actor_offset_ = 0;  // log_std: -1 when discrete
 
-  std::vector<float> params_;  // (P)
-  std::vector<float> grads_;   // (P) unclipped gradient of the last update
-  std::vector<float> adam_m_;  // (P) first moment (torch: exp_avg)
-  std::vector<float> adam_v_;  // (P) second moment (torch: exp_avg_sq)
+  // Every buffer the network math touches is 64-byte aligned, so that two learners with the same
+  // state compute bit-identical updates (a resumed run continues exactly).
+  nn::AlignedFloats params_;  // (P)
+  nn::AlignedFloats grads_;   // (P) unclipped gradient of the last update
+  nn::AlignedFloats adam_m_;  // (P) first moment (torch: exp_avg)
+  nn::AlignedFloats adam_v_;  // (P) second moment (torch: exp_avg_sq)
   int64_t step_ = 0;
   double last_lr_ = 1e-3;      // the lr of the last step (stored in the optimizer archive)
 
   // Per-update scratch, grown to the largest minibatch.
-  std::vector<float> adv_;          // (M) advantages as used by the loss (normalised if asked)
-  std::vector<float> d_actor_out_;  // (M, A) dL/d(logits or mean)
-  std::vector<float> d_value_;      // (M) dL/dV
+  std::vector<float> adv_;            // (M) advantages as used by the loss (normalised if asked)
+  nn::AlignedFloats d_actor_out_;     // (M, A) dL/d(logits or mean)
+  nn::AlignedFloats d_value_;         // (M) dL/dV
+  std::vector<double> log_std_acc_;  // (A) dL/dlog σ before rounding to float
+  std::vector<double> head_scratch_; // (A) softmax row (discrete) or 1/σ (continuous)
 };
 
 }  // namespace rlpp::train
