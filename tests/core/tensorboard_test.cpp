@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "core/test_util.h"
 #include "rlpp/core/metrics.h"
