@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   // list
   std::string list_kind;
   auto* list = app.add_subcommand("list", "list registered components");
-  list->add_option("kind", list_kind, "envs, algorithms, advantages, objectives or aggregations (default: all)");
+  list->add_option("kind", list_kind, "envs, algorithms, advantages, objectives, aggregations, kl or kl_controllers (default: all)");
   list->footer("Example:\n  rlpp list envs");
 
   // plot

@@ -8,6 +8,18 @@ core::Registry<AdvantageFactory>& advantage_registry() {
     r.add("gae", function_advantage<GaeOptions, &gae>(),
           "generalized advantage estimation (arXiv 1506.02438)");
     r.add("mc", function_advantage<McOptions, &mc>(), "discounted return-to-go (minus values when given)");
+    r.add("grpo", function_advantage<GroupNormOptions, &grpo>(), "(R - group mean)/(group std + eps) (arXiv 2402.03300)");
+    r.add("dr_grpo", function_advantage<GroupBaselineOptions, &dr_grpo>(), "R - group mean (arXiv 2503.20783)");
+    r.add("rloo", function_advantage<GroupBaselineOptions, &rloo>(), "R - leave-one-out group mean (arXiv 2402.14740)");
+    r.add("opo", function_advantage<GroupBaselineOptions, &opo>(), "R - length-weighted group mean (arXiv 2505.23585)");
+    r.add("grpo_passk", function_advantage<GroupNormOptions, &grpo_passk>(),
+          "only the group's best response: (r_max - r_2nd)/(std + eps) (arXiv 2503.19595)");
+    r.add("hapo_tga", function_advantage<HapoTgaOptions, &hapo_tga>(),
+          "token-level group average, grpo fallback on outliers (arXiv 2509.16591)");
+    r.add("reinforce_pp", function_advantage<ReinforcePpOptions, &reinforce_pp>(),
+          "discounted token return, whitened over the batch (arXiv 2501.03262)");
+    r.add("reinforce_pp_baseline", function_advantage<ReinforcePpOptions, &reinforce_pp_baseline>(),
+          "reinforce_pp on R - group mean (arXiv 2501.03262)");
     return r;
   }();
   return registry;

@@ -13,6 +13,13 @@ core::Registry<ObjectiveFactory>& objective_registry() {
           "importance-weighted REINFORCE: -sg(r) * A * log pi");
     r.add("ppo_clip", function_objective<PpoClipOptions, &ppo_clip_loss>(),
           "PPO clipped surrogate, asymmetric eps, optional dual clip (arXiv 1707.06347)");
+    r.add("dapo", function_objective<DapoOptions, &dapo_loss>(), "ppo_clip with clip-higher 0.2/0.28 (arXiv 2503.14476)");
+    r.add("cispo", function_objective<CispoOptions, &cispo_loss>(), "-sg(min(r, eps_max)) * A * log pi (arXiv 2506.13585)");
+    r.add("sapo", function_objective<SapoOptions, &sapo_loss>(), "soft gate -(4/tau) sigmoid(tau (r - 1)) * A");
+    r.add("gppo", function_objective<GppoOptions, &gppo_loss>(), "clip-higher PPO keeping scaled gradients on clipped tokens (arXiv 2508.07629)");
+    r.add("gspo", function_objective<GspoOptions, &gspo_loss>(), "sequence-level clipped ratio exp(mean log r) (arXiv 2507.18071)");
+    r.add("dro", function_objective<DroOptions, &dro_loss>(), "-(A log pi - beta/2 (log r)^2)");
+    r.add("gmpo", function_objective<GmpoOptions, &gmpo_loss>(), "geometric mean of log-clipped token ratios per sequence (arXiv 2507.20673)");
     return r;
   }();
   return registry;

@@ -2,6 +2,7 @@
 
 #include "rlpp/algo/advantage.h"
 #include "rlpp/algo/aggregation.h"
+#include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/env/registry.h"
 #include "rlpp/train/trainer.h"
@@ -22,6 +23,8 @@ std::map<std::string, CatalogRows> catalog() {
       {"advantages", algo::list_advantages()},
       {"objectives", algo::list_objectives()},
       {"aggregations", algo::list_aggregations()},
+      {"kl", algo::list_kl_estimators()},
+      {"kl_controllers", algo::list_kl_controllers()},
   };
 }
 

@@ -9,7 +9,7 @@ namespace rlpp::train {
 
 using CatalogRows = std::vector<std::pair<std::string, std::string>>;  // (name, summary)
 
-// kind ("envs", "algorithms", "advantages", "objectives", "aggregations") -> rows.
+// kind ("envs", "algorithms", "advantages", "objectives", "aggregations", "kl", "kl_controllers") -> rows.
 std::map<std::string, CatalogRows> catalog();
 
 }  // namespace rlpp::train
