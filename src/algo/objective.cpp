@@ -1,7 +1,12 @@
 #include "rlpp/algo/objective.h"
 
+#include "rlpp/algo/objectives/bapo.h"
+#include "rlpp/algo/objectives/cov.h"
+#include "rlpp/algo/objectives/hapo.h"
+#include "rlpp/algo/objectives/lp_reg.h"
 #include "rlpp/algo/ratio.h"
 #include "rlpp/algo/stats.h"
+#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
@@ -20,6 +25,16 @@ core::Registry<ObjectiveFactory>& objective_registry() {
     r.add("gspo", function_objective<GspoOptions, &gspo_loss>(), "sequence-level clipped ratio exp(mean log r) (arXiv 2507.18071)");
     r.add("dro", function_objective<DroOptions, &dro_loss>(), "-(A log pi - beta/2 (log r)^2)");
     r.add("gmpo", function_objective<GmpoOptions, &gmpo_loss>(), "geometric mean of log-clipped token ratios per sequence (arXiv 2507.20673)");
+    r.add("bapo", prepared_objective<BapoOptions, BapoBounds, &bapo_bounds, &bapo_loss>(),
+          "PPO with bounds re-balanced each step so positive tokens carry >= rho x the negative ones (arXiv 2510.18927)");
+    r.add("hapo", prepared_objective<HapoOptions, EntropyNormStats, &hapo_stats, &hapo_loss>(),
+          "entropy-normalised advantage redistribution + asymmetric adaptive dual clip (arXiv 2509.16591)");
+    r.add("clip_cov", factory_of<PolicyObjective, ClipCovObjective, ClipCovOptions>(),
+          "PPO clip; a random few high-covariance tokens lose their gradient (arXiv 2505.22617)");
+    r.add("kl_cov", prepared_objective<KlCovOptions, KlCovStats, &kl_cov_stats, &kl_cov_loss>(),
+          "-r A; the top-covariance tokens add beta |log r| (arXiv 2505.22617)");
+    r.add("lp_reg", prepared_objective<LpRegOptions, LpRegStats, &lp_reg_stats, &lp_reg_loss>(),
+          "wide-clip PPO; low-probability negative tokens regularised toward a min-p proxy (arXiv 2510.03222)");
     return r;
   }();
   return registry;
@@ -39,6 +54,36 @@ void check_policy_input(const std::string& objective, const PolicyLossInput& in,
   }
   if (in.mask.defined()) check_same_shape(objective, "logp", in.logp, "mask", in.mask);
   if (in.entropy.defined()) check_same_shape(objective, "logp", in.logp, "entropy", in.entropy);
+  if (in.logp_proxy.defined()) check_same_shape(objective, "logp", in.logp, "logp_proxy", in.logp_proxy);
+  if (in.rows.defined()) {
+    core::require(in.rows.dim() == 1 && in.logp.dim() >= 1 && in.rows.size(0) == in.logp.size(0) &&
+                      !in.rows.is_floating_point(),
+                  objective + ": rows must be an integer (B) tensor with B = logp.size(0)");
+  }
+}
+
+void check_sequences(const std::string& objective, const PolicyLossInput& in) {
+  core::require(in.logp.defined() && in.logp.dim() == 2,
+                "objective " + objective + ": needs (B, L) sequences, got logp with " +
+                    std::to_string(in.logp.defined() ? in.logp.dim() : 0) + " dimensions");
+}
+
+torch::Tensor rows_of_global(const std::string& objective, const torch::Tensor& global, const PolicyLossInput& in) {
+  if (!in.rows.defined()) {
+    core::require(global.size(0) == in.logp.size(0),
+                  objective + ": the batch prepared has " + std::to_string(global.size(0)) +
+                      " rows but this input has " + std::to_string(in.logp.size(0)) +
+                      "; pass `rows` for a micro-batch");
+    return global;
+  }
+  const torch::Tensor idx = in.rows.to(torch::kLong).to(global.device());
+  core::require(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < global.size(0)),
+                objective + ": rows must index the prepared batch of " + std::to_string(global.size(0)) + " rows");
+  return global.index_select(0, idx);
+}
+
+torch::Tensor constant_like(const torch::Tensor& like, double value) {
+  return torch::scalar_tensor(value, like.options().requires_grad(false));
 }
 
 std::map<std::string, torch::Tensor> policy_metrics(const PolicyLossInput& in,

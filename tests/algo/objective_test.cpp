@@ -10,36 +10,12 @@
 
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/core/error.h"
+#include "objective_test_util.h"
 
 namespace rlpp::algo {
 namespace {
 
-constexpr int64_t kB = 6, kL = 40;
-
-// Log-ratios spread over ±0.7 so that both clip sides and the unclipped middle are populated;
-// advantages of both signs; ragged response lengths including 0 and 1.
-PolicyLossInput random_input(uint64_t seed) {
-  torch::manual_seed(seed);
-  PolicyLossInput in;
-  in.logp_old = -torch::rand({kB, kL}) * 3 - 0.05;
-  in.logp = (in.logp_old + (torch::rand({kB, kL}) - 0.5) * 1.4).detach().requires_grad_(true);
-  in.advantages = torch::randn({kB, kL});
-  in.entropy = torch::rand({kB, kL}) * 2;
-  const std::vector<int64_t> lengths = {kL, 17, 1, 0, 33, 5};
-  in.mask = torch::zeros({kB, kL});
-  for (int64_t i = 0; i < kB; ++i) in.mask.index_put_({i, torch::indexing::Slice(0, lengths[i])}, 1.f);
-  return in;
-}
-
-double val(const torch::Tensor& x, int64_t i, int64_t t) { return x.index({i, t}).item<double>(); }
-double scalar(const torch::Tensor& x) { return x.item<double>(); }
-
-// d(Σ ℓ)/d logp, i.e. the per-token gradient (token-sum aggregation has weight 1 per valid token).
-torch::Tensor token_grad(const PolicyLossInput& in, const ObjectiveOutput& out) {
-  if (in.logp.grad().defined()) in.logp.grad().zero_();
-  aggregate_loss(out.token_loss, in.mask, Aggregation::kTokenSum).backward();
-  return in.logp.grad().clone();
-}
+using namespace test_util;
 
 struct PpoRef {
   double loss, grad;
@@ -73,7 +49,7 @@ TEST(PpoClip, ValuesGradientsAndMetricsMatchFormula) {
     }
     const PpoClipOptions opts{/*eps_low=*/0.2, /*eps_high=*/0.28, dual, /*clip_c=*/2.0};
     const ObjectiveOutput out = ppo_clip_loss(in, opts);
-    const torch::Tensor grad = token_grad(in, out);
+    const torch::Tensor grad = grad_of(in, out);
     double n = 0, n_low = 0, n_high = 0, n_dual = 0, k3 = 0, k1 = 0, ent = 0, max_err = 0, max_gerr = 0;
     for (int64_t i = 0; i < kB; ++i) {
       for (int64_t t = 0; t < kL; ++t) {
@@ -143,13 +119,7 @@ TEST(PpoClip, DualClipBoundsNegativeAdvantageLossAtCTimesAbsA) {
 
 TEST(PpoClip, MaskedPositionsChangeNeitherResultsNorGradients) {
   PolicyLossInput a = random_input(4);
-  PolicyLossInput b = random_input(4);
-  const torch::Tensor pad = a.mask < 0.5;
-  // Large but finite garbage at padding in every input.
-  b.logp = torch::where(pad, torch::full_like(b.logp, 1e4), b.logp.detach()).requires_grad_(true);
-  b.logp_old = torch::where(pad, torch::full_like(b.logp_old, -3e4), b.logp_old);
-  b.advantages = torch::where(pad, torch::full_like(b.advantages, 1e6), b.advantages);
-  b.entropy = torch::where(pad, torch::full_like(b.entropy, -1e5), b.entropy);
+  PolicyLossInput b = with_garbage_at_padding(a);  // large but finite garbage at padding
   for (bool dual : {false, true}) {
     const PpoClipOptions opts{0.2, 0.28, dual, 3.0};
     const ObjectiveOutput oa = ppo_clip_loss(a, opts), ob = ppo_clip_loss(b, opts);
@@ -201,7 +171,7 @@ TEST(PpoClip, ControlMinibatchWithoutMask) {
 TEST(Pg, LossAndGradientAreScoreFunction) {
   PolicyLossInput in = random_input(6);
   const ObjectiveOutput out = pg_loss(in, PgOptions{});
-  const torch::Tensor grad = token_grad(in, out);
+  const torch::Tensor grad = grad_of(in, out);
   for (int64_t i = 0; i < kB; ++i) {
     for (int64_t t = 0; t < kL; ++t) {
       const bool valid = val(in.mask, i, t) > 0.5;
@@ -219,7 +189,7 @@ TEST(Pg, LossAndGradientAreScoreFunction) {
 TEST(PgIs, GradientIsRatioWeighted) {
   PolicyLossInput in = random_input(7);
   const ObjectiveOutput out = pg_is_loss(in, PgIsOptions{});
-  const torch::Tensor grad = token_grad(in, out);
+  const torch::Tensor grad = grad_of(in, out);
   for (int64_t i = 0; i < kB; ++i) {
     for (int64_t t = 0; t < kL; ++t) {
       const bool valid = val(in.mask, i, t) > 0.5;

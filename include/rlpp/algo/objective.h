@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,8 +29,12 @@ struct PolicyLossInput {
   torch::Tensor advantages;  // (B, L) per-token advantages (never differentiated)
   torch::Tensor mask;        // (B, L) float 0/1 valid tokens; {} = all valid
   torch::Tensor entropy;     // (B, L) optional: H of π at each position (metric `entropy`; HAPO, 80/20)
-  // Objectives to come add optional fields here (e.g. log-probs of a proxy policy for lp_reg);
-  // an objective that needs one checks it with check_defined.
+  torch::Tensor logp_proxy;  // (B, L) optional: log π_p of the taken tokens, −inf where π_p = 0 (lp_reg)
+  // (B) optional int64: the row of the global batch (the one given to prepare()) that each row of
+  // this micro-batch is. Only objectives that fix per-token decisions in prepare() read it
+  // (clip_cov's random selection); {} means "this input is the global batch itself".
+  torch::Tensor rows;
+  // An objective that needs an optional field checks it with check_defined.
 };
 
 struct ObjectiveOutput {
@@ -234,7 +239,39 @@ ObjectiveFactory function_objective() {
   return factory_of<PolicyObjective, FunctionObjective<Options, Fn>, Options>();
 }
 
-// Names as in docs/OBJECTIVES.md: pg, pg_is, ppo_clip, dapo, cispo, sapo, gppo, gspo, dro, gmpo.
+// An objective whose loss depends on statistics of the whole (global) batch: bapo's bounds,
+// hapo's entropy normalisation, the covariance centring and thresholds of clip_cov / kl_cov,
+// lp_reg's low-probability threshold. `Prepare` computes the statistics from a batch; `Fn` is the
+// loss given them. prepare() fixes them once per optimizer step on the global batch, so that
+// every micro-batch (and, later, every data-parallel rank) uses the same values and the summed
+// gradient of any split equals the gradient of the whole batch. compute() without a preceding
+// prepare() treats its own input as the global batch.
+template <class Options, class Stats, Stats (*Prepare)(const PolicyLossInput&, const Options&),
+          ObjectiveOutput (*Fn)(const PolicyLossInput&, const Options&, const Stats&)>
+class PreparedObjective final : public PolicyObjective {
+ public:
+  explicit PreparedObjective(Options opts) : opts_(std::move(opts)) {}
+  void prepare(const PolicyLossInput& global_batch) override { stats_ = Prepare(global_batch, opts_); }
+  ObjectiveOutput compute(const PolicyLossInput& in) const override {
+    if (stats_) return Fn(in, opts_, *stats_);
+    return Fn(in, opts_, Prepare(in, opts_));
+  }
+  const Options& options() const { return opts_; }
+  const std::optional<Stats>& stats() const { return stats_; }
+
+ private:
+  Options opts_;
+  std::optional<Stats> stats_;
+};
+
+template <class Options, class Stats, Stats (*Prepare)(const PolicyLossInput&, const Options&),
+          ObjectiveOutput (*Fn)(const PolicyLossInput&, const Options&, const Stats&)>
+ObjectiveFactory prepared_objective() {
+  return factory_of<PolicyObjective, PreparedObjective<Options, Stats, Prepare, Fn>, Options>();
+}
+
+// Names as in docs/OBJECTIVES.md: pg, pg_is, ppo_clip, dapo, cispo, sapo, gppo, gspo, dro, gmpo,
+// bapo, hapo, clip_cov, kl_cov, lp_reg.
 core::Registry<ObjectiveFactory>& objective_registry();
 std::vector<std::pair<std::string, std::string>> list_objectives();  // (name, summary)
 
@@ -250,7 +287,18 @@ std::map<std::string, torch::Tensor> policy_metrics(const PolicyLossInput& in,
                                                     const torch::Tensor& clipped_high = {},
                                                     const torch::Tensor& clipped_dual = {});
 
-// Validates shapes: logp, advantages, and logp_old / mask / entropy when given (or required).
+// Validates shapes: logp, advantages, and logp_old / mask / entropy / logp_proxy when given (or
+// required), and `rows` when given.
 void check_policy_input(const std::string& objective, const PolicyLossInput& in, bool needs_logp_old);
+
+// Throws core::UserError unless logp is (B, L): for objectives defined on sequences.
+void check_sequences(const std::string& objective, const PolicyLossInput& in);
+
+// The rows of a (B_global, ...) tensor fixed in prepare() that belong to this input: index_select
+// by `in.rows`, or the tensor itself when `in.rows` is {} (then B must match).
+torch::Tensor rows_of_global(const std::string& objective, const torch::Tensor& global, const PolicyLossInput& in);
+
+// A 0-dim constant in the dtype/device of `like` that never requires grad (clip bounds).
+torch::Tensor constant_like(const torch::Tensor& like, double value);
 
 }  // namespace rlpp::algo

@@ -3,16 +3,12 @@
 // on the pessimistic side (as PPO's min does), then the row's log-ratios are averaged.
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/ratio.h"
-#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
 ObjectiveOutput gmpo_loss(const PolicyLossInput& in, const GmpoOptions& opts) {
   check_policy_input("gmpo", in, /*needs_logp_old=*/true);
-  if (in.logp.dim() != 2) {
-    throw core::UserError("objective gmpo: needs (B, L) sequences, got logp with " +
-                          std::to_string(in.logp.dim()) + " dimensions");
-  }
+  check_sequences("gmpo", in);
   const torch::Tensor lr = log_ratio(in.logp, in.logp_old);                   // (B, L)
   const torch::Tensor seq_adv = row_masked_mean(in.advantages.detach(), in.mask);  // (B, 1)
   const torch::Tensor sgn = torch::where(seq_adv >= 0, torch::ones_like(seq_adv), -torch::ones_like(seq_adv));

@@ -10,7 +10,7 @@ namespace rlpp::algo {
 ObjectiveOutput gppo_loss(const PolicyLossInput& in, const GppoOptions& opts) {
   check_policy_input("gppo", in, /*needs_logp_old=*/true);
   const torch::Tensor r = ratio(in.logp, in.logp_old);  // (B, L)
-  const auto scalar = [&](double v) { return torch::scalar_tensor(v, r.options().requires_grad(false)); };
+  const auto scalar = [&](double v) { return constant_like(r, v); };
   const double lo = 1.0 - opts.eps_low, hi = 1.0 + opts.eps_high;
   const ClippedSurrogate s = clipped_surrogate(r, in.advantages, scalar(lo), scalar(hi), torch::Tensor());
   const torch::Tensor a = in.advantages.detach();  // (B, L)

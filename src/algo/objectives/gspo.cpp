@@ -3,7 +3,6 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/ratio.h"
 #include "rlpp/algo/stats.h"
-#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
@@ -19,10 +18,7 @@ torch::Tensor row_masked_mean(const torch::Tensor& x, const torch::Tensor& mask)
 
 ObjectiveOutput gspo_loss(const PolicyLossInput& in, const GspoOptions& opts) {
   check_policy_input("gspo", in, /*needs_logp_old=*/true);
-  if (in.logp.dim() != 2) {
-    throw core::UserError("objective gspo: needs (B, L) sequences, got logp with " +
-                          std::to_string(in.logp.dim()) + " dimensions");
-  }
+  check_sequences("gspo", in);
   const torch::Tensor log_s =
       row_masked_mean(log_ratio(in.logp, in.logp_old), in.mask).clamp_max(kMaxLogSeqRatio);  // (B, 1)
   const torch::Tensor seq_adv = row_masked_mean(in.advantages.detach(), in.mask);           // (B, 1)
@@ -32,7 +28,7 @@ ObjectiveOutput gspo_loss(const PolicyLossInput& in, const GspoOptions& opts) {
   } else {
     s = log_s.exp().expand_as(in.logp);
   }
-  const auto scalar = [&](double v) { return torch::scalar_tensor(v, s.options().requires_grad(false)); };
+  const auto scalar = [&](double v) { return constant_like(s, v); };
   const ClippedSurrogate c = clipped_surrogate(s, seq_adv.expand_as(s), scalar(1.0 - opts.eps_low),
                                                scalar(1.0 + opts.eps_high), torch::Tensor());
   return {mask_token_loss(c.loss, in.mask), policy_metrics(in, c.clipped_low, c.clipped_high)};
