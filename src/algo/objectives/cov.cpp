@@ -59,11 +59,10 @@ ClipCovStats clip_cov_stats(const PolicyLossInput& in, const ClipCovOptions& opt
   const int64_t k = std::min(selection_size(opts.ratio, s.centre.num_valid), candidate.sum().item<int64_t>());
   s.selected = torch::zeros(candidate.sizes(), candidate.options());
   if (k == 0) return s;
-  // Uniform random keys; the k largest among the candidates form a uniform random k-subset.
-  // (torch::rand locks the generator itself.)
-  torch::Tensor keys = torch::rand(candidate.sizes(), gen, torch::TensorOptions().dtype(torch::kDouble));
-  keys = torch::where(candidate.cpu(), keys, torch::full_like(keys, -1.0)).flatten();
-  const torch::Tensor chosen = std::get<1>(keys.topk(k));
+  // A uniform random k-subset of the candidates: the k largest of uniform keys drawn for them.
+  const torch::Tensor index = candidate.flatten().nonzero().squeeze(1).cpu();  // (n_candidates)
+  const torch::Tensor keys = torch::rand({index.size(0)}, gen, torch::TensorOptions().dtype(torch::kDouble));
+  const torch::Tensor chosen = index.index_select(0, std::get<1>(keys.topk(k)));
   s.selected = torch::zeros({candidate.numel()}, torch::kBool).index_fill_(0, chosen, true)
                    .view(candidate.sizes()).to(candidate.device());
   return s;
