@@ -35,7 +35,11 @@ std::string version_text() {
   return s.str();
 }
 
-int run_list(const std::string& kind) {
+int run_list(const std::string& kind, bool markdown) {
+  if (markdown) {
+    std::cout << rlpp::train::catalog_markdown();
+    return 0;
+  }
   const auto all = rlpp::train::catalog();
   std::vector<std::string> kinds;
   for (const auto& [k, v] : all) kinds.push_back(k);
@@ -99,9 +103,14 @@ int main(int argc, char** argv) {
 
   // list
   std::string list_kind;
+  bool list_markdown = false;
   auto* list = app.add_subcommand("list", "list registered components");
-  list->add_option("kind", list_kind, "envs, algorithms, advantages, objectives, aggregations, kl or kl_controllers (default: all)");
-  list->footer("Example:\n  rlpp list envs");
+  list->add_option("kind", list_kind,
+                   "envs, algorithms, advantages, objectives, aggregations, kl, kl_controllers or selectors "
+                   "(default: all)");
+  list->add_flag("--markdown", list_markdown,
+                 "the algo components with every option and default, as markdown (docs/objectives.md)");
+  list->footer("Examples:\n  rlpp list objectives\n  rlpp list --markdown");
 
   // plot
   std::vector<std::string> plot_runs;
@@ -141,7 +150,7 @@ int main(int argc, char** argv) {
       std::cout << "episodes " << r.episodes << "  mean_return " << r.mean_return << "  std_return "
                 << r.std_return << "  mean_length " << r.mean_length << std::endl;
     } else if (*list) {
-      return run_list(list_kind);
+      return run_list(list_kind, list_markdown);
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;

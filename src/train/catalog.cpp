@@ -1,5 +1,7 @@
 #include "rlpp/train/catalog.h"
 
+#include <sstream>
+
 #include "rlpp/algo/advantage.h"
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/kl.h"
@@ -26,6 +28,54 @@ std::map<std::string, CatalogRows> catalog() {
       {"kl", algo::list_kl_estimators()},
       {"kl_controllers", algo::list_kl_controllers()},
   };
+}
+
+namespace {
+
+// A markdown table cell: '|' would end the cell.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// One kind's table of names, then an options table for each component that has options.
+template <class Base>
+void markdown_kind(std::ostringstream& md, const std::string& title, const std::string& kind,
+                   const core::Registry<algo::Factory<Base>>& reg) {
+  md << "### " << title << " (`rlpp list " << kind << "`)\n\n| name | summary |\n| --- | --- |\n";
+  for (const auto& n : reg.names()) md << "| `" << n << "` | " << cell(reg.summary(n)) << " |\n";
+  md << "\n";
+  for (const auto& n : reg.names()) {
+    const auto opts = algo::describe_component(reg, n);
+    if (opts.empty()) continue;
+    md << "`" << n << "` options:\n\n| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
+    for (const auto& o : opts) {
+      md << "| `" << o.key << "` | " << o.type << " | `" << o.default_value << "` | " << cell(o.help) << " |\n";
+    }
+    md << "\n";
+  }
+}
+
+void markdown_names(std::ostringstream& md, const std::string& title, const std::string& kind, const CatalogRows& rows) {
+  md << "### " << title << " (`rlpp list " << kind << "`)\n\n| name | summary |\n| --- | --- |\n";
+  for (const auto& [n, summary] : rows) md << "| `" << n << "` | " << cell(summary) << " |\n";
+  md << "\n";
+}
+
+}  // namespace
+
+std::string catalog_markdown() {
+  std::ostringstream md;
+  markdown_kind(md, "Advantage estimators", "advantages", algo::advantage_registry());
+  markdown_kind(md, "Policy objectives", "objectives", algo::objective_registry());
+  markdown_names(md, "Aggregations", "aggregations", algo::list_aggregations());
+  markdown_names(md, "KL estimators", "kl", algo::list_kl_estimators());
+  markdown_kind(md, "KL coefficient controllers", "kl_controllers", algo::kl_controller_registry());
+  return md.str();
 }
 
 }  // namespace rlpp::train

@@ -68,12 +68,42 @@ TEST(Cli, ListShowsEveryRegistry) {
   const Result r = run_cli("list", dir);
   EXPECT_EQ(r.code, 0);
   for (const std::string name : {"envs:", "CartPole-v1", "Pendulum-v1", "algorithms:", "ppo", "objectives:",
-                                 "ppo_clip", "advantages:", "gae", "aggregations:", "token-mean"}) {
+                                 "ppo_clip", "advantages:", "gae", "aggregations:", "token-mean", "kl:", "k3+",
+                                 "selectors:"}) {
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
   }
   const Result bad = run_cli("list envz", dir);
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("did you mean 'envs'"), std::string::npos) << bad.err;
+}
+
+// docs/objectives.md's reference tables are `rlpp list --markdown` verbatim, and its hand-written
+// part mentions every registered algo component by name.
+TEST(Cli, ObjectivesDocIsInSyncWithTheRegistries) {
+  TempDir dir("cli");
+  const Result md = run_cli("list --markdown", dir);
+  ASSERT_EQ(md.code, 0) << md.err;
+  const std::string doc = slurp(std::string(RLPP_SOURCE_DIR) + "/docs/objectives.md");
+  const std::string begin = "<!-- BEGIN GENERATED -->\n", end = "<!-- END GENERATED -->";
+  const size_t b = doc.find(begin), e = doc.find(end);
+  ASSERT_TRUE(b != std::string::npos && e != std::string::npos && b < e);
+  EXPECT_EQ(doc.substr(b + begin.size(), e - b - begin.size()), md.out)
+      << "docs/objectives.md is out of date: run scripts/update-docs.sh";
+  const std::string written = doc.substr(0, b);
+  for (const std::string kind : {"advantages", "objectives", "aggregations", "kl", "kl_controllers", "selectors"}) {
+    const Result r = run_cli("list " + kind, dir);
+    ASSERT_EQ(r.code, 0) << kind << ": " << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    int names = 0;
+    while (std::getline(lines, line)) {
+      if (line.rfind("  ", 0) != 0) continue;  // "kind:" header
+      const std::string name = line.substr(2, line.find(' ', 2) - 2);
+      ++names;
+      EXPECT_NE(written.find("`" + name + "`"), std::string::npos) << kind << " '" << name << "' is not documented";
+    }
+    EXPECT_GT(names, 0) << kind;
+  }
 }
 
 TEST(Cli, RecipeErrorsNameKeyFileAndLineAndWriteNothing) {

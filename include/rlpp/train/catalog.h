@@ -12,4 +12,10 @@ using CatalogRows = std::vector<std::pair<std::string, std::string>>;  // (name,
 // kind ("envs", "algorithms", "advantages", "objectives", "aggregations", "kl", "kl_controllers") -> rows.
 std::map<std::string, CatalogRows> catalog();
 
+// The algo components (advantages, objectives, aggregations, kl, kl_controllers, selectors) as
+// markdown: per kind a table of names and summaries, then each component's options with their
+// defaults. docs/objectives.md carries this text between its GENERATED markers; a test keeps the
+// two identical (`rlpp list --markdown` prints it).
+std::string catalog_markdown();
+
 }  // namespace rlpp::train
