@@ -188,9 +188,13 @@ torch::Tensor spo_batch_advantages(const SpoTracker& tracker, const torch::Tenso
   const torch::Tensor r = rewards.detach().to(torch::kCPU).to(torch::kDouble);  // (B)
   core::require(torch::isfinite(r).all().item<bool>(), "spo: seq_rewards must be finite");
   const torch::Tensor a = r - tracker.p_hat(ids);                               // (B) R − p̂
+  if (a.numel() == 0) return a;
   const torch::Tensor centred = a - a.mean();
   const torch::Tensor std = (centred * centred).mean().sqrt();                  // population std
-  return centred / (std + tracker.options().eps);
+  // Equal A everywhere (a batch of one, or every R − p̂ the same) is exactly 0: the rounding left
+  // by the mean would otherwise come back as a tiny non-zero value.
+  const torch::Tensor flat = (a.max() - a.min()) == 0;
+  return torch::where(flat, torch::zeros_like(centred), centred / (std + tracker.options().eps));
 }
 
 AdvantageOutput SpoAdvantage::compute(const AdvantageInput& in) {
