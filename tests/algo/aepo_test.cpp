@@ -14,6 +14,11 @@
 namespace rlpp::algo {
 namespace {
 
+// Double tensor copied from a vector (from_blob + clone: no per-element conversion path).
+torch::Tensor from_vec(const std::vector<double>& v) {
+  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kDouble).clone();
+}
+
 TEST(Aepo, TemperatureFollowsEntropyAgainstTarget) {
   const AepoOptions o;
   EXPECT_EQ(o.target, 0.5);
@@ -41,11 +46,11 @@ TEST(Aepo, TokenLossValueAndGradientByHand) {
   AepoOptions o;
   o.alpha = 0.3;
   const torch::Tensor loss = aepo_token_loss(logp, r, mask, o);
-  const std::vector<double> want = {0.3 * 2 * 0.1, 0.3 * 2 * 2.0, 0.3 * 2 * 0.7, -0.3 * 0.5 * 1.5, 0, 0};
+  const std::vector<double> want = {0.3 * 2.0 * 0.1, 0.3 * 2.0 * 2.0, 0.3 * 2.0 * 0.7, -0.3 * 0.5 * 1.5, 0.0, 0.0};
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(loss.reshape({-1})[i].item<double>(), want[i], 1e-15) << i;
   loss.sum().backward();
   // ∇ = −α·R·∇log π: −0.6 on row 0, +0.15 on row 1's valid token, 0 at masked ones.
-  const std::vector<double> grad = {-0.6, -0.6, -0.6, 0.15, 0, 0};
+  const std::vector<double> grad = {-0.6, -0.6, -0.6, 0.15, 0.0, 0.0};
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(logp.grad().reshape({-1})[i].item<double>(), grad[i], 1e-15) << i;
   EXPECT_TRUE(torch::isfinite(logp.grad()).all().item<bool>());
   // Per-token R (B, L) gives the same as the broadcast (B) one.
@@ -60,14 +65,14 @@ TEST(Aepo, GradientThroughSoftmaxIsMinusAlphaRTimesScore) {
   // Logits (B=2, L=2, V=3); sampled tokens; ∂ℓ/∂z_v = −α·R·(1[v = o] − softmax(z)_v) at valid tokens.
   const std::vector<double> z = {0.2, -1.0, 0.5, 1.5, 0.0, -0.3, -0.4, 0.9, 0.1, 0.0, 0.0, 2.0};
   const std::vector<int64_t> tok = {2, 0, 1, 2};
-  const std::vector<double> mk = {1, 1, 1, 0};
+  const std::vector<double> mk = {1.0, 1.0, 1.0, 0.0};
   const std::vector<double> rr = {0.8, -1.2};
-  const torch::Tensor logits = torch::tensor(z, torch::kDouble).reshape({2, 2, 3}).requires_grad_(true);
+  const torch::Tensor logits = from_vec(z).reshape({2, 2, 3}).requires_grad_(true);
   const torch::Tensor logp =
       torch::log_softmax(logits, -1).gather(-1, torch::tensor(tok).reshape({2, 2, 1})).squeeze(-1);  // (2, 2)
   AepoOptions o;
   o.alpha = 0.7;
-  aepo_token_loss(logp, torch::tensor(rr, torch::kDouble), torch::tensor(mk, torch::kDouble).reshape({2, 2}), o)
+  aepo_token_loss(logp, from_vec(rr), from_vec(mk).reshape({2, 2}), o)
       .sum()
       .backward();
   for (int p = 0; p < 4; ++p) {

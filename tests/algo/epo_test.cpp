@@ -16,22 +16,27 @@
 namespace rlpp::algo {
 namespace {
 
+// Double tensor copied from a vector (from_blob + clone: no per-element conversion path).
+torch::Tensor from_vec(const std::vector<double>& v) {
+  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kDouble).clone();
+}
+
 torch::Tensor dbl(const std::vector<double>& v, int64_t B, int64_t L) {
-  return torch::tensor(v, torch::kDouble).reshape({B, L});
+  return from_vec(v).reshape({B, L});
 }
 torch::Tensor lng(const std::vector<int64_t>& v, int64_t B, int64_t L) { return torch::tensor(v).reshape({B, L}); }
 
 TEST(EpoTracker, RunningMeanOfPerStepTurnMeans) {
   EpoEntropyTracker t;
   // Step 1: turn 0 tokens {1, 3} → 2; turn 1 tokens {0.5} → 0.5; the masked 100 (turn 2) ignored.
-  const torch::Tensor m1 = t.update(dbl({1, 3, 0.5, 100}, 1, 4), lng({0, 0, 1, 2}, 1, 4), dbl({1, 1, 1, 0}, 1, 4));
+  const torch::Tensor m1 = t.update(dbl({1.0, 3.0, 0.5, 100.0}, 1, 4), lng({0, 0, 1, 2}, 1, 4), dbl({1.0, 1.0, 1.0, 0.0}, 1, 4));
   ASSERT_EQ(m1.size(0), 2);
   EXPECT_DOUBLE_EQ(m1[0].item<double>(), 2.0);
   EXPECT_DOUBLE_EQ(m1[1].item<double>(), 0.5);
   EXPECT_FALSE(t.known(2));
   EXPECT_EQ(t.count(2), 0);
   // Step 2: turn 0 → (4 + 4 + 1)/3 = 3; turn 2 → 6 (turn 1 absent).
-  const torch::Tensor m2 = t.update(dbl({4, 4, 1, 6}, 2, 2), lng({0, 0, 0, 2}, 2, 2), {});
+  const torch::Tensor m2 = t.update(dbl({4.0, 4.0, 1.0, 6.0}, 2, 2), lng({0, 0, 0, 2}, 2, 2), {});
   EXPECT_TRUE(std::isnan(m2[1].item<double>()));
   EXPECT_DOUBLE_EQ(t.mean(0), (2.0 + 3.0) / 2);  // each step counts once, whatever its token count
   EXPECT_DOUBLE_EQ(t.mean(1), 0.5);
@@ -53,7 +58,7 @@ TEST(EpoTracker, RunningMeanOfPerStepTurnMeans) {
   bad["turns"][0][2] = 0;
   EXPECT_THROW(u.load(bad), core::UserError);
   EXPECT_EQ(t.save(), u.save());  // unchanged after a refused load
-  EXPECT_THROW(t.update(dbl({1, 2}, 1, 2), lng({0, -1}, 1, 2), {}), core::UserError);
+  EXPECT_THROW(t.update(dbl({1.0, 2.0}, 1, 2), lng({0, -1}, 1, 2), {}), core::UserError);
 }
 
 TEST(Epo, PhaseWeightRampsUp) {
@@ -130,8 +135,8 @@ TEST(Epo, PenaltyGradientIsZeroInsideBandAndNonZeroOutside) {
   const torch::Tensor turn = lng({0, 0, 0, 1, 1, 1}, 2, 3);
   const EpoLoss out = epo_token_loss(h, turn, {}, hist, o, 0.7);
   out.token_loss.sum().backward();
-  const std::vector<double> grad = {-0.4, 0, 0.4, -0.4, 0, 0.4};
-  const std::vector<double> val = {0.4 * 0.2, 0, 0.4 * 0.5, 0.4 * 0.05, 0, 0.4 * 0.5};
+  const std::vector<double> grad = {-0.4, 0.0, 0.4, -0.4, 0.0, 0.4};
+  const std::vector<double> val = {0.4 * 0.2, 0.0, 0.4 * 0.5, 0.4 * 0.05, 0.0, 0.4 * 0.5};
   for (int i = 0; i < 6; ++i) {
     EXPECT_NEAR(h.grad().reshape({-1})[i].item<double>(), grad[i], 1e-15) << i;
     EXPECT_NEAR(out.token_loss.reshape({-1})[i].item<double>(), val[i], 1e-15) << i;
@@ -151,7 +156,8 @@ TEST(Epo, UnknownTurnsAndMaskedPositions) {
   // Turn 4 has no history → bonus only. Masked positions hold NaN and a negative turn.
   const torch::Tensor h = dbl({5.0, 5.0, std::nan(""), 7.0}, 1, 4).requires_grad_(true);
   const torch::Tensor turn = lng({0, 4, -1, 0}, 1, 4);
-  const torch::Tensor mask = dbl({1, 1, 0, 0}, 1, 4);
+  const torch::Tensor mask = torch::tensor({1., 1., 0., 0.}, torch::kDouble).reshape({1, 4});
+  ASSERT_EQ(mask.sum().item<double>(), 2.0);
   const EpoLoss out = epo_token_loss(h, turn, mask, hist, o, 1.0);
   EXPECT_NEAR(out.token_loss[0][0].item<double>(), -0.01 * 5 + 1.0 * (5 - 0.2), 1e-14);
   EXPECT_NEAR(out.token_loss[0][1].item<double>(), -0.01 * 5, 1e-14);

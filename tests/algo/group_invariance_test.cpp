@@ -21,6 +21,11 @@
 namespace rlpp::algo {
 namespace {
 
+// Double tensor copied from a vector (from_blob + clone: no per-element conversion path).
+torch::Tensor from_vec(const std::vector<double>& v) {
+  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kDouble).clone();
+}
+
 const std::vector<std::string> kGroupRelative = {"grpo",     "dr_grpo",  "rloo", "opo", "grpo_passk",
                                                  "hapo_tga", "reinforce_pp_baseline"};
 const std::vector<std::string> kAll = {"grpo",     "dr_grpo", "rloo", "opo", "grpo_passk",
@@ -49,9 +54,9 @@ struct Batch {
       ll.push_back(static_cast<double>(len[k]));
     }
     AdvantageInput in;
-    in.seq_rewards = torch::tensor(rr, torch::kDouble).to(dtype);
+    in.seq_rewards = from_vec(rr).to(dtype);
     in.group_ids = torch::tensor(ii);
-    in.lengths = torch::tensor(ll, torch::kDouble).to(dtype);
+    in.lengths = from_vec(ll).to(dtype);
     in.mask = torch::zeros({B, L}, dtype);
     torch::Tensor lp = torch::full({B, L}, junk, torch::kDouble), lpo = torch::full({B, L}, junk, torch::kDouble);
     torch::Tensor tr = torch::full({B, L}, junk, torch::kDouble);

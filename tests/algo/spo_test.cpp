@@ -18,6 +18,11 @@
 namespace rlpp::algo {
 namespace {
 
+// Double tensor copied from a vector (from_blob + clone: no per-element conversion path).
+torch::Tensor from_vec(const std::vector<double>& v) {
+  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kDouble).clone();
+}
+
 // One language batch with per-token log-probs; masked positions hold junk that must not matter.
 struct Batch {
   std::vector<int64_t> id;
@@ -29,7 +34,7 @@ struct Batch {
   AdvantageInput input(bool with_logp = true) const {
     const int64_t B = static_cast<int64_t>(r.size());
     AdvantageInput in;
-    in.seq_rewards = torch::tensor(std::vector<float>(r.begin(), r.end()));
+    in.seq_rewards = from_vec(r).to(torch::kFloat);
     in.group_ids = torch::tensor(id);
     in.mask = torch::zeros({B, L});
     in.logp = torch::zeros({B, L});

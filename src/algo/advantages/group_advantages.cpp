@@ -50,17 +50,18 @@ torch::Tensor group_sum(const Groups& g, const torch::Tensor& x) {
 // Per-group value (K) read back for every response (B).
 torch::Tensor per_response(const Groups& g, const torch::Tensor& x) { return x.index_select(0, g.index); }
 
-// Largest reward of each group (K): the shift of the group means below.
-torch::Tensor group_max(const Groups& g) {
-  return torch::zeros({g.num_groups}, g.rewards.options())
-      .scatter_reduce(0, g.index, g.rewards, "amax", /*include_self=*/false);
+// Reward of each group's first response in batch order (K): the shift of the group means below.
+torch::Tensor group_first(const Groups& g) {
+  const torch::Tensor by_group = std::get<1>(g.index.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const torch::Tensor count = g.count.to(torch::kLong);  // (K)
+  return g.rewards.index_select(0, by_group.index_select(0, count.cumsum(0) - count));
 }
 
 // Weighted group mean Σ w_i R_i / Σ w_i (K), computed as m + Σ w_i (R_i − m) / Σ w_i with m the
 // group's largest reward: a group of equal rewards then has a mean of exactly R (a plain Σ/n of
 // 0.7, 0.7, 0.7 is 0.6999999999999998), so its advantages are exactly 0. Groups with Σ w = 0 get m.
 torch::Tensor group_weighted_mean(const Groups& g, const torch::Tensor& w, const torch::Tensor& wsum) {
-  const torch::Tensor m = group_max(g);
+  const torch::Tensor m = group_first(g);
   const torch::Tensor shifted = group_sum(g, w * (g.rewards - per_response(g, m)));
   return m + torch::where(wsum > 0, shifted / wsum.clamp_min(1e-300), torch::zeros_like(wsum));
 }
