@@ -29,7 +29,8 @@ torch::Tensor lng(const std::vector<int64_t>& v, int64_t B, int64_t L) { return 
 TEST(EpoTracker, RunningMeanOfPerStepTurnMeans) {
   EpoEntropyTracker t;
   // Step 1: turn 0 tokens {1, 3} → 2; turn 1 tokens {0.5} → 0.5; the masked 100 (turn 2) ignored.
-  const torch::Tensor m1 = t.update(dbl({1.0, 3.0, 0.5, 100.0}, 1, 4), lng({0, 0, 1, 2}, 1, 4), dbl({1.0, 1.0, 1.0, 0.0}, 1, 4));
+  const torch::Tensor m1 = t.update(dbl({1.0, 3.0, 0.5, 100.0}, 1, 4), lng({0, 0, 1, 2}, 1, 4),
+                                    (torch::arange(4) < 3).to(torch::kDouble).reshape({1, 4}));
   ASSERT_EQ(m1.size(0), 2);
   EXPECT_DOUBLE_EQ(m1[0].item<double>(), 2.0);
   EXPECT_DOUBLE_EQ(m1[1].item<double>(), 0.5);
