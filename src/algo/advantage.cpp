@@ -1,5 +1,7 @@
 #include "rlpp/algo/advantage.h"
 
+#include "rlpp/algo/spo.h"
+
 namespace rlpp::algo {
 
 core::Registry<AdvantageFactory>& advantage_registry() {
@@ -20,6 +22,8 @@ core::Registry<AdvantageFactory>& advantage_registry() {
           "discounted token return, whitened over the batch (arXiv 2501.03262)");
     r.add("reinforce_pp_baseline", function_advantage<ReinforcePpOptions, &reinforce_pp_baseline>(),
           "reinforce_pp on R - group mean (arXiv 2501.03262)");
+    r.add("spo", factory_of<AdvantageEstimator, SpoAdvantage, SpoOptions>(),
+          "R - per-prompt Beta tracker p, batch-normalised; stateful (arXiv 2509.13232)");
     return r;
   }();
   return registry;

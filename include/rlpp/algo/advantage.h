@@ -184,7 +184,7 @@ AdvantageFactory function_advantage() {
 }
 
 // Names as in docs/OBJECTIVES.md: gae, mc, grpo, dr_grpo, rloo, opo, grpo_passk, hapo_tga,
-// reinforce_pp, reinforce_pp_baseline.
+// reinforce_pp, reinforce_pp_baseline, spo (stateful: rlpp/algo/spo.h).
 core::Registry<AdvantageFactory>& advantage_registry();
 std::vector<std::pair<std::string, std::string>> list_advantages();  // (name, summary)
 

@@ -50,6 +50,27 @@ torch::Tensor group_sum(const Groups& g, const torch::Tensor& x) {
 // Per-group value (K) read back for every response (B).
 torch::Tensor per_response(const Groups& g, const torch::Tensor& x) { return x.index_select(0, g.index); }
 
+// Reward of each group's first response in batch order (K): the shift of the group means below.
+torch::Tensor group_first(const Groups& g) {
+  const torch::Tensor by_group = std::get<1>(g.index.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const torch::Tensor count = g.count.to(torch::kLong);  // (K)
+  return g.rewards.index_select(0, by_group.index_select(0, count.cumsum(0) - count));
+}
+
+// Weighted group mean Σ w_i R_i / Σ w_i (K), computed as m + Σ w_i (R_i − m) / Σ w_i with m the
+// group's largest reward: a group of equal rewards then has a mean of exactly R (a plain Σ/n of
+// 0.7, 0.7, 0.7 is 0.6999999999999998), so its advantages are exactly 0. Groups with Σ w = 0 get m.
+torch::Tensor group_weighted_mean(const Groups& g, const torch::Tensor& w, const torch::Tensor& wsum) {
+  const torch::Tensor m = group_first(g);
+  const torch::Tensor shifted = group_sum(g, w * (g.rewards - per_response(g, m)));
+  return m + torch::where(wsum > 0, shifted / wsum.clamp_min(1e-300), torch::zeros_like(wsum));
+}
+
+// Group mean (K), shifted as above.
+torch::Tensor group_mean(const Groups& g) {
+  return group_weighted_mean(g, torch::ones_like(g.rewards), g.count);
+}
+
 // Response lengths |o_i| (B) double: `lengths` when given, else the mask's row sums.
 torch::Tensor lengths_of(const std::string& who, const AdvantageInput& in, const torch::Tensor& like) {
   if (!in.lengths.defined()) return valid_positions(in.mask, in.mask).to(like.options()).sum(1);
@@ -74,7 +95,7 @@ torch::Tensor group_std(const Groups& g, const torch::Tensor& centred) {
 
 // GRPO advantages (B) in double.
 torch::Tensor grpo_values(const Groups& g, double eps) {
-  const torch::Tensor mean = group_sum(g, g.rewards) / g.count;
+  const torch::Tensor mean = group_mean(g);
   const torch::Tensor centred = g.rewards - per_response(g, mean);
   const torch::Tensor std = per_response(g, group_std(g, centred));
   const torch::Tensor single = per_response(g, g.count) < 1.5;
@@ -119,7 +140,7 @@ AdvantageOutput reinforce_pp(const AdvantageInput& in, const ReinforcePpOptions&
 
 AdvantageOutput reinforce_pp_baseline(const AdvantageInput& in, const ReinforcePpOptions& opts) {
   const Groups g = groups_of("reinforce_pp_baseline", in);
-  const torch::Tensor mean = group_sum(g, g.rewards) / g.count;
+  const torch::Tensor mean = group_mean(g);
   return reinforce_pp_from("reinforce_pp_baseline", in, g.rewards - per_response(g, mean), opts);
 }
 
@@ -130,13 +151,13 @@ AdvantageOutput grpo(const AdvantageInput& in, const GroupNormOptions& opts) {
 
 AdvantageOutput dr_grpo(const AdvantageInput& in, const GroupBaselineOptions&) {
   const Groups g = groups_of("dr_grpo", in);
-  const torch::Tensor mean = group_sum(g, g.rewards) / g.count;
+  const torch::Tensor mean = group_mean(g);
   return broadcast(in, g.rewards - per_response(g, mean));
 }
 
 AdvantageOutput rloo(const AdvantageInput& in, const GroupBaselineOptions&) {
   const Groups g = groups_of("rloo", in);
-  const torch::Tensor mean = group_sum(g, g.rewards) / g.count;
+  const torch::Tensor mean = group_mean(g);
   const torch::Tensor n = per_response(g, g.count);  // (B)
   // n = 1: R − mean = 0 already; the clamp only keeps the factor finite.
   return broadcast(in, n / (n - 1).clamp_min(1) * (g.rewards - per_response(g, mean)));
@@ -146,8 +167,7 @@ AdvantageOutput opo(const AdvantageInput& in, const GroupBaselineOptions&) {
   const Groups g = groups_of("opo", in);
   const torch::Tensor w = lengths_of("opo", in, g.rewards);
   const torch::Tensor wsum = group_sum(g, w);
-  const torch::Tensor baseline =
-      torch::where(wsum > 0, group_sum(g, w * g.rewards) / wsum.clamp_min(1e-300), torch::zeros_like(wsum));
+  const torch::Tensor baseline = torch::where(wsum > 0, group_weighted_mean(g, w, wsum), torch::zeros_like(wsum));
   return broadcast(in, g.rewards - per_response(g, baseline));
 }
 
@@ -163,7 +183,7 @@ AdvantageOutput grpo_passk(const AdvantageInput& in, const GroupNormOptions& opt
   const torch::Tensor first = count.cumsum(0) - count;                   // (K) slot of the best
   const torch::Tensor second_slot = first + (count > 1).to(torch::kLong);  // the best itself for one
   const torch::Tensor gap = sorted.index_select(0, first) - sorted.index_select(0, second_slot);  // (K)
-  const torch::Tensor mean = group_sum(g, g.rewards) / g.count;
+  const torch::Tensor mean = group_mean(g);
   const torch::Tensor std = group_std(g, g.rewards - per_response(g, mean));  // (K)
   // Ties for the best and groups of one have gap 0, so they credit no one.
   const torch::Tensor credit = gap / (std + opts.eps);                   // (K)
@@ -176,7 +196,7 @@ AdvantageOutput hapo_tga(const AdvantageInput& in, const HapoTgaOptions& opts) {
   const Groups g = groups_of("hapo_tga", in);
   const torch::Tensor w = lengths_of("hapo_tga", in, g.rewards);
   const torch::Tensor wsum = group_sum(g, w).clamp_min(1e-300);  // (K)
-  const torch::Tensor mu = per_response(g, group_sum(g, w * g.rewards) / wsum);
+  const torch::Tensor mu = per_response(g, group_weighted_mean(g, w, wsum));
   const torch::Tensor centred = g.rewards - mu;
   const torch::Tensor sigma = per_response(g, (group_sum(g, w * centred * centred) / wsum).sqrt());
   const torch::Tensor tga = centred / (sigma + opts.eps);
