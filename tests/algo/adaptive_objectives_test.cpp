@@ -149,6 +149,24 @@ TEST(Bapo, StopsAtTheMaximaWhenTheTargetIsUnreachable) {
   EXPECT_EQ(kept.steps, 0);
 }
 
+TEST(Bapo, HandComputedFourTokens) {
+  // (A, r): (+1, 1.3) (+1, 1.0) (−1, 0.72) (−1, 1.0). At [0.6, 1.2]: P = 1.0 (1.3 is clipped),
+  // N = 0.72 + 1.0, P/N = 0.58. c_low 0.65, 0.70 keep 0.72 in; at 0.75 N = 1.0 and P/N = 1.
+  PolicyLossInput in;
+  in.logp_old = torch::zeros({1, 4});
+  in.logp = torch::tensor({{std::log(1.3), 0.0, std::log(0.72), 0.0}}, torch::kFloat).requires_grad_(true);
+  in.advantages = torch::tensor({{1.0f, 1.0f, -1.0f, -1.0f}});
+  const BapoBounds b = bapo_bounds(in, BapoOptions{});
+  EXPECT_NEAR(b.c_low, 0.75, 1e-12);
+  EXPECT_EQ(b.c_high, 1.2);
+  EXPECT_EQ(b.steps, 3);
+  EXPECT_NEAR(b.pos_neg_ratio, 1.0, 1e-6);
+  const ObjectiveOutput out = bapo_loss(in, BapoOptions{}, b);
+  const float want[] = {-1.2f, -1.0f, 0.75f, 1.0f};
+  for (int t = 0; t < 4; ++t) EXPECT_NEAR(val(out.token_loss, 0, t), want[t], 1e-6) << t;
+  EXPECT_NEAR(scalar(out.metrics.at("clipfrac")), 0.5, 1e-7);
+}
+
 TEST(Bapo, LossIsDualClipPpoWithTheChosenBounds) {
   PolicyLossInput in = unbalanced_input(43, 0.7);
   in.logp_old = (in.logp_old - 2.0 * (torch::rand({kB, kL}) < 0.15)).detach();  // some r > c
@@ -331,6 +349,23 @@ TEST(ClipCov, ZeroesARandomSubsetOfTheCovarianceWindowAndClipsTheRest) {
   };
   EXPECT_TRUE(torch::equal(selection(3), selection(3)));
   EXPECT_FALSE(torch::equal(selection(3), selection(4)));
+}
+
+TEST(KlCov, HandComputedSelection) {
+  // A = (2, 0, 0, −2), log π = (−1, −2, −2, −3): means 0 and −2, Cov = (2, 0, 0, 2)·... = (2, 0, 0, 2);
+  // k = max(1, ⌊0.5·4⌋) = 2 tokens, the first and the last, get + β|log r| with log r = 0.1.
+  PolicyLossInput in;
+  in.logp_old = torch::tensor({{-1.1f, -2.1f, -2.1f, -3.1f}});
+  in.logp = torch::tensor({{-1.0f, -2.0f, -2.0f, -3.0f}}).requires_grad_(true);
+  in.advantages = torch::tensor({{2.0f, 0.0f, 0.0f, -2.0f}});
+  KlCovOptions o;
+  o.k_ratio = 0.5;
+  o.beta = 1.0;
+  const ObjectiveOutput out = kl_cov_loss(in, o, kl_cov_stats(in, o));
+  const double r = std::exp(0.1);
+  const double want[] = {-2 * r + 0.1, 0.0, 0.0, 2 * r + 0.1};
+  for (int t = 0; t < 4; ++t) EXPECT_NEAR(val(out.token_loss, 0, t), want[t], 1e-5) << t;
+  EXPECT_NEAR(scalar(out.metrics.at("cov_frac")), 0.5, 1e-7);
 }
 
 TEST(KlCov, TopCovarianceTokensGetTheAbsLogRatioPenalty) {
