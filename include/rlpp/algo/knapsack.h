@@ -12,11 +12,14 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
+
 #include <cstdint>
 #include <vector>
 
 #include "rlpp/algo/selector.h"
 #include "rlpp/core/config.h"
+#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
@@ -33,6 +36,10 @@ struct KnapsackOptions {
     b.integer("n_max", n_max, "most rollouts per prompt", core::Bounds::at_least(1));
     b.integer("budget_per_prompt", budget_per_prompt, "total budget = budget_per_prompt * prompts",
               core::Bounds::at_least(1));
+    if (b.mode() == core::Binder::Mode::kRead) {
+      core::require(n_min <= n_max, "knapsack: n_min (" + std::to_string(n_min) + ") must be <= n_max (" +
+                                        std::to_string(n_max) + ")");
+    }
   }
 };
 

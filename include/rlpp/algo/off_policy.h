@@ -19,6 +19,7 @@
 
 #include "rlpp/algo/selector.h"
 #include "rlpp/core/config.h"
+#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
@@ -56,6 +57,9 @@ struct RatioMaskOptions {
     b.num("hi", hi, "keep when ratio <= hi", core::Bounds::positive());
     b.choice("seq_ratio", seq_ratio, {"product", "geometric_mean"},
              "sequence ratio: exp(sum log r) or exp(mean log r) (sequence level only)");
+    if (b.mode() == core::Binder::Mode::kRead) {
+      core::require(lo <= hi, "ratio mask: lo (" + std::to_string(lo) + ") must be <= hi (" + std::to_string(hi) + ")");
+    }
   }
 };
 

@@ -12,10 +12,13 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
+
 #include <cstdint>
 
 #include "rlpp/algo/selector.h"
 #include "rlpp/core/config.h"
+#include "rlpp/core/error.h"
 
 namespace rlpp::algo {
 
@@ -29,6 +32,10 @@ struct OverlongOptions {
     b.integer("cache_length", cache_length, "L_cache: length of the linear penalty window before L_max",
               core::Bounds::at_least(1));
     b.num("factor", factor, "penalty at and beyond L_max", core::Bounds::non_negative());
+    if (b.mode() == core::Binder::Mode::kRead) {
+      core::require(cache_length <= max_length, "overlong_shaping: cache_length (" + std::to_string(cache_length) +
+                                                    ") must be <= max_length (" + std::to_string(max_length) + ")");
+    }
   }
 };
 
