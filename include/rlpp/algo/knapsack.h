@@ -12,9 +12,8 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <string>
-
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rlpp/algo/selector.h"

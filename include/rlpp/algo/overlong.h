@@ -12,9 +12,8 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <string>
-
 #include <cstdint>
+#include <string>
 
 #include "rlpp/algo/selector.h"
 #include "rlpp/core/config.h"
