@@ -6,6 +6,7 @@
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
+#include "rlpp/algo/selector.h"
 #include "rlpp/env/registry.h"
 #include "rlpp/train/trainer.h"
 
@@ -27,6 +28,7 @@ std::map<std::string, CatalogRows> catalog() {
       {"aggregations", algo::list_aggregations()},
       {"kl", algo::list_kl_estimators()},
       {"kl_controllers", algo::list_kl_controllers()},
+      {"selectors", algo::list_selectors()},
   };
 }
 
@@ -75,6 +77,7 @@ std::string catalog_markdown() {
   markdown_names(md, "Aggregations", "aggregations", algo::list_aggregations());
   markdown_names(md, "KL estimators", "kl", algo::list_kl_estimators());
   markdown_kind(md, "KL coefficient controllers", "kl_controllers", algo::kl_controller_registry());
+  markdown_kind(md, "Selectors, budgets and off-policy correction", "selectors", algo::selector_registry());
   return md.str();
 }
 

@@ -9,7 +9,8 @@ namespace rlpp::train {
 
 using CatalogRows = std::vector<std::pair<std::string, std::string>>;  // (name, summary)
 
-// kind ("envs", "algorithms", "advantages", "objectives", "aggregations", "kl", "kl_controllers") -> rows.
+// kind ("envs", "algorithms", "advantages", "objectives", "aggregations", "kl", "kl_controllers",
+// "selectors") -> rows.
 std::map<std::string, CatalogRows> catalog();
 
 // The algo components (advantages, objectives, aggregations, kl, kl_controllers, selectors) as
