@@ -11,6 +11,17 @@ echo "== micro-benchmarks (env-only, rollout with policy, PPO minibatch update, 
 "$build/bin/rlpp_bench" --benchmark_min_time=0.3 --benchmark_out="$out/micro.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true
 
+echo "== objectives + backward, B=256 x L=4096 tokens, relative to ppo_clip"
+python3 - "$out/micro.json" <<'PY'
+import json, sys
+rows = {b["name"].split("/")[1]: b for b in json.load(open(sys.argv[1]))["benchmarks"]
+        if b["name"].startswith("Objective/")}
+base = rows["ppo_clip"]["real_time"]
+print(f"  {'objective':10s} {'ms':>8s} {'x ppo_clip':>10s} {'peak MB':>8s}")
+for name, b in sorted(rows.items(), key=lambda kv: kv[1]["real_time"]):
+    print(f"  {name:10s} {b['real_time']:8.1f} {b['real_time'] / base:10.2f} {b['peak_MB']:8.0f}")
+PY
+
 echo "== end-to-end PPO, CartPole-v1, CleanRL defaults (4 envs x 128 steps, 500k steps)"
 for backend in fast torch; do
   run="$out/e2e-cartpole-$backend"

@@ -49,7 +49,7 @@ double entropy_quantile(const torch::Tensor& entropy, const torch::Tensor& mask,
   const torch::Tensor values =
       entropy.detach().masked_select(valid_positions(entropy, mask)).to(torch::kDouble);  // (N_valid)
   if (values.numel() == 0) return std::numeric_limits<double>::infinity();
-  return torch::quantile(values, q).item<double>();
+  return quantile_of(values, q);
 }
 
 torch::Tensor entropy_threshold_mask(const torch::Tensor& entropy, const torch::Tensor& mask, double threshold) {

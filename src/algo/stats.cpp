@@ -1,5 +1,6 @@
 #include "rlpp/algo/stats.h"
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -45,6 +46,21 @@ torch::Tensor masked_mean(const torch::Tensor& x, const torch::Tensor& mask) {
 
 torch::Tensor entropy_mean(const torch::Tensor& entropy, const torch::Tensor& mask) {
   return masked_mean(entropy, mask);
+}
+
+double quantile_of(const torch::Tensor& values, double q) {
+  check_defined("quantile", "values", values);
+  core::require(values.dim() == 1 && values.numel() > 0, "quantile: values must be a non-empty (N) tensor");
+  core::require(q >= 0.0 && q <= 1.0, "quantile: q must be in [0, 1], got " + std::to_string(q));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor v = values.detach().to(torch::kDouble);
+  const double pos = q * static_cast<double>(v.numel() - 1);
+  const auto lo = static_cast<int64_t>(std::floor(pos));
+  const double frac = pos - static_cast<double>(lo);
+  const double below = std::get<0>(v.kthvalue(lo + 1)).item<double>();  // kthvalue is 1-based
+  if (frac == 0.0) return below;
+  const double above = std::get<0>(v.kthvalue(lo + 2)).item<double>();
+  return below + frac * (above - below);
 }
 
 double explained_variance(const torch::Tensor& y_pred, const torch::Tensor& y_true) {

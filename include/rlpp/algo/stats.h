@@ -20,6 +20,12 @@ torch::Tensor masked_mean(const torch::Tensor& x, const torch::Tensor& mask);
 // Mean token entropy over valid positions (the `losses/entropy` metric and the entropy bonus).
 torch::Tensor entropy_mean(const torch::Tensor& entropy, const torch::Tensor& mask);
 
+// The q-quantile of a 1-D tensor with linear interpolation between order statistics (numpy's and
+// torch::quantile's default), from two O(N) selections (kthvalue) instead of a full sort; in double.
+// An empty tensor has no quantile: UserError.
+double quantile_of(const torch::Tensor& values,  // (N)
+                   double q);                    // in [0, 1]
+
 // 1 − Var(y_true − y_pred) / Var(y_true) over all elements, computed in double; NaN when
 // Var(y_true) = 0 (as CleanRL/SB3 report it). 1 is a perfect critic, 0 no better than a constant.
 double explained_variance(const torch::Tensor& y_pred, const torch::Tensor& y_true);

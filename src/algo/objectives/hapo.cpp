@@ -21,7 +21,7 @@ EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Ten
   const torch::Tensor x =
       entropy.detach().masked_select(valid_positions(entropy, mask)).to(torch::kDouble).clamp_min(h_floor).log();
   if (x.numel() == 0) return s;
-  s.q = torch::quantile(x, quantile).item<double>();
+  s.q = quantile_of(x, quantile);
   const torch::Tensor d = x - s.q;
   const double rms = (d * d).mean().sqrt().item<double>();
   if (!(rms > 0)) return s;  // all equal: every h is 0
@@ -34,8 +34,10 @@ EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Ten
 
 torch::Tensor normalized_entropy(const torch::Tensor& entropy, const EntropyNormStats& stats) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor h = (entropy.detach().to(torch::kDouble).clamp_min(stats.h_floor).log() - stats.q) / stats.rms;
-  return torch::where(h > 0, h / stats.pos_max, h / stats.neg_max).clamp(-1.0, 1.0).to(entropy.scalar_type());
+  // In the entropy's own dtype: the statistics are double scalars, the per-token map is elementwise.
+  const torch::Tensor h = (entropy.detach().clamp_min(stats.h_floor).log() - stats.q) / stats.rms;
+  return (h / torch::where(h > 0, torch::full_like(h, stats.pos_max), torch::full_like(h, stats.neg_max)))
+      .clamp(-1.0, 1.0);
 }
 
 torch::Tensor hapo_adaptive_temperature(const torch::Tensor& entropy, const EntropyNormStats& stats,

@@ -42,7 +42,7 @@ LpRegStats lp_reg_stats(const PolicyLossInput& in, const LpRegOptions& opts) {
   const torch::Tensor neg = valid_positions(in.logp, in.mask) & (in.advantages.detach() < 0);
   const torch::Tensor lp = in.logp.detach().masked_select(neg).to(torch::kDouble);
   LpRegStats s;
-  if (lp.numel() > 0) s.log_delta = torch::quantile(lp, opts.rho).item<double>();
+  if (lp.numel() > 0) s.log_delta = quantile_of(lp, opts.rho);
   return s;
 }
 
