@@ -160,5 +160,23 @@ TEST(ObjectiveInvariance, EveryObjectiveHasTheFixedMetrics) {
   }
 }
 
+// On a CUDA build with a GPU: every objective gives the CPU's values and gradients (skipped here).
+TEST(ObjectiveInvariance, CudaMatchesCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const auto& name : objective_registry().names()) {
+    const PolicyLossInput cpu = full_input(36);
+    PolicyLossInput gpu = cpu;
+    gpu.logp = cpu.logp.detach().cuda().requires_grad_(true);
+    for (torch::Tensor* t : {&gpu.logp_old, &gpu.advantages, &gpu.mask, &gpu.entropy, &gpu.logp_proxy}) *t = t->cuda();
+    auto oc = make(name), og = make(name);
+    oc->prepare(cpu);
+    og->prepare(gpu);
+    const ObjectiveOutput rc = oc->compute(cpu), rg = og->compute(gpu);
+    EXPECT_TRUE(torch::allclose(rc.token_loss, rg.token_loss.cpu(), 1e-5, 1e-6)) << name;
+    const torch::Tensor gc = grad_of(cpu, rc), gg = grad_of(gpu, rg).cpu();
+    EXPECT_TRUE(torch::allclose(gc, gg, 1e-5, 1e-6)) << name;
+  }
+}
+
 }  // namespace
 }  // namespace rlpp::algo

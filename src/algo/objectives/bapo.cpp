@@ -98,8 +98,9 @@ void check_options(const BapoOptions& o) {
 double bapo_balance(const PolicyLossInput& in, const BapoOptions& opts, double c_low, double c_high) {
   check_policy_input("bapo", in, /*needs_logp_old=*/true);
   const BalanceTable table(in, opts);
-  return BalanceTable::balance(table.positive(as_tensor({c_high}))[0].item<double>(),
-                               table.negative(as_tensor({c_low}))[0].item<double>());
+  const auto dev = in.logp.device();
+  return BalanceTable::balance(table.positive(as_tensor({c_high}).to(dev))[0].item<double>(),
+                               table.negative(as_tensor({c_low}).to(dev))[0].item<double>());
 }
 
 BapoBounds bapo_bounds(const PolicyLossInput& in, const BapoOptions& opts) {
@@ -108,8 +109,9 @@ BapoBounds bapo_bounds(const PolicyLossInput& in, const BapoOptions& opts) {
   const BalanceTable table(in, opts);
   const std::vector<double> lows = bound_path(opts.c_low_start, opts.c_low_max, opts.step_low);
   const std::vector<double> highs = bound_path(opts.c_high_start, opts.c_high_max, opts.step_high);
-  const torch::Tensor n_t = table.negative(as_tensor(lows)).contiguous();   // (K_low)
-  const torch::Tensor p_t = table.positive(as_tensor(highs)).contiguous();  // (K_high)
+  const auto dev = in.logp.device();
+  const torch::Tensor n_t = table.negative(as_tensor(lows).to(dev)).cpu().contiguous();   // (K_low)
+  const torch::Tensor p_t = table.positive(as_tensor(highs).to(dev)).cpu().contiguous();  // (K_high)
   const double* n = n_t.data_ptr<double>();
   const double* p = p_t.data_ptr<double>();
   // First the lower bound moves with c_high at its start, then the upper one with c_low at its maximum.
