@@ -41,6 +41,19 @@ inline void check_tokens(const std::string& who, const std::string& name, const 
   if (mask.defined()) check_same_shape(who, name, t, "mask", mask);
 }
 
+// For selectors driven by per-sequence rewards: seq_rewards must be (B) and the mask, when given,
+// (B, L) with the same B. Returns B.
+inline int64_t reward_rows(const std::string& who, const SelectionInput& in) {
+  check_defined(who, "seq_rewards", in.seq_rewards);
+  core::require(in.seq_rewards.dim() == 1, who + ": seq_rewards must be (B), got " + shape_of(in.seq_rewards));
+  const int64_t B = in.seq_rewards.size(0);
+  if (in.mask.defined()) {
+    core::require(in.mask.dim() == 2 && in.mask.size(0) == B,
+                  who + ": mask must be (B, L) with B = " + std::to_string(B) + ", got " + shape_of(in.mask));
+  }
+  return B;
+}
+
 inline DenseGroups dense_groups(const std::string& who, const torch::Tensor& group_ids, int64_t B) {
   check_rows(who, "group_ids", group_ids, B);
   core::require(!group_ids.is_floating_point(), who + ": group_ids must be an integer tensor");

@@ -78,13 +78,7 @@ std::vector<int64_t> knapsack_allocate(const std::vector<double>& success_rates,
 
 SelectionOutput knapsack_select(const SelectionInput& in, const KnapsackOptions& opts) {
   const std::string who = "knapsack";
-  check_defined(who, "seq_rewards", in.seq_rewards);
-  core::require(in.seq_rewards.dim() == 1, who + ": seq_rewards must be (B), got " + selection::shape_of(in.seq_rewards));
-  const int64_t B = in.seq_rewards.size(0);
-  if (in.mask.defined()) {
-    core::require(in.mask.dim() == 2 && in.mask.size(0) == B,
-                  who + ": mask must be (B, L) with B = " + std::to_string(B) + ", got " + selection::shape_of(in.mask));
-  }
+  const int64_t B = selection::reward_rows(who, in);
   const auto g = selection::dense_groups(who, in.group_ids, B);
   const torch::Tensor r = in.seq_rewards.detach().to(torch::kCPU).to(torch::kDouble).clamp(0.0, 1.0);  // (B)
   core::require(!torch::isnan(r).any().item<bool>(), who + ": seq_rewards must not be NaN");

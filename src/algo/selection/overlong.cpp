@@ -49,13 +49,7 @@ torch::Tensor overlong_truncation_mask(const torch::Tensor& mask, const torch::T
 
 SelectionOutput overlong_shaping_select(const SelectionInput& in, const OverlongOptions& opts) {
   const std::string who = "overlong_shaping";
-  check_defined(who, "seq_rewards", in.seq_rewards);
-  core::require(in.seq_rewards.dim() == 1, who + ": seq_rewards must be (B), got " + selection::shape_of(in.seq_rewards));
-  const int64_t B = in.seq_rewards.size(0);
-  if (in.mask.defined()) {
-    core::require(in.mask.dim() == 2 && in.mask.size(0) == B,
-                  who + ": mask must be (B, L) with B = " + std::to_string(B) + ", got " + selection::shape_of(in.mask));
-  }
+  const int64_t B = selection::reward_rows(who, in);
   const torch::Tensor pen = overlong_penalty(lengths_of(who, in, B).to(torch::kDouble), opts);  // (B) double
   SelectionOutput out = selection::pass_through(in, B);
   out.seq_rewards = (in.seq_rewards.to(torch::kDouble) + pen.to(in.seq_rewards.device())).to(in.seq_rewards.scalar_type());
