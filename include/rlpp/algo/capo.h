@@ -2,7 +2,7 @@
 // public): model the update to second order, and mask the tokens that would make it unstable,
 // rejecting only a small fraction (the paper reports < 8% of tokens).
 //
-// Second-order model (our choice; docs/objectives-parts/selection.md). Diagonal, Fisher-like: each
+// Second-order model (our choice; docs/objectives.md). Diagonal, Fisher-like: each
 // token's log-probability is treated as an independent coordinate moved by a gradient step of size
 // η on the surrogate ℓ_t = −r_t·A_t, so the step changes it by Δ_t = η·r_t·A_t (g_t = ∂ℓ/∂log π_t
 // = −r_t·A_t). Under the Fisher (Gauss–Newton) metric the KL to the data-generating policy after

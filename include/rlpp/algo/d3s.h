@@ -2,7 +2,7 @@
 // abstract: at the sample level, keep the subset of each group's rollouts that maximises the
 // variance of the advantages; at the token level, keep the tokens with the largest |A|·H; start
 // aggressive and relax the down-sampling over training. Every rule below that the abstract leaves
-// open is a choice of ours, listed in docs/objectives-parts/selection.md.
+// open is a choice of ours, listed in docs/objectives.md.
 //
 // Sample level, exact rule. A group of G values v (the row advantages, or the rewards) keeps
 //   k = min(G, max(2, ⌈f·G⌉))   rollouts (all of them when G ≤ 2),

@@ -35,9 +35,8 @@ EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Ten
 torch::Tensor normalized_entropy(const torch::Tensor& entropy, const EntropyNormStats& stats) {
   torch::NoGradGuard no_grad;
   // In the entropy's own dtype: the statistics are double scalars, the per-token map is elementwise.
-  const torch::Tensor h = (entropy.detach().clamp_min(stats.h_floor).log() - stats.q) / stats.rms;
-  return (h / torch::where(h > 0, torch::full_like(h, stats.pos_max), torch::full_like(h, stats.neg_max)))
-      .clamp(-1.0, 1.0);
+  const torch::Tensor h = (entropy.detach().clamp_min(stats.h_floor).log() - stats.q) * (1.0 / stats.rms);
+  return torch::where(h > 0, h * (1.0 / stats.pos_max), h * (1.0 / stats.neg_max)).clamp(-1.0, 1.0);
 }
 
 torch::Tensor hapo_adaptive_temperature(const torch::Tensor& entropy, const EntropyNormStats& stats,
@@ -62,17 +61,17 @@ ObjectiveOutput hapo_loss(const PolicyLossInput& in, const HapoOptions& opts, co
   const torch::Tensor a = in.advantages.detach();  // (B, L)
   // Step 4: redistribution of the advantage by entropy, switched by the neutral band on r.
   const torch::Tensor in_band = (rd > 1.0 - opts.eps_low / 2) & (rd < 1.0 + opts.eps_high / 2);  // (B, L)
-  const torch::Tensor use_ent = torch::where(h > 0, in_band.logical_not(), in_band);               // (B, L)
+  const torch::Tensor use_ent = (h > 0).logical_xor(in_band);  // (B, L): ĥ > 0 outside the band, ĥ ≤ 0 inside
   const torch::Tensor adv = torch::where(use_ent, a * (1.0 + opts.beta * h), a);                   // (B, L)
-  // Step 5: per-token asymmetric bounds.
-  const torch::Tensor eps_l = torch::where(h <= 0, opts.eps_low * (1.0 - opts.alpha * h), torch::full_like(h, opts.eps_low));
-  const torch::Tensor eps_h = torch::where(h > 0, opts.eps_high * (1.0 + opts.alpha * h), torch::full_like(h, opts.eps_high));
-  const ClippedSurrogate s = clipped_surrogate(r, adv, 1.0 - eps_l, 1.0 + eps_h, constant_like(r, opts.clip_c));
+  // Step 5: per-token asymmetric bounds; only the side named by the sign of ĥ widens.
+  const torch::Tensor lo = 1.0 - opts.eps_low * (1.0 - opts.alpha * h.clamp_max(0));   // (B, L)
+  const torch::Tensor hi = 1.0 + opts.eps_high * (1.0 + opts.alpha * h.clamp_min(0));  // (B, L)
+  const ClippedSurrogate s = clipped_surrogate(r, adv, lo, hi, constant_like(r, opts.clip_c));
   ObjectiveOutput out{mask_token_loss(s.loss, in.mask), policy_metrics(in, s.clipped_low, s.clipped_high, s.clipped_dual)};
   torch::NoGradGuard no_grad;
   out.metrics["hapo_adv_redistributed"] = masked_mean(use_ent.to(in.logp.scalar_type()), in.mask);
-  out.metrics["hapo_eps_low_mean"] = masked_mean(eps_l, in.mask);
-  out.metrics["hapo_eps_high_mean"] = masked_mean(eps_h, in.mask);
+  out.metrics["hapo_eps_low_mean"] = masked_mean(1.0 - lo, in.mask);
+  out.metrics["hapo_eps_high_mean"] = masked_mean(hi - 1.0, in.mask);
   return out;
 }
 
