@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # micro-benchmarks
   libeigen3-dev                     # fast small-MLP path
+  libpcre2-dev                      # tokenizers: pre-tokenisation regex (Unicode classes)
   libplplot-dev plplot-driver-cairo # PNG learning curves
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
 )

@@ -1,0 +1,64 @@
+// Decoder-only transformer with the Llama / Qwen2 architecture: token embedding, N blocks of
+// (RMSNorm -> grouped-query self-attention with RoPE -> residual, RMSNorm -> SwiGLU MLP ->
+// residual), final RMSNorm, LM head (optionally tied to the embedding). Parameter names follow
+// Hugging Face exactly (model.layers.0.self_attn.q_proj.weight, lm_head.weight, ...), so
+// safetensors files map one to one.
+#pragma once
+#include <torch/torch.h>
+
+#include "rlpp/nn/lm/config.h"
+#include "rlpp/nn/lm/kv_cache.h"
+
+namespace rlpp::nn::lm {
+
+class TransformerLmImpl : public torch::nn::Module {
+ public:
+  explicit TransformerLmImpl(const LmConfig& cfg);
+
+  // Full (teacher-forced) forward without a cache.
+  //   tokens     (B, T) int64
+  //   attention  (B, T) bool or undefined: false marks padding (keys never attended to, query rows
+  //              still computed); positions are then the cumulative count of real tokens - 1
+  // Returns the final normed hidden states (B, T, H).
+  torch::Tensor hidden_states(const torch::Tensor& tokens, const torch::Tensor& attention = {});
+
+  // Incremental forward: appends T new tokens per row to `cache` (writing slots
+  // [cache.length, cache.length + T)) and attends causally to everything valid in the cache.
+  //   tokens (B, T) int64; positions (B, T) int64 (RoPE positions); valid (B, T) bool (false: pad)
+  // Returns hidden states (B, T, H); cache.length grows by T.
+  torch::Tensor hidden_states_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                     const torch::Tensor& valid, KvCache& cache);
+
+  // hidden (.., H) -> logits (.., V), fp32.
+  torch::Tensor logits(const torch::Tensor& hidden);
+
+  // Convenience: logits (B, T, V) of the full forward.
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& attention = {});
+
+  const LmConfig& config() const { return cfg_; }
+
+  // Hugging Face name -> parameter, including lm_head.weight only when untied.
+  std::vector<std::pair<std::string, torch::Tensor>> hf_named_parameters() const;
+
+ private:
+  LmConfig cfg_;
+  // submodules are registered with HF names ("model.embed_tokens", "model.layers.i", "model.norm", "lm_head")
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+TORCH_MODULE(TransformerLm);
+
+// Log-probabilities and entropies of the given sequences under the model (teacher forcing),
+// computed `chunk` positions at a time so the (B, L, V) fp32 logits are never materialised whole.
+//   tokens (B, L) int64, attention (B, L) bool or undefined
+// Returns logp (B, L) with logp[:, t] = log pi(tokens[:, t] | tokens[:, <t]) (logp[:, 0] = 0) and
+// entropy (B, L) of the predictive distribution at t (entropy[:, 0] = 0). Differentiable.
+struct TokenLogProbs {
+  torch::Tensor logp;     // (B, L)
+  torch::Tensor entropy;  // (B, L)
+};
+TokenLogProbs token_logprobs(TransformerLm& model, const torch::Tensor& tokens,
+                             const torch::Tensor& attention = {}, int64_t chunk = 256,
+                             double temperature = 1.0);
+
+}  // namespace rlpp::nn::lm
