@@ -6,12 +6,13 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "rlpp/nn/lm/causal_lm.h"
 #include "rlpp/nn/lm/config.h"
 #include "rlpp/nn/lm/kv_cache.h"
 
 namespace rlpp::nn::lm {
 
-class TransformerLmImpl : public torch::nn::Module {
+class TransformerLmImpl : public torch::nn::Module, public CausalLm {
  public:
   explicit TransformerLmImpl(const LmConfig& cfg);
 
@@ -37,14 +38,20 @@ class TransformerLmImpl : public torch::nn::Module {
 
   const LmConfig& config() const { return cfg_; }
 
+  // CausalLm: logits(hidden_states_cached(...)).
+  torch::Tensor forward_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
+                               const torch::Tensor& valid, KvCache& cache) override;
+  const LmConfig& lm_config() const override { return cfg_; }
+  torch::Device lm_device() const override;
+
   // Hugging Face name -> parameter, including lm_head.weight only when untied.
   std::vector<std::pair<std::string, torch::Tensor>> hf_named_parameters() const;
 
  private:
   LmConfig cfg_;
-  // submodules are registered with HF names ("model.embed_tokens", "model.layers.i", "model.norm", "lm_head")
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
+  // Submodules are registered so that named_parameters() gives Hugging Face names
+  // ("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight",
+  // "lm_head.weight"); the layout of the private members is the implementation's choice.
 };
 TORCH_MODULE(TransformerLm);
 
