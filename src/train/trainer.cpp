@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/ppo_trainer.h"
 
 namespace rlpp::train {
@@ -9,7 +10,7 @@ namespace rlpp::train {
 void RunOptions::bind(core::Binder& b) {
   b.text("algorithm", algorithm, "training algorithm (rlpp list algorithms)");
   b.integer("seed", seed, "seed of every generator (env copy i gets seed + i)", core::Bounds::non_negative());
-  b.integer("total_steps", total_steps, "environment steps to train for", core::Bounds::closed(1, 1e15));
+  b.integer("total_steps", total_steps, "steps to train for: environment steps (ppo), optimizer steps (lm)", core::Bounds::closed(1, 1e15));
   b.integer("checkpoint_every", checkpoint_every, "updates between checkpoints (0 = at the end only)",
             core::Bounds::non_negative());
   b.integer("keep_checkpoints", keep_checkpoints, "newest checkpoints kept", core::Bounds::closed(1, 1000));
@@ -22,6 +23,7 @@ core::Registry<TrainerFactory>& algorithm_registry() {
   static core::Registry<TrainerFactory> reg = [] {
     core::Registry<TrainerFactory> r("algorithm");
     r.add("ppo", make_ppo_trainer, "PPO for control with CleanRL's details (discrete and continuous)");
+    r.add("lm", lm::make_lm_trainer, "language-model pre-training / SFT (next-token cross-entropy, AdamW, cosine)");
     return r;
   }();
   return reg;

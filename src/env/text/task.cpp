@@ -1,0 +1,68 @@
+#include "rlpp/env/text/task.h"
+
+#include "rlpp/env/text/arithmetic.h"
+#include "rlpp/env/text/list_ops.h"
+
+namespace rlpp::env::text {
+
+std::string final_answer(std::string_view response) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  size_t end = response.size();
+  while (end > 0) {
+    const size_t nl = response.rfind('\n', end - 1);
+    const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+    size_t a = begin, b = end;
+    while (a < b && is_space(response[a])) ++a;
+    while (b > a && is_space(response[b - 1])) --b;
+    if (a < b) return std::string(response.substr(a, b - a));
+    if (nl == std::string_view::npos) break;
+    end = nl;
+  }
+  return "";
+}
+
+double TextTask::grade(const TaskInstance& inst, std::string_view response) const {
+  return final_answer(response) == inst.answer ? 1.0 : 0.0;
+}
+
+std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed) {
+  core::Rng rng(seed);
+  std::vector<TaskInstance> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out.push_back(task.sample(rng));
+  return out;
+}
+
+namespace {
+template <class Task, class Options>
+TaskFactory factory() {
+  return [](const core::Recipe& recipe, const std::string& section) -> std::unique_ptr<TextTask> {
+    Options opts;
+    if (recipe.has_section(section)) {
+      core::Binder b = core::Binder::reader(recipe, section);
+      b.passthrough("name");
+      opts.bind(b);
+      b.finish();
+      recipe.mark_used(section);
+    }
+    return std::make_unique<Task>(opts);
+  };
+}
+}  // namespace
+
+core::Registry<TaskFactory>& task_registry() {
+  static core::Registry<TaskFactory> reg = [] {
+    core::Registry<TaskFactory> r("task");
+    r.add("arithmetic", factory<ArithmeticTask, ArithmeticOptions>(),
+          "multi-digit + - * with column-by-column worked solutions");
+    r.add("list_ops", factory<ListOpsTask, ListOpsOptions>(), "sort / reverse / dedupe short integer lists");
+    return r;
+  }();
+  return reg;
+}
+
+std::unique_ptr<TextTask> make_task(const std::string& name, const core::Recipe& recipe, const std::string& section) {
+  return task_registry().get(name)(recipe, section);
+}
+
+}  // namespace rlpp::env::text
