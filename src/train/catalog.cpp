@@ -8,6 +8,7 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/selector.h"
 #include "rlpp/env/registry.h"
+#include "rlpp/env/text/task.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train {
@@ -22,6 +23,7 @@ static CatalogRows rows_of(const core::Registry<Entry>& reg) {
 std::map<std::string, CatalogRows> catalog() {
   return {
       {"envs", rows_of(env::registry())},
+      {"tasks", rows_of(env::text::task_registry())},
       {"algorithms", rows_of(algorithm_registry())},
       {"advantages", algo::list_advantages()},
       {"objectives", algo::list_objectives()},

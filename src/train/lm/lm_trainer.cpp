@@ -65,7 +65,7 @@ class LmTrainer : public Trainer {
     torch::manual_seed(static_cast<uint64_t>(run_.seed));
     rng_.reseed(static_cast<uint64_t>(run_.seed));
 
-    tokenizer_ = make_tokenizer(tok_opts_, model_opts_, data_->alphabet());
+    tokenizer_ = make_tokenizer(tok_opts_, model_opts_, data_->alphabet(), &tokenizer_source_);
     model_ = make_model(model_opts_, *tokenizer_);
     core::require(opts_.seq_len <= model_->config().max_position_embeddings,
                   recipe.origin("lm.seq_len") + ": lm.seq_len = " + std::to_string(opts_.seq_len) +
@@ -264,7 +264,7 @@ class LmTrainer : public Trainer {
   void export_model() {
     const std::string dir = ctx_.run_dir + "/model";
     nn::lm::save_pretrained(dir, model_);
-    save_tokenizer(*tokenizer_, dir);
+    save_tokenizer(*tokenizer_, tokenizer_source_, dir);
   }
 
   RunContext ctx_;
@@ -275,6 +275,7 @@ class LmTrainer : public Trainer {
   LmDataOptions data_opts_;
   std::unique_ptr<LmData> data_;
   std::unique_ptr<nn::Tokenizer> tokenizer_;
+  std::string tokenizer_source_;
   nn::lm::TransformerLm model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   LrSchedule schedule_;

@@ -37,11 +37,14 @@ struct TokenizerOptions {
 };
 
 // The tokenizer a run uses: opts.path, else the tokenizer saved next to a `from` model
-// (from/tokenizer.json), else a character tokenizer over `alphabet`.
+// (from/tokenizer.json or from/rlpp_tokenizer.json), else a character tokenizer over `alphabet`.
+// `source` receives the file it was read from ("" for a new character tokenizer).
 std::unique_ptr<nn::Tokenizer> make_tokenizer(const TokenizerOptions& opts, const LmModelOptions& model,
-                                              const std::string& alphabet);
-// Writes the tokenizer into `dir` so that load_tokenizer(dir/<file>) gives it back; returns the path.
-std::string save_tokenizer(const nn::Tokenizer& tok, const std::string& dir);
+                                              const std::string& alphabet, std::string* source);
+// Writes the tokenizer into `dir` so that make_tokenizer with model.from = dir finds it: a
+// character tokenizer as dir/rlpp_tokenizer.json, any other as a copy of its `source` file
+// (dir/tokenizer.json). Returns the path written.
+std::string save_tokenizer(const nn::Tokenizer& tok, const std::string& source, const std::string& dir);
 
 // A fresh model (seeded by the caller through torch::manual_seed) or the checkpoint in `from`,
 // checked against the tokenizer's vocabulary size.
