@@ -33,29 +33,32 @@ class RmsNormImpl : public torch::nn::Module {
 TORCH_MODULE(RmsNorm);
 
 // softmax(q k^T / sqrt(d) masked) v with grouped-query attention: query head h reads key/value
-// head h / (nh / nkv), as Hugging Face's repeat_kv arranges them.
+// head h / rep (rep = nh / nkv), as Hugging Face's repeat_kv arranges them. Instead of repeating
+// the keys and values (a copy of the whole cache per step), the rep query heads of a group are
+// stacked along the query axis: q (B, nkv, rep * T, d) against k, v (B, nkv, S, d).
 //   q (B, nh, T, d); k, v (B, nkv, S, d); allowed (B, 1, T, S) bool -> (B, nh, T, d)
-torch::Tensor attend(const torch::Tensor& q, torch::Tensor k, torch::Tensor v, const torch::Tensor& allowed) {
-  const int64_t rep = q.size(1) / k.size(1);
-  if (rep > 1) {
-    k = k.repeat_interleave(rep, /*dim=*/1);
-    v = v.repeat_interleave(rep, /*dim=*/1);
-  }
-  k = k.to(q.scalar_type());
-  v = v.to(q.scalar_type());
+torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const torch::Tensor& v_in,
+                     const torch::Tensor& allowed) {
+  const int64_t B = q.size(0), nh = q.size(1), T = q.size(2), d = q.size(3);
+  const int64_t nkv = k_in.size(1), S = k_in.size(2), rep = nh / nkv;
+  const torch::Tensor k = k_in.to(q.scalar_type());
+  const torch::Tensor v = v_in.to(q.scalar_type());
+  const torch::Tensor qg = q.reshape({B, nkv, rep * T, d});  // (B, nkv, rep*T, d)
 #if TORCH_VERSION_MAJOR >= 2
   // A query with no allowed key (a left-pad position) would come out NaN; let it attend everywhere
   // instead (its output is never used), as Hugging Face does before calling SDPA.
-  const torch::Tensor mask = allowed.logical_or(allowed.any(-1, /*keepdim=*/true).logical_not());
-  return at::scaled_dot_product_attention(q, k, v, mask);
+  const torch::Tensor open = allowed.logical_or(allowed.any(-1, /*keepdim=*/true).logical_not());  // (B, 1, T, S)
+  const torch::Tensor mask = open.unsqueeze(2).expand({B, 1, rep, T, S}).reshape({B, 1, rep * T, S});
+  return at::scaled_dot_product_attention(qg, k, v, mask).view({B, nh, T, d});
 #else
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // (B, nh, T, S)
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  torch::Tensor scores = torch::matmul(qg, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // (B, nkv, rep*T, S)
   // The lowest finite value rather than -inf: a fully masked row becomes uniform, not NaN (and its
   // gradient stays finite).
-  scores = scores.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
-  const torch::Tensor p = torch::softmax(scores, -1).to(v.scalar_type());
-  return torch::matmul(p, v);
+  scores = scores.view({B, nkv, rep, T, S}).masked_fill(allowed.logical_not().unsqueeze(2),
+                                                        std::numeric_limits<float>::lowest());
+  const torch::Tensor p = torch::softmax(scores, -1).to(v.scalar_type()).view({B, nkv, rep * T, S});
+  return torch::matmul(p, v).view({B, nh, T, d});
 #endif
 }
 
