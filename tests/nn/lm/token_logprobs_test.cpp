@@ -108,6 +108,17 @@ void check_gradients(bool tied) {
 TEST(LmTokenLogprobs, GradientsMatchFullLogitsUntied) { check_gradients(false); }
 TEST(LmTokenLogprobs, GradientsMatchFullLogitsTied) { check_gradients(true); }
 
+TEST(LmTokenLogprobs, RunsUnderInferenceMode) {
+  TransformerLm m = make_model(false);
+  const Case k = make_case();
+  const TokenLogProbs grad_mode = token_logprobs(m, k.tokens, k.attention, 2);
+  c10::InferenceMode inference;  // rollouts score their samples without a graph
+  const TokenLogProbs out = token_logprobs(m, k.tokens, k.attention, 2);
+  EXPECT_FALSE(out.logp.requires_grad());
+  EXPECT_TRUE(out.logp.equal(grad_mode.logp.detach()));
+  EXPECT_TRUE(out.entropy.equal(grad_mode.entropy.detach()));
+}
+
 TEST(LmTokenLogprobs, RejectsBadArguments) {
   TransformerLm m = make_model(true);
   const Case k = make_case();

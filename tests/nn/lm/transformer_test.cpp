@@ -315,6 +315,8 @@ TEST(LmTransformer, KvCacheDecodeEqualsFullForward) {
   check_incremental(m, kTokens, 3, {1, 1, 1, 1, 1, 1});  // token by token
   check_incremental(m, kTokens, 2, {3, 1, 3});           // chunks
   check_incremental(m, kTokens, 9, {});                  // prefill only
+  c10::InferenceMode inference;                          // as the generation engine runs it
+  check_incremental(m, kTokens, 4, {1, 2, 1, 1});
 }
 
 // Ragged prompts, left-padded to a common length, then three decode steps: each row's logits
