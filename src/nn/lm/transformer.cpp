@@ -49,7 +49,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const to
   // instead (its output is never used), as Hugging Face does before calling SDPA.
   const torch::Tensor open = allowed.logical_or(allowed.any(-1, /*keepdim=*/true).logical_not());  // (B, 1, T, S)
   const torch::Tensor mask = open.unsqueeze(2).expand({B, 1, rep, T, S}).reshape({B, 1, rep * T, S});
-  return at::scaled_dot_product_attention(qg, k, v, mask).view({B, nh, T, d});
+  return at::scaled_dot_product_attention(qg, k, v, mask).reshape({B, nh, T, d});
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   torch::Tensor scores = torch::matmul(qg, k.transpose(-2, -1)).to(torch::kFloat) * scale;  // (B, nkv, rep*T, S)
@@ -58,7 +58,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k_in, const to
   scores = scores.view({B, nkv, rep, T, S}).masked_fill(allowed.logical_not().unsqueeze(2),
                                                         std::numeric_limits<float>::lowest());
   const torch::Tensor p = torch::softmax(scores, -1).to(v.scalar_type()).view({B, nkv, rep * T, S});
-  return torch::matmul(p, v).view({B, nh, T, d});
+  return torch::matmul(p, v).reshape({B, nh, T, d});
 #endif
 }
 

@@ -35,7 +35,10 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
   // Incremental forward: appends T new tokens per row to `cache` (writing slots
   // [cache.length, cache.length + T)) and attends causally to everything valid in the cache.
   //   tokens (B, T) int64; positions (B, T) int64 (RoPE positions); valid (B, T) bool (false: pad)
-  // Returns hidden states (B, T, H); cache.length grows by T.
+  // Returns hidden states (B, T, H); cache.length grows by T. The cache buffers never change shape;
+  // attention reads the filled slots [0, length + T) only (a slice, so its shape grows by step).
+  // Create the cache in the same grad mode (e.g. c10::InferenceMode) as the calls that fill it, with
+  // the model's compute dtype (fp32 on CPU; bf16 saves memory under CUDA autocast).
   torch::Tensor hidden_states_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
                                      const torch::Tensor& valid, KvCache& cache);
 
@@ -67,7 +70,7 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
   LmConfig cfg_;
   std::shared_ptr<detail::DecoderImpl> model_;
   torch::nn::Linear lm_head_{nullptr};  // untied only
-  RopeFrequencies rope_;                // for sequences within the original context
+  RopeFrequencies rope_;                // fixed frequencies (dynamic scaling recomputes them per call)
   // Submodules are registered so that named_parameters() gives Hugging Face names
   // ("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight",
   // "lm_head.weight"); the layout of the private members is the implementation's choice.
