@@ -19,6 +19,9 @@ struct RopeScaling {
   int64_t original_max_position_embeddings = 0; // llama3, yarn, dynamic
   double beta_fast = 32.0;                      // yarn
   double beta_slow = 1.0;                       // yarn
+  double attention_factor = 0.0;                // yarn: 0 = derived from factor (and mscale)
+  double mscale = 0.0;                          // yarn (DeepSeek style): 0 = unused
+  double mscale_all_dim = 0.0;                  // yarn (DeepSeek style): 0 = unused
 };
 
 struct LmConfig {
@@ -41,6 +44,7 @@ struct LmConfig {
   int64_t bos_token_id = -1;         // -1: absent
   int64_t eos_token_id = -1;
   int64_t pad_token_id = -1;
+  double initializer_range = 0.02;   // std of the normal initialisation of weights
 
   int64_t resolved_head_dim() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
 

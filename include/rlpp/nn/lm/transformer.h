@@ -9,9 +9,18 @@
 #include "rlpp/nn/lm/causal_lm.h"
 #include "rlpp/nn/lm/config.h"
 #include "rlpp/nn/lm/kv_cache.h"
+#include "rlpp/nn/lm/rope.h"
 
 namespace rlpp::nn::lm {
 
+namespace detail {
+class DecoderImpl;  // "model": embed_tokens, layers, norm (src/nn/lm/transformer.cpp)
+}  // namespace detail
+
+// Construction initialises like Hugging Face (weights ~ N(0, initializer_range), norms 1, biases
+// 0) from torch's global generator: call torch::manual_seed first for reproducibility. Parameters
+// are fp32 ("master weights"); move the module with ->to(device). On CUDA every forward runs under
+// bf16 autocast (matmuls in bf16, RMSNorm/softmax/RoPE in fp32); on CPU everything is fp32.
 class TransformerLmImpl : public torch::nn::Module, public CausalLm {
  public:
   explicit TransformerLmImpl(const LmConfig& cfg);
@@ -26,7 +35,10 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
   // Incremental forward: appends T new tokens per row to `cache` (writing slots
   // [cache.length, cache.length + T)) and attends causally to everything valid in the cache.
   //   tokens (B, T) int64; positions (B, T) int64 (RoPE positions); valid (B, T) bool (false: pad)
-  // Returns hidden states (B, T, H); cache.length grows by T.
+  // Returns hidden states (B, T, H); cache.length grows by T. The cache buffers never change shape;
+  // attention reads the filled slots [0, length + T) only (a slice, so its shape grows by step).
+  // Create the cache in the same grad mode (e.g. c10::InferenceMode) as the calls that fill it, with
+  // the model's compute dtype (fp32 on CPU; bf16 saves memory under CUDA autocast).
   torch::Tensor hidden_states_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
                                      const torch::Tensor& valid, KvCache& cache);
 
@@ -47,8 +59,18 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
   // Hugging Face name -> parameter, including lm_head.weight only when untied.
   std::vector<std::pair<std::string, torch::Tensor>> hf_named_parameters() const;
 
+  // The (V, H) output projection: lm_head.weight, or model.embed_tokens.weight when tied.
+  torch::Tensor lm_head_weight() const;
+
  private:
+  // Shared by both paths. allowed (B, 1, T, S) bool: query t may attend to key s.
+  torch::Tensor run_layers(const torch::Tensor& tokens, const torch::Tensor& positions,
+                           const torch::Tensor& allowed, KvCache* cache);
+
   LmConfig cfg_;
+  std::shared_ptr<detail::DecoderImpl> model_;
+  torch::nn::Linear lm_head_{nullptr};  // untied only
+  RopeFrequencies rope_;                // fixed frequencies (dynamic scaling recomputes them per call)
   // Submodules are registered so that named_parameters() gives Hugging Face names
   // ("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight",
   // "lm_head.weight"); the layout of the private members is the implementation's choice.
