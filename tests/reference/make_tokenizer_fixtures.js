@@ -176,6 +176,18 @@ const inputs = ['', ' ', '  ', '\n', '\n\n\n', '\t', ' \t \n ', '  leading', 'tr
   'line1\r\nline2\r\n', '\u00a0nbsp\u2003em\u3000ideographic', 'ſ ſs ſt Kelvin \u212A', '\u0000\u0001\u007f',
   '...!!!???', '  \n  \n', 'end with space ', 'Ünïcödé ÀÉÎÕÜ ẞ ß'];
 
+// Random mixtures of everything above (after training, so the corpus does not depend on them).
+const pool = [...words, ...contractions, ...cjk, ...emoji, ...accents, ' ', '  ', '   ', '\t', '\n',
+  '\r\n', ' \n', '\n\n', '!', '?!', '...', "'", "'s", "'S", '"', '(', ')', '123', '4567890', '3.5',
+  '<|endoftext|>', '<|im_end|>', '<|eot_id|>', '<think>', '\u00a0', '\u3000', '\u180e', '\u200b',
+  'ſ', '\u212A', 'e\u0301', '\u0301', '\u{1F600}', 'ÿ', '\u007f', '_', '__init__', '0x1F'];
+for (let i = 0; i < 150; i++) {
+  let s = '';
+  const n = 1 + Math.floor(rand() * 14);
+  for (let j = 0; j < n; j++) s += pick(pool);
+  inputs.push(s);
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const reference = { library: 'tokenizers (npm) ' + require('tokenizers/package.json').version,
