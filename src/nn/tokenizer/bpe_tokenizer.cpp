@@ -29,6 +29,10 @@ struct BpeTokenizer::Impl {
   bool byte_level_decoder = false;
   std::vector<int64_t> prefix_ids, suffix_ids;  // what the post-processor adds around one sequence
   int64_t size = 0;
+  // per id, what decode emits: the ByteLevel decoder maps a token's characters back to bytes, and
+  // a token outside the byte-level alphabet (e.g. an added "<|im_end|>" with a space) stays as is
+  std::vector<std::string> decoded;
+  std::vector<bool> has_token, special;
 
   const std::string* token_of(int64_t id) const {
     auto it = added_by_id.find(id);
@@ -140,8 +144,8 @@ std::unique_ptr<BpeModel> parse_model(const json& spec, const std::string& where
   std::unordered_map<std::string, int64_t> vocab;
   vocab.reserve(vocab_json.size());
   for (auto it = vocab_json.begin(); it != vocab_json.end(); ++it) {
-    core::require(it.value().is_number_integer(),
-                  where + ".vocab: id of '" + it.key() + "' must be an integer");
+    if (!it.value().is_number_integer())
+      throw core::UserError(where + ".vocab: id of '" + it.key() + "' must be an integer");
     vocab.emplace(it.key(), it.value().get<int64_t>());
   }
   std::vector<std::pair<std::string, std::string>> merges;
@@ -150,17 +154,17 @@ std::unique_ptr<BpeModel> parse_model(const json& spec, const std::string& where
   merges.reserve(merges_json.size());
   for (size_t i = 0; i < merges_json.size(); ++i) {
     const json& m = merges_json[i];
-    const std::string at = where + ".merges[" + std::to_string(i) + "]";
+    auto at = [&] { return where + ".merges[" + std::to_string(i) + "]"; };
     if (m.is_string()) {  // "a b"
       const std::string s = m;
       size_t space = s.find(' ');
-      core::require(space != std::string::npos && space > 0 && space + 1 < s.size() &&
-                        s.find(' ', space + 1) == std::string::npos,
-                    at + ": '" + s + "' is not two tokens separated by one space");
+      if (space == std::string::npos || space == 0 || space + 1 >= s.size() ||
+          s.find(' ', space + 1) != std::string::npos)
+        throw core::UserError(at() + ": '" + s + "' is not two tokens separated by one space");
       merges.emplace_back(s.substr(0, space), s.substr(space + 1));
     } else {  // ["a", "b"]
-      core::require(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string(),
-                    at + " must be \"a b\" or [\"a\", \"b\"]");
+      if (!(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()))
+        throw core::UserError(at() + " must be \"a b\" or [\"a\", \"b\"]");
       merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
     }
   }
@@ -266,6 +270,18 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_string(const std::string& json_
     core::require(id >= 0 && id < impl->size, where + ": post_processor adds id " +
                                                   std::to_string(id) + ", which no token has");
 
+  impl->decoded.assign(impl->size, std::string());
+  impl->has_token.assign(impl->size, false);
+  impl->special.assign(impl->size, false);
+  for (int64_t id = 0; id < impl->size; ++id) {
+    const std::string* token = impl->token_of(id);
+    if (token == nullptr) continue;
+    impl->has_token[id] = true;
+    if (!impl->byte_level_decoder || !from_byte_level(*token, &impl->decoded[id]))
+      impl->decoded[id] = *token;
+  }
+  for (const AddedToken& a : impl->added) impl->special[a.id] = a.special;
+
   auto tok = std::unique_ptr<BpeTokenizer>(new BpeTokenizer(std::move(impl)));
   // Without a tokenizer_config.json: BOS is what the post-processor puts first; EOS and PAD are
   // recognised by their conventional names.
@@ -364,18 +380,13 @@ std::string BpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_spec
   std::string out;
   bool first = true;
   for (int64_t id : ids) {
-    const std::string* token = im.token_of(id);
-    core::require(token != nullptr, "decode: id " + std::to_string(id) +
-                                        " is not a token (vocab size " + std::to_string(im.size) + ")");
-    if (skip_special && is_special(id)) continue;
-    if (im.byte_level_decoder) {
-      // a token outside the byte-level alphabet (e.g. an added "<|im_end|>" with a space) is
-      // emitted as its own UTF-8
-      if (!from_byte_level(*token, &out)) out += *token;
-    } else {  // no decoder: tokens joined by spaces, as Hugging Face does
-      if (!first) out += ' ';
-      out += *token;
+    if (id < 0 || id >= im.size || !im.has_token[id]) {
+      throw core::UserError("decode: id " + std::to_string(id) + " is not a token (vocab size " +
+                            std::to_string(im.size) + ")");
     }
+    if (skip_special && im.special[id]) continue;
+    if (!im.byte_level_decoder && !first) out += ' ';  // no decoder: joined by spaces, as in HF
+    out += im.decoded[id];
     first = false;
   }
   return out;
@@ -391,13 +402,12 @@ std::optional<int64_t> BpeTokenizer::token_to_id(std::string_view token) const {
 
 std::string BpeTokenizer::id_to_token(int64_t id) const {
   const std::string* token = impl_->token_of(id);
-  core::require(token != nullptr, "id_to_token: id " + std::to_string(id) + " is not a token");
+  if (token == nullptr) throw core::UserError("id_to_token: id " + std::to_string(id) + " is not a token");
   return *token;
 }
 
 bool BpeTokenizer::is_special(int64_t id) const {
-  auto it = impl_->added_by_id.find(id);
-  return it != impl_->added_by_id.end() && it->second->special;
+  return id >= 0 && id < impl_->size && impl_->special[id];
 }
 
 }  // namespace rlpp::nn

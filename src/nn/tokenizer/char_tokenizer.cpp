@@ -183,9 +183,10 @@ std::string CharTokenizer::decode(const std::vector<int64_t>& ids, bool skip_spe
   std::string out;
   const auto n_special = static_cast<int64_t>(spec_.special_tokens.size());
   for (int64_t id : ids) {
-    core::require(id >= 0 && id < vocab_size(), "CharTokenizer: decode: id " + std::to_string(id) +
-                                                    " is not a token (vocab size " +
-                                                    std::to_string(vocab_size()) + ")");
+    if (id < 0 || id >= vocab_size()) {
+      throw core::UserError("CharTokenizer: decode: id " + std::to_string(id) +
+                            " is not a token (vocab size " + std::to_string(vocab_size()) + ")");
+    }
     if (skip_special && id < n_special) continue;
     out += tokens_[id];
   }
@@ -199,8 +200,8 @@ std::optional<int64_t> CharTokenizer::token_to_id(std::string_view token) const 
 }
 
 std::string CharTokenizer::id_to_token(int64_t id) const {
-  core::require(id >= 0 && id < vocab_size(),
-                "CharTokenizer: id_to_token: id " + std::to_string(id) + " is not a token");
+  if (id < 0 || id >= vocab_size())
+    throw core::UserError("CharTokenizer: id_to_token: id " + std::to_string(id) + " is not a token");
   return tokens_[id];
 }
 
