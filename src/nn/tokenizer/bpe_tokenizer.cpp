@@ -366,6 +366,7 @@ std::vector<int64_t> BpeTokenizer::encode(std::string_view text, bool add_specia
       ids.push_back(s.id);
       continue;
     }
+    if (s.text.empty()) continue;  // nothing to tokenise (no prefix space for it either)
     pieces.clear();
     pieces.push_back(std::move(s.text));
     if (im.pre_tokenizer) im.pre_tokenizer->apply(&pieces);

@@ -71,6 +71,13 @@ TEST(TokenizerBpeModel, UnknownCharactersAreDroppedOrMappedToUnk) {
   EXPECT_EQ(make(doc)->encode("ae"), (Ids{0, 12}));
 }
 
+TEST(TokenizerBpeModel, EmptyInputHasNoTokensEvenWithPrefixSpace) {
+  auto doc = tiny(false, false);
+  doc["pre_tokenizer"]["add_prefix_space"] = true;
+  EXPECT_EQ(make(doc)->encode(""), Ids{});
+  EXPECT_EQ(make(doc)->encode("a"), (Ids{8}));  // "Ġa"
+}
+
 TEST(TokenizerBpeModel, VocabSizeAndLookups) {
   auto tok = make(tiny(false, false));
   EXPECT_EQ(tok->vocab_size(), 13);
