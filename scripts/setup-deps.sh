@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev                  # micro-benchmarks
   libeigen3-dev                     # fast small-MLP path
   libpcre2-dev                      # tokenizers: pre-tokenisation regex (Unicode classes)
+  libicu-dev                        # tokenizers: NFC normalisation (Qwen2's normalizer)
   libplplot-dev plplot-driver-cairo # PNG learning curves
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
 )
