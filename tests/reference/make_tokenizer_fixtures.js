@@ -176,7 +176,8 @@ const inputs = ['', ' ', '  ', '\n', '\n\n\n', '\t', ' \t \n ', '  leading', 'tr
   'line1\r\nline2\r\n', '\u00a0nbsp\u2003em\u3000ideographic', 'ſ ſs ſt Kelvin \u212A', '\u0000\u0001\u007f',
   '...!!!???', '  \n  \n', 'end with space ', 'Ünïcödé ÀÉÎÕÜ ẞ ß',
   'é[NUM]', '[NUM]é', '_[NUM]', '1[NUM]', '日[NUM]', ' [NUM] ', '[NUM][NUM]', '[NUM]', 'x [NUM]\t',
-  '  <mask>', '\u3000<mask>x', 'a<mask><mask> b', '<mask>', 'e\u0301<think>e\u0301</think>'];
+  '  <mask>', '\u3000<mask>x', 'a<mask><mask> b', '<mask>', 'e\u0301<think>e\u0301</think>',
+  'e\u0301[NUM]', '\u00b2[NUM]', '[NUM]\u00b2', '\u2167[NUM]', '\u200d[NUM]', '\u203f[NUM]', '\u24b6[NUM]'];
 
 // Random mixtures of everything above (after training, so the corpus does not depend on them).
 const pool = [...words, ...contractions, ...cjk, ...emoji, ...accents, ' ', '  ', '   ', '\t', '\n',
