@@ -122,7 +122,8 @@ const gptVocab = vocabFrom(gptMerges, []);
 let nextId = Object.keys(gptVocab).length;
 const gptAdded = [added(nextId++, '<|endoftext|>', true),
   added(nextId++, '<mask>', true, { lstrip: true }),
-  added(nextId++, '[NUM]', false, { single_word: true })];
+  added(nextId++, '[NUM]', false, { single_word: true }),
+  added(nextId++, '<sep>', true, { rstrip: true })];
 const specs = {
   gpt2_style: doc(gptAdded, null, byteLevel(false, true), byteLevel(true, true),
     bpe(gptVocab, gptMerges, true, false)),
@@ -177,7 +178,8 @@ const inputs = ['', ' ', '  ', '\n', '\n\n\n', '\t', ' \t \n ', '  leading', 'tr
   '...!!!???', '  \n  \n', 'end with space ', 'Ünïcödé ÀÉÎÕÜ ẞ ß',
   'é[NUM]', '[NUM]é', '_[NUM]', '1[NUM]', '日[NUM]', ' [NUM] ', '[NUM][NUM]', '[NUM]', 'x [NUM]\t',
   '  <mask>', '\u3000<mask>x', 'a<mask><mask> b', '<mask>', 'e\u0301<think>e\u0301</think>',
-  'e\u0301[NUM]', '\u00b2[NUM]', '[NUM]\u00b2', '\u2167[NUM]', '\u200d[NUM]', '\u203f[NUM]', '\u24b6[NUM]'];
+  'e\u0301[NUM]', '\u00b2[NUM]', '[NUM]\u00b2', '\u2167[NUM]', '\u200d[NUM]', '\u203f[NUM]', '\u24b6[NUM]',
+  'a<sep>  b', '<sep>\n\nx', 'x <sep>', '<sep>  <sep> y', ' <mask> <sep> '];
 
 // Random mixtures of everything above (after training, so the corpus does not depend on them).
 const pool = [...words, ...contractions, ...cjk, ...emoji, ...accents, ' ', '  ', '   ', '\t', '\n',
