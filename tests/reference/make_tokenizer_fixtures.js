@@ -122,7 +122,8 @@ const gptVocab = vocabFrom(gptMerges, []);
 let nextId = Object.keys(gptVocab).length;
 const gptAdded = [added(nextId++, '<|endoftext|>', true),
   added(nextId++, '<mask>', true, { lstrip: true }),
-  added(nextId++, '[NUM]', false, { single_word: true })];
+  added(nextId++, '[NUM]', false, { single_word: true }),
+  added(nextId++, '<sep>', true, { rstrip: true })];
 const specs = {
   gpt2_style: doc(gptAdded, null, byteLevel(false, true), byteLevel(true, true),
     bpe(gptVocab, gptMerges, true, false)),
@@ -174,7 +175,11 @@ const inputs = ['', ' ', '  ', '\n', '\n\n\n', '\t', ' \t \n ', '  leading', 'tr
   'supercalifragilisticexpialidocious'.repeat(3), 'a'.repeat(200), ' zyzzyva quokka tokenizers strawberry',
   'def f(x):\n    return x * 2\n', 'for (int i = 0; i < n; ++i) {\n\tsum += a[i];\n}',
   'line1\r\nline2\r\n', '\u00a0nbsp\u2003em\u3000ideographic', 'ſ ſs ſt Kelvin \u212A', '\u0000\u0001\u007f',
-  '...!!!???', '  \n  \n', 'end with space ', 'Ünïcödé ÀÉÎÕÜ ẞ ß'];
+  '...!!!???', '  \n  \n', 'end with space ', 'Ünïcödé ÀÉÎÕÜ ẞ ß',
+  'é[NUM]', '[NUM]é', '_[NUM]', '1[NUM]', '日[NUM]', ' [NUM] ', '[NUM][NUM]', '[NUM]', 'x [NUM]\t',
+  '  <mask>', '\u3000<mask>x', 'a<mask><mask> b', '<mask>', 'e\u0301<think>e\u0301</think>',
+  'e\u0301[NUM]', '\u00b2[NUM]', '[NUM]\u00b2', '\u2167[NUM]', '\u200d[NUM]', '\u203f[NUM]', '\u24b6[NUM]',
+  'a<sep>  b', '<sep>\n\nx', 'x <sep>', '<sep>  <sep> y', ' <mask> <sep> '];
 
 // Random mixtures of everything above (after training, so the corpus does not depend on them).
 const pool = [...words, ...contractions, ...cjk, ...emoji, ...accents, ' ', '  ', '   ', '\t', '\n',

@@ -6,8 +6,15 @@
 
 namespace rlpp::nn {
 
+namespace {
+// A word character for single_word tokens: Unicode's \w (UTS #18 annex C, what Rust's regex
+// crate uses): Alphabetic, marks, decimal digits, connector punctuation, ZWNJ/ZWJ. PCRE2's own
+// \w differs (it takes every number, such as '²', and no marks).
+constexpr const char* kWordChar = "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]";
+}  // namespace
+
 AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens)
-    : tokens_(std::move(tokens)), by_first_byte_(256), word_char_("\\w", "added tokens") {
+    : tokens_(std::move(tokens)), by_first_byte_(256), word_char_(kWordChar, "added tokens") {
   for (int i = 0; i < static_cast<int>(tokens_.size()); ++i) {
     if (tokens_[i].content.empty()) continue;
     by_first_byte_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(i);

@@ -15,7 +15,7 @@ struct AddedToken {
   int64_t id = -1;
   std::string content;
   bool special = false;
-  bool single_word = false;  // match only where not inside a word (\w on neither side)
+  bool single_word = false;  // match only where no word character touches either end
   bool lstrip = false;       // swallow whitespace on the left
   bool rstrip = false;       // swallow whitespace on the right
   bool normalized = false;   // matched on normalised text (else on the raw input)

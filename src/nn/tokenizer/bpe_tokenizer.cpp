@@ -202,6 +202,19 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_string(const std::string& json_
   } catch (const json::parse_error& e) {
     throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
   }
+  return from_json(doc, where);
+}
+
+std::unique_ptr<BpeTokenizer> BpeTokenizer::from_json(const json& doc, const std::string& where) {
+  // a field of an unexpected JSON type that no check above caught still names the file
+  try {
+    return build(doc, where);
+  } catch (const json::exception& e) {
+    throw core::UserError(where + ": malformed (" + e.what() + ")");
+  }
+}
+
+std::unique_ptr<BpeTokenizer> BpeTokenizer::build(const json& doc, const std::string& where) {
   core::require(doc.is_object(), where + ": a tokenizer.json must be a JSON object");
   auto impl = std::make_unique<Impl>();
   impl->model = parse_model(field(doc, "model", where), where + ": model");
@@ -310,31 +323,34 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   auto tok = from_string(ss.str(), "tokenizer file '" + path + "'");
-
-  const size_t slash = path.find_last_of('/');
-  const std::string config_path =
-      (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "tokenizer_config.json";
-  std::ifstream cin(config_path, std::ios::binary);
-  if (cin) {
-    json config;
-    try {
-      config = json::parse(cin);
-    } catch (const json::parse_error& e) {
-      throw core::UserError("tokenizer config '" + config_path + "': not valid JSON (" + e.what() + ")");
-    }
-    auto set = [&](const char* key, int64_t* id) {
-      if (auto name = config_token(config, key)) {
-        auto found = tok->token_to_id(*name);
-        core::require(found.has_value(), "tokenizer config '" + config_path + "': " + key + " '" +
-                                              *name + "' is not a token of " + path);
-        *id = *found;
-      }
-    };
-    set("bos_token", &tok->bos_id);
-    set("eos_token", &tok->eos_id);
-    set("pad_token", &tok->pad_id);
-  }
+  tok->read_config_next_to(path);
   return tok;
+}
+
+void BpeTokenizer::read_config_next_to(const std::string& tokenizer_path) {
+  const size_t slash = tokenizer_path.find_last_of('/');
+  const std::string config_path =
+      (slash == std::string::npos ? std::string() : tokenizer_path.substr(0, slash + 1)) +
+      "tokenizer_config.json";
+  std::ifstream in(config_path, std::ios::binary);
+  if (!in) return;
+  json config;
+  try {
+    config = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw core::UserError("tokenizer config '" + config_path + "': not valid JSON (" + e.what() + ")");
+  }
+  auto set = [&](const char* key, int64_t* id) {
+    if (auto name = config_token(config, key)) {
+      auto found = token_to_id(*name);
+      core::require(found.has_value(), "tokenizer config '" + config_path + "': " + key + " '" +
+                                            *name + "' is not a token of " + tokenizer_path);
+      *id = *found;
+    }
+  };
+  set("bos_token", &bos_id);
+  set("eos_token", &eos_id);
+  set("pad_token", &pad_id);
 }
 
 std::vector<int64_t> BpeTokenizer::encode(std::string_view text, bool add_special) const {

@@ -71,6 +71,18 @@ std::unique_ptr<CharTokenizer> CharTokenizer::from_string(const std::string& jso
   } catch (const json::parse_error& e) {
     throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
   }
+  return from_json(doc, where);
+}
+
+std::unique_ptr<CharTokenizer> CharTokenizer::from_json(const json& doc, const std::string& where) {
+  try {
+    return build(doc, where);
+  } catch (const json::exception& e) {
+    throw core::UserError(where + ": malformed (" + e.what() + ")");
+  }
+}
+
+std::unique_ptr<CharTokenizer> CharTokenizer::build(const json& doc, const std::string& where) {
   core::require(doc.is_object() && doc.value("format", std::string()) == kFormat,
                 where + ": \"format\" must be \"" + kFormat + "\"");
   core::require(doc.contains("version") && doc["version"].is_number_integer() &&

@@ -68,6 +68,8 @@ std::optional<ChatFormat> detect_chat_format(std::string_view t) {
   return std::nullopt;
 }
 
+static ChatFormat chat_format_from_document(const nlohmann::json& doc, const std::string& where);
+
 ChatFormat chat_format_from_config(const std::string& path) {
   const std::string where = "tokenizer config '" + path + "'";
   std::ifstream in(path, std::ios::binary);
@@ -78,6 +80,14 @@ ChatFormat chat_format_from_config(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
   }
+  try {
+    return chat_format_from_document(doc, where);
+  } catch (const nlohmann::json::exception& e) {
+    throw core::UserError(where + ": malformed (" + e.what() + ")");
+  }
+}
+
+static ChatFormat chat_format_from_document(const nlohmann::json& doc, const std::string& where) {
   core::require(doc.is_object() && doc.contains("chat_template"),
                 where + ": no \"chat_template\"; name a format (chatml, llama3, plain)");
   const nlohmann::json& ct = doc["chat_template"];

@@ -23,8 +23,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
   }
-  if (doc.is_object() && doc.contains("format")) return CharTokenizer::from_string(ss.str(), where);
-  if (doc.is_object() && doc.contains("model")) return BpeTokenizer::from_file(path);
+  if (doc.is_object() && doc.contains("format")) return CharTokenizer::from_json(doc, where);
+  if (doc.is_object() && doc.contains("model")) {
+    auto tok = BpeTokenizer::from_json(doc, where);
+    tok->read_config_next_to(path);
+    return tok;
+  }
   throw core::UserError(where + ": neither a Hugging Face tokenizer.json (no \"model\") nor an "
                         "rlpp character tokenizer (no \"format\")");
 }

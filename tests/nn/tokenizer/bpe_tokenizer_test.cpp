@@ -237,6 +237,16 @@ TEST(BpeTokenizerMalformed, RejectedWithMessagesNamingTheProblem) {
             std::string::npos);
   EXPECT_NE(error_of(edited([](auto& d) { d["model"]["dropout"] = 0.1; })).find("dropout is not supported"),
             std::string::npos);
+  EXPECT_NE(error_of(edited([](auto& d) { d["added_tokens"][0]["special"] = "yes"; }))
+                .find("special must be true or false"),
+            std::string::npos);
+  // a wrongly typed field that no specific check names is still a UserError naming the file
+  EXPECT_NE(error_of(edited([](auto& d) {
+              d["post_processor"] = {{"type", "TemplateProcessing"},
+                                     {"single", {{{"SpecialToken", {{"id", 5}, {"type_id", 0}}}}}},
+                                     {"special_tokens", nlohmann::json::object()}};
+            })).find("tokenizer file 'x.json': malformed"),
+            std::string::npos);
   EXPECT_NE(error_of(edited([](auto& d) {
               d["post_processor"] = {{"type", "TemplateProcessing"},
                                      {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}}},

@@ -108,6 +108,8 @@ TEST(CharTokenizer, MalformedFilesNameTheProblem) {
   EXPECT_NE(write_and_load(R"({"format": "other", "version": 1, "alphabet": "ab"})")
                 .find("\"format\" must be \"rlpp-char-tokenizer\""),
             std::string::npos);
+  EXPECT_NE(write_and_load(R"({"format": 7, "version": 1, "alphabet": "ab"})").find(path + "': malformed"),
+            std::string::npos);
   EXPECT_NE(write_and_load(R"({"format": "rlpp-char-tokenizer", "version": 1, "alphabet": 3})")
                 .find("\"alphabet\" must be a string"),
             std::string::npos);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "rlpp/nn/tokenizer/tokenizer.h"
 
 namespace rlpp::nn {
@@ -19,8 +21,13 @@ class BpeTokenizer : public Tokenizer {
   // missing from the vocab, duplicate ids, ...
   static std::unique_ptr<BpeTokenizer> from_string(const std::string& json_text,
                                                    const std::string& where);
-  // Reads `path`; bos/eos/pad ids come from a tokenizer_config.json next to it when there is one.
+  static std::unique_ptr<BpeTokenizer> from_json(const nlohmann::json& doc, const std::string& where);
+  // Reads `path`, then read_config_next_to(path).
   static std::unique_ptr<BpeTokenizer> from_file(const std::string& path);
+  // Sets bos/eos/pad ids from the tokenizer_config.json in the folder of `tokenizer_path`, if there
+  // is one (without it they are guessed: BOS = what the post-processor puts first, EOS and PAD by
+  // conventional names such as <|endoftext|>, <|end_of_text|>, </s>, <pad>).
+  void read_config_next_to(const std::string& tokenizer_path);
   ~BpeTokenizer() override;
 
   std::vector<int64_t> encode(std::string_view text, bool add_special = false) const override;
@@ -35,6 +42,7 @@ class BpeTokenizer : public Tokenizer {
  private:
   struct Impl;
   explicit BpeTokenizer(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<BpeTokenizer> build(const nlohmann::json& doc, const std::string& where);
   std::unique_ptr<Impl> impl_;
 };
 

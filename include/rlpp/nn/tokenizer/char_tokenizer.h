@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "rlpp/nn/tokenizer/tokenizer.h"
 
 namespace rlpp::nn {
@@ -35,6 +37,7 @@ class CharTokenizer : public Tokenizer {
   ~CharTokenizer() override;
   // Parses the file format above; `where` names the source in error messages.
   static std::unique_ptr<CharTokenizer> from_string(const std::string& json_text, const std::string& where);
+  static std::unique_ptr<CharTokenizer> from_json(const nlohmann::json& doc, const std::string& where);
   static std::unique_ptr<CharTokenizer> from_file(const std::string& path);
   std::string to_json() const;
   // Writes to_json() atomically (temporary file, then rename).
@@ -50,6 +53,8 @@ class CharTokenizer : public Tokenizer {
   const CharTokenizerSpec& spec() const { return spec_; }
 
  private:
+  static std::unique_ptr<CharTokenizer> build(const nlohmann::json& doc, const std::string& where);
+
   CharTokenizerSpec spec_;
   std::vector<std::string> tokens_;  // id -> token
   std::unordered_map<std::string, int64_t> ids_;
