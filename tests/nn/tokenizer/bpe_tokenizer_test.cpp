@@ -2,6 +2,7 @@
 // tests/reference/make_tokenizer_fixtures.js), a hand-computed tiny tokenizer, and round trips.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -166,6 +167,27 @@ TEST(BpeTokenizerRoundTrip, SpecialIdsFromNamesAndTemplate) {
   EXPECT_EQ(qwen->bos_id, -1);
   EXPECT_EQ(qwen->eos_id, qwen->token_to_id("<|endoftext|>").value());
   EXPECT_EQ(qwen->id_to_token(qwen->eos_id), "<|endoftext|>");
+}
+
+TEST(BpeTokenizerRoundTrip, SpecialIdsFromTokenizerConfig) {
+  const std::string dir = ::testing::TempDir() + "rlpp_tok_with_config/";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kFixtures + "qwen2_style.json", dir + "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(dir + "tokenizer_config.json", std::ios::trunc)
+      << R"({"bos_token": null, "eos_token": {"content": "<|im_end|>", "special": true},
+            "pad_token": "<|endoftext|>"})";
+  auto tok = load_tokenizer(dir + "tokenizer.json");
+  EXPECT_EQ(tok->bos_id, -1);
+  EXPECT_EQ(tok->eos_id, tok->token_to_id("<|im_end|>").value());
+  EXPECT_EQ(tok->pad_id, tok->token_to_id("<|endoftext|>").value());
+  std::ofstream(dir + "tokenizer_config.json", std::ios::trunc) << R"({"eos_token": "</s>"})";
+  try {
+    load_tokenizer(dir + "tokenizer.json");
+    FAIL() << "loaded";
+  } catch (const core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("eos_token '</s>' is not a token of"), std::string::npos) << e.what();
+  }
 }
 
 // ---- malformed files ----------------------------------------------------------------------------
