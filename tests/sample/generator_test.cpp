@@ -14,23 +14,6 @@
 #include "rlpp/nn/lm/causal_lm.h"
 #include "rlpp/sample/generator.h"
 
-// Until src/nn/lm/kv_cache.cpp is on this branch: the cache as this test needs it. Weak, so that
-// the library's definitions win once they are linked; delete this block when they are.
-namespace rlpp::nn::lm {
-[[gnu::weak]] KvCache::KvCache(const LmConfig& cfg, int64_t batch, int64_t max_len_, torch::TensorOptions opts)
-    : max_len(max_len_) {
-  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
-    k.push_back(torch::zeros({batch, cfg.num_key_value_heads, max_len_, cfg.resolved_head_dim()}, opts));
-    v.push_back(torch::zeros({batch, cfg.num_key_value_heads, max_len_, cfg.resolved_head_dim()}, opts));
-  }
-  key_valid = torch::zeros({batch, max_len_}, opts.dtype(torch::kBool));
-}
-[[gnu::weak]] void KvCache::reset() {
-  length = 0;
-  key_valid.fill_(false);
-}
-}  // namespace rlpp::nn::lm
-
 namespace rlpp::sample {
 namespace {
 
