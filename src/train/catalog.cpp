@@ -9,6 +9,7 @@
 #include "rlpp/algo/selector.h"
 #include "rlpp/env/registry.h"
 #include "rlpp/env/text/task.h"
+#include "rlpp/sample/sampler.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train {
@@ -31,6 +32,7 @@ std::map<std::string, CatalogRows> catalog() {
       {"kl", algo::list_kl_estimators()},
       {"kl_controllers", algo::list_kl_controllers()},
       {"selectors", algo::list_selectors()},
+      {"samplers", sample::list_samplers()},
   };
 }
 
