@@ -11,6 +11,7 @@
 #include "rlpp/core/progress.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/train/checkpoint.h"
+#include "rlpp/train/lm/adamw.h"
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/lr_schedule.h"
@@ -78,18 +79,8 @@ class LmTrainer : public Trainer {
     packer_ = std::make_unique<Packer>(layout_);
     for (const auto& ex : data_->eval_set()) eval_tokens_.push_back(data_->tokenize(ex, *tokenizer_));
 
-    // AdamW with decoupled decay on matrices and embeddings; none on norms and biases.
-    std::vector<torch::Tensor> decay, no_decay;
-    for (const auto& p : model_->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-    auto make_group = [&](std::vector<torch::Tensor> params, double wd) {
-      auto o = std::make_unique<torch::optim::AdamWOptions>(opts_.learning_rate);
-      o->betas({opts_.beta1, opts_.beta2}).eps(opts_.adam_eps).weight_decay(wd);
-      return torch::optim::OptimizerParamGroup(std::move(params), std::move(o));
-    };
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.push_back(make_group(decay, opts_.weight_decay));
-    if (!no_decay.empty()) groups.push_back(make_group(no_decay, 0.0));
-    optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(opts_.learning_rate));
+    optimizer_ = make_adamw(model_->parameters(), AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1,
+                                                               opts_.beta2, opts_.adam_eps});
 
     schedule_.lr = opts_.learning_rate;
     schedule_.warmup_steps = opts_.warmup_steps;
@@ -118,7 +109,7 @@ class LmTrainer : public Trainer {
     while (!finished && !stop.load()) {
       const auto t0 = std::chrono::steady_clock::now();
       const double lr = schedule_.at(step_);
-      for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      set_learning_rate(*optimizer_, lr);
 
       const LmBatch batch = next_batch();
       const double targets = batch.loss_mask.sum().item<double>();
