@@ -1,6 +1,7 @@
 #include "rlpp/env/text/task.h"
 
 #include "rlpp/env/text/arithmetic.h"
+#include "rlpp/env/text/countdown.h"
 #include "rlpp/env/text/list_ops.h"
 
 namespace rlpp::env::text {
@@ -24,6 +25,8 @@ std::string final_answer(std::string_view response) {
 double TextTask::grade(const TaskInstance& inst, std::string_view response) const {
   return final_answer(response) == inst.answer ? 1.0 : 0.0;
 }
+
+bool TextTask::answer_parses(std::string_view response) const { return !final_answer(response).empty(); }
 
 std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed) {
   core::Rng rng(seed);
@@ -55,6 +58,8 @@ core::Registry<TaskFactory>& task_registry() {
     core::Registry<TaskFactory> r("task");
     r.add("arithmetic", factory<ArithmeticTask, ArithmeticOptions>(),
           "multi-digit + - * with column-by-column worked solutions");
+    r.add("countdown", factory<CountdownTask, CountdownOptions>(),
+          "reach a target with given numbers and + - * / (answer: an expression)");
     r.add("list_ops", factory<ListOpsTask, ListOpsOptions>(), "sort / reverse / dedupe short integer lists");
     return r;
   }();
