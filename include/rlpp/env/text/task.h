@@ -39,6 +39,9 @@ class TextTask {
 // The last non-empty line of `response`, trimmed of spaces and tabs.
 std::string final_answer(std::string_view response);
 
+// Whether `s` is an integer written plainly: an optional '-' and 1 to 18 digits, no leading zero.
+bool is_plain_integer(std::string_view s);
+
 // `n` instances drawn from a generator seeded with `seed`: the same seed gives the same set (held-out
 // test sets are fixed this way; training draws from a different stream).
 std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed);
