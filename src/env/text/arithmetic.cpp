@@ -111,7 +111,7 @@ TaskInstance ArithmeticTask::sample(core::Rng& rng) const {
   return t;
 }
 
-bool ArithmeticTask::answer_parses(std::string_view response) const {
+bool ArithmeticTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
   return is_plain_integer(final_answer(response));
 }
 

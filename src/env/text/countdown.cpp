@@ -250,7 +250,7 @@ double CountdownTask::grade(const TaskInstance& inst, std::string_view response)
   return v && *v == problem->first ? 1.0 : 0.0;
 }
 
-bool CountdownTask::answer_parses(std::string_view response) const {
+bool CountdownTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
   return Evaluator(final_answer(response), nullptr).run().has_value();
 }
 

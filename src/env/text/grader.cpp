@@ -275,6 +275,19 @@ class AnswerGrader : public Grader {
     return answer;
   }
 
+  std::string render(std::string_view reference) const override {
+    std::string answer(trim(reference));
+    if (any_of_) {
+      const auto alts = alternatives(reference);
+      if (!alts.empty()) answer = alts.front();
+    }
+    switch (extract_) {
+      case Extract::kBoxed: return "\\boxed{" + answer + "}";
+      case Extract::kAnswerSpan: return "Answer: " + answer;
+      default: return answer;
+    }
+  }
+
   double grade(std::string_view response, std::string_view reference) const override {
     try {
       const auto answer = extract(response);

@@ -84,7 +84,9 @@ TaskInstance ModularTask::sample(core::Rng& rng) const {
   return t;
 }
 
-bool ModularTask::answer_parses(std::string_view response) const { return is_plain_integer(final_answer(response)); }
+bool ModularTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
+  return is_plain_integer(final_answer(response));
+}
 
 std::string ModularTask::alphabet() const { return "0123456789+-*()= mod\n"; }
 

@@ -2,6 +2,7 @@
 
 #include "rlpp/env/text/arithmetic.h"
 #include "rlpp/env/text/countdown.h"
+#include "rlpp/env/text/jsonl_task.h"
 #include "rlpp/env/text/list_ops.h"
 #include "rlpp/env/text/modular.h"
 #include "rlpp/env/text/word_problems.h"
@@ -34,7 +35,9 @@ bool is_plain_integer(std::string_view s) {
   return s.size() == 1 || s[0] != '0';
 }
 
-bool TextTask::answer_parses(std::string_view response) const { return !final_answer(response).empty(); }
+bool TextTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
+  return !final_answer(response).empty();
+}
 
 std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed) {
   core::Rng rng(seed);
@@ -68,6 +71,8 @@ core::Registry<TaskFactory>& task_registry() {
           "multi-digit + - * with column-by-column worked solutions");
     r.add("countdown", factory<CountdownTask, CountdownOptions>(),
           "reach a target with given numbers and + - * / (answer: an expression)");
+    r.add("jsonl", factory<JsonlTask, JsonlOptions>(),
+          "user dataset: JSONL lines of prompt/answer[/solution/grader], graded by a named grader");
     r.add("list_ops", factory<ListOpsTask, ListOpsOptions>(), "sort / reverse / dedupe short integer lists");
     r.add("modular", factory<ModularTask, ModularOptions>(), "(a*b+c) mod m with quotient-remainder working");
     r.add("word_problems", factory<WordProblemsTask, WordProblemsOptions>(),

@@ -177,7 +177,7 @@ TaskInstance WordProblemsTask::sample(core::Rng& rng) const {
   return sharing(p, steps);
 }
 
-bool WordProblemsTask::answer_parses(std::string_view response) const {
+bool WordProblemsTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
   return is_plain_integer(final_answer(response));
 }
 

@@ -153,7 +153,7 @@ TEST(Countdown, InstancesAreSolvableAndSolutionsCorrect) {
     EXPECT_TRUE(reach.count(p.target)) << t.prompt;
     EXPECT_EQ(reference_eval(t.answer, p.numbers), p.target) << t.prompt << " " << t.answer;
     EXPECT_EQ(task.grade(t, t.solution), 1.0) << t.solution;
-    EXPECT_TRUE(task.answer_parses(t.solution));
+    EXPECT_TRUE(task.answer_parses(t, t.solution));
     // perturbed: the target plus one is not what the canonical expression gives
     EXPECT_EQ(task.grade(t, t.answer + "+1"), 0.0);
     // every working line is a true positive-integer step
@@ -234,8 +234,8 @@ TEST(Countdown, AdversarialAnswersGiveZero) {
   EXPECT_EQ(task.grade(t, "(((5)))*2"), 1.0);
   EXPECT_EQ(task.grade(t, "1000000-999999+5+2+2"), 0.0);  // 2 twice
   EXPECT_EQ(task.grade(t, "(1000000-999999)*5*2"), 1.0);
-  EXPECT_FALSE(task.answer_parses("5*"));
-  EXPECT_TRUE(task.answer_parses("7*8"));
+  EXPECT_FALSE(task.answer_parses(t, "5*"));
+  EXPECT_TRUE(task.answer_parses(t, "7*8"));
   EXPECT_EQ(task.grade(TaskInstance{"garbage", "", ""}, "5*2"), 0.0);
 }
 

@@ -175,6 +175,21 @@ TEST(Grader, ExtractIsTheFormatCheck) {
   EXPECT_FALSE(make_grader("exact")->extract("").has_value());
 }
 
+TEST(Grader, RenderedAnswersAreAccepted) {
+  EXPECT_EQ(make_grader("boxed")->render("12"), "\\boxed{12}");
+  EXPECT_EQ(make_grader("answer_span")->render("12"), "Answer: 12");
+  EXPECT_EQ(make_grader("set")->render("red|blue"), "red");
+  EXPECT_EQ(make_grader("set")->render(R"(["a|b", "c"])"), "a|b");
+  for (const auto& name : grader_registry().names()) {
+    const auto g = make_grader(name);
+    for (const std::string ref : {"12", "-3/4", "1,234", "x+1"}) {
+      if (name == "numeric" && ref == "x+1") continue;
+      if (name == "regex" && ref == "x+1") continue;  // '+' is a quantifier
+      EXPECT_EQ(g->grade(g->render(ref), ref), 1.0) << name << " " << ref;
+    }
+  }
+}
+
 TEST(Grader, RegistryReadsOptionsAndRejectsBadOnes) {
   auto recipe = core::Recipe::parse("[g]\nname = \"numeric\"\nrel_tol = 0.1\n", "g.toml");
   EXPECT_EQ(make_grader("numeric", recipe, "g")->grade("105", "100"), 1.0);

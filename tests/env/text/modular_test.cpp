@@ -72,7 +72,7 @@ void check_task(const ModularOptions& o, uint64_t seed, int n) {
     EXPECT_EQ(ev.i, e.size()) << e;
     EXPECT_EQ(t.answer, std::to_string(want)) << t.prompt;
     EXPECT_EQ(task.grade(t, t.solution), 1.0);
-    EXPECT_TRUE(task.answer_parses(t.solution));
+    EXPECT_TRUE(task.answer_parses(t, t.solution));
     EXPECT_EQ(task.grade(t, t.solution + "\n" + std::to_string(want + mod)), 0.0);  // congruent is not reduced
     std::stringstream ss(t.solution);
     std::vector<std::string> lines;
@@ -127,7 +127,7 @@ TEST(TextModular, HandValueAndOptions) {
   const TaskInstance t{"(37*54+12) mod 97=", "70", ""};
   EXPECT_EQ(task.grade(t, "37*54=1998\n1998+12=2010\n2010=20*97+70\n70"), 1.0);
   EXPECT_EQ(task.grade(t, "167"), 0.0);
-  EXPECT_FALSE(task.answer_parses("seventy"));
+  EXPECT_FALSE(task.answer_parses(t, "seventy"));
   auto big = core::Recipe::parse("[task]\nmax_operand = 999999\nmax_operands = 6\n", "t.toml");
   EXPECT_THROW(make_task("modular", big, "task"), core::UserError);
   auto big_reduced = core::Recipe::parse("[task]\nmax_operand = 999999\nmax_operands = 6\nreduce_steps = true\n", "t.toml");

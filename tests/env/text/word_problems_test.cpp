@@ -77,7 +77,7 @@ TEST(TextWordProblems, AnswersRecomputedFromThePrompt) {
     EXPECT_GE(want, 0) << t.prompt;
     EXPECT_EQ(task.grade(t, t.solution), 1.0);
     EXPECT_EQ(task.grade(t, t.solution + "\n" + std::to_string(want + 1)), 0.0);
-    EXPECT_TRUE(task.answer_parses(t.solution));
+    EXPECT_TRUE(task.answer_parses(t, t.solution));
     std::stringstream ss(t.solution);
     std::vector<std::string> lines;
     for (std::string l; std::getline(ss, l);) lines.push_back(l);
@@ -123,7 +123,7 @@ TEST(TextWordProblems, OptionsAndDeterminism) {
   EXPECT_THROW(make_task("word_problems", bad, "task"), core::UserError);
   auto steps = core::Recipe::parse("[task]\nmax_steps = 5\n", "t.toml");
   EXPECT_THROW(make_task("word_problems", steps, "task"), core::UserError);
-  EXPECT_FALSE(task.answer_parses("12 apples"));
+  EXPECT_FALSE(task.answer_parses(a[0], "12 apples"));
 }
 
 }  // namespace

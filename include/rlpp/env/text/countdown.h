@@ -43,7 +43,7 @@ class CountdownTask : public TextTask {
   TaskInstance sample(core::Rng& rng) const override;
   // 1 when the final line evaluates (evaluate_countdown) to the target with the prompt's numbers.
   double grade(const TaskInstance& inst, std::string_view response) const override;
-  bool answer_parses(std::string_view response) const override;
+  bool answer_parses(const TaskInstance& inst, std::string_view response) const override;
   std::string alphabet() const override;
 
  private:

@@ -52,6 +52,10 @@ class Grader {
   // The extracted answer when the response has one in this grader's format and (for numeric
   // comparison) it parses as a number: the "well-formed answer" test of a format reward.
   virtual std::optional<std::string> extract(std::string_view response) const = 0;
+  // A response this grader accepts for `reference` (the first alternative of a set, wrapped in
+  // \boxed{} or after "Answer: " as the extraction needs): the worked solution of a dataset line
+  // that has none. For regex, the reference itself (accepted when the pattern is a literal).
+  virtual std::string render(std::string_view reference) const = 0;
 };
 
 // A number written as text, as math answers write them: optional sign ('-', '+' or U+2212 minus),

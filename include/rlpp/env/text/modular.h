@@ -31,7 +31,7 @@ class ModularTask : public TextTask {
  public:
   explicit ModularTask(const ModularOptions& opts);
   TaskInstance sample(core::Rng& rng) const override;
-  bool answer_parses(std::string_view response) const override;
+  bool answer_parses(const TaskInstance& inst, std::string_view response) const override;
   std::string alphabet() const override;
 
  private:

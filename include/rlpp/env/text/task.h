@@ -29,9 +29,9 @@ class TextTask {
   virtual TaskInstance sample(core::Rng& rng) const = 0;
   // 1 when the response's final answer equals the instance's answer, else 0.
   virtual double grade(const TaskInstance& inst, std::string_view response) const;
-  // Whether the response's final answer is well-formed for this task (parses, whatever its value):
-  // the test of a format reward. Default: the final answer is not empty.
-  virtual bool answer_parses(std::string_view response) const;
+  // Whether the response's final answer for `inst` is well-formed (parses, whatever its value): the
+  // test of a format reward. Default: the final answer is not empty.
+  virtual bool answer_parses(const TaskInstance& inst, std::string_view response) const;
   // Every character a prompt, solution or answer can contain (for character tokenizers).
   virtual std::string alphabet() const = 0;
 };

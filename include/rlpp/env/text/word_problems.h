@@ -25,7 +25,7 @@ class WordProblemsTask : public TextTask {
  public:
   explicit WordProblemsTask(const WordProblemsOptions& opts);
   TaskInstance sample(core::Rng& rng) const override;
-  bool answer_parses(std::string_view response) const override;
+  bool answer_parses(const TaskInstance& inst, std::string_view response) const override;
   std::string alphabet() const override;
 
  private:
