@@ -111,6 +111,10 @@ TaskInstance ArithmeticTask::sample(core::Rng& rng) const {
   return t;
 }
 
+bool ArithmeticTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
+  return is_plain_integer(final_answer(response));
+}
+
 std::string ArithmeticTask::alphabet() const { return "0123456789+-*=\n"; }
 
 }  // namespace rlpp::env::text

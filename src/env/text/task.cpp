@@ -1,7 +1,11 @@
 #include "rlpp/env/text/task.h"
 
 #include "rlpp/env/text/arithmetic.h"
+#include "rlpp/env/text/countdown.h"
+#include "rlpp/env/text/jsonl_task.h"
 #include "rlpp/env/text/list_ops.h"
+#include "rlpp/env/text/modular.h"
+#include "rlpp/env/text/word_problems.h"
 
 namespace rlpp::env::text {
 
@@ -23,6 +27,16 @@ std::string final_answer(std::string_view response) {
 
 double TextTask::grade(const TaskInstance& inst, std::string_view response) const {
   return final_answer(response) == inst.answer ? 1.0 : 0.0;
+}
+
+bool is_plain_integer(std::string_view s) {
+  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  return s.size() == 1 || s[0] != '0';
+}
+
+bool TextTask::answer_parses(const TaskInstance& /*inst*/, std::string_view response) const {
+  return !final_answer(response).empty();
 }
 
 std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed) {
@@ -55,7 +69,14 @@ core::Registry<TaskFactory>& task_registry() {
     core::Registry<TaskFactory> r("task");
     r.add("arithmetic", factory<ArithmeticTask, ArithmeticOptions>(),
           "multi-digit + - * with column-by-column worked solutions");
+    r.add("countdown", factory<CountdownTask, CountdownOptions>(),
+          "reach a target with given numbers and + - * / (answer: an expression)");
+    r.add("jsonl", factory<JsonlTask, JsonlOptions>(),
+          "user dataset: JSONL lines of prompt/answer[/solution/grader], graded by a named grader");
     r.add("list_ops", factory<ListOpsTask, ListOpsOptions>(), "sort / reverse / dedupe short integer lists");
+    r.add("modular", factory<ModularTask, ModularOptions>(), "(a*b+c) mod m with quotient-remainder working");
+    r.add("word_problems", factory<WordProblemsTask, WordProblemsOptions>(),
+          "2-4 step shopping, age, rate and sharing word problems");
     return r;
   }();
   return reg;

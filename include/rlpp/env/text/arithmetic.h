@@ -19,6 +19,7 @@ class ArithmeticTask : public TextTask {
  public:
   explicit ArithmeticTask(const ArithmeticOptions& opts);
   TaskInstance sample(core::Rng& rng) const override;
+  bool answer_parses(const TaskInstance& inst, std::string_view response) const override;
   std::string alphabet() const override;
 
  private:

@@ -29,12 +29,18 @@ class TextTask {
   virtual TaskInstance sample(core::Rng& rng) const = 0;
   // 1 when the response's final answer equals the instance's answer, else 0.
   virtual double grade(const TaskInstance& inst, std::string_view response) const;
+  // Whether the response's final answer for `inst` is well-formed (parses, whatever its value): the
+  // test of a format reward. Default: the final answer is not empty.
+  virtual bool answer_parses(const TaskInstance& inst, std::string_view response) const;
   // Every character a prompt, solution or answer can contain (for character tokenizers).
   virtual std::string alphabet() const = 0;
 };
 
 // The last non-empty line of `response`, trimmed of spaces and tabs.
 std::string final_answer(std::string_view response);
+
+// Whether `s` is an integer written plainly: an optional '-' and 1 to 18 digits, no leading zero.
+bool is_plain_integer(std::string_view s);
 
 // `n` instances drawn from a generator seeded with `seed`: the same seed gives the same set (held-out
 // test sets are fixed this way; training draws from a different stream).
