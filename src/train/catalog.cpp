@@ -8,6 +8,7 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/selector.h"
 #include "rlpp/env/registry.h"
+#include "rlpp/env/text/grader.h"
 #include "rlpp/env/text/task.h"
 #include "rlpp/sample/sampler.h"
 #include "rlpp/train/trainer.h"
@@ -25,6 +26,7 @@ std::map<std::string, CatalogRows> catalog() {
   return {
       {"envs", rows_of(env::registry())},
       {"tasks", rows_of(env::text::task_registry())},
+      {"graders", rows_of(env::text::grader_registry())},
       {"algorithms", rows_of(algorithm_registry())},
       {"advantages", algo::list_advantages()},
       {"objectives", algo::list_objectives()},

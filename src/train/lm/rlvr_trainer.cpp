@@ -12,6 +12,7 @@
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/hapo.h"
+#include "rlpp/algo/objectives/lp_reg.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/progress.h"
@@ -49,6 +50,7 @@ void RlvrOptions::bind(core::Binder& b) {
   b.integer("eval_batch_size", eval_batch_size, "prompts per evaluation batch", Bounds::closed(1, 1 << 20));
   b.integer("accuracy_examples", accuracy_examples, "held-out prompts decoded greedily (0 = off)", Bounds::non_negative());
   b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
+  b.num("lp_reg_kappa", lp_reg_kappa, "objective lp_reg: min-p threshold of its proxy policy", Bounds{0.0, 1.0, true, true});
 }
 
 namespace {
@@ -224,6 +226,8 @@ class RlvrTrainer : public Trainer {
       torch::NoGradGuard no_grad;
       logp_ref = nn::lm::token_logprobs(reference_, tokens, attention, opts_.logprob_chunk).logp.slice(1, Lp);
     }
+    // lp_reg regularises toward a min-p proxy of the sampling-time policy.
+    const torch::Tensor logp_proxy = objective_name_ == "lp_reg" ? proxy_logp(tokens, attention, g.tokens, Lp) : torch::Tensor();
     const double gen_seconds = g.seconds;
     const auto t1 = std::chrono::steady_clock::now();
 
@@ -240,7 +244,7 @@ class RlvrTrainer : public Trainer {
         const torch::Tensor idx = torch::from_blob(order.data() + m * mb, {mb}, torch::kInt64).clone();
         const torch::Tensor mb_mask = mask.index_select(0, idx);
         const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
-        if (micro < mb) prepare_objective(tokens, attention, idx, adv, g, mask, Lp);
+        if (micro < mb) prepare_objective(tokens, attention, idx, adv, g, mask, logp_proxy, Lp);
         optimizer_->zero_grad();
         for (int64_t r0 = 0; r0 < mb; r0 += micro) {
           const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
@@ -252,6 +256,7 @@ class RlvrTrainer : public Trainer {
           in.advantages = adv.index_select(0, rows);
           in.mask = mask.index_select(0, rows);
           in.entropy = lp.entropy.slice(1, Lp).detach();
+          if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
           if (micro < mb) in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
           const algo::ObjectiveOutput out = objective_->compute(in);
           torch::Tensor token_loss = out.token_loss;
@@ -306,7 +311,8 @@ class RlvrTrainer : public Trainer {
   // Fixes the objective's batch-level parameters (bapo's bounds, clip_cov's selection, ...) on the
   // whole mini-batch before it is split into micro-batches.
   void prepare_objective(const torch::Tensor& tokens, const torch::Tensor& attention, const torch::Tensor& idx,
-                         const torch::Tensor& adv, const sample::Generation& g, const torch::Tensor& mask, int64_t Lp) {
+                         const torch::Tensor& adv, const sample::Generation& g, const torch::Tensor& mask,
+                         const torch::Tensor& logp_proxy, int64_t Lp) {
     torch::NoGradGuard no_grad;
     const auto lp = nn::lm::token_logprobs(model_, tokens.index_select(0, idx), attention.index_select(0, idx),
                                           opts_.logprob_chunk);
@@ -316,7 +322,24 @@ class RlvrTrainer : public Trainer {
     in.advantages = adv.index_select(0, idx);
     in.mask = mask.index_select(0, idx);
     in.entropy = lp.entropy.slice(1, Lp);
+    if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, idx);
     objective_->prepare(in);
+  }
+
+  // log π_p (B, N) of the response tokens under the min-p proxy of the current (= sampling) policy,
+  // from logits computed a chunk of positions at a time. Position Lp − 1 + j predicts response token j.
+  torch::Tensor proxy_logp(const torch::Tensor& tokens, const torch::Tensor& attention, const torch::Tensor& response,
+                           int64_t Lp) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor hidden = model_->hidden_states(tokens, attention);  // (B, Lp + N, H)
+    const int64_t N = response.size(1);
+    torch::Tensor out = torch::empty({response.size(0), N}, torch::kFloat32);
+    for (int64_t c0 = 0; c0 < N; c0 += opts_.logprob_chunk) {
+      const int64_t c1 = std::min(N, c0 + opts_.logprob_chunk);
+      const torch::Tensor logits = model_->logits(hidden.slice(1, Lp - 1 + c0, Lp - 1 + c1));  // (B, c, V)
+      out.slice(1, c0, c1).copy_(algo::min_p_proxy_logp(logits, response.slice(1, c0, c1), opts_.lp_reg_kappa));
+    }
+    return out;
   }
 
   void evaluate_into(core::MetricRow& row) {

@@ -35,6 +35,7 @@ struct RlvrOptions {
   int64_t eval_batch_size = 64;
   int64_t accuracy_examples = 128;
   int64_t logprob_chunk = 128;
+  double lp_reg_kappa = 0.02;       // objective lp_reg: min-p threshold κ of its proxy policy
 
   void bind(core::Binder& b);
 };
