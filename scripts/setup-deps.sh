@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev                      # LibTorch 1.13 (CPU)
+  libopenblas0-openmp               # optimised BLAS for LibTorch (the default reference BLAS is ~10x slower)
   nlohmann-json3-dev                # JSON (metrics, checkpoints' metadata)
   libtomlplusplus-dev               # TOML recipes
   libcli11-dev                      # command line

@@ -147,8 +147,13 @@ int main(int argc, char** argv) {
       rlpp::train::resume_run(resume_dir, resume_sets, resume_stop_after, resume_quiet, g_stop);
     } else if (*eval) {
       const auto r = rlpp::train::evaluate_run(eval_target, episodes, eval_seed);
-      std::cout << "episodes " << r.episodes << "  mean_return " << r.mean_return << "  std_return "
-                << r.std_return << "  mean_length " << r.mean_length << std::endl;
+      if (r.score_name == "return") {
+        std::cout << "episodes " << r.episodes << "  mean_return " << r.mean_return << "  std_return "
+                  << r.std_return << "  mean_length " << r.mean_length << std::endl;
+      } else {
+        std::cout << "examples " << r.episodes << "  " << r.score_name << " " << r.mean_return
+                  << "  mean_length " << r.mean_length << std::endl;
+      }
     } else if (*list) {
       return run_list(list_kind, list_markdown);
     } else if (*plot) {

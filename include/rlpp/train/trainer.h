@@ -34,6 +34,7 @@ struct RunContext {
 };
 
 struct EvalResult {
+  std::string score_name = "return";  // what mean_return holds: "return" (control), "accuracy" (language tasks)
   int episodes = 0;
   double mean_return = 0;
   double std_return = 0;

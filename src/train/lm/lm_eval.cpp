@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "rlpp/core/error.h"
 #include "rlpp/sample/generator.h"
 
 namespace rlpp::train::lm {
@@ -57,6 +58,21 @@ AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer
   out.accuracy = out.examples ? correct / static_cast<double>(out.examples) : 0.0;
   out.mean_length = out.examples ? length / static_cast<double>(out.examples) : 0.0;
   return out;
+}
+
+EvalResult evaluate_greedy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data, int examples,
+                           uint64_t seed, int64_t batch_size, int64_t max_new_tokens) {
+  core::require(examples >= 1, "--episodes must be at least 1, got " + std::to_string(examples));
+  core::require(data.task() != nullptr, "rlpp eval of a language-model run needs task data (data.source = \"task\")");
+  std::vector<TextExample> held_out;
+  for (auto& inst : env::text::make_split(*data.task(), examples, seed)) held_out.push_back({inst.prompt, inst.answer, inst});
+  const AccuracyResult acc = greedy_accuracy(model, tok, data, *data.task(), held_out, batch_size, max_new_tokens);
+  EvalResult r;
+  r.score_name = "greedy_accuracy";
+  r.episodes = examples;
+  r.mean_return = acc.accuracy;
+  r.mean_length = acc.mean_length;
+  return r;
 }
 
 }  // namespace rlpp::train::lm

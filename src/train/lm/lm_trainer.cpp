@@ -170,17 +170,7 @@ class LmTrainer : public Trainer {
   }
 
   EvalResult evaluate(int episodes, uint64_t seed) override {
-    core::require(episodes >= 1, "--episodes must be at least 1, got " + std::to_string(episodes));
-    core::require(data_->task() != nullptr, "rlpp eval of an lm run needs task data (data.source = \"task\")");
-    std::vector<TextExample> examples;
-    for (auto& inst : env::text::make_split(*data_->task(), episodes, seed)) examples.push_back({inst.prompt, inst.answer, inst});
-    const AccuracyResult acc = greedy_accuracy(model_, *tokenizer_, *data_, *data_->task(), examples,
-                                               opts_.eval_batch_size, opts_.max_new_tokens);
-    EvalResult r;
-    r.episodes = episodes;
-    r.mean_return = acc.accuracy;
-    r.mean_length = acc.mean_length;
-    return r;
+    return evaluate_greedy(model_, *tokenizer_, *data_, episodes, seed, opts_.eval_batch_size, opts_.max_new_tokens);
   }
 
   void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }

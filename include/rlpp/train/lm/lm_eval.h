@@ -7,6 +7,7 @@
 #include "rlpp/nn/tokenizer/tokenizer.h"
 #include "rlpp/train/lm/lm_batch.h"
 #include "rlpp/train/lm/lm_data.h"
+#include "rlpp/train/trainer.h"
 
 namespace rlpp::train::lm {
 
@@ -26,5 +27,10 @@ struct AccuracyResult {
 AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data,
                                const env::text::TextTask& task, const std::vector<TextExample>& examples,
                                int64_t batch_size, int64_t max_new_tokens);
+
+// `rlpp eval` of a language-model run: greedy accuracy on `examples` fresh task instances drawn with
+// `seed` (UserError when the run's data is not a task).
+EvalResult evaluate_greedy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data, int examples,
+                           uint64_t seed, int64_t batch_size, int64_t max_new_tokens);
 
 }  // namespace rlpp::train::lm
