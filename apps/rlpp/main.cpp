@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   // plot
   std::vector<std::string> plot_runs;
   std::string plot_metric = "charts/episodic_return", plot_out = "learning_curves.png", plot_title;
+  std::string plot_xlabel = "step (environment steps for ppo, optimizer steps for lm, RL steps for rlvr)";
   int plot_smooth = 1;
   auto* plot = app.add_subcommand("plot", "draw learning curves of one or more runs to a PNG");
   plot->add_option("run_dirs", plot_runs, "run directories")->required();
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
   plot->add_option("--out", plot_out, "PNG file to write");
   plot->add_option("--smooth", plot_smooth, "moving-average window")->check(CLI::Range(1, 100000));
   plot->add_option("--title", plot_title, "plot title");
+  plot->add_option("--xlabel", plot_xlabel, "x-axis label");
   plot->footer("Example:\n  rlpp plot runs/cp1 runs/cp2 --metric charts/episodic_return --out cartpole.png");
 
   try {
@@ -160,7 +162,7 @@ int main(int argc, char** argv) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;
       opts.ylabel = plot_metric;
-      opts.xlabel = "environment steps";
+      opts.xlabel = plot_xlabel;
       opts.smoothing = plot_smooth;
       rlpp::core::plot_curves(rlpp::core::load_run_curves(plot_runs, plot_metric), opts, plot_out);
       std::cout << "rlpp: wrote " << plot_out << std::endl;
