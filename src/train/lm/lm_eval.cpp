@@ -60,6 +60,15 @@ AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer
   return out;
 }
 
+void append_accuracy(std::vector<std::pair<std::string, double>>& row, nn::lm::TransformerLm& model,
+                     const nn::Tokenizer& tok, const LmData& data, int64_t n, int64_t batch_size, int64_t max_new_tokens) {
+  const auto& all = data.eval_set();
+  const std::vector<TextExample> some(all.begin(), all.begin() + std::min<int64_t>(n, static_cast<int64_t>(all.size())));
+  const AccuracyResult acc = greedy_accuracy(model, tok, data, *data.task(), some, batch_size, max_new_tokens);
+  row.emplace_back("eval/accuracy", acc.accuracy);
+  row.emplace_back("eval/response_length", acc.mean_length);
+}
+
 EvalResult evaluate_greedy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data, int examples,
                            uint64_t seed, int64_t batch_size, int64_t max_new_tokens) {
   core::require(examples >= 1, "--episodes must be at least 1, got " + std::to_string(examples));

@@ -16,6 +16,7 @@
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/lr_schedule.h"
 #include "rlpp/train/lm/model_section.h"
+#include "train/lm/lm_run.h"
 
 namespace rlpp::train::lm {
 
@@ -46,28 +47,17 @@ void LmTrainOptions::bind(core::Binder& b) {
 
 namespace {
 
-class LmTrainer : public Trainer {
+class LmTrainer : public LmRun {
  public:
-  LmTrainer(const core::Recipe& recipe, const RunContext& ctx) : ctx_(ctx) {
-    run_ = core::read_options<RunOptions>(recipe, "run");
+  LmTrainer(const core::Recipe& recipe, const RunContext& ctx) : LmRun(recipe, ctx) {
     opts_ = core::read_options<LmTrainOptions>(recipe, "lm");
-    model_opts_ = core::read_options<LmModelOptions>(recipe, "model");
-    tok_opts_ = core::read_options<TokenizerOptions>(recipe, "tokenizer");
-    data_opts_ = core::read_options<LmDataOptions>(recipe, "data");
-    data_ = std::make_unique<LmData>(data_opts_, recipe);
     recipe.check_all_used();
     core::require(opts_.batch_size % opts_.micro_batch_size == 0,
                   recipe.origin("lm.micro_batch_size") + ": lm.micro_batch_size = " + std::to_string(opts_.micro_batch_size) +
                       " must divide lm.batch_size = " + std::to_string(opts_.batch_size));
     core::require(!opts_.response_only || data_opts_.source != "text",
                   recipe.origin("lm.response_only") + ": lm.response_only needs prompts (data.source = task or jsonl)");
-
-    torch::set_num_threads(run_.torch_threads);
-    torch::manual_seed(static_cast<uint64_t>(run_.seed));
-    rng_.reseed(static_cast<uint64_t>(run_.seed));
-
-    tokenizer_ = make_tokenizer(tok_opts_, model_opts_, data_->alphabet(), &tokenizer_source_);
-    model_ = make_model(model_opts_, *tokenizer_);
+    build_policy(AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1, opts_.beta2, opts_.adam_eps});
     core::require(opts_.seq_len <= model_->config().max_position_embeddings,
                   recipe.origin("lm.seq_len") + ": lm.seq_len = " + std::to_string(opts_.seq_len) +
                       " exceeds the model's max_position_embeddings = " +
@@ -78,104 +68,63 @@ class LmTrainer : public Trainer {
     layout_.pad_id = std::max<int64_t>(0, tokenizer_->pad_id >= 0 ? tokenizer_->pad_id : tokenizer_->eos_id);
     packer_ = std::make_unique<Packer>(layout_);
     for (const auto& ex : data_->eval_set()) eval_tokens_.push_back(data_->tokenize(ex, *tokenizer_));
-
-    optimizer_ = make_adamw(model_->parameters(), AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1,
-                                                               opts_.beta2, opts_.adam_eps});
-
     schedule_.lr = opts_.learning_rate;
     schedule_.warmup_steps = opts_.warmup_steps;
     schedule_.total_steps = run_.total_steps;
     schedule_.min_lr_ratio = opts_.min_lr_ratio;
-
-    if (const toml::table* task = recipe.table()["task"].as_table()) task_section_ = *task;
-    resolved_ = resolve();
-    if (ctx_.resume) {
-      const std::string path = latest_checkpoint(ctx_.run_dir);
-      core::require(!path.empty(), "cannot resume: no checkpoint in " + ctx_.run_dir + "/checkpoints");
-      load_state(path, /*full=*/true);
-    }
-    if (!data_->skipped_report().empty() && !ctx_.quiet) std::cerr << "rlpp: " << data_->skipped_report() << "\n";
-  }
-
-  std::string resolved_recipe() const override { return resolved_; }
-
-  bool run(const std::atomic<bool>& stop) override {
-    core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, step_);
-    std::ostream null_out(nullptr);
-    core::Progress progress(run_.total_steps, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
-                            ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
-    int64_t steps_this_call = 0;
-    bool finished = step_ >= run_.total_steps;
-    while (!finished && !stop.load()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const double lr = schedule_.at(step_);
-      set_learning_rate(*optimizer_, lr);
-
-      const LmBatch batch = next_batch();
-      const double targets = batch.loss_mask.sum().item<double>();
-      optimizer_->zero_grad();
-      double loss_sum = 0;
-      const int64_t rows = batch.tokens.size(0);
-      for (int64_t r0 = 0; r0 < rows; r0 += opts_.micro_batch_size) {
-        const int64_t r1 = std::min(rows, r0 + opts_.micro_batch_size);
-        const auto mask = batch.loss_mask.slice(0, r0, r1);
-        if (mask.sum().item<double>() == 0) continue;
-        const auto lp = nn::lm::token_logprobs(model_, batch.tokens.slice(0, r0, r1), batch.attention.slice(0, r0, r1),
-                                              opts_.logprob_chunk);
-        // Divided by the whole step's target count: the summed gradient of the micro-batches equals
-        // the gradient of the full batch's token-mean loss.
-        const torch::Tensor loss = -(lp.logp * mask).sum() / std::max(targets, 1.0);
-        loss.backward();
-        loss_sum += loss.item<double>();
-      }
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
-      const bool finite = std::isfinite(loss_sum) && std::isfinite(grad_norm);
-      if (finite) {
-        optimizer_->step();
-      } else {
-        ++nonfinite_steps_;
-        optimizer_->zero_grad();
-        core::require(nonfinite_steps_ <= opts_.max_nonfinite_steps,
-                      "training stopped: " + std::to_string(nonfinite_steps_) +
-                          " steps had a non-finite loss or gradient (lm.max_nonfinite_steps = " +
-                          std::to_string(opts_.max_nonfinite_steps) + ")");
-      }
-      ++step_;
-      tokens_seen_ += rows * batch.tokens.size(1);
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      core::MetricRow row = {
-          {"train/loss", loss_sum},
-          {"train/learning_rate", lr},
-          {"train/grad_norm", grad_norm},
-          {"train/target_tokens", targets},
-          {"train/tokens_seen", static_cast<double>(tokens_seen_)},
-          {"train/tokens_per_s", static_cast<double>(rows * batch.tokens.size(1)) / std::max(secs, 1e-9)},
-          {"train/nonfinite_steps", static_cast<double>(nonfinite_steps_)},
-      };
-      finished = step_ >= run_.total_steps;
-      if ((opts_.eval_every > 0 && step_ % opts_.eval_every == 0) || finished) evaluate_into(row);
-      metrics.log(step_, row);
-      progress.update(step_, 1.0 / std::max(secs, 1e-9), std::nullopt);
-
-      ++steps_this_call;
-      const bool periodic = run_.checkpoint_every > 0 && step_ % run_.checkpoint_every == 0;
-      const bool split = ctx_.stop_after_updates > 0 && steps_this_call >= ctx_.stop_after_updates;
-      if (periodic && !finished && !split) save_checkpoint();
-      if (split) break;
-    }
-    save_checkpoint();
-    if (finished) export_model();
-    progress.finish();
-    return finished;
+    finish_setup(recipe, {"task"});
   }
 
   EvalResult evaluate(int episodes, uint64_t seed) override {
     return evaluate_greedy(model_, *tokenizer_, *data_, episodes, seed, opts_.eval_batch_size, opts_.max_new_tokens);
   }
 
-  void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
-
  private:
+  core::MetricRow train_step() override {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = schedule_.at(step_);
+    set_learning_rate(*optimizer_, lr);
+    const LmBatch batch = next_batch();
+    const double targets = batch.loss_mask.sum().item<double>();
+    optimizer_->zero_grad();
+    double loss_sum = 0;
+    const int64_t rows = batch.tokens.size(0);
+    for (int64_t r0 = 0; r0 < rows; r0 += opts_.micro_batch_size) {
+      const int64_t r1 = std::min(rows, r0 + opts_.micro_batch_size);
+      const auto mask = batch.loss_mask.slice(0, r0, r1);
+      if (mask.sum().item<double>() == 0) continue;
+      const auto lp = nn::lm::token_logprobs(model_, batch.tokens.slice(0, r0, r1), batch.attention.slice(0, r0, r1),
+                                            opts_.logprob_chunk);
+      // Divided by the whole step's target count: the summed gradient of the micro-batches equals
+      // the gradient of the full batch's token-mean loss.
+      const torch::Tensor loss = -(lp.logp * mask).sum() / std::max(targets, 1.0);
+      loss.backward();
+      loss_sum += loss.item<double>();
+    }
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
+    if (std::isfinite(loss_sum) && std::isfinite(grad_norm)) {
+      optimizer_->step();
+    } else {
+      ++nonfinite_steps_;
+      optimizer_->zero_grad();
+      core::require(nonfinite_steps_ <= opts_.max_nonfinite_steps,
+                    "training stopped: " + std::to_string(nonfinite_steps_) +
+                        " steps had a non-finite loss or gradient (lm.max_nonfinite_steps = " +
+                        std::to_string(opts_.max_nonfinite_steps) + ")");
+    }
+    tokens_seen_ += rows * batch.tokens.size(1);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return {
+        {"train/loss", loss_sum},
+        {"train/learning_rate", lr},
+        {"train/grad_norm", grad_norm},
+        {"train/target_tokens", targets},
+        {"train/tokens_seen", static_cast<double>(tokens_seen_)},
+        {"train/tokens_per_s", static_cast<double>(rows * batch.tokens.size(1)) / std::max(secs, 1e-9)},
+        {"train/nonfinite_steps", static_cast<double>(nonfinite_steps_)},
+    };
+  }
+
   LmBatch next_batch() {
     if (opts_.pack) {
       while (packer_->rows_ready() < opts_.batch_size) packer_->push(data_->tokenize(data_->next(rng_), *tokenizer_));
@@ -186,87 +135,39 @@ class LmTrainer : public Trainer {
     return pad_examples(examples, layout_);
   }
 
-  void evaluate_into(core::MetricRow& row) {
+  void evaluate_into(core::MetricRow& row) override {
     if (!eval_tokens_.empty()) {
-      LayoutOptions lay = layout_;
-      row.emplace_back("eval/loss", eval_loss(model_, eval_tokens_, lay, opts_.eval_batch_size, opts_.logprob_chunk));
+      row.emplace_back("eval/loss", eval_loss(model_, eval_tokens_, layout_, opts_.eval_batch_size, opts_.logprob_chunk));
     }
     if (data_->task() != nullptr && opts_.accuracy_examples > 0) {
-      const auto& all = data_->eval_set();
-      const std::vector<TextExample> some(all.begin(), all.begin() + std::min<int64_t>(opts_.accuracy_examples, all.size()));
-      const AccuracyResult acc = greedy_accuracy(model_, *tokenizer_, *data_, *data_->task(), some,
-                                                 opts_.eval_batch_size, opts_.max_new_tokens);
-      row.emplace_back("eval/accuracy", acc.accuracy);
-      row.emplace_back("eval/response_length", acc.mean_length);
+      append_accuracy(row, model_, *tokenizer_, *data_, opts_.accuracy_examples, opts_.eval_batch_size, opts_.max_new_tokens);
     }
   }
 
-  std::string resolve() const {
-    toml::table out;
-    core::write_options(run_, &out, "run");
-    core::write_options(opts_, &out, "lm");
-    core::write_options(model_opts_, &out, "model");
-    core::write_options(tok_opts_, &out, "tokenizer");
-    core::write_options(data_opts_, &out, "data");
-    if (!task_section_.empty()) out.insert("task", task_section_);
-    return core::to_toml_text(out);
-  }
+  int64_t eval_every() const override { return opts_.eval_every; }
+  void write_own_options(toml::table* out) const override { core::write_options(opts_, out, "lm"); }
 
-  void save_checkpoint() {
-    CheckpointWriter w;
-    w.put_int("step", step_);
+  void save_extra(CheckpointWriter& w) const override {
     w.put_int("tokens_seen", tokens_seen_);
     w.put_int("nonfinite_steps", nonfinite_steps_);
-    w.put_rng("rng", rng_);
+    w.put_int("packer/size", static_cast<int64_t>(packer_->pending_tokens().size()));
     w.put_ints("packer/tokens", packer_->pending_tokens());
     w.put_ints("packer/targets", std::vector<int64_t>(packer_->pending_targets().begin(), packer_->pending_targets().end()));
-    w.put_int("packer/size", static_cast<int64_t>(packer_->pending_tokens().size()));
-    data_->save(w);
-    model_->save(w.child("model"));
-    optimizer_->save(w.child("optimizer"));
-    w.commit(ctx_.run_dir, step_, run_.keep_checkpoints);
   }
 
-  void load_state(const std::string& path, bool full) {
-    CheckpointReader r(path);
-    model_->load(r.child("model"));
-    if (!full) return;
-    optimizer_->load(r.child("optimizer"));
-    step_ = r.get_int("step");
+  void load_extra(CheckpointReader& r) override {
     tokens_seen_ = r.get_int("tokens_seen");
     nonfinite_steps_ = r.get_int("nonfinite_steps");
-    r.get_rng("rng", &rng_);
     const auto n = static_cast<size_t>(r.get_int("packer/size"));
     const auto targets = r.get_ints("packer/targets", n);
     packer_->restore(r.get_ints("packer/tokens", n), std::vector<uint8_t>(targets.begin(), targets.end()));
-    data_->load(r);
   }
 
-  void export_model() {
-    const std::string dir = ctx_.run_dir + "/model";
-    nn::lm::save_pretrained(dir, model_);
-    save_tokenizer(*tokenizer_, tokenizer_source_, dir);
-  }
-
-  RunContext ctx_;
-  RunOptions run_;
   LmTrainOptions opts_;
-  LmModelOptions model_opts_;
-  TokenizerOptions tok_opts_;
-  LmDataOptions data_opts_;
-  std::unique_ptr<LmData> data_;
-  std::unique_ptr<nn::Tokenizer> tokenizer_;
-  std::string tokenizer_source_;
-  nn::lm::TransformerLm model_{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
   LrSchedule schedule_;
   LayoutOptions layout_;
   std::unique_ptr<Packer> packer_;
   std::vector<LmExample> eval_tokens_;
-  core::Rng rng_;
-  std::string resolved_;
-  toml::table task_section_;  // the recipe's [task] options, kept verbatim in the resolved recipe
-  int64_t step_ = 0;
   int64_t tokens_seen_ = 0;
   int64_t nonfinite_steps_ = 0;
 };

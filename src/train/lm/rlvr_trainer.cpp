@@ -23,6 +23,7 @@
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/model_section.h"
+#include "train/lm/lm_run.h"
 
 namespace rlpp::train::lm {
 
@@ -69,25 +70,17 @@ struct MetricMeans {
   }
 };
 
-class RlvrTrainer : public Trainer {
+class RlvrTrainer : public LmRun {
  public:
-  RlvrTrainer(const core::Recipe& recipe, const RunContext& ctx) : ctx_(ctx) {
-    run_ = core::read_options<RunOptions>(recipe, "run");
+  RlvrTrainer(const core::Recipe& recipe, const RunContext& ctx) : LmRun(recipe, ctx) {
     opts_ = core::read_options<RlvrOptions>(recipe, "rl");
-    model_opts_ = core::read_options<LmModelOptions>(recipe, "model");
-    tok_opts_ = core::read_options<TokenizerOptions>(recipe, "tokenizer");
-    data_opts_ = core::read_options<LmDataOptions>(recipe, "data");
     core::require(data_opts_.source == "task", recipe.origin("data.source") +
                                                    ": rlvr needs prompts with a grader: data.source = \"task\"");
-    data_ = std::make_unique<LmData>(data_opts_, recipe);
     sampling_ = sample::read_sampling(recipe, "sample");
-    advantage_name_ = recipe.get_string("advantage", "name", "grpo");
     objective_name_ = recipe.get_string("objective", "name", "ppo_clip");
-    advantage_ = algo::build_component(algo::advantage_registry(), advantage_name_, recipe, "advantage", {"name"});
+    advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"), recipe,
+                                       "advantage", {"name"});
     objective_ = algo::build_component(algo::objective_registry(), objective_name_, recipe, "objective", {"name"});
-    for (const char* s : {"task", "sample", "advantage", "objective"}) {
-      if (const toml::table* t = recipe.table()[s].as_table()) verbatim_[s] = *t;
-    }
     recipe.check_all_used();
     aggregation_ = algo::aggregation_from_name(opts_.aggregation);
     kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
@@ -96,12 +89,7 @@ class RlvrTrainer : public Trainer {
     core::require(B % opts_.mini_batches == 0, recipe.origin("rl.mini_batches") + ": rl.mini_batches = " +
                                                    std::to_string(opts_.mini_batches) + " must divide the batch of " +
                                                    std::to_string(B) + " responses");
-
-    torch::set_num_threads(run_.torch_threads);
-    torch::manual_seed(static_cast<uint64_t>(run_.seed));
-    rng_.reseed(static_cast<uint64_t>(run_.seed));
-    tokenizer_ = make_tokenizer(tok_opts_, model_opts_, data_->alphabet(), &tokenizer_source_);
-    model_ = make_model(model_opts_, *tokenizer_);
+    build_policy(AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1, opts_.beta2, opts_.adam_eps});
     if (opts_.kl_coef > 0) {
       // A frozen copy of the initial policy.
       reference_ = nn::lm::TransformerLm(model_->config());
@@ -114,62 +102,17 @@ class RlvrTrainer : public Trainer {
       sampling_.generation.stop_tokens = {tokenizer_->eos_id};
     }
     generator_ = std::make_unique<sample::Generator>(sampling_.chain, sampling_.generation);
-    optimizer_ = make_adamw(model_->parameters(), AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1,
-                                                               opts_.beta2, opts_.adam_eps});
-    resolved_ = resolve();
-    if (ctx_.resume) {
-      const std::string path = latest_checkpoint(ctx_.run_dir);
-      core::require(!path.empty(), "cannot resume: no checkpoint in " + ctx_.run_dir + "/checkpoints");
-      load_state(path, /*full=*/true);
-    }
-  }
-
-  std::string resolved_recipe() const override { return resolved_; }
-
-  bool run(const std::atomic<bool>& stop) override {
-    core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, step_);
-    std::ostream null_out(nullptr);
-    core::Progress progress(run_.total_steps, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
-                            ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
-    int64_t steps_this_call = 0;
-    bool finished = step_ >= run_.total_steps;
-    if (step_ == 0 && !finished && opts_.accuracy_examples > 0) {
-      core::MetricRow row;
-      evaluate_into(row);
-      metrics.log(0, row);
-    }
-    while (!finished && !stop.load()) {
-      core::MetricRow row = rl_step();
-      ++step_;
-      finished = step_ >= run_.total_steps;
-      if ((opts_.eval_every > 0 && step_ % opts_.eval_every == 0) || finished) evaluate_into(row);
-      metrics.log(step_, row);
-      progress.update(step_, 0.0, last_reward_);
-      ++steps_this_call;
-      const bool periodic = run_.checkpoint_every > 0 && step_ % run_.checkpoint_every == 0;
-      const bool split = ctx_.stop_after_updates > 0 && steps_this_call >= ctx_.stop_after_updates;
-      if (periodic && !finished && !split) save_checkpoint();
-      if (split) break;
-    }
-    save_checkpoint();
-    if (finished) {
-      const std::string dir = ctx_.run_dir + "/model";
-      nn::lm::save_pretrained(dir, model_);
-      save_tokenizer(*tokenizer_, tokenizer_source_, dir);
-    }
-    progress.finish();
-    return finished;
+    finish_setup(recipe, {"task", "sample", "advantage", "objective"});
   }
 
   EvalResult evaluate(int episodes, uint64_t seed) override {
-    return evaluate_greedy(model_, *tokenizer_, *data_, episodes, seed, opts_.eval_batch_size, sampling_.generation.max_new_tokens);
+    return evaluate_greedy(model_, *tokenizer_, *data_, episodes, seed, opts_.eval_batch_size,
+                           sampling_.generation.max_new_tokens);
   }
-
-  void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
 
  private:
   // One RL step: sample, score, estimate, optimize. Returns the step's metrics.
-  core::MetricRow rl_step() {
+  core::MetricRow train_step() override {
     const auto t0 = std::chrono::steady_clock::now();
     // Sampling is reseeded from (seed, step), so a resumed run draws what an uninterrupted one would.
     generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_));
@@ -333,71 +276,33 @@ class RlvrTrainer : public Trainer {
     return out;
   }
 
-  void evaluate_into(core::MetricRow& row) {
-    if (opts_.accuracy_examples <= 0) return;
-    const auto& all = data_->eval_set();
-    const std::vector<TextExample> some(all.begin(), all.begin() + std::min<int64_t>(opts_.accuracy_examples, all.size()));
-    const AccuracyResult acc = greedy_accuracy(model_, *tokenizer_, *data_, *data_->task(), some, opts_.eval_batch_size,
-                                               sampling_.generation.max_new_tokens);
-    row.emplace_back("eval/accuracy", acc.accuracy);
-    row.emplace_back("eval/response_length", acc.mean_length);
+  void evaluate_into(core::MetricRow& row) override {
+    if (opts_.accuracy_examples > 0) {
+      append_accuracy(row, model_, *tokenizer_, *data_, opts_.accuracy_examples, opts_.eval_batch_size,
+                      sampling_.generation.max_new_tokens);
+    }
   }
 
-  std::string resolve() const {
-    toml::table out;
-    core::write_options(run_, &out, "run");
-    core::write_options(opts_, &out, "rl");
-    core::write_options(model_opts_, &out, "model");
-    core::write_options(tok_opts_, &out, "tokenizer");
-    core::write_options(data_opts_, &out, "data");
-    for (const auto& [name, table] : verbatim_) out.insert(name, table);
-    return core::to_toml_text(out);
-  }
-
-  void save_checkpoint() {
-    CheckpointWriter w;
-    w.put_int("step", step_);
-    w.put_rng("rng", rng_);
-    model_->save(w.child("model"));
-    optimizer_->save(w.child("optimizer"));
+  int64_t eval_every() const override { return opts_.eval_every; }
+  void write_own_options(toml::table* out) const override { core::write_options(opts_, out, "rl"); }
+  std::optional<double> progress_value() const override { return last_reward_; }
+  void save_extra(CheckpointWriter& w) const override {
     if (reference_) reference_->save(w.child("reference"));
-    w.commit(ctx_.run_dir, step_, run_.keep_checkpoints);
   }
-
-  void load_state(const std::string& path, bool full) {
-    CheckpointReader r(path);
-    model_->load(r.child("model"));
-    if (!full) return;
-    optimizer_->load(r.child("optimizer"));
+  void load_extra(CheckpointReader& r) override {
     if (reference_) reference_->load(r.child("reference"));
-    step_ = r.get_int("step");
-    r.get_rng("rng", &rng_);
   }
 
-  RunContext ctx_;
-  RunOptions run_;
   RlvrOptions opts_;
-  LmModelOptions model_opts_;
-  TokenizerOptions tok_opts_;
-  LmDataOptions data_opts_;
   sample::SamplingRecipe sampling_;
-  std::string advantage_name_, objective_name_;
+  std::string objective_name_;
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
   std::unique_ptr<algo::PolicyObjective> objective_;
   algo::Aggregation aggregation_{};
   algo::KlEstimatorFn kl_fn_ = nullptr;
-  std::map<std::string, toml::table> verbatim_;  // component sections, kept as written
   int64_t group_size_ = 1;
-  std::unique_ptr<LmData> data_;
-  std::unique_ptr<nn::Tokenizer> tokenizer_;
-  std::string tokenizer_source_;
-  nn::lm::TransformerLm model_{nullptr};
   nn::lm::TransformerLm reference_{nullptr};
   std::unique_ptr<sample::Generator> generator_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  core::Rng rng_;
-  std::string resolved_;
-  int64_t step_ = 0;
   double last_reward_ = 0;
 };
 

@@ -12,7 +12,7 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/run.h"
-#include "train/test_dirs.h"
+#include "train/lm/lm_test_util.h"
 
 namespace rlpp::train::lm {
 namespace {
@@ -32,31 +32,8 @@ std::string rlvr_recipe(int64_t steps, const std::string& advantage, const std::
          "eval_every = 0\naccuracy_examples = 4\n" + extra_rl;
 }
 
-std::vector<std::map<std::string, double>> read_metrics(const std::string& dir) {
-  std::ifstream in(dir + "/metrics.jsonl");
-  std::vector<std::map<std::string, double>> rows;
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    std::map<std::string, double> r;
-    for (auto& [k, v] : j.items()) r[k] = v.is_number() ? v.get<double>() : std::nan("");
-    rows.push_back(r);
-  }
-  return rows;
-}
-
-std::string run_recipe(const std::string& text, const testing::TempDir& tmp, const std::string& name,
-                       int64_t stop_after = 0) {
-  const std::string dir = tmp.sub(name);
-  fs::create_directories(dir);
-  std::ofstream(dir + "/recipe_in.toml") << text;
-  StartRequest req;
-  req.recipe_path = dir + "/recipe_in.toml";
-  req.out_dir = dir + "/run";
-  req.quiet = true;
-  req.stop_after_updates = stop_after;
-  std::atomic<bool> stop{false};
-  return start_run(req, stop).run_dir;
-}
+using test_util::read_metrics;
+using test_util::run_recipe;
 
 TEST(RlvrTrainer, EveryObjectiveIsOneRecipeLine) {
   testing::TempDir tmp("rlvr");

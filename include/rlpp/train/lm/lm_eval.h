@@ -28,6 +28,11 @@ AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer
                                const env::text::TextTask& task, const std::vector<TextExample>& examples,
                                int64_t batch_size, int64_t max_new_tokens);
 
+// Appends eval/accuracy and eval/response_length of greedy decoding on the first `n` examples of
+// the data's held-out set.
+void append_accuracy(std::vector<std::pair<std::string, double>>& row, nn::lm::TransformerLm& model,
+                     const nn::Tokenizer& tok, const LmData& data, int64_t n, int64_t batch_size, int64_t max_new_tokens);
+
 // `rlpp eval` of a language-model run: greedy accuracy on `examples` fresh task instances drawn with
 // `seed` (UserError when the run's data is not a task).
 EvalResult evaluate_greedy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data, int examples,

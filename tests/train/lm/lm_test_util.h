@@ -1,0 +1,48 @@
+// Helpers of the language-model trainer tests: run a recipe text into a temporary directory, read
+// the metrics rows back with an independent JSON parser.
+#pragma once
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rlpp/train/run.h"
+#include "train/test_dirs.h"
+
+namespace rlpp::train::lm::test_util {
+
+// metrics.jsonl rows as name -> value (null -> NaN).
+inline std::vector<std::map<std::string, double>> read_metrics(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<std::map<std::string, double>> rows;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    std::map<std::string, double> r;
+    for (const auto& [k, v] : j.items()) r[k] = v.is_number() ? v.get<double>() : std::nan("");
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// Writes `recipe` to tmp/name/recipe_in.toml and starts a quiet run in tmp/name/run; returns the run
+// directory. stop_after > 0 stops (with a checkpoint) after that many steps.
+inline std::string run_recipe(const std::string& recipe, const testing::TempDir& tmp, const std::string& name,
+                              int64_t stop_after = 0) {
+  const std::string dir = tmp.sub(name);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/recipe_in.toml") << recipe;
+  StartRequest req;
+  req.recipe_path = dir + "/recipe_in.toml";
+  req.out_dir = dir + "/run";
+  req.quiet = true;
+  req.stop_after_updates = stop_after;
+  std::atomic<bool> stop{false};
+  return start_run(req, stop).run_dir;
+}
+
+}  // namespace rlpp::train::lm::test_util
