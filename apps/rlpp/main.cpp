@@ -93,13 +93,19 @@ int main(int argc, char** argv) {
 
   // eval
   std::string eval_target;
-  int episodes = 10;
-  uint64_t eval_seed = 12345;
+  rlpp::train::EvalRequest eval_req;
   auto* eval = app.add_subcommand("eval", "evaluate the deterministic policy of a run or checkpoint");
   eval->add_option("target", eval_target, "run directory or checkpoint file")->required();
-  eval->add_option("--episodes", episodes, "episodes to run")->check(CLI::Range(1, 1000000));
-  eval->add_option("--seed", eval_seed, "seed of the evaluation environments");
-  eval->footer("Example:\n  rlpp eval runs/cp3 --episodes 20");
+  eval->add_option("--episodes", eval_req.episodes, "episodes to run (language models: held-out problems)")
+      ->check(CLI::Range(1, 1000000));
+  eval->add_option("--seed", eval_req.seed, "seed of the evaluation environments / held-out problems");
+  eval->add_option("--samples", eval_req.samples, "language models: sampled responses per problem for pass@k and maj@k")
+      ->check(CLI::Range(0, 4096));
+  eval->add_option("--temperature", eval_req.temperature, "language models: temperature of the sampled responses")
+      ->check(CLI::Range(0.0, 100.0));
+  eval->add_option("--samples-out", eval_req.samples_path, "language models: write every problem and response (JSONL)");
+  eval->footer("Examples:\n  rlpp eval runs/cp3 --episodes 20\n"
+               "  rlpp eval runs/lm-arith --episodes 500 --samples 8 --samples-out samples.jsonl");
 
   // list
   std::string list_kind;
@@ -148,7 +154,7 @@ int main(int argc, char** argv) {
     } else if (*resume) {
       rlpp::train::resume_run(resume_dir, resume_sets, resume_stop_after, resume_quiet, g_stop);
     } else if (*eval) {
-      const auto r = rlpp::train::evaluate_run(eval_target, episodes, eval_seed);
+      const auto r = rlpp::train::evaluate_run(eval_target, eval_req);
       if (r.score_name == "return") {
         std::cout << "episodes " << r.episodes << "  mean_return " << r.mean_return << "  std_return "
                   << r.std_return << "  mean_length " << r.mean_length << std::endl;
@@ -156,6 +162,7 @@ int main(int argc, char** argv) {
         std::cout << "examples " << r.episodes << "  " << r.score_name << " " << r.mean_return
                   << "  mean_length " << r.mean_length << std::endl;
       }
+      for (const auto& [name, value] : r.extra) std::cout << name << " " << value << std::endl;
     } else if (*list) {
       return run_list(list_kind, list_markdown);
     } else if (*plot) {

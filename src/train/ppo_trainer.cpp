@@ -166,7 +166,9 @@ class PpoTrainer : public Trainer {
     return finished;
   }
 
-  EvalResult evaluate(int episodes, uint64_t seed) override {
+  EvalResult evaluate(const EvalRequest& req) override {
+    const int episodes = req.episodes;
+    const uint64_t seed = req.seed;
     core::require(episodes >= 1, "--episodes must be at least 1, got " + std::to_string(episodes));
     auto envs = env_opts_.make(std::min(episodes, 16));
     const int64_t n = envs->num_envs();

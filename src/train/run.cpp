@@ -75,7 +75,7 @@ RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>
   return run_trainer(*trainer, ctx, stop);
 }
 
-EvalResult evaluate_run(const std::string& target, int episodes, uint64_t seed) {
+EvalResult evaluate_run(const std::string& target, const EvalRequest& req) {
   std::error_code ec;
   std::string run_dir, checkpoint;
   if (fs::is_directory(target, ec)) {
@@ -97,7 +97,7 @@ EvalResult evaluate_run(const std::string& target, int episodes, uint64_t seed) 
   ctx.quiet = true;
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
   trainer->load_checkpoint(checkpoint);
-  return trainer->evaluate(episodes, seed);
+  return trainer->evaluate(req);
 }
 
 }  // namespace rlpp::train

@@ -89,7 +89,7 @@ TEST(PpoTrainer, CartPoleLearnsQuickly) {
   ASSERT_FALSE(rows.empty());
   const double final_return = rows.back()["charts/return_mean_100"];
   EXPECT_GT(final_return, 100.0);
-  const auto eval = rlpp::train::evaluate_run(dir.sub("run"), 5, 7);
+  const auto eval = rlpp::train::evaluate_run(dir.sub("run"), rlpp::train::EvalRequest{5, 7});
   EXPECT_EQ(eval.episodes, 5);
   EXPECT_GT(eval.mean_return, 100.0);
 }

@@ -31,6 +31,6 @@ RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>
 
 // run_dir_or_checkpoint: a run directory (its newest checkpoint) or a checkpoint file inside
 // RUN_DIR/checkpoints/.
-EvalResult evaluate_run(const std::string& run_dir_or_checkpoint, int episodes, uint64_t seed);
+EvalResult evaluate_run(const std::string& run_dir_or_checkpoint, const EvalRequest& req);
 
 }  // namespace rlpp::train

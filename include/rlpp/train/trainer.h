@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rlpp/core/config.h"
 #include "rlpp/core/registry.h"
@@ -33,12 +35,24 @@ struct RunContext {
   bool quiet = false;           // no progress output
 };
 
+// What `rlpp eval` asks for. Control runs use episodes and seed; language-model runs also draw
+// `samples` responses per problem at `temperature` (pass@k, maj@k) and may write them to
+// `samples_path` (JSONL).
+struct EvalRequest {
+  int episodes = 10;           // episodes (control) or held-out problems (language)
+  uint64_t seed = 12345;
+  int samples = 0;             // language: sampled responses per problem (0 = greedy only)
+  double temperature = 1.0;    // language: sampling temperature of those responses
+  std::string samples_path;    // language: JSONL of every problem with its responses ("" = none)
+};
+
 struct EvalResult {
   std::string score_name = "return";  // what mean_return holds: "return" (control), "accuracy" (language tasks)
   int episodes = 0;
   double mean_return = 0;
   double std_return = 0;
   double mean_length = 0;
+  std::vector<std::pair<std::string, double>> extra;  // further named results (pass@k, maj@k, ...)
 };
 
 class Trainer {
@@ -50,8 +64,8 @@ class Trainer {
   // Trains until total_steps, `stop` becomes true, or stop_after_updates; always leaves a final
   // checkpoint. Returns true when total_steps was reached.
   virtual bool run(const std::atomic<bool>& stop) = 0;
-  // Deterministic-policy evaluation on fresh environments seeded from `seed`.
-  virtual EvalResult evaluate(int episodes, uint64_t seed) = 0;
+  // Deterministic-policy evaluation on fresh environments (or held-out problems) seeded from req.seed.
+  virtual EvalResult evaluate(const EvalRequest& req) = 0;
   // Loads model (and normaliser) state from a checkpoint file, for evaluation.
   virtual void load_checkpoint(const std::string& path) = 0;
 };

@@ -75,8 +75,8 @@ class LmTrainer : public LmRun {
     finish_setup(recipe, {"task"});
   }
 
-  EvalResult evaluate(int episodes, uint64_t seed) override {
-    return evaluate_greedy(model_, *tokenizer_, *data_, episodes, seed, opts_.eval_batch_size, opts_.max_new_tokens);
+  EvalResult evaluate(const EvalRequest& req) override {
+    return evaluate_lm(model_, *tokenizer_, *data_, req, opts_.eval_batch_size, opts_.max_new_tokens);
   }
 
  private:

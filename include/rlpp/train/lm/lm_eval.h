@@ -33,9 +33,19 @@ AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer
 void append_accuracy(std::vector<std::pair<std::string, double>>& row, nn::lm::TransformerLm& model,
                      const nn::Tokenizer& tok, const LmData& data, int64_t n, int64_t batch_size, int64_t max_new_tokens);
 
-// `rlpp eval` of a language-model run: greedy accuracy on `examples` fresh task instances drawn with
-// `seed` (UserError when the run's data is not a task).
-EvalResult evaluate_greedy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data, int examples,
-                           uint64_t seed, int64_t batch_size, int64_t max_new_tokens);
+// Unbiased pass@k of one problem with c correct among n samples (Chen et al. 2021, arXiv
+// 2107.03374): 1 − C(n − c, k)/C(n, k) = 1 − Π_{i = n−c+1}^{n} (1 − k/i); 1 when n − c < k.
+double pass_at_k(int64_t n, int64_t c, int64_t k);
+
+// The most frequent of `answers` (ties: the one seen first); "" for none.
+std::string majority_answer(const std::vector<std::string>& answers);
+
+// `rlpp eval` of a language-model run on req.episodes fresh task instances drawn with req.seed:
+// greedy accuracy and length; with req.samples = n > 0 also n sampled responses per problem at
+// req.temperature: pass@k (unbiased, k = 1, 2, 4, ... ≤ n, and n), maj@n, sampled length mean/std
+// and entropy; req.samples_path receives one JSON line per problem. UserError when the run's data
+// is not a task.
+EvalResult evaluate_lm(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data,
+                       const EvalRequest& req, int64_t batch_size, int64_t max_new_tokens);
 
 }  // namespace rlpp::train::lm
