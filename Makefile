@@ -14,8 +14,8 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main demo: PPO learns CartPole-v1 (CleanRL defaults, 200k steps), is evaluated, and its
-# learning curve is drawn.
+# The main demo: SFT of a small language model from scratch on generated addition, RL with HAPO on the
+# verifiable reward, before/after evaluation (greedy accuracy, pass@k, maj@8) and plots.
 demo: build
 	bash scripts/demo.sh $(BUILD)
 
