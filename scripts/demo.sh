@@ -10,8 +10,7 @@ out=runs/demo-$(date +%Y%m%d-%H%M%S)
 echo "== 1/4 SFT from scratch: configs/lm_arithmetic.toml, 150 steps"
 "$rlpp" train configs/lm_arithmetic.toml --set run.total_steps=150 --set lm.eval_every=50 --out "$out/sft"
 echo "== 2/4 RL with verifiable rewards: configs/rlvr_arithmetic_hapo.toml (HAPO), 150 steps"
-"$rlpp" train configs/rlvr_arithmetic_hapo.toml --set model.from="\"$out/sft/model\"" --set run.total_steps=150 \
-  --set rl.eval_every=25 --out "$out/rl-hapo"
+"$rlpp" train configs/rlvr_arithmetic_hapo.toml --set model.from="\"$out/sft/model\"" --out "$out/rl-hapo"
 echo "== 3/4 evaluation on 500 fresh problems (greedy, and 8 samples at T = 1)"
 "$rlpp" eval "$out/sft" --episodes 500 --seed 777 --samples 8 > "$out/eval_before.txt"
 "$rlpp" eval "$out/rl-hapo" --episodes 500 --seed 777 --samples 8 --samples-out "$out/rl-hapo/eval_samples.jsonl" \
