@@ -1,11 +1,13 @@
 #include "rlpp/nn/tokenizer/bpe_tokenizer.h"
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
+#include "nn/tokenizer/json_input.h"
 #include "nn/tokenizer/added_tokens.h"
 #include "nn/tokenizer/pre_tokenizer.h"
 #include "nn/tokenizer/unicode.h"
@@ -194,24 +196,12 @@ std::optional<std::string> config_token(const json& config, const char* key) {
 BpeTokenizer::BpeTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BpeTokenizer::~BpeTokenizer() = default;
 
-std::unique_ptr<BpeTokenizer> BpeTokenizer::from_string(const std::string& json_text,
-                                                        const std::string& where) {
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
-  }
-  return from_json(doc, where);
+std::unique_ptr<BpeTokenizer> BpeTokenizer::from_string(const std::string& json_text, const std::string& where) {
+  return from_json(parse_json(json_text, where), where);
 }
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::from_json(const json& doc, const std::string& where) {
-  // a field of an unexpected JSON type that no check above caught still names the file
-  try {
-    return build(doc, where);
-  } catch (const json::exception& e) {
-    throw core::UserError(where + ": malformed (" + e.what() + ")");
-  }
+  return with_json_errors(where, [&] { return build(doc, where); });
 }
 
 std::unique_ptr<BpeTokenizer> BpeTokenizer::build(const json& doc, const std::string& where) {
@@ -334,12 +324,8 @@ void BpeTokenizer::read_config_next_to(const std::string& tokenizer_path) {
       "tokenizer_config.json";
   std::ifstream in(config_path, std::ios::binary);
   if (!in) return;
-  json config;
-  try {
-    config = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw core::UserError("tokenizer config '" + config_path + "': not valid JSON (" + e.what() + ")");
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json config = parse_json(text, "tokenizer config '" + config_path + "'");
   auto set = [&](const char* key, int64_t* id) {
     if (auto name = config_token(config, key)) {
       auto found = token_to_id(*name);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/tokenizer/json_input.h"
 #include "nn/tokenizer/added_tokens.h"
 #include "nn/tokenizer/unicode.h"
 #include "rlpp/core/error.h"
@@ -63,23 +64,12 @@ CharTokenizer::CharTokenizer(CharTokenizerSpec spec) : spec_(std::move(spec)) {
 
 CharTokenizer::~CharTokenizer() = default;
 
-std::unique_ptr<CharTokenizer> CharTokenizer::from_string(const std::string& json_text,
-                                                          const std::string& where) {
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
-  }
-  return from_json(doc, where);
+std::unique_ptr<CharTokenizer> CharTokenizer::from_string(const std::string& json_text, const std::string& where) {
+  return from_json(parse_json(json_text, where), where);
 }
 
 std::unique_ptr<CharTokenizer> CharTokenizer::from_json(const json& doc, const std::string& where) {
-  try {
-    return build(doc, where);
-  } catch (const json::exception& e) {
-    throw core::UserError(where + ": malformed (" + e.what() + ")");
-  }
+  return with_json_errors(where, [&] { return build(doc, where); });
 }
 
 std::unique_ptr<CharTokenizer> CharTokenizer::build(const json& doc, const std::string& where) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
+#include "nn/tokenizer/json_input.h"
 #include "nn/tokenizer/unicode.h"
 #include "rlpp/core/error.h"
 
@@ -74,17 +76,9 @@ ChatFormat chat_format_from_config(const std::string& path) {
   const std::string where = "tokenizer config '" + path + "'";
   std::ifstream in(path, std::ios::binary);
   core::require(static_cast<bool>(in), where + " cannot be opened");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
-  }
-  try {
-    return chat_format_from_document(doc, where);
-  } catch (const nlohmann::json::exception& e) {
-    throw core::UserError(where + ": malformed (" + e.what() + ")");
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json doc = parse_json(text, where);
+  return with_json_errors(where, [&] { return chat_format_from_document(doc, where); });
 }
 
 static ChatFormat chat_format_from_document(const nlohmann::json& doc, const std::string& where) {

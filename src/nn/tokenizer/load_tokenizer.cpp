@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/tokenizer/json_input.h"
 #include "rlpp/core/error.h"
 #include "rlpp/nn/tokenizer/bpe_tokenizer.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
@@ -17,12 +18,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string where = "tokenizer file '" + path + "'";
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw core::UserError(where + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json doc = parse_json(ss.str(), where);
   if (doc.is_object() && doc.contains("format")) return CharTokenizer::from_json(doc, where);
   if (doc.is_object() && doc.contains("model")) {
     auto tok = BpeTokenizer::from_json(doc, where);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rlpp/core/error.h"
+#include "nn/lm/rope_reference.h"
 #include "rlpp/nn/lm/transformer.h"
 
 namespace rlpp::nn::lm {
@@ -50,39 +51,6 @@ Params params_of(TransformerLm& m) {
   return p;
 }
 
-// Frequencies for the reference (formulas of Hugging Face's modeling_rope_utils.py).
-std::vector<double> ref_inv_freq(const LmConfig& c, int64_t seq_len, double* af) {
-  const int d = static_cast<int>(c.resolved_head_dim());
-  const RopeScaling& r = c.rope_scaling;
-  const double l0 = r.original_max_position_embeddings > 0 ? r.original_max_position_embeddings : c.max_position_embeddings;
-  double theta = c.rope_theta;
-  if (r.kind == "dynamic" && seq_len > l0) theta *= std::pow(r.factor * seq_len / l0 - (r.factor - 1), d / (d - 2.0));
-  std::vector<double> f;
-  for (int i = 0; i < d; i += 2) f.push_back(1.0 / std::pow(theta, static_cast<double>(i) / d));
-  *af = 1.0;
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (r.kind == "linear") f[i] /= r.factor;
-    if (r.kind == "llama3") {
-      const double w = 2 * M_PI / f[i];
-      if (w > l0 / r.low_freq_factor) {
-        f[i] /= r.factor;
-      } else if (w >= l0 / r.high_freq_factor) {
-        const double s = (l0 / w - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
-        f[i] = (1 - s) * f[i] / r.factor + s * f[i];
-      }
-    }
-    if (r.kind == "yarn") {
-      auto dim_for = [&](double rot) { return d * std::log(l0 / (rot * 2 * M_PI)) / (2 * std::log(c.rope_theta)); };
-      double lo = std::max(0.0, std::floor(dim_for(r.beta_fast))), hi = std::min(d - 1.0, std::ceil(dim_for(r.beta_slow)));
-      if (lo == hi) hi += 0.001;
-      const double ramp = std::min(1.0, std::max(0.0, (static_cast<double>(i) - lo) / (hi - lo)));
-      f[i] = f[i] * (1 - ramp) + f[i] / r.factor * ramp;
-      *af = 0.1 * std::log(r.factor) + 1;
-    }
-  }
-  return f;
-}
-
 torch::Tensor ref_rmsnorm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
   return x / torch::sqrt(x.pow(2).mean(-1, true) + eps) * w;
 }
@@ -97,7 +65,7 @@ torch::Tensor ref_linear(const Params& p, const std::string& name, const torch::
 torch::Tensor ref_forward(const LmConfig& c, const Params& p, const std::vector<int64_t>& tokens) {
   const int64_t T = tokens.size(), nh = c.num_attention_heads, nkv = c.num_key_value_heads, d = c.resolved_head_dim();
   double af = 1.0;
-  const std::vector<double> f = ref_inv_freq(c, T, &af);
+  const std::vector<double> f = test_ref::reference_inv_freq(c, T, &af);
   torch::Tensor x = p.at("model.embed_tokens.weight").index_select(0, torch::tensor(tokens, torch::kLong));  // (T, H)
   // rotate one (T, heads*d) projection in place, pair (i, i + d/2) by angle t * f_i
   auto rope = [&](torch::Tensor y, int64_t heads) {
