@@ -14,6 +14,7 @@
 #include "rlpp/core/plot.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
+#include "rlpp/train/sweep.h"
 #include "rlpp/version.h"
 
 namespace {
@@ -132,6 +133,20 @@ int main(int argc, char** argv) {
   plot->add_option("--xlabel", plot_xlabel, "x-axis label");
   plot->footer("Example:\n  rlpp plot runs/cp1 runs/cp2 --metric charts/episodic_return --out cartpole.png");
 
+  // sweep
+  std::string sweep_file;
+  rlpp::train::SweepRequest sweep_req;
+  auto* sweep = app.add_subcommand("sweep", "train variants x seeds of a recipe and summarise them (table + PNG plots)");
+  sweep->add_option("sweep_file", sweep_file, "sweep file (TOML: [sweep] base, seeds, set, metrics; [[variant]] name, set)")
+      ->required();
+  sweep->add_option("--out", sweep_req.out_dir, "sweep directory (default: runs/sweep-<file name>)");
+  sweep->add_option("--jobs", sweep_req.jobs, "runs trained at once")->check(CLI::Range(1, 256));
+  sweep->add_flag("--summary-only", sweep_req.summary_only, "train nothing: summarise the runs the directory holds");
+  sweep->add_flag("--quiet", sweep_req.quiet, "no progress lines");
+  sweep->footer("Example:\n  rlpp sweep configs/sweeps/objectives_arithmetic.toml --jobs 2\n"
+                "Writes DIR/<variant>/seed_<s>/ (runs), DIR/summary.md, DIR/summary.json, DIR/<metric>.png; finished\n"
+                "runs are kept when the sweep is run again.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -165,6 +180,16 @@ int main(int argc, char** argv) {
       for (const auto& [name, value] : r.extra) std::cout << name << " " << value << std::endl;
     } else if (*list) {
       return run_list(list_kind, list_markdown);
+    } else if (*sweep) {
+      const auto spec = rlpp::train::read_sweep(sweep_file);
+      if (sweep_req.out_dir.empty()) sweep_req.out_dir = "runs/sweep-" + std::filesystem::path(sweep_file).stem().string();
+      sweep_req.exe = std::filesystem::read_symlink("/proc/self/exe").string();
+      const auto s = rlpp::train::run_sweep(spec, sweep_req);
+      for (const auto& f : s.files) std::cout << "rlpp: wrote " << f << std::endl;
+      if (!s.failed.empty()) {
+        std::cerr << "rlpp: " << s.failed.size() << " run(s) failed: " << s.failed.front() << " ..." << std::endl;
+        return 1;
+      }
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;

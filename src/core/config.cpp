@@ -1,5 +1,6 @@
 #include "rlpp/core/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -323,6 +324,32 @@ void Binder::integers(const std::string& key, std::vector<int64_t>& v, const std
     if (!i) fail(key, "expects an array of integers, e.g. [64, 64]");
     check_bounds(key, static_cast<double>(*i), element_bounds);
     out.push_back(*i);
+  }
+  v = std::move(out);
+}
+
+void Binder::texts(const std::string& key, std::vector<std::string>& v, const std::string& help,
+                   const std::vector<std::string>& choices) {
+  const toml::node* n = lookup(key);
+  if (mode_ == Mode::kWrite) {
+    toml::array arr;
+    for (const auto& x : v) arr.push_back(x);
+    return store(out_, section_, key, arr);
+  }
+  const std::string example = choices.empty() ? "[\"a\", \"b\"]" : "[\"" + choices.front() + "\"]";
+  describe(key, "string list", v.empty() ? "[]" : "[\"" + join(v, "\", \"") + "\"]",
+           choices.empty() ? help : help + " (each one of: " + join(choices, ", ") + ")");
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) fail(key, "expects an array of strings, e.g. " + example);
+  std::vector<std::string> out;
+  for (const auto& e : *arr) {
+    auto s = e.value_exact<std::string>();
+    if (!s) fail(key, "expects an array of strings, e.g. " + example);
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), *s) == choices.end()) {
+      fail(key, "contains '" + *s + "', which is not one of: " + join(choices, ", ") + did_you_mean(*s, choices));
+    }
+    out.push_back(*s);
   }
   v = std::move(out);
 }

@@ -22,6 +22,7 @@ struct DemoOptions {
   std::string name = "ppo";
   std::string activation = "tanh";
   std::vector<int64_t> hidden{64, 64};
+  std::vector<std::string> layers{"dense"};
 
   void bind(Binder& b) {
     b.num("lr", lr, "learning rate", Bounds::positive());
@@ -32,6 +33,7 @@ struct DemoOptions {
     b.text("name", name, "run name");
     b.choice("activation", activation, {"tanh", "relu"}, "hidden activation");
     b.integers("hidden", hidden, "hidden sizes", Bounds::at_least(1));
+    b.texts("layers", layers, "layer kinds", {"dense", "conv"});
     b.passthrough("id");
   }
 };
@@ -50,6 +52,9 @@ TEST(Config, ReadsValuesAndKeepsDefaults) {
   EXPECT_EQ(o.total_steps, 1000000);
   EXPECT_EQ(read("[ppo]\nlr = 1\n").lr, 1.0);  // an integer is a valid float
   EXPECT_EQ(read("[env]\nid = 'CartPole-v1'\n").lr, 2.5e-4);  // no section: all defaults
+  EXPECT_EQ(read("[ppo]\nlayers = ['conv', 'dense', 'conv']\n").layers,
+            (std::vector<std::string>{"conv", "dense", "conv"}));
+  EXPECT_TRUE(read("[ppo]\nlayers = []\n").layers.empty());
 }
 
 TEST(Config, UnknownKeyNamesKeyFileLineAndClosestKey) {
@@ -66,6 +71,9 @@ TEST(Config, WrongTypeNamesKeyFileAndLine) {
   expect_user_error([] { read("[ppo]\nname = 3\n"); }, {"ppo.name", "expects a string"});
   expect_user_error([] { read("[ppo]\nhidden = 64\n"); }, {"ppo.hidden", "array of integers"});
   expect_user_error([] { read("[ppo]\nhidden = [64, 'a']\n"); }, {"ppo.hidden", "array of integers"});
+  expect_user_error([] { read("[ppo]\nlayers = 'dense'\n"); }, {"recipe.toml:2", "ppo.layers", "array of strings"});
+  expect_user_error([] { read("[ppo]\nlayers = ['dense', 3]\n"); }, {"ppo.layers", "array of strings"});
+  expect_user_error([] { read("[ppo]\nlayers = ['dense', 'conf']\n"); }, {"ppo.layers", "'conf'", "did you mean 'conv'"});
   expect_user_error([] { read("[ppo]\nactivation = 'rleu'\n"); }, {"recipe.toml:2", "not one of", "did you mean 'relu'"});
 }
 
@@ -158,6 +166,7 @@ TEST(Config, WriteModeRoundTripsThroughToml) {
   o.name = "quote \" backslash \\ tab \t unicode \u00e9";
   o.activation = "relu";
   o.hidden = {1, 2, 300000000000};
+  o.layers = {"conv", "dense"};
   toml::table out;
   write_options(o, &out, "ppo");
   std::ostringstream text;
@@ -165,13 +174,15 @@ TEST(Config, WriteModeRoundTripsThroughToml) {
   const Recipe back = Recipe::parse(text.str(), "resolved.toml");
   const toml::table* sec = back.table()["ppo"].as_table();
   ASSERT_NE(sec, nullptr) << text.str();
-  EXPECT_EQ(sec->size(), 8u);  // every bound key, nothing else
+  EXPECT_EQ(sec->size(), 9u);  // every bound key, nothing else
   EXPECT_EQ(sec->get("lr")->value_exact<double>(), 0.1 + 0.2) << text.str();
   EXPECT_EQ(sec->get("clip")->value_exact<double>(), static_cast<double>(0.3f));
   EXPECT_EQ(sec->get("total_steps")->value_exact<int64_t>(), (int64_t{1} << 53) + 1);
   EXPECT_EQ(sec->get("epochs")->value_exact<int64_t>(), -7);
   EXPECT_EQ(sec->get("anneal")->value_exact<bool>(), false);
   EXPECT_EQ(sec->get("name")->value_exact<std::string>(), o.name);
+  ASSERT_TRUE(sec->get("layers")->is_array());
+  EXPECT_EQ(sec->get("layers")->as_array()->size(), 2u);
   // Reading it back with the same struct (valid values only).
   o.epochs = 7;
   toml::table out2;
@@ -187,6 +198,7 @@ TEST(Config, WriteModeRoundTripsThroughToml) {
   EXPECT_EQ(r.name, o.name);
   EXPECT_EQ(r.activation, "relu");
   EXPECT_EQ(r.hidden, o.hidden);
+  EXPECT_EQ(r.layers, o.layers);
 }
 
 TEST(Config, RecipeToTomlRoundTrip) {
@@ -200,7 +212,7 @@ TEST(Config, RecipeToTomlRoundTrip) {
 
 TEST(Config, DescribeListsEveryOption) {
   const auto infos = describe_options<DemoOptions>("ppo");
-  ASSERT_EQ(infos.size(), 8u);
+  ASSERT_EQ(infos.size(), 9u);
   EXPECT_EQ(infos[0].key, "lr");
   EXPECT_EQ(infos[0].type, "float");
   EXPECT_EQ(infos[0].default_value, "0.00025");
@@ -210,6 +222,9 @@ TEST(Config, DescribeListsEveryOption) {
   EXPECT_EQ(infos[7].type, "int list");
   EXPECT_EQ(infos[7].default_value, "[64, 64]");
   EXPECT_NE(infos[6].help.find("tanh, relu"), std::string::npos);
+  EXPECT_EQ(infos[8].type, "string list");
+  EXPECT_EQ(infos[8].default_value, "[\"dense\"]");
+  EXPECT_NE(infos[8].help.find("dense, conv"), std::string::npos);
 }
 
 }  // namespace

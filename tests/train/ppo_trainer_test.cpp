@@ -89,7 +89,10 @@ TEST(PpoTrainer, CartPoleLearnsQuickly) {
   ASSERT_FALSE(rows.empty());
   const double final_return = rows.back()["charts/return_mean_100"];
   EXPECT_GT(final_return, 100.0);
-  const auto eval = rlpp::train::evaluate_run(dir.sub("run"), rlpp::train::EvalRequest{5, 7});
+  rlpp::train::EvalRequest req;
+  req.episodes = 5;
+  req.seed = 7;
+  const auto eval = rlpp::train::evaluate_run(dir.sub("run"), req);
   EXPECT_EQ(eval.episodes, 5);
   EXPECT_GT(eval.mean_return, 100.0);
 }

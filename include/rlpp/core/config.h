@@ -118,6 +118,9 @@ class Binder {
               const std::string& help);
   void integers(const std::string& key, std::vector<int64_t>& v, const std::string& help,
                 Bounds element_bounds = Bounds::any());
+  // A list of strings, each one of `choices` (any string when `choices` is empty).
+  void texts(const std::string& key, std::vector<std::string>& v, const std::string& help,
+             const std::vector<std::string>& choices = {});
   // Accepts (and ignores) a key owned by someone else in the same section (e.g. `id`).
   void passthrough(const std::string& key);
 

@@ -7,15 +7,22 @@
 #include <iostream>
 #include <numeric>
 
+#include <nlohmann/json.hpp>
+
 #include "rlpp/algo/advantage.h"
 #include "rlpp/algo/aggregation.h"
+#include "rlpp/algo/dynamic_sampling.h"
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/hapo.h"
+#include "rlpp/algo/knapsack.h"
 #include "rlpp/algo/objectives/lp_reg.h"
+#include "rlpp/algo/selector.h"
+#include "rlpp/algo/spo.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/progress.h"
+#include "rlpp/env/text/reward_shaping.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/sample/generator.h"
 #include "rlpp/train/checkpoint.h"
@@ -23,6 +30,8 @@
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/model_section.h"
+#include "rlpp/train/lm/prompt_source.h"
+#include "rlpp/train/lm/rollout_batch.h"
 #include "train/lm/lm_run.h"
 
 namespace rlpp::train::lm {
@@ -31,6 +40,19 @@ void RlvrOptions::bind(core::Binder& b) {
   using core::Bounds;
   b.integer("prompts_per_step", prompts_per_step, "prompts per RL step (the batch is prompts x sample.num_return_sequences)",
             Bounds::closed(1, 1 << 20));
+  b.integer("prompt_pool", prompt_pool, "0: fresh prompts; N: a fixed training set of N prompts (needed by "
+            "prioritized sampling and knapsack)", Bounds::closed(0, 1 << 24));
+  b.choice("prompt_sampling", prompt_sampling, {"uniform", "prioritized"},
+           "how prompts are drawn from the pool (prioritized: SPO weights sqrt(p(1-p)) + floor)");
+  b.choice("rollout_allocation", rollout_allocation, {"uniform", "knapsack"},
+           "responses per prompt: sample.num_return_sequences each, or Knapsack budgets ([knapsack])");
+  b.integer("dynamic_sampling_rounds", dynamic_sampling_rounds,
+            "0 = off; N = DAPO dynamic sampling, up to N generation rounds to fill the batch with groups of "
+            "non-zero reward spread", Bounds::closed(0, 1000));
+  b.texts("selectors", selectors, "sample/token selectors applied in order (rlpp list selectors), options in a "
+          "section named after each", algo::selector_registry().names());
+  b.integer("reuse_steps", reuse_steps, "steps trained on one batch of rollouts (> 1: stale rollouts, proximal "
+            "log-probs recomputed)", Bounds::closed(1, 1000));
   b.integer("ppo_epochs", ppo_epochs, "passes over each batch", Bounds::closed(1, 1000));
   b.integer("mini_batches", mini_batches, "optimizer steps per epoch", Bounds::closed(1, 1 << 20));
   b.integer("micro_batch_size", micro_batch_size, "rows per forward/backward (0 = a whole mini-batch)",
@@ -70,6 +92,37 @@ struct MetricMeans {
   }
 };
 
+algo::SpoOptions no_decay() {
+  algo::SpoOptions o;
+  o.rho_min = o.rho_max = 1.0;
+  return o;
+}
+
+// The tensors of a batch by checkpoint key (pointers: loading fills them in place).
+std::vector<std::pair<const char*, torch::Tensor*>> batch_fields(RolloutBatch& b) {
+  return {{"prompt_tokens", &b.prompt_tokens}, {"prompt_mask", &b.prompt_mask}, {"tokens", &b.tokens},
+          {"mask", &b.mask},                   {"lengths", &b.lengths},         {"truncated", &b.truncated},
+          {"logp", &b.logp},                   {"logp_sample", &b.logp_sample}, {"entropy", &b.entropy},
+          {"group_id", &b.group_id},           {"reward", &b.reward},           {"correct", &b.correct}};
+}
+
+// Selectors that shape the rewards run before the advantage estimator; the others after it.
+bool shapes_rewards(const std::string& selector) { return selector == "overlong_shaping"; }
+
+double masked_mean(const torch::Tensor& x, const torch::Tensor& mask) {
+  const double n = mask.sum().item<double>();
+  return n > 0 ? (x * mask).sum().item<double>() / n : std::nan("");
+}
+
+// A batch of rollouts being trained on, with what was computed when it was collected.
+struct Collected {
+  RolloutBatch batch;         // the rows trained on (after dynamic-sampling filtering)
+  torch::Tensor reward;       // (B) rewards after reward-shaping selectors
+  torch::Tensor advantages;   // (B, N) fp32
+  core::MetricRow metrics;    // statistics of every response generated for this batch
+  int64_t age = 0;            // steps already trained on it
+};
+
 class RlvrTrainer : public LmRun {
  public:
   RlvrTrainer(const core::Recipe& recipe, const RunContext& ctx) : LmRun(recipe, ctx) {
@@ -81,14 +134,24 @@ class RlvrTrainer : public LmRun {
     advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"), recipe,
                                        "advantage", {"name"});
     objective_ = algo::build_component(algo::objective_registry(), objective_name_, recipe, "objective", {"name"});
+    for (const auto& name : opts_.selectors) {
+      core::require(name != "knapsack", recipe.origin("rl.selectors") +
+                                            ": knapsack allocates rollouts before generation: use rl.rollout_allocation = "
+                                            "\"knapsack\" (options in [knapsack])");
+      selectors_.emplace_back(name, algo::build_component(algo::selector_registry(), name, recipe, name, {}));
+    }
+    const bool pool = opts_.prompt_pool > 0;
+    core::require(pool || opts_.prompt_sampling == "uniform",
+                  recipe.origin("rl.prompt_sampling") + ": prioritized sampling needs a prompt pool (rl.prompt_pool > 0)");
+    core::require(pool || opts_.rollout_allocation == "uniform",
+                  recipe.origin("rl.rollout_allocation") + ": knapsack needs a prompt pool (rl.prompt_pool > 0)");
+    if (opts_.rollout_allocation == "knapsack") knapsack_ = core::read_options<algo::KnapsackOptions>(recipe, "knapsack");
+    reward_opts_ = core::read_options<env::text::RewardShapingOptions>(recipe, "reward");
+    shaper_ = std::make_unique<env::text::RewardShaper>(reward_opts_);
     recipe.check_all_used();
     aggregation_ = algo::aggregation_from_name(opts_.aggregation);
     kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
     group_size_ = sampling_.generation.num_return_sequences;
-    const int64_t B = opts_.prompts_per_step * group_size_;
-    core::require(B % opts_.mini_batches == 0, recipe.origin("rl.mini_batches") + ": rl.mini_batches = " +
-                                                   std::to_string(opts_.mini_batches) + " must divide the batch of " +
-                                                   std::to_string(B) + " responses");
     build_policy(AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1, opts_.beta2, opts_.adam_eps});
     if (opts_.kl_coef > 0) {
       // A frozen copy of the initial policy.
@@ -101,8 +164,17 @@ class RlvrTrainer : public LmRun {
     if (tokenizer_->eos_id >= 0 && sampling_.generation.stop_tokens.empty()) {
       sampling_.generation.stop_tokens = {tokenizer_->eos_id};
     }
-    generator_ = std::make_unique<sample::Generator>(sampling_.chain, sampling_.generation);
-    finish_setup(recipe, {"task", "sample", "advantage", "objective"});
+    // The trainer repeats each prompt itself (G or its Knapsack budget), so the engine samples once per row.
+    sample::GenerationOptions per_row = sampling_.generation;
+    per_row.num_return_sequences = 1;
+    generator_ = std::make_unique<sample::Generator>(sampling_.chain, per_row);
+    prompts_ = std::make_unique<PromptSource>(data_.get(), opts_.prompt_pool,
+                                              static_cast<uint64_t>(run_.seed) * 7919ULL + 17ULL);
+    spo_ = dynamic_cast<algo::SpoAdvantage*>(advantage_.get());
+    std::vector<std::string> verbatim = {"task", "sample", "advantage", "objective"};
+    for (const auto& name : opts_.selectors) verbatim.push_back(name);
+    if (opts_.rollout_allocation == "knapsack") verbatim.push_back("knapsack");
+    finish_setup(recipe, verbatim);
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
@@ -110,74 +182,205 @@ class RlvrTrainer : public LmRun {
   }
 
  private:
-  // One RL step: sample, score, estimate, optimize. Returns the step's metrics.
-  core::MetricRow train_step() override {
-    const auto t0 = std::chrono::steady_clock::now();
-    // Sampling is reseeded from (seed, step), so a resumed run draws what an uninterrupted one would.
-    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_));
-    std::vector<TextExample> batch;
-    std::vector<std::vector<int64_t>> prompts;
-    for (int64_t i = 0; i < opts_.prompts_per_step; ++i) {
-      batch.push_back(data_->next(rng_));
-      prompts.push_back(data_->tokenize(batch.back(), *tokenizer_).prompt);
+  // ---- collection: prompts -> responses -> rewards -> (refill) -> advantages ----------------------
+
+  // Responses per prompt: G each, or the Knapsack allocation from the prompts' success estimates.
+  std::vector<int64_t> allocate(const std::vector<int64_t>& ids) const {
+    if (opts_.rollout_allocation != "knapsack") return std::vector<int64_t>(ids.size(), group_size_);
+    std::vector<double> p;
+    for (int64_t id : ids) p.push_back(success_.p_hat(id));
+    return algo::knapsack_allocate(p, knapsack_.budget_per_prompt * static_cast<int64_t>(ids.size()), knapsack_.n_min,
+                                   knapsack_.n_max);
+  }
+
+  // One generation round for P prompts, graded.
+  RolloutBatch generate_round(double* gen_seconds, int64_t* gen_tokens) {
+    const algo::SpoTracker* priority = nullptr;
+    if (opts_.prompt_sampling == "prioritized") priority = spo_ ? &spo_->tracker() : &success_;
+    const PromptPick pick = prompts_->next(opts_.prompts_per_step, rng_, priority);
+    const std::vector<int64_t> counts = allocate(pick.ids);
+    std::vector<std::vector<int64_t>> rows;  // one prompt per response
+    std::vector<int64_t> row_ids, row_prompt;
+    for (size_t i = 0; i < pick.ids.size(); ++i) {
+      const auto prompt = data_->tokenize(pick.examples[i], *tokenizer_).prompt;
+      for (int64_t r = 0; r < counts[i]; ++r) {
+        rows.push_back(prompt);
+        row_ids.push_back(pick.ids[i]);
+        row_prompt.push_back(static_cast<int64_t>(i));
+      }
     }
     model_->eval();
-    const sample::Generation g = generator_->generate(*model_, prompts);
+    const sample::Generation g = generator_->generate(*model_, rows);
     model_->train();
-    const int64_t B = g.tokens.size(0), Lp = g.prompt_tokens.size(1);
-
-    // Rewards from the task's grader.
-    std::vector<float> rewards(static_cast<size_t>(B));
-    double correct = 0;
+    *gen_seconds += g.seconds;
+    *gen_tokens += g.tokens_generated;
+    const int64_t B = g.tokens.size(0);
+    std::vector<float> rewards(static_cast<size_t>(B)), correct(static_cast<size_t>(B));
     for (int64_t i = 0; i < B; ++i) {
       const int64_t n = g.lengths[i].item<int64_t>();
       const auto row = g.tokens[i].slice(0, 0, n).contiguous();
       const std::string text = tokenizer_->decode({row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + n}, true);
-      rewards[static_cast<size_t>(i)] = static_cast<float>(data_->task()->grade(batch[static_cast<size_t>(i / group_size_)].instance, text));
-      correct += rewards[static_cast<size_t>(i)] >= 1.0F;
+      const auto& inst = pick.examples[static_cast<size_t>(row_prompt[static_cast<size_t>(i)])].instance;
+      const env::text::ShapedReward r = shaper_->score(*data_->task(), inst, text, n);
+      rewards[static_cast<size_t>(i)] = static_cast<float>(r.total);
+      correct[static_cast<size_t>(i)] = static_cast<float>(r.correct);
     }
-    const torch::Tensor reward = torch::from_blob(rewards.data(), {B}, torch::kFloat32).clone();  // (B)
-    const torch::Tensor mask = g.mask.to(torch::kFloat32);                                      // (B, N)
+    return rollout_from_generation(g, row_ids, torch::tensor(rewards, torch::kFloat32),
+                                   torch::tensor(correct, torch::kFloat32));
+  }
 
-    algo::AdvantageInput ai;
-    ai.seq_rewards = reward;
-    ai.group_ids = g.group_id;
-    ai.lengths = g.lengths;
-    ai.mask = mask;
-    ai.logp_old = g.logp;
-    const torch::Tensor adv = advantage_->compute(ai).advantages.to(torch::kFloat32);  // (B, N)
+  Collected collect() {
+    // Sampling is reseeded from (seed, step), so a resumed run draws what an uninterrupted one would.
+    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_));
+    double gen_seconds = 0;
+    int64_t gen_tokens = 0;
+    std::vector<RolloutBatch> rounds;
+    Collected c;
+    int64_t groups_seen = 0, zero_var_groups = 0;
+    if (opts_.dynamic_sampling_rounds > 0) {
+      // DAPO (arXiv 2503.14476 §3.2): keep groups with a reward spread, generate again until P are kept.
+      algo::DynamicSamplingBuffer buffer(opts_.prompts_per_step, opts_.dynamic_sampling_rounds);
+      std::vector<RolloutBatch> kept;
+      while (!buffer.done()) {
+        rounds.push_back(generate_round(&gen_seconds, &gen_tokens));
+        buffer.add_round(rounds.back().reward, rounds.back().group_id);
+        kept.push_back(select_rows(rounds.back(), buffer.kept_rows().back()));
+      }
+      c.batch = concat(kept);
+      groups_seen = buffer.seen_groups();
+      zero_var_groups = buffer.zero_variance_groups();
+    } else {
+      rounds.push_back(generate_round(&gen_seconds, &gen_tokens));
+      c.batch = rounds.back();
+      const algo::GroupFilter f = algo::dynamic_sampling_filter(c.batch.reward, c.batch.group_id, {});
+      groups_seen = f.num_groups;
+      zero_var_groups = f.num_groups - f.kept_groups;
+    }
+    const RolloutBatch all = concat(rounds);  // every response generated for this batch
+    // Per-prompt success estimates (Knapsack, prioritized sampling without spo): all responses count.
+    if (prompts_->pool_size() > 0) success_.update(all.group_id, all.correct, {}, {});
 
+    c.reward = c.batch.reward;
+    if (c.batch.rows() > 0) {
+      algo::SelectionInput si = selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp);
+      for (auto& [name, sel] : selectors_) {
+        if (!shapes_rewards(name)) continue;
+        c.reward = sel->select(si).seq_rewards.to(torch::kFloat32);
+        si.seq_rewards = c.reward;
+      }
+      algo::AdvantageInput ai;
+      ai.seq_rewards = c.reward;
+      ai.group_ids = c.batch.group_id;
+      ai.lengths = c.batch.lengths;
+      ai.mask = c.batch.mask.to(torch::kFloat32);
+      ai.logp_old = c.batch.logp;
+      c.advantages = advantage_->compute(ai).advantages.to(torch::kFloat32);  // (B, N)
+    }
     if (opts_.hapo_temperature_stats) {
-      generator_->set_entropy_stats(algo::fit_entropy_norm(g.entropy, mask, /*quantile=*/0.8));
+      generator_->set_entropy_stats(algo::fit_entropy_norm(all.entropy, all.mask.to(torch::kFloat32), /*quantile=*/0.8));
     }
+    const torch::Tensor all_mask = all.mask.to(torch::kFloat32);
+    const double n_all = static_cast<double>(all.rows());
+    c.metrics = {
+        {"rl/reward_mean", all.reward.mean().item<double>()},
+        {"rl/accuracy", (all.correct >= 1.0F).to(torch::kFloat64).mean().item<double>()},
+        {"rl/response_length", all.lengths.to(torch::kFloat64).mean().item<double>()},
+        {"rl/truncated_frac", all.truncated.to(torch::kFloat64).mean().item<double>()},
+        {"rl/entropy", masked_mean(all.entropy, all_mask)},
+        {"rl/zero_variance_groups", groups_seen > 0 ? static_cast<double>(zero_var_groups) / groups_seen : 0.0},
+        {"rl/gen_rounds", static_cast<double>(rounds.size())},
+        {"rl/generated_responses", n_all},
+        {"perf/gen_tokens_per_s", static_cast<double>(gen_tokens) / std::max(gen_seconds, 1e-9)},
+    };
+    last_reward_ = c.metrics.front().second;
+    return c;
+  }
 
+  algo::SelectionInput selection_input(const RolloutBatch& b, const torch::Tensor& reward, const torch::Tensor& adv,
+                                       const torch::Tensor& logp_proximal) const {
+    algo::SelectionInput si;
+    si.seq_rewards = reward;
+    si.group_ids = b.group_id;
+    si.lengths = b.lengths;
+    si.truncated = b.truncated;
+    si.mask = b.mask.to(torch::kFloat32);
+    si.advantages = adv;
+    si.entropy = b.entropy;
+    si.logp = logp_proximal;     // the policy the update starts from
+    si.logp_old = b.logp_sample;  // the distribution the tokens were sampled from (behaviour)
+    si.step = step_;
+    return si;
+  }
+
+  // ---- one RL step -------------------------------------------------------------------------------
+
+  core::MetricRow train_step() override {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!live_ || live_->age >= opts_.reuse_steps) live_ = collect();
+    Collected& c = *live_;
+    const RolloutBatch& b = c.batch;
+    const int64_t B = b.rows();
+    core::MetricRow row = c.metrics;
+    row.emplace_back("rl/staleness", static_cast<double>(c.age));
+    row.emplace_back("rl/batch_responses", static_cast<double>(B));
+    const auto t1 = std::chrono::steady_clock::now();
+    if (B == 0) {  // every group of every round had equal rewards: nothing to learn from
+      ++c.age;
+      row.emplace_back("rl/skipped_update", 1.0);
+      return row;
+    }
+    const int64_t Lp = b.prompt_tokens.size(1);
     // Full sequences: left-padded prompt, then the response (pads after it are not attended to).
-    const torch::Tensor tokens = torch::cat({g.prompt_tokens, g.tokens}, 1);   // (B, Lp + N)
-    const torch::Tensor attention = torch::cat({g.prompt_mask, g.mask}, 1);    // (B, Lp + N)
-    torch::Tensor logp_ref;                                                     // (B, N)
+    const torch::Tensor tokens = torch::cat({b.prompt_tokens, b.tokens}, 1);  // (B, Lp + N)
+    const torch::Tensor attention = torch::cat({b.prompt_mask, b.mask}, 1);   // (B, Lp + N)
+    // The proximal policy of the ratio: the parameters the step starts from. For a fresh batch they
+    // are the sampling-time ones (log π recorded by the engine); for a reused one they are recomputed.
+    torch::Tensor logp_old = b.logp;  // (B, N)
+    if (c.age > 0) {
+      torch::NoGradGuard no_grad;
+      logp_old = nn::lm::token_logprobs(model_, tokens, attention, opts_.logprob_chunk).logp.slice(1, Lp) *
+                 b.mask.to(torch::kFloat32);
+    }
+    // Selection: which tokens enter the loss, with which weight.
+    torch::Tensor mask = b.mask.to(torch::kFloat32);  // (B, N)
+    torch::Tensor weight;                              // (B, N) or {}
+    algo::SelectionInput si = selection_input(b, c.reward, c.advantages, logp_old);
+    for (auto& [name, sel] : selectors_) {
+      if (shapes_rewards(name)) continue;
+      const algo::SelectionOutput out = sel->select(si);
+      for (const auto& [k, v] : out.metrics) {
+        if (v.numel() == 1) row.emplace_back("select/" + k, v.item<double>());
+      }
+      if (out.token_weight.defined()) weight = weight.defined() ? weight * out.token_weight : out.token_weight;
+      si = algo::chain(si, out);
+    }
+    mask = si.mask;
+    torch::Tensor logp_ref;  // (B, N)
     if (reference_) {
       torch::NoGradGuard no_grad;
       logp_ref = nn::lm::token_logprobs(reference_, tokens, attention, opts_.logprob_chunk).logp.slice(1, Lp);
     }
     // lp_reg regularises toward a min-p proxy of the sampling-time policy.
-    const torch::Tensor logp_proxy = objective_name_ == "lp_reg" ? proxy_logp(tokens, attention, g.tokens, Lp) : torch::Tensor();
-    const double gen_seconds = g.seconds;
-    const auto t1 = std::chrono::steady_clock::now();
+    const torch::Tensor logp_proxy = objective_name_ == "lp_reg" ? proxy_logp(tokens, attention, b.tokens, Lp) : torch::Tensor();
 
     MetricMeans means;
     double grad_norm = 0, kl_sum = 0, loss_sum = 0;
     int64_t optimizer_steps = 0;
-    const int64_t mb = B / opts_.mini_batches;
-    const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
+    // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
+    // sampling and Knapsack budgets).
+    const int64_t M = std::min(opts_.mini_batches, B);
     std::vector<int64_t> order(static_cast<size_t>(B));
     for (int64_t e = 0; e < opts_.ppo_epochs; ++e) {
       std::iota(order.begin(), order.end(), 0);
       rng_.shuffle(order.data(), B);
-      for (int64_t m = 0; m < opts_.mini_batches; ++m) {
-        const torch::Tensor idx = torch::from_blob(order.data() + m * mb, {mb}, torch::kInt64).clone();
+      for (int64_t m = 0; m < M; ++m) {
+        const int64_t lo = m * B / M, hi = (m + 1) * B / M, mb = hi - lo;
+        const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
+        const torch::Tensor idx = torch::from_blob(order.data() + lo, {mb}, torch::kInt64).clone();
         const torch::Tensor mb_mask = mask.index_select(0, idx);
+        if (mb_mask.sum().item<double>() == 0) continue;  // every token of these rows was selected out
         const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
-        if (micro < mb) prepare_objective(tokens, attention, idx, adv, g, mask, logp_proxy, Lp);
+        if (micro < mb) prepare_objective(tokens, attention, idx, c.advantages, logp_old, mask, logp_proxy, Lp);
         optimizer_->zero_grad();
         for (int64_t r0 = 0; r0 < mb; r0 += micro) {
           const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
@@ -185,14 +388,15 @@ class RlvrTrainer : public LmRun {
                                                 opts_.logprob_chunk);
           algo::PolicyLossInput in;
           in.logp = lp.logp.slice(1, Lp);
-          in.logp_old = g.logp.index_select(0, rows);
-          in.advantages = adv.index_select(0, rows);
+          in.logp_old = logp_old.index_select(0, rows);
+          in.advantages = c.advantages.index_select(0, rows);
           in.mask = mask.index_select(0, rows);
           in.entropy = lp.entropy.slice(1, Lp).detach();
           if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
           if (micro < mb) in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
           const algo::ObjectiveOutput out = objective_->compute(in);
           torch::Tensor token_loss = out.token_loss;
+          if (weight.defined()) token_loss = token_loss * weight.index_select(0, rows);  // truncated IS, ...
           if (reference_) {
             const torch::Tensor kl = kl_fn_(in.logp, logp_ref.index_select(0, rows)) * in.mask;
             token_loss = token_loss + opts_.kl_coef * kl;
@@ -210,48 +414,45 @@ class RlvrTrainer : public LmRun {
       }
     }
     const auto t2 = std::chrono::steady_clock::now();
+    ++c.age;
 
-    // Group statistics: a group whose rewards are all equal gives every response A = 0 under the
-    // mean-baseline estimators.
-    const torch::Tensor grouped = reward.view({opts_.prompts_per_step, group_size_});
-    const double zero_var = (std::get<0>(grouped.max(1)) == std::get<0>(grouped.min(1))).to(torch::kFloat32).mean().item<double>();
-    const double valid = mask.sum().item<double>();
-    const double nonzero_adv = ((adv.abs() > 0).to(torch::kFloat32) * mask).sum().item<double>() / std::max(valid, 1.0);
+    const torch::Tensor valid_mask = b.mask.to(torch::kFloat32);
+    const double valid = valid_mask.sum().item<double>();
+    const double selected = mask.sum().item<double>();
+    const double nonzero_adv = ((c.advantages.abs() > 0).to(torch::kFloat32) * mask).sum().item<double>() / std::max(valid, 1.0);
     const double train_s = std::chrono::duration<double>(t2 - t1).count();
-    last_reward_ = reward.mean().item<double>();
     const double epochs_tokens = static_cast<double>(opts_.ppo_epochs) * attention.to(torch::kFloat32).sum().item<double>();
-    return {
-        {"rl/reward_mean", last_reward_},
-        {"rl/accuracy", correct / static_cast<double>(B)},
-        {"rl/response_length", g.lengths.to(torch::kFloat64).mean().item<double>()},
-        {"rl/entropy", (g.entropy * mask).sum().item<double>() / std::max(valid, 1.0)},
-        {"rl/zero_variance_groups", zero_var},
+    const double clipped = means.get(algo::metric::kClipFrac);
+    row.insert(row.end(), {
+        {"rl/selected_token_frac", selected / std::max(valid, 1.0)},
         {"rl/nonzero_adv_frac", nonzero_adv},
-        {"rl/grad_token_frac", nonzero_adv - means.get(algo::metric::kClipFrac)},
+        // Tokens whose loss has a gradient: selected, non-zero advantage, not clipped.
+        {"rl/grad_token_frac", nonzero_adv - (std::isnan(clipped) ? 0.0 : clipped) * selected / std::max(valid, 1.0)},
+        {"rl/skipped_update", optimizer_steps == 0 ? 1.0 : 0.0},
         {"loss/policy", loss_sum / std::max<int64_t>(optimizer_steps, 1)},
-        {"loss/kl", reference_ ? kl_sum / std::max(valid * static_cast<double>(opts_.ppo_epochs), 1.0) : 0.0},
-        {"loss/clipfrac", means.get(algo::metric::kClipFrac)},
+        {"loss/kl", reference_ ? kl_sum / std::max(selected * static_cast<double>(opts_.ppo_epochs), 1.0) : 0.0},
+        {"loss/clipfrac", clipped},
         {"loss/clipfrac_low", means.get(algo::metric::kClipFracLow)},
         {"loss/clipfrac_high", means.get(algo::metric::kClipFracHigh)},
         {"loss/approx_kl", means.get(algo::metric::kApproxKl)},
         {"loss/grad_norm", grad_norm / std::max<int64_t>(optimizer_steps, 1)},
-        {"perf/gen_tokens_per_s", static_cast<double>(g.tokens_generated) / std::max(gen_seconds, 1e-9)},
         {"perf/train_tokens_per_s", epochs_tokens / std::max(train_s, 1e-9)},
         {"perf/step_seconds", std::chrono::duration<double>(t2 - t0).count()},
-    };
+    });
+    return row;
   }
 
   // Fixes the objective's batch-level parameters (bapo's bounds, clip_cov's selection, ...) on the
   // whole mini-batch before it is split into micro-batches.
   void prepare_objective(const torch::Tensor& tokens, const torch::Tensor& attention, const torch::Tensor& idx,
-                         const torch::Tensor& adv, const sample::Generation& g, const torch::Tensor& mask,
+                         const torch::Tensor& adv, const torch::Tensor& logp_old, const torch::Tensor& mask,
                          const torch::Tensor& logp_proxy, int64_t Lp) {
     torch::NoGradGuard no_grad;
     const auto lp = nn::lm::token_logprobs(model_, tokens.index_select(0, idx), attention.index_select(0, idx),
                                           opts_.logprob_chunk);
     algo::PolicyLossInput in;
     in.logp = lp.logp.slice(1, Lp);
-    in.logp_old = g.logp.index_select(0, idx);
+    in.logp_old = logp_old.index_select(0, idx);
     in.advantages = adv.index_select(0, idx);
     in.mask = mask.index_select(0, idx);
     in.entropy = lp.entropy.slice(1, Lp);
@@ -283,25 +484,76 @@ class RlvrTrainer : public LmRun {
   }
 
   int64_t eval_every() const override { return opts_.eval_every; }
-  void write_own_options(toml::table* out) const override { core::write_options(opts_, out, "rl"); }
+  void write_own_options(toml::table* out) const override {
+    core::write_options(opts_, out, "rl");
+    core::write_options(reward_opts_, out, "reward");
+  }
   std::optional<double> progress_value() const override { return last_reward_; }
+
+  // ---- checkpoint: reference, trackers, prompt order, the batch being reused ---------------------
+
   void save_extra(CheckpointWriter& w) const override {
     if (reference_) reference_->save(w.child("reference"));
+    prompts_->save(w);
+    w.put_bytes("rl/success_tracker", success_.save().dump());
+    if (spo_) w.put_bytes("rl/spo_tracker", spo_->tracker().save().dump());
+    const bool live = live_ && live_->age < opts_.reuse_steps;
+    w.put_int("rl/live_batch", live ? 1 : 0);
+    if (!live) return;
+    const Collected& c = *live_;
+    auto& a = w.child("rollout");
+    RolloutBatch b = c.batch;  // shallow: the tensors are shared
+    for (const auto& [k, t] : batch_fields(b)) a.write(k, *t);
+    a.write("reward_shaped", c.reward);
+    a.write("advantages", c.advantages.defined() ? c.advantages : torch::Tensor());
+    a.write("pad_token", torch::tensor({b.pad_token}, torch::kInt64));
+    a.write("age", torch::tensor({c.age}, torch::kInt64));
+    nlohmann::json m = nlohmann::json::array();
+    for (const auto& [k, v] : c.metrics) m.push_back({k, v});
+    w.put_bytes("rl/live_metrics", m.dump());
   }
+
   void load_extra(CheckpointReader& r) override {
     if (reference_) reference_->load(r.child("reference"));
+    prompts_->load(r);
+    success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
+    if (spo_) spo_->tracker().load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
+    live_.reset();
+    if (r.get_int("rl/live_batch") == 0) return;
+    Collected c;
+    auto& a = r.child("rollout");
+    for (auto& [k, t] : batch_fields(c.batch)) a.read(k, *t);
+    torch::Tensor pad, age;
+    a.read("reward_shaped", c.reward);
+    a.read("advantages", c.advantages);
+    a.read("pad_token", pad);
+    a.read("age", age);
+    c.batch.pad_token = pad.item<int64_t>();
+    c.age = age.item<int64_t>();
+    for (const auto& e : nlohmann::json::parse(r.get_bytes("rl/live_metrics"))) c.metrics.emplace_back(e[0], e[1]);
+    live_ = std::move(c);
   }
 
   RlvrOptions opts_;
   sample::SamplingRecipe sampling_;
   std::string objective_name_;
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
+  algo::SpoAdvantage* spo_ = nullptr;  // advantage_ when it is spo (its tracker drives prioritized sampling)
   std::unique_ptr<algo::PolicyObjective> objective_;
+  std::vector<std::pair<std::string, std::unique_ptr<algo::Selector>>> selectors_;
+  algo::KnapsackOptions knapsack_;
+  env::text::RewardShapingOptions reward_opts_;
+  std::unique_ptr<env::text::RewardShaper> shaper_;
+  // Per-prompt success counts without decay (Beta(½, ½) prior): Knapsack's p_i, and the weights of
+  // prioritized sampling when the advantage is not spo.
+  algo::SpoTracker success_{no_decay()};
   algo::Aggregation aggregation_{};
   algo::KlEstimatorFn kl_fn_ = nullptr;
   int64_t group_size_ = 1;
   nn::lm::TransformerLm reference_{nullptr};
   std::unique_ptr<sample::Generator> generator_;
+  std::unique_ptr<PromptSource> prompts_;
+  std::optional<Collected> live_;
   double last_reward_ = 0;
 };
 

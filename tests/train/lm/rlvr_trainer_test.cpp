@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string rlvr_recipe(int64_t steps, const std::string& advantage, const std::string& objective,
-                        const std::string& extra_rl = "") {
+                        const std::string& extra_rl = "", const std::string& extra_sections = "") {
   return "[run]\nalgorithm = \"rlvr\"\nseed = 5\ntotal_steps = " + std::to_string(steps) +
          "\n[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 8\n"
          "[task]\nmax_digits = 1\n"
@@ -29,8 +29,11 @@ std::string rlvr_recipe(int64_t steps, const std::string& advantage, const std::
          "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
          "[advantage]\nname = \"" + advantage + "\"\n[objective]\nname = \"" + objective + "\"\n"
          "[rl]\nprompts_per_step = 3\nmini_batches = 2\nmicro_batch_size = 3\nlearning_rate = 1e-3\n"
-         "eval_every = 0\naccuracy_examples = 4\n" + extra_rl;
+         "eval_every = 0\naccuracy_examples = 4\n" + extra_rl + extra_sections;
 }
+
+// Binary rewards an untrained model earns often: 1 when the final line parses as a number.
+const char* kFormatReward = "[reward]\ncorrect_weight = 0\nformat_weight = 1\n";
 
 using test_util::read_metrics;
 using test_util::run_recipe;
@@ -84,6 +87,123 @@ TEST(RlvrTrainer, RefusesDataWithoutAGrader) {
   recipe.replace(recipe.find("source = \"task\""), 15, "source = \"text\"");
   EXPECT_THROW(run_recipe(recipe, tmp, "bad"), core::UserError);
   EXPECT_THROW(run_recipe(rlvr_recipe(1, "grpo", "ppo_clipp"), tmp, "bad2"), core::UserError);
+}
+
+TEST(RlvrTrainer, DynamicSamplingTrainsOnInformativeGroupsOnly) {
+  testing::TempDir tmp("rlvr");
+  // Without refill some groups have equal rewards (else this test would show nothing).
+  const auto plain = read_metrics(run_recipe(rlvr_recipe(4, "grpo", "ppo_clip", "", kFormatReward), tmp, "plain"));
+  double zero_var = 0;
+  for (size_t i = 1; i < plain.size(); ++i) zero_var += plain[i].at("rl/zero_variance_groups");
+  ASSERT_GT(zero_var, 0);
+  const auto rows = read_metrics(
+      run_recipe(rlvr_recipe(4, "grpo", "ppo_clip", "dynamic_sampling_rounds = 5\n", kFormatReward), tmp, "dyn"));
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const double kept = r.at("rl/batch_responses"), rounds = r.at("rl/gen_rounds");
+    EXPECT_GE(rounds, 1);
+    EXPECT_LE(rounds, 5);
+    EXPECT_EQ(r.at("rl/generated_responses"), rounds * 12);  // 3 prompts x 4 samples a round
+    EXPECT_EQ(std::fmod(kept, 4.0), 0.0);                    // whole groups
+    EXPECT_LE(kept, 12);
+    if (rounds < 5) {
+      EXPECT_EQ(kept, 12) << "stopped early without a full batch";
+    }
+    // Binary rewards with a spread: no response equals its group's mean, every token has A != 0.
+    if (kept > 0) {
+      EXPECT_EQ(r.at("rl/nonzero_adv_frac"), 1.0);
+    }
+  }
+}
+
+TEST(RlvrTrainer, KnapsackBudgetsAndPrioritizedPrompts) {
+  testing::TempDir tmp("rlvr");
+  const auto rows = read_metrics(run_recipe(
+      rlvr_recipe(3, "grpo", "ppo_clip",
+                  "prompt_pool = 6\nprompt_sampling = \"prioritized\"\nrollout_allocation = \"knapsack\"\n",
+                  std::string(kFormatReward) + "[knapsack]\nn_min = 2\nn_max = 6\nbudget_per_prompt = 3\n"),
+      tmp, "knapsack"));
+  ASSERT_EQ(rows.size(), 4u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const double n = rows[i].at("rl/generated_responses");
+    EXPECT_GE(n, 3 * 2);  // every prompt gets n_min
+    EXPECT_LE(n, 3 * 3);  // the budget
+  }
+}
+
+TEST(RlvrTrainer, SpoSingleStream) {
+  testing::TempDir tmp("rlvr");
+  std::string recipe = rlvr_recipe(3, "spo", "ppo_clip", "prompt_pool = 8\nprompt_sampling = \"prioritized\"\n",
+                                   kFormatReward);
+  recipe.replace(recipe.find("num_return_sequences = 4"), 24, "num_return_sequences = 1");
+  const auto rows = read_metrics(run_recipe(recipe, tmp, "spo"));
+  ASSERT_EQ(rows.size(), 4u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("rl/generated_responses"), 3);
+    EXPECT_TRUE(std::isfinite(rows[i].at("loss/policy")));
+  }
+}
+
+TEST(RlvrTrainer, SelectorsChangeTheTrainedTokens) {
+  testing::TempDir tmp("rlvr");
+  const auto top = read_metrics(run_recipe(
+      rlvr_recipe(2, "grpo", "ppo_clip", "selectors = [\"top_entropy\"]\n", "[top_entropy]\nrho = 0.25\n"), tmp, "top"));
+  for (size_t i = 1; i < top.size(); ++i) {
+    // ⌈0.25·n⌉ of n valid tokens (a dozen or more): between 0.25 and 0.34.
+    EXPECT_GE(top[i].at("rl/selected_token_frac"), 0.25);
+    EXPECT_LE(top[i].at("rl/selected_token_frac"), 0.34);
+    EXPECT_NEAR(top[i].at("select/top_entropy/kept_tokens_frac"), top[i].at("rl/selected_token_frac"), 1e-6);
+  }
+  // Truncated importance sampling against the sampling distribution (temperature 0.7 != 1).
+  std::string recipe = rlvr_recipe(2, "grpo", "ppo_clip", "selectors = [\"tis_token\"]\n", "[tis_token]\ncap = 1.5\n");
+  recipe.replace(recipe.find("max_new_tokens"), 0, "temperature = 0.7\n");
+  const auto tis = read_metrics(run_recipe(recipe, tmp, "tis"));
+  for (size_t i = 1; i < tis.size(); ++i) {
+    const double w = tis[i].at("select/tis/mean_weight");
+    EXPECT_GT(w, 0);
+    EXPECT_LE(w, 1.5);
+    EXPECT_NE(w, 1.0);  // π differs from the tempered q
+  }
+}
+
+TEST(RlvrTrainer, ReusedBatchesAreStaleAndResumeExactly) {
+  testing::TempDir tmp("rlvr");
+  const std::string recipe = rlvr_recipe(5, "grpo", "ppo_clip", "reuse_steps = 3\n");
+  const std::string whole = run_recipe(recipe, tmp, "whole");
+  const auto rw = read_metrics(whole);
+  ASSERT_EQ(rw.size(), 6u);
+  for (size_t i = 1; i < rw.size(); ++i) EXPECT_EQ(rw[i].at("rl/staleness"), static_cast<double>((i - 1) % 3));
+  EXPECT_EQ(rw[2].at("rl/reward_mean"), rw[1].at("rl/reward_mean"));  // the same batch
+  // Split in the middle of a reused batch: the batch travels in the checkpoint.
+  const std::string split = run_recipe(recipe, tmp, "split", /*stop_after=*/2);
+  std::atomic<bool> stop{false};
+  resume_run(split, {}, 0, /*quiet=*/true, stop);
+  const auto rs = read_metrics(split);
+  ASSERT_EQ(rw.size(), rs.size());
+  for (size_t i = 0; i < rw.size(); ++i) {
+    for (const auto& [k, v] : rw[i]) {
+      if (k.rfind("perf/", 0) == 0 || std::isnan(v)) continue;
+      EXPECT_EQ(v, rs[i].at(k)) << "row " << i << " " << k;
+    }
+  }
+}
+
+TEST(RlvrTrainer, RefusesInconsistentSelection) {
+  testing::TempDir tmp("rlvr");
+  auto expect_error = [&](const std::string& rl, const std::string& sections, const std::string& fragment) {
+    try {
+      run_recipe(rlvr_recipe(1, "grpo", "ppo_clip", rl, sections), tmp, "bad");
+      ADD_FAILURE() << "accepted: " << rl;
+    } catch (const core::UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  expect_error("selectors = [\"knapsack\"]\n", "", "rollout_allocation");
+  expect_error("selectors = [\"top_entropi\"]\n", "", "did you mean 'top_entropy'");
+  expect_error("prompt_sampling = \"prioritized\"\n", "", "prompt pool");
+  expect_error("rollout_allocation = \"knapsack\"\n", "", "prompt pool");
+  expect_error("selectors = [\"capo\"]\n", "[capo]\nbudgett = 1\n", "capo.budgett");
 }
 
 }  // namespace

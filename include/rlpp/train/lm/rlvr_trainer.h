@@ -1,14 +1,19 @@
 // RL with verifiable rewards for language models (algorithm "rlvr"): prompts from a generated task
-// -> G samples per prompt from the generation engine (any sampler chain) -> rewards from the task's
-// grader -> an advantage estimator -> a policy objective + aggregation (+ KL to a frozen reference,
-// + entropy bonus) -> PPO epochs over mini-batches with micro-batch accumulation. Every estimator
-// and objective of the registries is one recipe line:
+// (fresh, or a fixed pool drawn uniformly or prioritized) -> G samples per prompt (or per-prompt
+// Knapsack budgets) from the generation engine (any sampler chain) -> rewards from the task's
+// grader -> (dynamic-sampling refill rounds) -> an advantage estimator -> selectors (token / sample
+// masks and weights) -> a policy objective + aggregation (+ KL to a frozen reference, + entropy
+// bonus) -> PPO epochs over mini-batches with micro-batch accumulation; a batch may be reused for
+// several steps (staleness) with the proximal log-probs recomputed. Every estimator, objective and
+// selector of the registries is one recipe line:
 //   [advantage]  name = "grpo"        (+ its options)
 //   [objective]  name = "hapo"        (+ its options)
-// run.total_steps counts RL steps (one batch of prompts each).
+//   [rl]         selectors = ["top_entropy", "tis_token"]   (options in [top_entropy], [tis_token])
+// run.total_steps counts RL steps. docs/language-models.md describes the step in full.
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rlpp/core/config.h"
 #include "rlpp/train/trainer.h"
@@ -17,6 +22,12 @@ namespace rlpp::train::lm {
 
 struct RlvrOptions {
   int64_t prompts_per_step = 16;    // P; the batch is P·G responses (G = sample.num_return_sequences)
+  int64_t prompt_pool = 0;          // 0: a fresh task instance per prompt; > 0: a fixed training set of this size
+  std::string prompt_sampling = "uniform";       // uniform | prioritized (SPO weights; needs prompt_pool)
+  std::string rollout_allocation = "uniform";    // uniform: G per prompt | knapsack ([knapsack]; needs prompt_pool)
+  int64_t dynamic_sampling_rounds = 0;  // > 0: DAPO refill, at most this many generation rounds per batch
+  std::vector<std::string> selectors;   // applied in order; options in a section named after each
+  int64_t reuse_steps = 1;          // steps trained on one batch of rollouts (> 1: stale, off-policy)
   int64_t ppo_epochs = 1;
   int64_t mini_batches = 1;         // optimizer steps per epoch
   int64_t micro_batch_size = 0;     // rows per forward/backward; 0 = a whole mini-batch
