@@ -10,36 +10,17 @@
 #include <sstream>
 #include <thread>
 
-#include "../train/test_dirs.h"
+#include "apps/cli_util.h"
+#include "train/test_dirs.h"
 
 namespace fs = std::filesystem;
 using rlpp::testing::TempDir;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs `rlpp ARGS` from the source directory; captures exit code, stdout and stderr.
-Result run_cli(const std::string& args, const TempDir& dir) {
-  const std::string out = dir.sub("stdout.txt"), err = dir.sub("stderr.txt");
-  const std::string cmd = std::string("cd ") + RLPP_SOURCE_DIR + " && " + RLPP_CLI + " " + args + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using rlpp::testing::Result;
+using rlpp::testing::run_cli;
+using rlpp::testing::slurp;
 
 std::string recipe() { return std::string(RLPP_SOURCE_DIR) + "/configs/cartpole_ppo.toml"; }
 
@@ -56,7 +37,7 @@ TEST(Cli, VersionNamesRlppLibTorchAndCuda) {
 
 TEST(Cli, HelpOfEachSubcommandHasExamples) {
   TempDir dir("cli");
-  for (const std::string sub : {"train", "resume", "eval", "list", "plot"}) {
+  for (const std::string sub : {"train", "resume", "eval", "list", "plot", "sweep"}) {
     const Result r = run_cli(sub + " --help", dir);
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;
