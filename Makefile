@@ -16,7 +16,9 @@ build: configure
 
 # The main demo: SFT of a small language model from scratch on generated addition, RL with HAPO on the
 # verifiable reward, before/after evaluation (greedy accuracy, pass@k, maj@8) and plots.
-demo: build
+# Builds the program only (not the tests), to start sooner on a fresh machine.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target rlpp_cli
 	bash scripts/demo.sh $(BUILD)
 
 test: build

@@ -140,10 +140,12 @@ int main(int argc, char** argv) {
   sweep->add_option("sweep_file", sweep_file, "sweep file (TOML: [sweep] base, seeds, set, metrics; [[variant]] name, set)")
       ->required();
   sweep->add_option("--out", sweep_req.out_dir, "sweep directory (default: runs/sweep-<file name>)");
+  std::string sweep_base;
+  sweep->add_option("--base", sweep_base, "base recipe replacing the file's sweep.base (the same variants on another task)");
   sweep->add_option("--jobs", sweep_req.jobs, "runs trained at once")->check(CLI::Range(1, 256));
   sweep->add_flag("--summary-only", sweep_req.summary_only, "train nothing: summarise the runs the directory holds");
   sweep->add_flag("--quiet", sweep_req.quiet, "no progress lines");
-  sweep->footer("Example:\n  rlpp sweep configs/sweeps/objectives_arithmetic.toml --jobs 2\n"
+  sweep->footer("Example:\n  rlpp sweep configs/sweeps/objectives.toml --jobs 2\n"
                 "Writes DIR/<variant>/seed_<s>/ (runs), DIR/summary.md, DIR/summary.json, DIR/<metric>.png; finished\n"
                 "runs are kept when the sweep is run again.");
 
@@ -181,7 +183,11 @@ int main(int argc, char** argv) {
     } else if (*list) {
       return run_list(list_kind, list_markdown);
     } else if (*sweep) {
-      const auto spec = rlpp::train::read_sweep(sweep_file);
+      auto spec = rlpp::train::read_sweep(sweep_file);
+      if (!sweep_base.empty()) {
+        rlpp::core::require(std::filesystem::exists(sweep_base), "--base: no such recipe: " + sweep_base);
+        spec.base = sweep_base;
+      }
       if (sweep_req.out_dir.empty()) sweep_req.out_dir = "runs/sweep-" + std::filesystem::path(sweep_file).stem().string();
       sweep_req.exe = std::filesystem::read_symlink("/proc/self/exe").string();
       const auto s = rlpp::train::run_sweep(spec, sweep_req);
