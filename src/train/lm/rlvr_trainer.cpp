@@ -98,14 +98,6 @@ algo::SpoOptions no_decay() {
   return o;
 }
 
-// The tensors of a batch by checkpoint key (pointers: loading fills them in place).
-std::vector<std::pair<const char*, torch::Tensor*>> batch_fields(RolloutBatch& b) {
-  return {{"prompt_tokens", &b.prompt_tokens}, {"prompt_mask", &b.prompt_mask}, {"tokens", &b.tokens},
-          {"mask", &b.mask},                   {"lengths", &b.lengths},         {"truncated", &b.truncated},
-          {"logp", &b.logp},                   {"logp_sample", &b.logp_sample}, {"entropy", &b.entropy},
-          {"group_id", &b.group_id},           {"reward", &b.reward},           {"correct", &b.correct}};
-}
-
 // Selectors that shape the rewards run before the advantage estimator; the others after it.
 bool shapes_rewards(const std::string& selector) { return selector == "overlong_shaping"; }
 
@@ -503,7 +495,7 @@ class RlvrTrainer : public LmRun {
     const Collected& c = *live_;
     auto& a = w.child("rollout");
     RolloutBatch b = c.batch;  // shallow: the tensors are shared
-    for (const auto& [k, t] : batch_fields(b)) a.write(k, *t);
+    for (const auto& f : batch_fields(b)) a.write(f.key, *f.tensor);
     a.write("reward_shaped", c.reward);
     a.write("advantages", c.advantages.defined() ? c.advantages : torch::Tensor());
     a.write("pad_token", torch::tensor({b.pad_token}, torch::kInt64));
@@ -522,7 +514,7 @@ class RlvrTrainer : public LmRun {
     if (r.get_int("rl/live_batch") == 0) return;
     Collected c;
     auto& a = r.child("rollout");
-    for (auto& [k, t] : batch_fields(c.batch)) a.read(k, *t);
+    for (const auto& f : batch_fields(c.batch)) a.read(f.key, *f.tensor);
     torch::Tensor pad, age;
     a.read("reward_shaped", c.reward);
     a.read("advantages", c.advantages);

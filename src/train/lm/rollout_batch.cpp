@@ -32,21 +32,19 @@ RolloutBatch rollout_from_generation(const sample::Generation& g, const std::vec
   return out;
 }
 
+std::vector<BatchField> batch_fields(RolloutBatch& b) {
+  using P = BatchPad;
+  return {{"prompt_tokens", &b.prompt_tokens, P::kLeft, true}, {"prompt_mask", &b.prompt_mask, P::kLeft, false},
+          {"tokens", &b.tokens, P::kRight, true},              {"mask", &b.mask, P::kRight, false},
+          {"logp", &b.logp, P::kRight, false},                 {"logp_sample", &b.logp_sample, P::kRight, false},
+          {"entropy", &b.entropy, P::kRight, false},           {"lengths", &b.lengths, P::kNone, false},
+          {"truncated", &b.truncated, P::kNone, false},        {"group_id", &b.group_id, P::kNone, false},
+          {"reward", &b.reward, P::kNone, false},              {"correct", &b.correct, P::kNone, false}};
+}
+
 RolloutBatch select_rows(const RolloutBatch& b, const torch::Tensor& idx) {
-  RolloutBatch out;
-  out.pad_token = b.pad_token;
-  out.prompt_tokens = b.prompt_tokens.index_select(0, idx);
-  out.prompt_mask = b.prompt_mask.index_select(0, idx);
-  out.tokens = b.tokens.index_select(0, idx);
-  out.mask = b.mask.index_select(0, idx);
-  out.lengths = b.lengths.index_select(0, idx);
-  out.truncated = b.truncated.index_select(0, idx);
-  out.logp = b.logp.index_select(0, idx);
-  out.logp_sample = b.logp_sample.index_select(0, idx);
-  out.entropy = b.entropy.index_select(0, idx);
-  out.group_id = b.group_id.index_select(0, idx);
-  out.reward = b.reward.index_select(0, idx);
-  out.correct = b.correct.index_select(0, idx);
+  RolloutBatch out = b;
+  for (auto& f : batch_fields(out)) *f.tensor = f.tensor->index_select(0, idx);
   return out;
 }
 
@@ -63,48 +61,33 @@ torch::Tensor pad_to(const torch::Tensor& x, int64_t width, bool left, double va
 }  // namespace
 
 RolloutBatch concat(const std::vector<RolloutBatch>& parts) {
-  std::vector<const RolloutBatch*> live;
-  int64_t Lp = 0, N = 0;
+  std::vector<RolloutBatch> live;
   for (const auto& p : parts) {
     if (p.rows() == 0) continue;
-    if (!live.empty()) {
-      core::require(p.pad_token == live.front()->pad_token, "rollout: parts with different pad tokens");
-    }
-    live.push_back(&p);
-    Lp = std::max(Lp, p.prompt_tokens.size(1));
-    N = std::max(N, p.tokens.size(1));
+    core::require(live.empty() || p.pad_token == live.front().pad_token, "rollout: parts with different pad tokens");
+    live.push_back(p);  // shallow: the tensors are shared
   }
   RolloutBatch out;
   if (live.empty()) return out;
-  out.pad_token = live.front()->pad_token;
-  const auto pad = static_cast<double>(out.pad_token);
-  std::vector<torch::Tensor> pt, pm, tk, mk, ln, tr, lp, ls, en, gi, rw, co;
-  for (const RolloutBatch* p : live) {
-    pt.push_back(pad_to(p->prompt_tokens, Lp, /*left=*/true, pad));
-    pm.push_back(pad_to(p->prompt_mask, Lp, true, 0));
-    tk.push_back(pad_to(p->tokens, N, /*left=*/false, pad));
-    mk.push_back(pad_to(p->mask, N, false, 0));
-    lp.push_back(pad_to(p->logp, N, false, 0));
-    ls.push_back(pad_to(p->logp_sample, N, false, 0));
-    en.push_back(pad_to(p->entropy, N, false, 0));
-    ln.push_back(p->lengths);
-    tr.push_back(p->truncated);
-    gi.push_back(p->group_id);
-    rw.push_back(p->reward);
-    co.push_back(p->correct);
+  out.pad_token = live.front().pad_token;
+  std::vector<std::vector<BatchField>> fields;
+  for (auto& p : live) fields.push_back(batch_fields(p));
+  auto out_fields = batch_fields(out);
+  for (size_t k = 0; k < out_fields.size(); ++k) {
+    const BatchField& f = out_fields[k];
+    int64_t width = 0;
+    if (f.pad != BatchPad::kNone) {
+      for (const auto& pf : fields) width = std::max(width, pf[k].tensor->size(1));
+    }
+    std::vector<torch::Tensor> pieces;
+    for (const auto& pf : fields) {
+      const torch::Tensor& t = *pf[k].tensor;
+      pieces.push_back(f.pad == BatchPad::kNone
+                           ? t
+                           : pad_to(t, width, f.pad == BatchPad::kLeft, f.tokens ? static_cast<double>(out.pad_token) : 0.0));
+    }
+    *f.tensor = torch::cat(pieces);
   }
-  out.prompt_tokens = torch::cat(pt);
-  out.prompt_mask = torch::cat(pm);
-  out.tokens = torch::cat(tk);
-  out.mask = torch::cat(mk);
-  out.lengths = torch::cat(ln);
-  out.truncated = torch::cat(tr);
-  out.logp = torch::cat(lp);
-  out.logp_sample = torch::cat(ls);
-  out.entropy = torch::cat(en);
-  out.group_id = torch::cat(gi);
-  out.reward = torch::cat(rw);
-  out.correct = torch::cat(co);
   return out;
 }
 

@@ -29,6 +29,18 @@ struct RolloutBatch {
   int64_t rows() const { return tokens.defined() ? tokens.size(0) : 0; }
 };
 
+// Every tensor of a batch, named (the checkpoint key) with how `concat` pads it: prompt fields on
+// the left, response fields on the right (token fields with the pad token, the others with 0),
+// per-row fields not at all.
+enum class BatchPad { kNone, kLeft, kRight };
+struct BatchField {
+  const char* key;
+  torch::Tensor* tensor;
+  BatchPad pad;
+  bool tokens;  // padded with the pad token (else 0 / false)
+};
+std::vector<BatchField> batch_fields(RolloutBatch& b);
+
 // A generation's rows with the generator's prompt indices mapped to prompt ids:
 // group_id[i] = prompt_ids[g.group_id[i]].
 RolloutBatch rollout_from_generation(const sample::Generation& g,
