@@ -90,7 +90,7 @@ SweepSpec read_sweep(const std::string& path) {
   r.only(doc, {"sweep", "variant"}, "sweep file");
   const toml::table* sw = doc["sweep"].as_table();
   core::require(sw != nullptr, path + ": needs a [sweep] section");
-  r.only(*sw, {"base", "seeds", "set", "metrics", "final_window", "smoothing"}, "sweep");
+  r.only(*sw, {"base", "seeds", "set", "metrics", "final_window", "smoothing", "show_start"}, "sweep");
   auto base = (*sw)["base"].value<std::string>();
   core::require(base.has_value(), path + ": sweep.base (the base recipe) is required");
   s.base = (fs::path(path).parent_path() / *base).lexically_normal().string();
@@ -124,6 +124,11 @@ SweepSpec read_sweep(const std::string& path) {
       core::require(v.has_value() && *v >= 1, r.where(*n, std::string("sweep.") + key) + " must be an integer >= 1");
       *out = *v;
     }
+  }
+  if (const toml::node* n = sw->get("show_start")) {
+    auto v = n->value_exact<bool>();
+    core::require(v.has_value(), r.where(*n, "sweep.show_start") + " must be true or false");
+    s.show_start = *v;
   }
   const toml::array* vars = doc["variant"].as_array();
   core::require(vars && !vars->empty(), path + ": needs at least one [[variant]]");
@@ -270,7 +275,7 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
     for (const auto& m : spec.metrics) {
       const auto [name, w] = metric_window(m);
       const int64_t window = w > 0 ? w : spec.final_window;
-      std::vector<double> finals;
+      std::vector<double> finals, starts;
       std::map<double, std::pair<double, int>> by_step;  // step -> (sum, count) over seeds
       nlohmann::json per_seed = nlohmann::json::object();
       for (int64_t seed : spec.seeds) {
@@ -278,10 +283,14 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
         if (!fs::exists(dir + "/metrics.jsonl")) continue;
         const auto xs = series(dir, name);
         if (xs.empty()) continue;
-        double sum = 0;
-        const size_t first = xs.size() > static_cast<size_t>(window) ? xs.size() - static_cast<size_t>(window) : 0;
-        for (size_t i = first; i < xs.size(); ++i) sum += xs[i].second;
-        finals.push_back(sum / static_cast<double>(xs.size() - first));
+        const size_t n = std::min(xs.size(), static_cast<size_t>(window));
+        double sum = 0, start = 0;
+        for (size_t i = 0; i < n; ++i) {
+          start += xs[i].second;
+          sum += xs[xs.size() - n + i].second;
+        }
+        finals.push_back(sum / static_cast<double>(n));
+        starts.push_back(start / static_cast<double>(n));
         per_seed[std::to_string(seed)] = finals.back();
         for (const auto& [x, y] : xs) {
           if (!std::isfinite(y)) continue;
@@ -292,6 +301,7 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
       SweepCell c;
       c.n = static_cast<int64_t>(finals.size());
       for (double f : finals) c.mean += f / static_cast<double>(c.n);
+      for (double f : starts) c.start_mean += f / static_cast<double>(c.n);
       if (c.n > 1) {
         double ss = 0;
         for (double f : finals) ss += (f - c.mean) * (f - c.mean);
@@ -300,7 +310,7 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
       if (c.n > 0) {
         s.cells[v.name][name] = c;
         doc["variants"][v.name][name] = {{"mean", c.mean}, {"std", c.std}, {"n", c.n}, {"window", window},
-                                         {"per_seed", per_seed}};
+                                         {"start_mean", c.start_mean}, {"per_seed", per_seed}};
       }
       core::Curve curve{v.name, {}, {}};
       for (const auto& [x, sc] : by_step) {
@@ -326,13 +336,17 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
       if (it == s.cells[v.name].end()) {
         md << " – |";
       } else {
-        md << " " << fmt(it->second.mean) << " ± " << fmt(it->second.std) << " (" << it->second.n << ") |";
+        md << " ";
+        if (spec.show_start) md << fmt(it->second.start_mean) << " → ";
+        md << fmt(it->second.mean) << " ± " << fmt(it->second.std) << " (" << it->second.n << ") |";
       }
     }
     md << "\n";
   }
   md << "\nFinal value of a run: the mean of its last " << spec.final_window
-     << " logged values of the metric (NAME:W overrides W); mean ± sample std over seeds (number of seeds).\n";
+     << " logged values of the metric (NAME:W overrides W); mean ± sample std over seeds (number of seeds)"
+     << (spec.show_start ? "; before the arrow: the seeds' mean of the first values, taken the same way" : "")
+     << ".\n";
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
   const std::string json_path = (fs::path(out_dir) / "summary.json").string();
   core::atomic_write_file(md_path, md.str());

@@ -51,8 +51,8 @@ correct_weight = 0
 format_weight = 1
 )";
 
-// Mean of the last `window` values of `metric` in a run's metrics.jsonl.
-double final_value(const std::string& run_dir, const std::string& metric, size_t window) {
+// Mean of the last (or first) `window` values of `metric` in a run's metrics.jsonl.
+double final_value(const std::string& run_dir, const std::string& metric, size_t window, bool first_rows = false) {
   std::vector<double> v;
   std::ifstream in(run_dir + "/metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
@@ -61,9 +61,10 @@ double final_value(const std::string& run_dir, const std::string& metric, size_t
   }
   EXPECT_FALSE(v.empty()) << run_dir << " " << metric;
   double s = 0;
-  const size_t first = v.size() > window ? v.size() - window : 0;
-  for (size_t i = first; i < v.size(); ++i) s += v[i];
-  return s / static_cast<double>(v.size() - first);
+  const size_t first = first_rows ? 0 : (v.size() > window ? v.size() - window : 0);
+  const size_t last = first_rows ? std::min(window, v.size()) : v.size();
+  for (size_t i = first; i < last; ++i) s += v[i];
+  return s / static_cast<double>(last - first);
 }
 
 }  // namespace
@@ -74,6 +75,7 @@ TEST(Sweep, TrainsVariantsTimesSeedsAndSummarisesThem) {
   std::ofstream(dir.sub("sweep.toml")) << "[sweep]\nbase = \"base.toml\"\nseeds = [1, 2]\n"
                                           "set = [\"run.total_steps=2\"]\n"
                                           "metrics = [\"rl/reward_mean\", \"eval/accuracy:1\"]\nfinal_window = 2\n"
+                                          "show_start = true\n"
                                           "[[variant]]\nname = \"grpo\"\nset = [\"advantage.name=grpo\"]\n"
                                           "[[variant]]\nname = \"cispo\"\nset = [\"objective.name=cispo\"]\n";
   const std::string out = dir.sub("out");
@@ -83,6 +85,7 @@ TEST(Sweep, TrainsVariantsTimesSeedsAndSummarisesThem) {
   const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
   for (const std::string v : {"grpo", "cispo"}) {
     std::vector<double> finals;
+    double start = 0;
     for (int seed : {1, 2}) {
       const std::string run = out + "/" + v + "/seed_" + std::to_string(seed);
       ASSERT_TRUE(fs::exists(run + "/model/model.safetensors")) << run;
@@ -90,6 +93,7 @@ TEST(Sweep, TrainsVariantsTimesSeedsAndSummarisesThem) {
       EXPECT_NE(recipe.find("seed = " + std::to_string(seed)), std::string::npos) << recipe;
       EXPECT_NE(recipe.find("total_steps = 2"), std::string::npos);
       finals.push_back(final_value(run, "rl/reward_mean", 2));
+      start += final_value(run, "rl/reward_mean", 2, /*first_rows=*/true) / 2;
     }
     const double mean = (finals[0] + finals[1]) / 2;
     const double sd = std::abs(finals[0] - finals[1]) / std::sqrt(2.0);  // sample std of two values
@@ -97,12 +101,14 @@ TEST(Sweep, TrainsVariantsTimesSeedsAndSummarisesThem) {
     EXPECT_NEAR(cell["mean"].get<double>(), mean, 1e-12) << v;
     EXPECT_NEAR(cell["std"].get<double>(), sd, 1e-12) << v;
     EXPECT_EQ(cell["n"].get<int>(), 2);
+    EXPECT_NEAR(cell["start_mean"].get<double>(), start, 1e-12) << v;
     EXPECT_EQ(summary["variants"][v]["eval/accuracy"]["window"].get<int>(), 1);
   }
   // The variant's own line reached its runs.
   EXPECT_NE(slurp(out + "/cispo/seed_1/recipe.toml").find("cispo"), std::string::npos);
   const std::string md = slurp(out + "/summary.md");
   EXPECT_NE(md.find("| grpo |"), std::string::npos) << md;
+  EXPECT_NE(md.find(" → "), std::string::npos) << md;
   EXPECT_NE(md.find("| cispo |"), std::string::npos) << md;
   // A second call trains nothing: the finished runs are kept as they are.
   const auto t = fs::last_write_time(out + "/grpo/seed_1/metrics.jsonl");

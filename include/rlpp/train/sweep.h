@@ -11,6 +11,7 @@
 //   metrics = ["rl/accuracy", "rl/entropy"]  # table columns and plots (from metrics.jsonl)
 //   final_window = 10                        # a run's final value: mean of its last N rows holding the metric
 //   smoothing = 5                            # plots: moving average over this many points
+//   show_start = true                        # table cells "start -> final" (start: the first N rows)
 //   [[variant]]
 //   name = "grpo"
 //   set = ["advantage.name=\"grpo\"", "objective.name=\"ppo_clip\""]
@@ -35,6 +36,7 @@ struct SweepSpec {
   std::vector<std::string> metrics;
   int64_t final_window = 10;
   int64_t smoothing = 1;
+  bool show_start = false;
   std::vector<SweepVariant> variants;
 };
 
@@ -52,6 +54,7 @@ struct SweepRequest {
 
 struct SweepCell {
   double mean = 0, std = 0;  // over the seeds that have the metric (std: sample, n − 1; 0 for one seed)
+  double start_mean = 0;     // the same mean of the runs' first values (the first `window` rows)
   int64_t n = 0;
 };
 
