@@ -232,14 +232,15 @@ TEST(PropsSamplingError, MatchesTheClosedFormForAShiftedNarrowedBuffer) {
   EXPECT_LT(small, 0.01);
 }
 
-// CI: a short PROPS run on InvertedPendulum learns (MuJoCo builds only).
+// CI: a short PROPS run on InvertedPendulum learns (MuJoCo builds only; ~15 s of CPU).
 #ifdef RLPP_HAVE_MUJOCO
 TEST(PropsTrainer, ShortRunOnInvertedPendulumLearns) {
   rlpp::testing::TempDir dir("props");
   std::atomic<bool> stop{false};
   StartRequest req;
   req.recipe_path = std::string(RLPP_SOURCE_DIR) + "/configs/inverted_pendulum_props.toml";
-  req.overrides = {"run.total_steps=24576", "ppo.num_steps=1024", "props.behavior_every=256"};
+  req.overrides = {"run.total_steps=16384", "ppo.num_steps=1024", "props.behavior_every=256",
+                   "props.behavior_epochs=8"};
   req.out_dir = dir.sub("run");
   req.quiet = true;
   const RunOutcome outcome = start_run(req, stop);
@@ -248,7 +249,7 @@ TEST(PropsTrainer, ShortRunOnInvertedPendulumLearns) {
   std::string line;
   std::vector<nlohmann::json> rows;
   while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(rows.size(), 24u);
+  ASSERT_EQ(rows.size(), 16u);
   const double first = rows.front()["charts/episodic_return"].get<double>();
   const double last = rows.back()["charts/return_mean_100"].get<double>();
   EXPECT_GT(last, 3 * first) << "first " << first << " last " << last;
