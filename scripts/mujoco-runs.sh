@@ -15,6 +15,7 @@ seeds=${4:-"1 2 3"}
 steps=${5:-1000000}
 mkdir -p "$out"
 for task in $tasks; do
+  task_dirs=()
   for algo in ppo props; do
     recipe="${task}_${algo}"
     dirs=()
@@ -28,6 +29,7 @@ for task in $tasks; do
       nice -n 10 "$build/bin/rlpp" train "configs/$recipe.toml" --quiet --set run.seed=$s \
         --set run.total_steps=$steps "${extra[@]}" --out "$d"
       dirs+=("$d")
+      task_dirs+=("$d")
     done
     "$build/bin/rlpp" plot "${dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
       --out "$out/$recipe.png" --title "$recipe: training return (last 100 episodes)" >/dev/null || true
@@ -49,4 +51,6 @@ if errs: line += f"  mean sampling error {statistics.mean(errs):.4f}"
 print(line)
 PY
   done
+  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --out "$out/${task}_sampling_error.png" \
+    --title "$task: sampling error KL(pi_D||pi_theta), PPO then PROPS" >/dev/null || true
 done
