@@ -17,6 +17,7 @@ packages=(
   libicu-dev                        # tokenizers: NFC normalisation (Qwen2's normalizer)
   libplplot-dev plplot-driver-cairo # PNG learning curves
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
+  libmujoco-dev                     # MuJoCo 2.2.2: Hopper-v4 and the other MuJoCo environments
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/lm/rlvr_trainer.h"
 #include "rlpp/train/ppo_trainer.h"
+#include "rlpp/train/props_trainer.h"
 
 namespace rlpp::train {
 
@@ -24,6 +25,7 @@ core::Registry<TrainerFactory>& algorithm_registry() {
   static core::Registry<TrainerFactory> reg = [] {
     core::Registry<TrainerFactory> r("algorithm");
     r.add("ppo", make_ppo_trainer, "PPO for control with CleanRL's details (discrete and continuous)");
+    r.add("props", make_props_trainer, "PPO-buffer / PROPS behaviour-policy sampling (arXiv 2311.08290), with the sampling-error metric");
     r.add("lm", lm::make_lm_trainer, "language-model pre-training / SFT (next-token cross-entropy, AdamW, cosine)");
     r.add("rlvr", lm::make_rlvr_trainer, "RL with verifiable rewards for language models (any advantage x objective)");
     return r;

@@ -1,0 +1,264 @@
+// PPO-buffer / PROPS pieces against independent references: the PROPS loss and its gradient
+// re-derived in double precision; Gaussian KL by numerical integration, categorical KL by brute
+// force; the buffer ring against a deque; φ ← θ; recomputed log-probs and values against the
+// learner's own (fast, Eigen) forward; the sampling-error fit against the closed-form KL of a
+// shifted, narrowed Gaussian. Then a short PROPS training run (CI).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <deque>
+#include <fstream>
+
+#include "rlpp/algo/props.h"
+#include "rlpp/core/rng.h"
+#include "rlpp/train/props_trainer.h"
+#include "rlpp/train/run.h"
+#include "test_dirs.h"
+
+namespace rlpp::train {
+namespace {
+
+TEST(PropsLoss, MatchesADoublePrecisionRederivation) {
+  core::Rng rng(1);
+  const int B = 64;
+  const double eps = 0.3, lambda = 0.3;
+  std::vector<double> lp(B), lt(B), kl(B);
+  for (int i = 0; i < B; ++i) {
+    lt[i] = rng.uniform(-3, 0);
+    lp[i] = lt[i] + rng.uniform(-0.8, 0.8);  // ratios from 0.45 to 2.2: all three clip regions
+    kl[i] = rng.uniform(0, 0.1);
+  }
+  auto t = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+  torch::Tensor logp_phi = t(lp).requires_grad_(true);
+  const auto out = algo::props_loss(logp_phi, t(lt), t(kl), {eps, lambda});
+  out.loss.backward();
+  double want = 0, kl_mean = 0;
+  std::vector<double> grad(B);
+  int clipped = 0;
+  for (int i = 0; i < B; ++i) {
+    const double r = std::exp(lp[i] - lt[i]);
+    const double c = std::min(std::max(r, 1 - eps), 1 + eps);
+    want += std::max(r, c) / B;
+    kl_mean += kl[i] / B;
+    // below 1 − ε the constant 1 − ε wins: no gradient; otherwise d r / d logp = r
+    grad[i] = r < 1 - eps ? 0.0 : r / B;
+    clipped += std::abs(r - 1) > eps;
+  }
+  want += lambda * kl_mean;
+  EXPECT_NEAR(out.loss.item<double>(), want, 1e-12);
+  EXPECT_NEAR(out.metrics.at("kl").item<double>(), kl_mean, 1e-12);
+  EXPECT_NEAR(out.metrics.at("clipfrac").item<double>(), static_cast<double>(clipped) / B, 1e-6);
+  for (int i = 0; i < B; ++i) EXPECT_NEAR(logp_phi.grad()[i].item<double>(), grad[i], 1e-12) << i;
+}
+
+TEST(PropsKl, GaussianMatchesNumericalIntegration) {
+  // KL of factorised Gaussians = Σ over dimensions of 1-D KLs; each by the trapezoid rule on
+  // ∫ p log(p/q) over ±12 σ_p.
+  const std::vector<double> mp = {0.3, -1.0}, lsp = {-0.5, 0.2}, mq = {-0.1, -0.4}, lsq = {0.1, -0.3};
+  double want = 0;
+  for (size_t a = 0; a < mp.size(); ++a) {
+    const double sp = std::exp(lsp[a]), sq = std::exp(lsq[a]);
+    auto logn = [](double x, double m, double s) { return -0.5 * std::pow((x - m) / s, 2) - std::log(s) - 0.5 * std::log(2 * M_PI); };
+    const int n = 200000;
+    const double lo = mp[a] - 12 * sp, hi = mp[a] + 12 * sp, h = (hi - lo) / n;
+    double sum = 0;
+    for (int k = 0; k <= n; ++k) {
+      const double x = lo + k * h, lpx = logn(x, mp[a], sp);
+      sum += (k == 0 || k == n ? 0.5 : 1.0) * std::exp(lpx) * (lpx - logn(x, mq[a], sq));
+    }
+    want += sum * h;
+  }
+  auto t = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+  const double got = algo::gaussian_kl(t(mp).unsqueeze(0), t(lsp), t(mq).unsqueeze(0), t(lsq)).item<double>();
+  EXPECT_NEAR(got, want, 1e-8);
+}
+
+TEST(PropsKl, CategoricalMatchesBruteForce) {
+  const std::vector<double> a = {0.5, -1.0, 2.0}, b = {0.0, 0.3, -0.7};
+  auto softmax = [](std::vector<double> z) {
+    double s = 0;
+    for (double& v : z) s += (v = std::exp(v));
+    for (double& v : z) v /= s;
+    return z;
+  };
+  const auto p = softmax(a), q = softmax(b);
+  double want = 0;
+  for (int k = 0; k < 3; ++k) want += p[k] * std::log(p[k] / q[k]);
+  const double got = algo::categorical_kl(torch::tensor(a, torch::kFloat64).unsqueeze(0),
+                                          torch::tensor(b, torch::kFloat64).unsqueeze(0)).item<double>();
+  EXPECT_NEAR(got, want, 1e-12);
+}
+
+TEST(PropsBuffer, RingKeepsTheLastRowsOldestFirst) {
+  for (int pushes : {0, 3, 7, 8, 9, 20}) {
+    RowRing ring(8, 2);
+    std::deque<float> ref;  // brute force: append, drop from the front beyond 8 rows
+    for (int k = 0; k < pushes; ++k) {
+      const float row[2] = {static_cast<float>(k), static_cast<float>(-k)};
+      ring.push(row);
+      ref.push_back(row[0]);
+      ref.push_back(row[1]);
+      while (ref.size() > 16) ref.pop_front();
+    }
+    const auto got = ring.ordered();
+    ASSERT_EQ(got.size(), ref.size()) << pushes;
+    for (size_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k], ref[k]) << pushes;
+  }
+}
+
+LearnerConfig config(bool discrete) {
+  LearnerConfig c;
+  c.obs_dim = 5;
+  c.act_dim = 3;
+  c.discrete = discrete;
+  c.policy.backend = "fast";
+  c.policy.init_log_std = -0.3;
+  c.policy.actor_head_gain = 1.0;  // a head far from zero, so the policy depends on the state
+  return c;
+}
+
+torch::Tensor random_obs(int64_t n, int64_t dim, uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::randn({n, dim});
+}
+
+TEST(PropsBuffer, RecomputedLogProbsAndValuesMatchTheLearner) {
+  for (bool discrete : {false, true}) {
+    SCOPED_TRACE(discrete ? "categorical" : "gaussian");
+    torch::manual_seed(3);
+    const LearnerConfig c = config(discrete);
+    auto learner = make_actor_critic_learner(c);
+    const int64_t n = 32;
+    torch::Tensor obs = random_obs(n, c.obs_dim, 4).contiguous();
+    const int64_t af = discrete ? 1 : c.act_dim;
+    std::vector<float> act(static_cast<size_t>(n * af)), logp(n), val(n);
+    core::Rng rng(5);
+    learner->act(obs.data_ptr<float>(), n, rng, false, act.data(), logp.data(), val.data());
+    nn::ActorCritic theta = snapshot_policy(*learner, c);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor a = torch::from_blob(act.data(), {n, af});
+    const torch::Tensor lp = policy_log_prob(theta, obs, a), v = theta->value(obs);
+    for (int64_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(lp[i].item<float>(), logp[i], 1e-4) << i;
+      EXPECT_NEAR(v[i].item<float>(), val[i], 1e-4) << i;
+    }
+    // After an update of θ the stored log-probs are stale; a new snapshot follows θ.
+    std::vector<float> adv(n, 1.0f), ret(n, 0.5f);
+    for (int64_t i = 0; i < n; ++i) adv[i] = (i % 2) ? 1.0f : -1.0f;
+    ControlMinibatch mb{n, obs.data_ptr<float>(), act.data(), logp.data(), adv.data(), ret.data(), val.data()};
+    learner->update(mb, PpoLossOptions{}, 1e-2);
+    nn::ActorCritic theta2 = snapshot_policy(*learner, c);
+    const torch::Tensor lp2 = policy_log_prob(theta2, obs, a);
+    EXPECT_GT((lp2 - lp).abs().max().item<float>(), 1e-3);
+    std::vector<float> act3(act.size()), logp3(n), val3(n);
+    core::Rng rng3(5);
+    learner->act(obs.data_ptr<float>(), n, rng3, false, act3.data(), logp3.data(), val3.data());
+    const torch::Tensor lp3 = policy_log_prob(theta2, obs, torch::from_blob(act3.data(), {n, af}));
+    for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(lp3[i].item<float>(), logp3[i], 1e-4) << i;
+  }
+}
+
+TEST(PropsBehavior, ResetsToTheTargetThenLowersSampledActionsProbability) {
+  for (bool discrete : {false, true}) {
+    SCOPED_TRACE(discrete ? "categorical" : "gaussian");
+    torch::manual_seed(7);
+    const LearnerConfig c = config(discrete);
+    nn::ActorCritic theta(c.obs_dim, c.act_dim, c.discrete, c.policy);
+    nn::ActorCritic phi(c.obs_dim, c.act_dim, c.discrete, c.policy);  // different random init
+    const int64_t n = 512;
+    const torch::Tensor obs = random_obs(n, c.obs_dim, 8);
+    torch::Tensor actions;
+    {
+      torch::NoGradGuard no_grad;
+      if (discrete) {
+        actions = torch::multinomial(torch::softmax(theta->actor_out(obs), -1), 1).to(torch::kFloat32);
+      } else {
+        actions = theta->actor_out(obs) + torch::exp(theta->log_std) * torch::randn({n, c.act_dim});
+      }
+    }
+    copy_policy(theta, phi);
+    {
+      torch::NoGradGuard no_grad;
+      EXPECT_TRUE(torch::equal(phi->actor_out(obs), theta->actor_out(obs)));
+      EXPECT_EQ(policy_kl(phi, theta, obs).abs().max().item<float>(), 0.0f);
+    }
+    std::vector<torch::Tensor> before;
+    for (const auto& p : theta->parameters()) before.push_back(p.detach().clone());
+    PropsOptions opts;
+    opts.behavior_lr = 1e-3;
+    opts.behavior_target_kl = 0.05;
+    core::Rng rng(9);
+    const BehaviorUpdateStats s = props_behavior_update(theta, phi, obs, actions, opts, rng);
+    const auto after = theta->parameters();
+    for (size_t k = 0; k < before.size(); ++k) EXPECT_TRUE(torch::equal(before[k], after[k])) << "θ moved";
+    torch::NoGradGuard no_grad;
+    const double mean_log_ratio = (policy_log_prob(phi, obs, actions) - policy_log_prob(theta, obs, actions)).mean().item<double>();
+    EXPECT_LT(mean_log_ratio, -1e-3);  // the buffer's actions became less likely under φ
+    const double kl = policy_kl(phi, theta, obs).mean().item<double>();
+    EXPECT_NEAR(kl, s.kl, 1e-6);
+    EXPECT_GT(kl, 0.0);
+    EXPECT_LT(kl, 0.05 + 0.05);  // stopped soon after passing the target
+    EXPECT_GE(s.epochs, 1);
+  }
+}
+
+TEST(PropsSamplingError, MatchesTheClosedFormForAShiftedNarrowedBuffer) {
+  // Actions = μ_θ(s) + δ + σ' z: the head's bias can move by δ and log σ to log σ', so π_D is that
+  // Gaussian and KL(π_D‖π_θ) = Σ_a [log σ_θ − log σ' + (σ'² + δ²)/(2σ_θ²) − 1/2].
+  torch::manual_seed(11);
+  LearnerConfig c = config(false);
+  c.policy.init_log_std = 0.0;
+  nn::ActorCritic theta(c.obs_dim, c.act_dim, false, c.policy);
+  const int64_t n = 20000;
+  const torch::Tensor obs = random_obs(n, c.obs_dim, 12);
+  const double delta = 0.3, sigma = 0.6;
+  torch::Tensor actions;
+  {
+    torch::NoGradGuard no_grad;
+    actions = theta->actor_out(obs) + delta + sigma * torch::randn({n, c.act_dim});
+  }
+  const double want = c.act_dim * (0.0 - std::log(sigma) + (sigma * sigma + delta * delta) / 2.0 - 0.5);
+  const double got = measure_sampling_error(theta, obs, actions, /*steps=*/400, /*lr=*/1e-2);
+  EXPECT_NEAR(got, want, 0.03 * want) << "closed form " << want;
+  // On-policy actions: only the finite-sample error remains, far below the shifted buffer's.
+  torch::Tensor on_policy;
+  {
+    torch::NoGradGuard no_grad;
+    on_policy = theta->actor_out(obs) + torch::randn({n, c.act_dim});
+  }
+  const double small = measure_sampling_error(theta, obs, on_policy, 400, 1e-2);
+  EXPECT_GE(small, -1e-4);
+  EXPECT_LT(small, 0.01);
+}
+
+// CI: a short PROPS run on InvertedPendulum learns (MuJoCo builds only; ~15 s of CPU).
+#ifdef RLPP_HAVE_MUJOCO
+TEST(PropsTrainer, ShortRunOnInvertedPendulumLearns) {
+  rlpp::testing::TempDir dir("props");
+  std::atomic<bool> stop{false};
+  StartRequest req;
+  req.recipe_path = std::string(RLPP_SOURCE_DIR) + "/configs/inverted_pendulum_props.toml";
+  req.overrides = {"run.total_steps=16384", "ppo.num_steps=1024", "props.behavior_every=256",
+                   "props.behavior_epochs=8"};
+  req.out_dir = dir.sub("run");
+  req.quiet = true;
+  const RunOutcome outcome = start_run(req, stop);
+  EXPECT_TRUE(outcome.finished);
+  std::ifstream in(dir.sub("run") + "/metrics.jsonl");
+  std::string line;
+  std::vector<nlohmann::json> rows;
+  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 16u);
+  const double first = rows.front()["charts/episodic_return"].get<double>();
+  const double last = rows.back()["charts/return_mean_100"].get<double>();
+  EXPECT_GT(last, 3 * first) << "first " << first << " last " << last;
+  for (const auto& r : rows) {
+    EXPECT_TRUE(r.contains("props/sampling_error"));
+    EXPECT_GE(r["props/behavior_epochs"].get<double>(), 1.0);
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace rlpp::train
