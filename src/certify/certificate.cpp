@@ -18,7 +18,7 @@ std::string num(double v) {
 }
 
 // Which condition fails, and by how much (empty when α* > 0).
-std::vector<std::string> failures_of(const LocalConstants& lc, double rho, double alpha) {
+std::vector<std::string> failures_of(const LocalConstants& lc, double rho, double alpha, bool holds) {
   std::vector<std::string> out;
   const int64_t N = lc.mu.size();
   for (int64_t i = 0; i < N; ++i) {
@@ -37,7 +37,7 @@ std::vector<std::string> failures_of(const LocalConstants& lc, double rho, doubl
   } else if (rho >= 1.0) {
     out.push_back("small gain: rho(diag(mu)^-1 L) = " + num(rho) + " >= 1 (exceeds by " + num(rho - 1.0) + ")");
   }
-  if (out.empty() && alpha <= 0.0) out.push_back("margin alpha* = " + num(alpha) + " <= 0");
+  if (out.empty() && !holds) out.push_back("margin alpha* = " + num(alpha) + " is not positive");
   return out;
 }
 
@@ -71,12 +71,13 @@ Certificate certify(const Game& game, const CertifyOptions& options) {
     c.band = timescale_band(lc.mu, lc.L, 0.0);
   }
   c.beta = metric_lipschitz(lc.jacobians, lc.dims, lc.L, c.weights.w, &c.beta_exact);
-  c.holds = c.weights.alpha > 0.0;
+  // α* at round-off level (e.g. 1e-15 on a game exactly at the edge) certifies nothing.
+  c.holds = c.weights.alpha > 1e-10 * std::max(1.0, lc.mu.cwiseAbs().maxCoeff());
   c.euler_step_max = euler_step_bound(c.weights.alpha, c.beta);
   c.euler_step_best = euler_best_step(c.weights.alpha, c.beta);
   c.euler_factor_best = euler_factor(c.weights.alpha, c.beta, c.euler_step_best);
   c.rk4_step = rk4_step_guideline(c.beta);
-  c.failures = failures_of(lc, c.small_gain_radius, c.weights.alpha);
+  c.failures = failures_of(lc, c.small_gain_radius, c.weights.alpha, c.holds);
   c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return c;
 }

@@ -1,6 +1,8 @@
 #include "rlpp/certify/quadratic_game.h"
 
 #include <Eigen/QR>
+
+#include "rlpp/certify/local_constants.h"
 #include <random>
 
 namespace rlpp::certify {
@@ -57,6 +59,30 @@ QuadraticGame make_lq_rotation_game(int64_t d, double lambda, double a12, double
   H.bottomLeftCorner(d, d) = lambda * a21 * R.transpose();
   std::vector<Player> players{{"p1", d, 0, {}}, {"p2", d, 0, {}}};
   return QuadraticGame(std::move(players), H, Eigen::VectorXd::Zero(2 * d));
+}
+
+QuadraticGame make_random_quadratic_game(int64_t players, int64_t d, double coupling, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const int64_t n = players * d;
+  Eigen::MatrixXd H = Eigen::MatrixXd::Zero(n, n);
+  std::vector<Player> ps;
+  for (int64_t i = 0; i < players; ++i) {
+    ps.push_back({"p" + std::to_string(i), d, 0, {}});
+    for (int64_t k = 0; k < d; ++k) H(i * d + k, i * d + k) = 1.0 + unit(gen);
+  }
+  const double scale = players > 1 ? coupling / static_cast<double>(players - 1) : 0.0;
+  Eigen::MatrixXd G(d, d);
+  for (int64_t i = 0; i < players; ++i) {
+    for (int64_t j = 0; j < players; ++j) {
+      if (i == j) continue;
+      for (int64_t c = 0; c < d; ++c)
+        for (int64_t r = 0; r < d; ++r) G(r, c) = normal(gen);
+      H.block(i * d, j * d, d, d) = G * (scale * unit(gen) / spectral_norm(G));
+    }
+  }
+  return QuadraticGame(std::move(ps), H, Eigen::VectorXd::Zero(n));
 }
 
 }  // namespace rlpp::certify

@@ -38,4 +38,8 @@ QuadraticGame make_bilinear_game(const Eigen::MatrixXd& A, double eps1, double e
 // 1 − λ(a12 + a21)/2, SGN margin with the best weights 1 − λ·sqrt(a12·a21).
 QuadraticGame make_lq_rotation_game(int64_t d, double lambda, double a12, double a21, uint64_t seed);
 
+// A random N-player benchmark game, d dims each: Q_i = diag(1 + u), u ~ U[0, 1)^d, and every
+// A_ij (i ≠ j) a Gaussian matrix rescaled to spectral norm coupling·v/(N − 1), v ~ U[0, 1).
+QuadraticGame make_random_quadratic_game(int64_t players, int64_t d, double coupling, uint64_t seed);
+
 }  // namespace rlpp::certify
