@@ -1,5 +1,6 @@
 #include "rlpp/certify/certificate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -55,6 +56,39 @@ nlohmann::json to_json(const Eigen::MatrixXd& m) {
 
 nlohmann::json to_json(const Eigen::VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
+// max over r ∈ [lo, hi] of α*(1, r)/β(1, r)², on log r: grid, then golden section around the best.
+std::pair<double, double> best_euler_ratio(const LocalConstants& lc, double lo, double hi) {
+  const auto step = [&](double log_r) {
+    const Eigen::Vector2d w(1.0, std::exp(log_r));
+    const double a = sgn_margin(lc.mu, lc.L, w);
+    const double b = metric_lipschitz(lc.jacobians, lc.dims, lc.L, w);
+    return a > 0.0 ? a / (b * b) : 0.0;
+  };
+  const double a = std::log(lo), b = std::log(hi);
+  const int grid = 200;
+  int best = 0;
+  double best_val = -1.0;
+  for (int k = 0; k <= grid; ++k) {
+    const double v = step(a + (b - a) * k / grid);
+    if (v > best_val) {
+      best_val = v;
+      best = k;
+    }
+  }
+  double l = a + (b - a) * std::max(best - 1, 0) / grid, r = a + (b - a) * std::min(best + 1, grid) / grid;
+  const double g = 0.5 * (std::sqrt(5.0) - 1.0);
+  for (int it = 0; it < 60; ++it) {
+    const double m1 = r - g * (r - l), m2 = l + g * (r - l);
+    if (step(m1) >= step(m2)) {
+      r = m2;
+    } else {
+      l = m1;
+    }
+  }
+  const double x = 0.5 * (l + r);
+  return {std::exp(x), step(x)};
+}
+
 }  // namespace
 
 Certificate certify(const Game& game, const CertifyOptions& options) {
@@ -77,6 +111,11 @@ Certificate certify(const Game& game, const CertifyOptions& options) {
   c.euler_step_best = euler_best_step(c.weights.alpha, c.beta);
   c.euler_factor_best = euler_factor(c.weights.alpha, c.beta, c.euler_step_best);
   c.rk4_step = rk4_step_guideline(c.beta);
+  if (c.band && c.band->r_hi > c.band->r_lo) {
+    const auto [ratio, step] = best_euler_ratio(lc, c.band->r_lo, c.band->r_hi);
+    c.euler_ratio = ratio;
+    c.euler_step_best_over_weights = step;
+  }
   c.failures = failures_of(lc, c.small_gain_radius, c.weights.alpha, c.holds);
   c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return c;
@@ -107,6 +146,9 @@ nlohmann::json certificate_json(const Certificate& c) {
   j["euler_factor_best"] = c.euler_factor_best;
   j["rk4_step_guideline"] = c.rk4_step;
   if (c.band) j["band"] = {{"alpha", c.band->alpha_level}, {"r_lo", c.band->r_lo}, {"r_hi", c.band->r_hi}};
+  if (c.euler_ratio) {
+    j["euler_weights"] = {{"ratio", *c.euler_ratio}, {"step_best", c.euler_step_best_over_weights}};
+  }
   j["failures"] = c.failures;
   j["region"] = {{"exact", lc.exact},
                  {"centre_points", lc.centre_points},
@@ -120,7 +162,11 @@ std::string certificate_summary(const Certificate& c) {
   const LocalConstants& lc = c.constants;
   std::ostringstream s;
   s << "players " << lc.mu.size() << " (dims";
-  for (int64_t d : lc.dims) s << " " << d;
+  if (lc.dims.size() > 8 && std::count(lc.dims.begin(), lc.dims.end(), lc.dims[0]) == static_cast<int64_t>(lc.dims.size())) {
+    s << " " << lc.dims[0] << " each";
+  } else {
+    for (int64_t d : lc.dims) s << " " << d;
+  }
   s << "), geometry " << geometry_name(lc.geometry) << "\n";
   s << "region: " << (lc.exact ? "exact (affine pseudo-gradient, one Jacobian)"
                                : std::to_string(lc.centre_points) + " centre + " + std::to_string(lc.grid_points) +
@@ -140,6 +186,10 @@ std::string certificate_summary(const Certificate& c) {
   }
   if (c.band) {
     s << "timescale band (w2/w1 with alpha* > 0): [" << num(c.band->r_lo) << ", " << num(c.band->r_hi) << "]\n";
+  }
+  if (c.euler_ratio) {
+    s << "largest best Euler step alpha*/beta^2 over the band: " << num(c.euler_step_best_over_weights) << " at w2/w1 = "
+      << num(*c.euler_ratio) << "\n";
   }
   for (const auto& f : c.failures) s << "fails: " << f << "\n";
   return s.str();

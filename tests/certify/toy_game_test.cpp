@@ -86,3 +86,30 @@ TEST(ToyGame, EulerContractsBelowTheBound) {
 
 }  // namespace
 }  // namespace rlpp::certify
+
+namespace rlpp::certify {
+namespace {
+
+TEST(ToyGame, EulerWeightsMaximiseTheBestStepOverTheBand) {
+  // w = (1, r): M^{1/2}HM^{-1/2} = [[1, a], [b, 1]], a = 10/sqrt(r), b = 0.05·sqrt(r); its largest
+  // singular value from the 2×2 formula, α*(r) = 1 − (a + b)/2; brute force over r.
+  const auto best_step = [](double r) {
+    const double a = 10.0 / std::sqrt(r), b = 0.05 * std::sqrt(r);
+    const double s2 = (2.0 + a * a + b * b) / 2.0 + std::sqrt(std::pow((a * a - b * b) / 2.0, 2) + (a + b) * (a + b));
+    const double alpha = 1.0 - (a + b) / 2.0;
+    return alpha > 0.0 ? alpha / s2 : 0.0;
+  };
+  double brute = 0.0, brute_r = 0.0;
+  for (int k = 0; k <= 200000; ++k) {
+    const double r = std::exp(std::log(34.0) + (std::log(1170.0) - std::log(34.0)) * k / 200000.0);
+    if (best_step(r) > brute) brute = best_step(r), brute_r = r;
+  }
+  const Certificate c = certify(toy_game(), {});
+  ASSERT_TRUE(c.euler_ratio.has_value());
+  EXPECT_NEAR(c.euler_step_best_over_weights, brute, 1e-8);
+  EXPECT_NEAR(*c.euler_ratio / brute_r, 1.0, 1e-3);
+  EXPECT_GE(c.euler_step_best_over_weights, c.euler_step_best - 1e-12);  // at least the margin-optimal weights' step
+}
+
+}  // namespace
+}  // namespace rlpp::certify

@@ -30,6 +30,10 @@ struct Certificate {
   double euler_factor_best = 1.0;   // sqrt(1 − α*²/β²)
   double rk4_step = 0.0;            // 2.5/β
   std::optional<Band> band;         // two players, α = 0
+  // Two players: the ratio r = w2/w1 in the band that maximises the best Euler step α*(r)/β(r)²
+  // (log-grid over the band, then golden-section refinement), and that step.
+  std::optional<double> euler_ratio;
+  double euler_step_best_over_weights = 0.0;
   std::vector<std::string> failures;  // each failing condition with its numbers
   double seconds = 0.0;             // wall time of certify()
 };
