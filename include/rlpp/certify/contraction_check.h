@@ -19,7 +19,7 @@ using Distance = std::function<double(const Eigen::VectorXd&, const Eigen::Vecto
 struct ContractionReport {
   int64_t steps_run = 0;
   double certified_factor = 1.0;  // q(h) (rk4: e^{−α*h}, the flow's rate)
-  double measured_factor = 0.0;   // max_k d_{k+1}/d_k over the steps with d_k above round-off
+  double measured_factor = 0.0;   // max_k d_{k+1}/d_k over the steps with d_k ≥ 1e-6·d_0
   double measured_rate = 0.0;     // −ln(d_K/d_0)/(K·h)
   double certified_rate = 0.0;    // α*
   double final_ratio = 1.0;       // d_K/d_0
