@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "rlpp/certify/commands.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/plot.h"
 #include "rlpp/train/catalog.h"
@@ -149,6 +150,39 @@ int main(int argc, char** argv) {
                 "Writes DIR/<variant>/seed_<s>/ (runs), DIR/summary.md, DIR/summary.json, DIR/<metric>.png; finished\n"
                 "runs are kept when the sweep is run again.");
 
+  // certify / simulate (differentiable games, docs/games.md)
+  rlpp::certify::CertifyRequest cert_req;
+  double cert_coupling = 0.0, cert_radius = 0.0;
+  int64_t cert_points = 0;
+  auto* certify = app.add_subcommand("certify", "Small-Gain Nash certificate of a game file (TOML or JSON)");
+  certify->add_option("game", cert_req.game_path, "game file (see configs/games/)")->required();
+  auto* cert_coupling_opt = certify->add_option("--coupling", cert_coupling, "multiply every coupling block A_ij (quadratic games)");
+  auto* cert_radius_opt = certify->add_option("--radius", cert_radius, "half-width of the region box");
+  auto* cert_points_opt = certify->add_option("--random-points", cert_points, "random points sampled in the region")
+                              ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  certify->add_option("--geometry", cert_req.geometry, "euclidean or fisher (Markov games; default: the file's)");
+  certify->add_option("--out", cert_req.json_out, "write the certificate as JSON");
+  certify->add_option("--plot-margin", cert_req.plot_margin, "PNG: Euclidean and SGN margins against the coupling scale");
+  certify->add_option("--coupling-max", cert_req.coupling_max, "largest coupling scale on that plot");
+  certify->footer("Examples:\n  rlpp certify configs/games/toy.toml --out toy.json\n"
+                  "  rlpp certify configs/games/lq_rotation.toml --coupling 1.2 --plot-margin lq.png");
+
+  rlpp::certify::SimulateRequest sim_req;
+  double sim_step = 0.0, sim_coupling = 0.0;
+  auto* simulate = app.add_subcommand("simulate", "run a game's learning dynamics and check the certificate empirically");
+  simulate->add_option("game", sim_req.game_path, "game file (see configs/games/)")->required();
+  simulate->add_option("--method", sim_req.method, "euler, rk4 or npg (default: npg for Markov games, else euler)");
+  auto* sim_step_opt = simulate->add_option("--step", sim_step, "step size h (default: the certified best Euler step)");
+  simulate->add_option("--steps", sim_req.steps, "number of steps")->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  simulate->add_option("--scale", sim_req.player_scale, "per-player step scales (one per player)");
+  auto* sim_coupling_opt = simulate->add_option("--coupling", sim_coupling, "multiply every coupling block A_ij");
+  simulate->add_option("--seed", sim_req.seed, "seed of the starting points");
+  simulate->add_option("--trajectory", sim_req.trajectory_out, "write the trajectory as CSV");
+  simulate->add_option("--out", sim_req.json_out, "write measured-vs-certified numbers as JSON");
+  simulate->add_option("--plot", sim_req.plot, "PNG phase portrait (players 0 and 1)");
+  simulate->footer("Examples:\n  rlpp simulate configs/games/toy.toml --plot toy_phase.png\n"
+                   "  rlpp simulate configs/games/markov_coordination.toml --method npg --steps 500");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -204,6 +238,15 @@ int main(int argc, char** argv) {
       opts.smoothing = plot_smooth;
       rlpp::core::plot_curves(rlpp::core::load_run_curves(plot_runs, plot_metric), opts, plot_out);
       std::cout << "rlpp: wrote " << plot_out << std::endl;
+    } else if (*certify) {
+      if (*cert_coupling_opt) cert_req.coupling = cert_coupling;
+      if (*cert_radius_opt) cert_req.radius = cert_radius;
+      if (*cert_points_opt) cert_req.random_points = cert_points;
+      rlpp::certify::run_certify(cert_req, std::cout);
+    } else if (*simulate) {
+      if (*sim_step_opt) sim_req.step = sim_step;
+      if (*sim_coupling_opt) sim_req.coupling = sim_coupling;
+      rlpp::certify::run_simulate(sim_req, std::cout);
     } else {
       std::cout << app.help() << std::endl;
     }

@@ -37,7 +37,7 @@ TEST(Cli, VersionNamesRlppLibTorchAndCuda) {
 
 TEST(Cli, HelpOfEachSubcommandHasExamples) {
   TempDir dir("cli");
-  for (const std::string sub : {"train", "resume", "eval", "list", "plot", "sweep"}) {
+  for (const std::string sub : {"train", "resume", "eval", "list", "plot", "sweep", "certify", "simulate"}) {
     const Result r = run_cli(sub + " --help", dir);
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;
@@ -173,4 +173,37 @@ TEST(Cli, SigintWritesACheckpointAndExitsCleanly) {
   EXPECT_TRUE(any);
   const Result r = run_cli("resume " + out + " --stop-after-updates 1 --quiet", dir);
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// Games (docs/games.md): the toy game's certificate as a user sees it, and bad game files.
+TEST(Cli, CertifyAndSimulateTheToyGame) {
+  TempDir dir("cli");
+  const std::string json = dir.sub("toy.json");
+  Result r = run_cli("certify configs/games/toy.toml --out " + json, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("SGN: HOLDS  alpha* = 0.292893  beta = 1.70711"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not monotone"), std::string::npos) << r.out;
+  const std::string text = slurp(json);
+  EXPECT_NE(text.find("\"holds\": true"), std::string::npos) << text;
+  r = run_cli("simulate configs/games/toy.toml --steps 100", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("OK (certificate not faster than measured)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, BadGameFilesExitWithCodeTwoAndWriteNothing) {
+  TempDir dir("cli");
+  const std::string bad = dir.sub("bad.toml"), json = dir.sub("cert.json");
+  std::ofstream(bad) << "kind = \"quadratic\"\n[[players]]\ndim = 1\nQ = [[nan]]\n";
+  Result r = run_cli("certify " + bad + " --out " + json, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.toml: players[0].Q[0][0]: must be finite"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  EXPECT_FALSE(fs::exists(json));
+  std::ofstream(bad) << "kind = \"quadratic\"\n[[players]]\ndim = 2\nQ = [[1.0, 0.0]]\n";
+  r = run_cli("simulate " + bad, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("players[0].Q: expected a 2x2 matrix"), std::string::npos) << r.err;
+  r = run_cli("certify configs/games/markov_coordination.toml --coupling 2", dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--coupling needs a quadratic"), std::string::npos) << r.err;
 }
