@@ -12,6 +12,7 @@
 
 #include "rlpp/core/error.h"
 #include "rlpp/core/plot.h"
+#include "rlpp/search/compute_curve.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -149,6 +150,20 @@ int main(int argc, char** argv) {
                 "Writes DIR/<variant>/seed_<s>/ (runs), DIR/summary.md, DIR/summary.json, DIR/<metric>.png; finished\n"
                 "runs are kept when the sweep is run again.");
 
+  // search-eval
+  rlpp::search::ComputeCurveRequest search_req;
+  std::string search_out = "runs/search-eval";
+  auto* search_eval = app.add_subcommand("search-eval", "accuracy against test-time compute of an LM run: greedy, majority vote, best-of-N, beam, MCTS");
+  search_eval->add_option("run_dir", search_req.run_dir, "language-model run directory (with model/)")->required();
+  search_eval->add_option("--problems", search_req.problems, "fresh task problems")->check(CLI::Range(1, 100000));
+  search_eval->add_option("--budgets", search_req.budgets, "budgets b (samples / expansions / 2b MCTS iterations)")->delimiter(',');
+  search_eval->add_option("--methods", search_req.methods, "greedy, majority, best_of_n_logp, best_of_n_verifier, beam, mcts")->delimiter(',');
+  search_eval->add_option("--temperature", search_req.temperature, "sampling temperature")->check(CLI::Range(0.0, 100.0));
+  search_eval->add_option("--seed", search_req.seed, "seed of the problems");
+  search_eval->add_option("--threads", search_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  search_eval->add_option("--out", search_out, "directory for compute_curve.{md,json,png}");
+  search_eval->footer("Example:\n  rlpp search-eval runs/lm-arith-150 --problems 64 --budgets 1,2,4,8 --out runs/search-eval");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -196,6 +211,10 @@ int main(int argc, char** argv) {
         std::cerr << "rlpp: " << s.failed.size() << " run(s) failed: " << s.failed.front() << " ..." << std::endl;
         return 1;
       }
+    } else if (*search_eval) {
+      const auto points = rlpp::search::compute_curve(search_req);
+      std::cout << rlpp::search::compute_table(points);
+      for (const auto& f : rlpp::search::write_compute_curve(points, search_out)) std::cout << "rlpp: wrote " << f << std::endl;
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;
