@@ -13,6 +13,7 @@
 #include "rlpp/core/error.h"
 #include "rlpp/core/plot.h"
 #include "rlpp/search/compute_curve.h"
+#include "rlpp/search/expert_data.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -161,8 +162,22 @@ int main(int argc, char** argv) {
   search_eval->add_option("--temperature", search_req.temperature, "sampling temperature")->check(CLI::Range(0.0, 100.0));
   search_eval->add_option("--seed", search_req.seed, "seed of the problems");
   search_eval->add_option("--threads", search_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  search_eval->add_option("--task-run", search_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
   search_eval->add_option("--out", search_out, "directory for compute_curve.{md,json,png}");
   search_eval->footer("Example:\n  rlpp search-eval runs/lm-arith-150 --problems 64 --budgets 1,2,4,8 --out runs/search-eval");
+
+  // expert-data
+  rlpp::search::ExpertDataRequest expert_req;
+  auto* expert = app.add_subcommand("expert-data", "rejection sampling: a run's verified solutions to fresh problems as SFT data (JSONL)");
+  expert->add_option("run_dir", expert_req.run_dir, "language-model run directory (with model/)")->required();
+  expert->add_option("--out", expert_req.out_path, "JSONL file to write")->required();
+  expert->add_option("--problems", expert_req.problems, "fresh task problems")->check(CLI::Range(1, 10000000));
+  expert->add_option("--samples", expert_req.samples, "samples per problem")->check(CLI::Range(1, 4096));
+  expert->add_option("--temperature", expert_req.temperature, "sampling temperature")->check(CLI::Range(0.0, 100.0));
+  expert->add_option("--seed", expert_req.seed, "seed of the problems");
+  expert->add_option("--task-run", expert_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  expert->add_option("--threads", expert_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  expert->footer("Example:\n  rlpp expert-data runs/lm-arith-150 --problems 2000 --samples 8 --out runs/expert.jsonl");
 
   try {
     app.parse(argc, argv);
@@ -215,6 +230,11 @@ int main(int argc, char** argv) {
       const auto points = rlpp::search::compute_curve(search_req);
       std::cout << rlpp::search::compute_table(points);
       for (const auto& f : rlpp::search::write_compute_curve(points, search_out)) std::cout << "rlpp: wrote " << f << std::endl;
+    } else if (*expert) {
+      const auto r = rlpp::search::write_expert_data(expert_req);
+      std::cout << "problems " << r.problems << "  solved " << r.solved << "  examples " << r.examples
+                << "  tokens_generated " << r.tokens_generated << std::endl;
+      std::cout << "rlpp: wrote " << expert_req.out_path << std::endl;
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;

@@ -17,10 +17,10 @@
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/search/beam_search.h"
 #include "rlpp/search/best_of_n.h"
+#include "rlpp/search/lm_run.h"
 #include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/mcts.h"
 #include "rlpp/train/lm/lm_data.h"
-#include "rlpp/train/lm/model_section.h"
 
 namespace rlpp::search {
 
@@ -43,37 +43,15 @@ sample::SamplerChain temperature_chain(double t) {
 }  // namespace
 
 std::vector<ComputePoint> compute_curve(const ComputeCurveRequest& req) {
-  std::error_code ec;
-  const fs::path run(req.run_dir);
-  core::require(fs::exists(run / "recipe.toml", ec), "search-eval: '" + req.run_dir + "' has no recipe.toml");
-  core::require(fs::is_directory(run / "model", ec), "search-eval: '" + req.run_dir + "' has no model/ (train it to the end)");
   core::require(req.problems >= 1, "search-eval: problems must be >= 1");
   core::require(!req.budgets.empty(), "search-eval: no budgets");
   for (int64_t b : req.budgets) core::require(b >= 1, "search-eval: budgets must be >= 1, got " + std::to_string(b));
   core::require(req.torch_threads >= 1, "search-eval: torch_threads must be >= 1");
   torch::set_num_threads(static_cast<int>(req.torch_threads));
-  const core::Recipe recipe = core::Recipe::load((run / "recipe.toml").string());
-
-  train::lm::LmDataOptions data_opts;
-  {
-    core::Binder b = core::Binder::reader(recipe, "data");
-    data_opts.bind(b);
-  }
-  const train::lm::LmData data(data_opts, recipe);
-  core::require(data.task() != nullptr, "search-eval: the run's data is not a task (data.source = \"task\")");
-  train::lm::LmModelOptions model_opts;
-  train::lm::TokenizerOptions tok_opts;
-  {
-    core::Binder b = core::Binder::reader(recipe, "model");
-    model_opts.bind(b);
-    core::Binder t = core::Binder::reader(recipe, "tokenizer");
-    tok_opts.bind(t);
-  }
-  model_opts.from = (run / "model").string();
-  std::string tok_source;
-  const std::unique_ptr<nn::Tokenizer> tok = train::lm::make_tokenizer(tok_opts, model_opts, data.alphabet(), &tok_source);
-  nn::lm::TransformerLm model = train::lm::make_model(model_opts, *tok);
-  model->eval();
+  LmRun run = load_lm_run(req.run_dir, req.task_run_dir);
+  const train::lm::LmData& data = *run.data;
+  const nn::Tokenizer* tok = run.tokenizer.get();
+  nn::lm::TransformerLm& model = run.model;
   const env::text::TextTask& task = *data.task();
   const std::vector<env::text::TaskInstance> problems = env::text::make_split(task, req.problems, req.seed);
 
