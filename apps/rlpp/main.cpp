@@ -14,6 +14,7 @@
 #include "rlpp/core/plot.h"
 #include "rlpp/search/compute_curve.h"
 #include "rlpp/search/expert_data.h"
+#include "rlpp/search/mcts_dpo.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -179,6 +180,24 @@ int main(int argc, char** argv) {
   expert->add_option("--threads", expert_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
   expert->footer("Example:\n  rlpp expert-data runs/lm-arith-150 --problems 2000 --samples 8 --out runs/expert.jsonl");
 
+  // mcts-dpo
+  rlpp::search::MctsDpoRequest dpo_req;
+  auto* mcts_dpo = app.add_subcommand("mcts-dpo", "MCTS-DPO rounds on an LM run: search, step preference pairs, DPO, refresh");
+  mcts_dpo->add_option("run_dir", dpo_req.run_dir, "language-model run directory (with model/)")->required();
+  mcts_dpo->add_option("--out", dpo_req.out_dir, "directory for model/, recipe.toml and mcts_dpo.json")->required();
+  mcts_dpo->add_option("--rounds", dpo_req.rounds, "search + DPO rounds")->check(CLI::Range(1, 1000));
+  mcts_dpo->add_option("--problems", dpo_req.problems, "problems searched per round")->check(CLI::Range(1, 1000000));
+  mcts_dpo->add_option("--eval-problems", dpo_req.eval_problems, "held-out problems for greedy accuracy")->check(CLI::Range(1, 1000000));
+  mcts_dpo->add_option("--epochs", dpo_req.epochs, "passes over a round's pairs")->check(CLI::Range(1, 1000));
+  mcts_dpo->add_option("--lr", dpo_req.learning_rate, "AdamW learning rate")->check(CLI::Range(1e-9, 1.0));
+  mcts_dpo->add_option("--beta", dpo_req.dpo.beta, "DPO beta")->check(CLI::Range(1e-6, 100.0));
+  mcts_dpo->add_option("--min-gap", dpo_req.min_gap, "Q gap needed for a sibling pair")->check(CLI::Range(0.0, 2.0));
+  mcts_dpo->add_option("--iterations", dpo_req.mcts.iterations, "MCTS iterations per move")->check(CLI::Range(1, 100000));
+  mcts_dpo->add_option("--children", dpo_req.mcts.num_children, "steps sampled per expansion")->check(CLI::Range(1, 64));
+  mcts_dpo->add_option("--task-run", dpo_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  mcts_dpo->add_option("--threads", dpo_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  mcts_dpo->footer("Example:\n  rlpp mcts-dpo runs/lm-arith-150 --rounds 2 --problems 64 --out runs/lm-arith-150-mcts-dpo");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -235,6 +254,13 @@ int main(int argc, char** argv) {
       std::cout << "problems " << r.problems << "  solved " << r.solved << "  examples " << r.examples
                 << "  tokens_generated " << r.tokens_generated << std::endl;
       std::cout << "rlpp: wrote " << expert_req.out_path << std::endl;
+    } else if (*mcts_dpo) {
+      for (const auto& r : rlpp::search::run_mcts_dpo(dpo_req))
+        std::cout << "round " << r.round << "  pairs " << r.pairs << "  search_reward " << r.search_reward
+                  << "  dpo_loss " << r.dpo_loss_first << " -> " << r.dpo_loss_last << "  reward_accuracy "
+                  << r.reward_accuracy_last << "  greedy_accuracy " << r.greedy_accuracy << "  tokens "
+                  << r.tokens_generated << std::endl;
+      std::cout << "rlpp: wrote " << dpo_req.out_dir << std::endl;
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;

@@ -34,8 +34,7 @@ LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir) {
   core::Binder tb = core::Binder::reader(recipe, "tokenizer");
   tok_opts.bind(tb);
   model_opts.from = (run / "model").string();
-  std::string source;
-  out.tokenizer = train::lm::make_tokenizer(tok_opts, model_opts, out.data->alphabet(), &source);
+  out.tokenizer = train::lm::make_tokenizer(tok_opts, model_opts, out.data->alphabet(), &out.tokenizer_source);
   out.model = train::lm::make_model(model_opts, *out.tokenizer);
   out.model->eval();
   return out;

@@ -13,6 +13,7 @@ namespace rlpp::search {
 struct LmRun {
   std::unique_ptr<train::lm::LmData> data;  // of task_run_dir's recipe: data.task() is set
   std::unique_ptr<nn::Tokenizer> tokenizer;
+  std::string tokenizer_source;  // the file it was read from ("" = built from the task's alphabet)
   nn::lm::TransformerLm model{nullptr};
 };
 
