@@ -15,6 +15,7 @@
 #include "rlpp/search/compute_curve.h"
 #include "rlpp/search/expert_data.h"
 #include "rlpp/search/mcts_dpo.h"
+#include "rlpp/search/reward_model_bon.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -198,6 +199,20 @@ int main(int argc, char** argv) {
   mcts_dpo->add_option("--threads", dpo_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
   mcts_dpo->footer("Example:\n  rlpp mcts-dpo runs/lm-arith-150 --rounds 2 --problems 64 --out runs/lm-arith-150-mcts-dpo");
 
+  // rm-bon
+  rlpp::search::RewardModelBonRequest rm_req;
+  auto* rm_bon = app.add_subcommand("rm-bon", "train a Bradley-Terry reward model on an LM run's samples; best-of-N by it: proxy vs true reward");
+  rm_bon->add_option("run_dir", rm_req.run_dir, "language-model run directory (with model/)")->required();
+  rm_bon->add_option("--out", rm_req.out_dir, "directory for rm_bon.{md,json,png}")->required();
+  rm_bon->add_option("--train-problems", rm_req.train_problems, "problems whose samples train the reward model")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--eval-problems", rm_req.eval_problems, "fresh problems for best-of-N")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--samples", rm_req.samples, "samples per training problem")->check(CLI::Range(2, 4096));
+  rm_bon->add_option("--max-n", rm_req.max_n, "largest N (powers of two from 1)")->check(CLI::Range(1, 4096));
+  rm_bon->add_option("--steps", rm_req.steps, "Adam steps of the reward head")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--task-run", rm_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  rm_bon->add_option("--threads", rm_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  rm_bon->footer("Example:\n  rlpp rm-bon runs/lm-arith-150 --train-problems 128 --max-n 32 --out runs/rm-bon-150");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -261,6 +276,14 @@ int main(int argc, char** argv) {
                   << r.reward_accuracy_last << "  greedy_accuracy " << r.greedy_accuracy << "  tokens "
                   << r.tokens_generated << std::endl;
       std::cout << "rlpp: wrote " << dpo_req.out_dir << std::endl;
+    } else if (*rm_bon) {
+      const auto r = rlpp::search::run_reward_model_bon(rm_req);
+      std::cout << "train_pairs " << r.train_pairs << "  pair_accuracy train " << r.train_pair_accuracy
+                << " held-out " << r.heldout_pair_accuracy << std::endl;
+      for (const auto& p : r.points)
+        std::cout << "N " << p.n << "  proxy " << p.proxy << "  true " << p.true_accuracy << "  oracle "
+                  << p.oracle_accuracy << std::endl;
+      std::cout << "rlpp: wrote " << rm_req.out_dir << std::endl;
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;
