@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
   mcts_dpo->add_option("--epochs", dpo_req.epochs, "passes over a round's pairs")->check(CLI::Range(1, 1000));
   mcts_dpo->add_option("--lr", dpo_req.learning_rate, "AdamW learning rate")->check(CLI::Range(1e-9, 1.0));
   mcts_dpo->add_option("--beta", dpo_req.dpo.beta, "DPO beta")->check(CLI::Range(1e-6, 100.0));
+  mcts_dpo->add_option("--nll-weight", dpo_req.nll_weight, "weight of an NLL term on the chosen steps (RPO)")->check(CLI::Range(0.0, 100.0));
   mcts_dpo->add_option("--min-gap", dpo_req.min_gap, "Q gap needed for a sibling pair")->check(CLI::Range(0.0, 2.0));
   mcts_dpo->add_option("--iterations", dpo_req.mcts.iterations, "MCTS iterations per move")->check(CLI::Range(1, 100000));
   mcts_dpo->add_option("--children", dpo_req.mcts.num_children, "steps sampled per expansion")->check(CLI::Range(1, 64));

@@ -60,6 +60,7 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
                     req.batch_pairs >= 1,
                 "mcts-dpo: rounds, problems, eval_problems, epochs and batch_pairs must be >= 1");
   core::require(req.learning_rate > 0, "mcts-dpo: learning_rate must be > 0");
+  core::require(req.nll_weight >= 0, "mcts-dpo: nll_weight must be >= 0");
   req.mcts.validate();
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, req.torch_threads)));
   torch::manual_seed(req.seed);
@@ -144,8 +145,11 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
         in.mask_chosen = mw;
         in.mask_rejected = ml;
         const algo::PreferenceOutput out = algo::dpo_loss(in, req.dpo);
+        torch::Tensor loss = out.loss;
+        if (req.nll_weight > 0)
+          loss = loss - req.nll_weight * (in.logp_chosen * mw).sum() / mw.sum().clamp_min(1.0);
         opt->zero_grad();
-        out.loss.backward();
+        loss.backward();
         torch::nn::utils::clip_grad_norm_(policy.model->parameters(), 1.0);
         opt->step();
         const double l = out.loss.item<double>();

@@ -34,6 +34,9 @@ struct MctsDpoRequest {
     return o;
   }();
   algo::DpoOptions dpo;      // β = 0.1
+  // α of an added NLL term on the chosen steps' tokens (RPO, arXiv 2404.19733):
+  // loss = DPO + α · (−Σ m_w log π(y_w) / Σ m_w); 0 = plain DPO.
+  double nll_weight = 0.0;
   uint64_t seed = 4242;
   int64_t torch_threads = 1;
 };
