@@ -13,6 +13,10 @@
 #include "rlpp/certify/commands.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/plot.h"
+#include "rlpp/search/compute_curve.h"
+#include "rlpp/search/expert_data.h"
+#include "rlpp/search/mcts_dpo.h"
+#include "rlpp/search/reward_model_bon.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -183,6 +187,67 @@ int main(int argc, char** argv) {
   simulate->footer("Examples:\n  rlpp simulate configs/games/toy.toml --plot toy_phase.png\n"
                    "  rlpp simulate configs/games/markov_coordination.toml --method npg --steps 500");
 
+  // search-eval
+  rlpp::search::ComputeCurveRequest search_req;
+  std::string search_out = "runs/search-eval";
+  auto* search_eval = app.add_subcommand("search-eval", "accuracy against test-time compute of an LM run: greedy, majority vote, best-of-N, beam, MCTS");
+  search_eval->add_option("run_dir", search_req.run_dir, "language-model run directory (with model/)")->required();
+  search_eval->add_option("--problems", search_req.problems, "fresh task problems")->check(CLI::Range(1, 100000));
+  search_eval->add_option("--budgets", search_req.budgets, "budgets b (samples / expansions / 2b MCTS iterations)")->delimiter(',');
+  search_eval->add_option("--methods", search_req.methods, "greedy, majority, best_of_n_logp, best_of_n_verifier, beam, mcts")->delimiter(',');
+  search_eval->add_option("--temperature", search_req.temperature, "sampling temperature")->check(CLI::Range(0.0, 100.0));
+  search_eval->add_option("--seed", search_req.seed, "seed of the problems");
+  search_eval->add_option("--threads", search_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  search_eval->add_option("--task-run", search_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  search_eval->add_option("--out", search_out, "directory for compute_curve.{md,json,png}");
+  search_eval->footer("Example:\n  rlpp search-eval runs/lm-arith-150 --problems 64 --budgets 1,2,4,8 --out runs/search-eval");
+
+  // expert-data
+  rlpp::search::ExpertDataRequest expert_req;
+  auto* expert = app.add_subcommand("expert-data", "rejection sampling: a run's verified solutions to fresh problems as SFT data (JSONL)");
+  expert->add_option("run_dir", expert_req.run_dir, "language-model run directory (with model/)")->required();
+  expert->add_option("--out", expert_req.out_path, "JSONL file to write")->required();
+  expert->add_option("--problems", expert_req.problems, "fresh task problems")->check(CLI::Range(1, 10000000));
+  expert->add_option("--samples", expert_req.samples, "samples per problem")->check(CLI::Range(1, 4096));
+  expert->add_option("--temperature", expert_req.temperature, "sampling temperature")->check(CLI::Range(0.0, 100.0));
+  expert->add_option("--seed", expert_req.seed, "seed of the problems");
+  expert->add_option("--task-run", expert_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  expert->add_option("--threads", expert_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  expert->footer("Example:\n  rlpp expert-data runs/lm-arith-150 --problems 2000 --samples 8 --out runs/expert.jsonl");
+
+  // mcts-dpo
+  rlpp::search::MctsDpoRequest dpo_req;
+  auto* mcts_dpo = app.add_subcommand("mcts-dpo", "MCTS-DPO rounds on an LM run: search, step preference pairs, DPO, refresh");
+  mcts_dpo->add_option("run_dir", dpo_req.run_dir, "language-model run directory (with model/)")->required();
+  mcts_dpo->add_option("--out", dpo_req.out_dir, "directory for model/, recipe.toml and mcts_dpo.json")->required();
+  mcts_dpo->add_option("--rounds", dpo_req.rounds, "search + DPO rounds")->check(CLI::Range(1, 1000));
+  mcts_dpo->add_option("--problems", dpo_req.problems, "problems searched per round")->check(CLI::Range(1, 1000000));
+  mcts_dpo->add_option("--eval-problems", dpo_req.eval_problems, "held-out problems for greedy accuracy")->check(CLI::Range(1, 1000000));
+  mcts_dpo->add_option("--epochs", dpo_req.epochs, "passes over a round's pairs")->check(CLI::Range(1, 1000));
+  mcts_dpo->add_option("--lr", dpo_req.learning_rate, "AdamW learning rate")->check(CLI::Range(1e-9, 1.0));
+  mcts_dpo->add_option("--beta", dpo_req.dpo.beta, "DPO beta")->check(CLI::Range(1e-6, 100.0));
+  mcts_dpo->add_option("--nll-weight", dpo_req.nll_weight, "weight of an NLL term on the chosen steps (RPO)")->check(CLI::Range(0.0, 100.0));
+  mcts_dpo->add_option("--min-gap", dpo_req.min_gap, "Q gap needed for a sibling pair")->check(CLI::Range(0.0, 2.0));
+  mcts_dpo->add_option("--iterations", dpo_req.mcts.iterations, "MCTS iterations per move")->check(CLI::Range(1, 100000));
+  mcts_dpo->add_option("--children", dpo_req.mcts.num_children, "steps sampled per expansion")->check(CLI::Range(1, 64));
+  mcts_dpo->add_option("--task-run", dpo_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  mcts_dpo->add_option("--threads", dpo_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  mcts_dpo->footer("Example:\n  rlpp mcts-dpo runs/lm-arith-150 --rounds 2 --problems 64 --out runs/lm-arith-150-mcts-dpo");
+
+  // rm-bon
+  rlpp::search::RewardModelBonRequest rm_req;
+  auto* rm_bon = app.add_subcommand("rm-bon", "train a Bradley-Terry reward model on an LM run's samples; best-of-N by it: proxy vs true reward");
+  rm_bon->add_option("run_dir", rm_req.run_dir, "language-model run directory (with model/)")->required();
+  rm_bon->add_option("--out", rm_req.out_dir, "directory for rm_bon.{md,json,png}")->required();
+  rm_bon->add_option("--train-problems", rm_req.train_problems, "problems whose samples train the reward model")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--eval-problems", rm_req.eval_problems, "fresh problems for best-of-N")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--samples", rm_req.samples, "samples per training problem")->check(CLI::Range(2, 4096));
+  rm_bon->add_option("--max-n", rm_req.max_n, "largest N (powers of two from 1)")->check(CLI::Range(1, 4096));
+  rm_bon->add_option("--steps", rm_req.steps, "Adam steps of the reward head")->check(CLI::Range(1, 1000000));
+  rm_bon->add_option("--task-run", rm_req.task_run_dir, "run whose recipe defines the task (default: run_dir)");
+  rm_bon->add_option("--threads", rm_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
+  rm_bon->footer("Example:\n  rlpp rm-bon runs/lm-arith-150 --train-problems 128 --max-n 32 --out runs/rm-bon-150");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -230,6 +295,30 @@ int main(int argc, char** argv) {
         std::cerr << "rlpp: " << s.failed.size() << " run(s) failed: " << s.failed.front() << " ..." << std::endl;
         return 1;
       }
+    } else if (*search_eval) {
+      const auto points = rlpp::search::compute_curve(search_req);
+      std::cout << rlpp::search::compute_table(points);
+      for (const auto& f : rlpp::search::write_compute_curve(points, search_out)) std::cout << "rlpp: wrote " << f << std::endl;
+    } else if (*expert) {
+      const auto r = rlpp::search::write_expert_data(expert_req);
+      std::cout << "problems " << r.problems << "  solved " << r.solved << "  examples " << r.examples
+                << "  tokens_generated " << r.tokens_generated << std::endl;
+      std::cout << "rlpp: wrote " << expert_req.out_path << std::endl;
+    } else if (*mcts_dpo) {
+      for (const auto& r : rlpp::search::run_mcts_dpo(dpo_req))
+        std::cout << "round " << r.round << "  pairs " << r.pairs << "  search_reward " << r.search_reward
+                  << "  dpo_loss " << r.dpo_loss_first << " -> " << r.dpo_loss_last << "  reward_accuracy "
+                  << r.reward_accuracy_last << "  greedy_accuracy " << r.greedy_accuracy << "  tokens "
+                  << r.tokens_generated << std::endl;
+      std::cout << "rlpp: wrote " << dpo_req.out_dir << std::endl;
+    } else if (*rm_bon) {
+      const auto r = rlpp::search::run_reward_model_bon(rm_req);
+      std::cout << "train_pairs " << r.train_pairs << "  pair_accuracy train " << r.train_pair_accuracy
+                << " held-out " << r.heldout_pair_accuracy << std::endl;
+      for (const auto& p : r.points)
+        std::cout << "N " << p.n << "  proxy " << p.proxy << "  true " << p.true_accuracy << "  oracle "
+                  << p.oracle_accuracy << std::endl;
+      std::cout << "rlpp: wrote " << rm_req.out_dir << std::endl;
     } else if (*plot) {
       rlpp::core::PlotOptions opts;
       opts.title = plot_title.empty() ? plot_metric : plot_title;

@@ -1,0 +1,25 @@
+// A finished language-model run loaded for search: its recipe's task data, the tokenizer and the
+// final model (RUN_DIR/model), in eval mode.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "rlpp/nn/lm/transformer.h"
+#include "rlpp/nn/tokenizer/tokenizer.h"
+#include "rlpp/train/lm/lm_data.h"
+
+namespace rlpp::search {
+
+struct LmRun {
+  std::unique_ptr<train::lm::LmData> data;  // of task_run_dir's recipe: data.task() is set
+  std::unique_ptr<nn::Tokenizer> tokenizer;
+  std::string tokenizer_source;  // the file it was read from ("" = built from the task's alphabet)
+  nn::lm::TransformerLm model{nullptr};
+};
+
+// task_run_dir: the run whose [data]/[task] sections define the task ("" = run_dir itself; a run
+// trained on JSONL data takes its task from the run that produced the data). UserError when a
+// directory lacks recipe.toml or model/, or the data is not a task.
+LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir = "");
+
+}  // namespace rlpp::search

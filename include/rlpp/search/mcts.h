@@ -1,0 +1,97 @@
+// Monte Carlo tree search over reasoning steps (MCTS-DPO arXiv 2405.00451, AlphaMath arXiv
+// 2405.03553), generic over a StepModel.
+//
+// One iteration:
+//   select   from the root, while the node is expanded and not terminal, go to the child maximising
+//            PUCT(c) = Q(c) + c_puct · p(c) · sqrt(N(parent)) / (1 + N(c))
+//   expand   the reached node (unless terminal or at max_depth): k candidate steps from the policy in
+//            one batch, identical steps merged; every new child is valued at once (one batched
+//            evaluate() call; terminal children take the verifier's reward)
+//   backup   v = the reached node's value (terminal: its reward) is added along the path:
+//            N += 1, W += v, Q = W / N  (mean-value backup, AlphaZero/AlphaMath)
+// Q of a child never visited is its evaluation (so fresh evaluations steer selection at once, as
+// MCTS-DPO's Q at expansion). Prior p = exp(Σ log π(step) / len^α): α = 1.25 is MCTS-DPO's length
+// penalty, α = 1 AlphaMath's exp(mean token log-prob).
+//
+// Re-rooting: advance() moves the root to its most visited child, keeping that subtree; solve()
+// alternates `iterations` (× root_multiplier for the first move) of search and a move until a
+// terminal step or max_depth.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "rlpp/core/config.h"
+#include "rlpp/search/step_model.h"
+
+namespace rlpp::search {
+
+struct MctsOptions {
+  double c_puct = 1.0;                 // MCTS-DPO 1.0, AlphaMath 1.5
+  int64_t num_children = 2;            // k steps sampled per expansion (MCTS-DPO 2, AlphaMath 5)
+  int64_t iterations = 64;             // per move
+  int64_t root_multiplier = 4;         // the first move searches iterations × this
+  double prior_length_exponent = 1.25;  // α in p = exp(Σ log π / len^α)
+  int64_t max_depth = 8;               // steps from the original root
+
+  void bind(core::Binder& b);
+  void validate() const;  // UserError naming the option
+};
+
+struct MctsNode {
+  int64_t parent = -1;
+  std::vector<int64_t> children;
+  Tokens step;           // the tokens of the step leading here (empty at the original root)
+  int64_t depth = 0;     // steps from the original root
+  double prior = 1;      // p
+  double value = 0;      // evaluation at creation (terminal: the reward)
+  int64_t visits = 0;    // N
+  double value_sum = 0;  // W
+  bool terminal = false;
+  bool expanded = false;
+
+  double q() const { return visits > 0 ? value_sum / static_cast<double>(visits) : value; }
+};
+
+struct MctsResult {
+  Tokens solution;   // the steps chosen by re-rooting, concatenated
+  bool terminal = false;
+  double reward = 0;  // the terminal reward (0 when max_depth stopped the search first)
+  SearchCompute compute;
+};
+
+class Mcts {
+ public:
+  // The root is the state `root_state` (valued at construction by one evaluate() call).
+  Mcts(StepModel& model, MctsOptions opts, Tokens root_state = {});
+
+  void run(int64_t iterations);
+  MctsResult solve();
+
+  // The parts of an iteration, public for tests and for callers that build trees by hand.
+  double puct(int64_t child) const;          // PUCT score of `child` under its parent
+  int64_t select_child(int64_t node) const;  // argmax PUCT (ties: the earlier child)
+  void backup(int64_t node, double v);       // N += 1, W += v from `node` up to the root
+  // Adds a child to `parent` with the prior of `c` and the given value (c.reward when terminal).
+  int64_t add_child(int64_t parent, const StepCandidate& c, double value);
+  int64_t advance();  // re-roots at the most visited child (ties: higher Q); returns it
+
+  Tokens state(int64_t node) const;  // root_state + the steps from the original root to `node`
+  int64_t root() const { return root_; }
+  const std::vector<MctsNode>& nodes() const { return nodes_; }
+  const MctsOptions& options() const { return opts_; }
+  SearchCompute compute() const;  // spent by this tree since construction
+  // The terminal node with the highest reward seen so far (−1 when none).
+  int64_t best_terminal() const;
+
+ private:
+  void expand(int64_t node);
+
+  StepModel& model_;
+  MctsOptions opts_;
+  Tokens root_state_;
+  std::vector<MctsNode> nodes_;
+  int64_t root_ = 0;
+  SearchCompute start_;
+};
+
+}  // namespace rlpp::search

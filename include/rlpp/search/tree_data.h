@@ -1,0 +1,32 @@
+// Training data read off a search tree.
+//   step_preferences: MCTS-DPO's step-level pairs (arXiv 2405.00451): among the children of every
+//     expanded node, the highest-Q child is chosen and the lowest-Q child rejected (when their Q
+//     differ by at least min_gap), sharing the node's state as prefix: DPO from the divergence point.
+//   value_targets: AlphaMath's value-head targets (arXiv 2405.03553): every visited node's state and
+//     its Q, for MSE(tanh(v(state)), Q).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "rlpp/search/mcts.h"
+
+namespace rlpp::search {
+
+struct StepPreference {
+  Tokens prefix;    // the parent's state (root state + steps)
+  Tokens chosen;    // the highest-Q child's step
+  Tokens rejected;  // the lowest-Q child's step
+  double q_chosen = 0;
+  double q_rejected = 0;
+};
+// Nodes in tree order; min_visits: both children must have been visited at least this often.
+std::vector<StepPreference> step_preferences(const Mcts& tree, double min_gap = 0.0, int64_t min_visits = 0);
+
+struct ValueTarget {
+  Tokens state;
+  double q = 0;
+  int64_t visits = 0;
+};
+std::vector<ValueTarget> value_targets(const Mcts& tree, int64_t min_visits = 1);
+
+}  // namespace rlpp::search

@@ -1,0 +1,164 @@
+#include "rlpp/search/mcts.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "rlpp/core/error.h"
+
+namespace rlpp::search {
+
+void MctsOptions::bind(core::Binder& b) {
+  b.num("c_puct", c_puct, "PUCT exploration constant", core::Bounds::non_negative());
+  b.integer("num_children", num_children, "steps sampled per expansion", core::Bounds::at_least(1));
+  b.integer("iterations", iterations, "search iterations per move", core::Bounds::at_least(1));
+  b.integer("root_multiplier", root_multiplier, "iteration multiplier of the first move", core::Bounds::at_least(1));
+  b.num("prior_length_exponent", prior_length_exponent, "alpha in prior = exp(sum logp / len^alpha)",
+        core::Bounds::non_negative());
+  b.integer("max_depth", max_depth, "most steps in a solution", core::Bounds::at_least(1));
+}
+
+void MctsOptions::validate() const {
+  core::require(c_puct >= 0, "mcts: c_puct must be >= 0, got " + std::to_string(c_puct));
+  core::require(num_children >= 1, "mcts: num_children must be >= 1, got " + std::to_string(num_children));
+  core::require(iterations >= 1, "mcts: iterations must be >= 1, got " + std::to_string(iterations));
+  core::require(root_multiplier >= 1, "mcts: root_multiplier must be >= 1, got " + std::to_string(root_multiplier));
+  core::require(prior_length_exponent >= 0,
+                "mcts: prior_length_exponent must be >= 0, got " + std::to_string(prior_length_exponent));
+  core::require(max_depth >= 1, "mcts: max_depth must be >= 1, got " + std::to_string(max_depth));
+}
+
+Mcts::Mcts(StepModel& model, MctsOptions opts, Tokens root_state)
+    : model_(model), opts_(opts), root_state_(std::move(root_state)), start_(model.compute()) {
+  opts_.validate();
+  MctsNode root;
+  root.value = model_.evaluate({root_state_}).at(0);
+  nodes_.push_back(std::move(root));
+}
+
+double Mcts::puct(int64_t child) const {
+  const MctsNode& c = nodes_.at(child);
+  const MctsNode& p = nodes_.at(c.parent);
+  return c.q() + opts_.c_puct * c.prior * std::sqrt(static_cast<double>(p.visits)) / (1.0 + c.visits);
+}
+
+int64_t Mcts::select_child(int64_t node) const {
+  const MctsNode& n = nodes_.at(node);
+  if (n.children.empty()) throw std::logic_error("mcts: select_child on a node without children");
+  int64_t best = n.children[0];
+  double best_score = puct(best);
+  for (size_t i = 1; i < n.children.size(); ++i) {
+    const double s = puct(n.children[i]);
+    if (s > best_score) best = n.children[i], best_score = s;
+  }
+  return best;
+}
+
+void Mcts::backup(int64_t node, double v) {
+  // Up to the original root: statistics above the current root stay consistent for later reuse.
+  for (int64_t n = node; n >= 0; n = nodes_[n].parent) {
+    nodes_[n].visits += 1;
+    nodes_[n].value_sum += v;
+  }
+}
+
+int64_t Mcts::add_child(int64_t parent, const StepCandidate& c, double value) {
+  core::require(!c.tokens.empty(), "mcts: a step must have at least one token");
+  MctsNode n;
+  n.parent = parent;
+  n.step = c.tokens;
+  n.depth = nodes_.at(parent).depth + 1;
+  // p = exp(Σ log π / len^α) (MCTS-DPO's length-normalised prior, arXiv 2405.00451).
+  n.prior = std::exp(c.logp / std::pow(static_cast<double>(c.tokens.size()), opts_.prior_length_exponent));
+  n.terminal = c.terminal;
+  n.value = c.terminal ? c.reward : value;
+  nodes_.push_back(std::move(n));
+  const int64_t id = static_cast<int64_t>(nodes_.size()) - 1;
+  nodes_[parent].children.push_back(id);
+  nodes_[parent].expanded = true;
+  return id;
+}
+
+void Mcts::expand(int64_t node) {
+  const std::vector<StepCandidate> cands = model_.expand({state(node)}, opts_.num_children).at(0);
+  // Merge identical steps (sampling repeats itself), then value the new non-terminal ones in one batch.
+  std::vector<const StepCandidate*> fresh;
+  for (const StepCandidate& c : cands) {
+    bool seen = false;
+    for (const StepCandidate* f : fresh) seen = seen || f->tokens == c.tokens;
+    if (!seen && !c.tokens.empty()) fresh.push_back(&c);
+  }
+  std::vector<Tokens> to_value;
+  for (const StepCandidate* c : fresh) {
+    if (c->terminal) continue;
+    Tokens s = state(node);
+    s.insert(s.end(), c->tokens.begin(), c->tokens.end());
+    to_value.push_back(std::move(s));
+  }
+  std::vector<double> values;
+  if (!to_value.empty()) values = model_.evaluate(to_value);
+  size_t vi = 0;
+  for (const StepCandidate* c : fresh) add_child(node, *c, c->terminal ? c->reward : values.at(vi++));
+  nodes_[node].expanded = true;  // even with no children: never expanded twice
+}
+
+void Mcts::run(int64_t iterations) {
+  for (int64_t it = 0; it < iterations; ++it) {
+    int64_t node = root_;
+    while (nodes_[node].expanded && !nodes_[node].terminal && !nodes_[node].children.empty())
+      node = select_child(node);
+    const MctsNode& leaf = nodes_[node];
+    if (!leaf.terminal && !leaf.expanded && leaf.depth < opts_.max_depth) expand(node);
+    backup(node, nodes_[node].value);
+  }
+}
+
+int64_t Mcts::advance() {
+  const MctsNode& r = nodes_.at(root_);
+  if (r.children.empty()) throw std::logic_error("mcts: advance from a root without children");
+  int64_t best = r.children[0];
+  for (int64_t c : r.children) {
+    const MctsNode& n = nodes_[c];
+    const MctsNode& b = nodes_[best];
+    if (n.visits > b.visits || (n.visits == b.visits && n.q() > b.q())) best = c;
+  }
+  root_ = best;
+  return root_;
+}
+
+MctsResult Mcts::solve() {
+  int64_t iters = opts_.iterations * opts_.root_multiplier;
+  while (!nodes_[root_].terminal && nodes_[root_].depth < opts_.max_depth) {
+    run(iters);
+    iters = opts_.iterations;
+    if (nodes_[root_].children.empty()) break;  // the policy proposed nothing
+    advance();
+  }
+  MctsResult out;
+  out.solution = state(root_);
+  out.solution.erase(out.solution.begin(), out.solution.begin() + static_cast<int64_t>(root_state_.size()));
+  out.terminal = nodes_[root_].terminal;
+  out.reward = out.terminal ? nodes_[root_].value : 0.0;
+  out.compute = compute();
+  return out;
+}
+
+Tokens Mcts::state(int64_t node) const {
+  std::vector<int64_t> path;
+  for (int64_t n = node; n > 0; n = nodes_.at(n).parent) path.push_back(n);
+  Tokens s = root_state_;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) s.insert(s.end(), nodes_[*it].step.begin(), nodes_[*it].step.end());
+  return s;
+}
+
+SearchCompute Mcts::compute() const { return model_.compute() - start_; }
+
+int64_t Mcts::best_terminal() const {
+  int64_t best = -1;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].terminal && (best < 0 || nodes_[i].value > nodes_[best].value)) best = static_cast<int64_t>(i);
+  return best;
+}
+
+}  // namespace rlpp::search
