@@ -18,6 +18,7 @@ packages=(
   libplplot-dev plplot-driver-cairo # PNG learning curves
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
   libmujoco-dev                     # MuJoCo 2.2.2: Hopper-v4 and the other MuJoCo environments
+  libcpp-httplib-dev                # HTTP: `rlpp serve` and the agent harness's chat-completions client
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "command.h"
 #include "rlpp/certify/commands.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/plot.h"
@@ -248,6 +249,10 @@ int main(int argc, char** argv) {
   rm_bon->add_option("--threads", rm_req.torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
   rm_bon->footer("Example:\n  rlpp rm-bon runs/lm-arith-150 --train-problems 128 --max-n 32 --out runs/rm-bon-150");
 
+  // subcommands defined in their own files (command.h)
+  std::vector<rlpp::cli::Command> extra;
+  for (const auto& add : rlpp::cli::registered_commands()) extra.push_back(add(app, g_stop));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -265,6 +270,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*train || *resume) std::signal(SIGINT, on_sigint);
+    for (const auto& c : extra) {
+      if (!c.sub->parsed()) continue;
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+    }
     if (*train) {
       rlpp::train::start_run(start, g_stop);
     } else if (*resume) {
@@ -337,6 +347,8 @@ int main(int argc, char** argv) {
       if (*sim_coupling_opt) sim_req.coupling = sim_coupling;
       rlpp::certify::run_simulate(sim_req, std::cout);
     } else {
+      for (const auto& c : extra)
+        if (c.sub->parsed()) return c.run();
       std::cout << app.help() << std::endl;
     }
   } catch (const rlpp::core::UserError& e) {

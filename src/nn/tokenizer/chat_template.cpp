@@ -17,7 +17,7 @@ namespace {
 const std::vector<std::string>& roles_of(ChatFormat format) {
   static const std::vector<std::string> chatml = {"system", "user", "assistant", "tool"};
   static const std::vector<std::string> llama3 = {"system", "user", "assistant", "ipython", "tool"};
-  static const std::vector<std::string> plain = {"system", "user", "assistant"};
+  static const std::vector<std::string> plain = {"system", "user", "assistant", "tool"};
   switch (format) {
     case ChatFormat::kChatml: return chatml;
     case ChatFormat::kLlama3: return llama3;

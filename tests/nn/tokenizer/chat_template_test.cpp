@@ -48,7 +48,8 @@ TEST(ChatTemplate, UnknownRolesAndNamesAreRejected) {
     EXPECT_STREQ(e.what(), "chat template chatml: message 1 has role 'robot' (valid: system, user, "
                            "assistant, tool)");
   }
-  EXPECT_THROW(apply_chat_template(ChatFormat::kPlain, {{"tool", "x"}}, false), core::UserError);
+  EXPECT_THROW(apply_chat_template(ChatFormat::kPlain, {{"ipython", "x"}}, false), core::UserError);
+  EXPECT_EQ(apply_chat_template(ChatFormat::kPlain, {{"tool", "x"}}, false), "<|tool|>x");
   EXPECT_EQ(chat_format_from_name("llama3"), ChatFormat::kLlama3);
   EXPECT_EQ(chat_format_name(chat_format_from_name("chatml")), "chatml");
   try {

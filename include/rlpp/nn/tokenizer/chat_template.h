@@ -14,7 +14,7 @@
 namespace rlpp::nn {
 
 struct ChatMessage {
-  std::string role;  // system, user, assistant (chatml also: tool; llama3 also: ipython, tool)
+  std::string role;  // system, user, assistant, tool (llama3 also: ipython)
   std::string content;
 };
 
