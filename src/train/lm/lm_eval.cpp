@@ -9,7 +9,9 @@
 
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
+#include "rlpp/env/text/turn_env.h"
 #include "rlpp/sample/generator.h"
+#include "rlpp/train/lm/multi_turn.h"
 
 namespace rlpp::train::lm {
 
@@ -42,8 +44,24 @@ AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer
   sample::Generator gen(sample::default_chain({"temperature"}), g);
   AccuracyResult out;
   double correct = 0, length = 0;
+  const auto* dialogue = dynamic_cast<const env::text::MultiTurnTask*>(&task);
   for (size_t i = 0; i < examples.size(); i += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(examples.size(), i + static_cast<size_t>(batch_size));
+    if (dialogue) {  // whole greedy episodes, scored by the environment
+      std::vector<std::unique_ptr<env::text::TurnEnv>> envs;
+      for (size_t k = i; k < end; ++k) envs.push_back(dialogue->episode(examples[k].instance));
+      MultiTurnOptions mt;
+      mt.temperature = 0.0;
+      const RolloutBatch b = multi_turn_rollout(*model, tok, gen, envs, std::vector<int64_t>(end - i, 0), mt);
+      for (size_t k = i; k < end; ++k) {
+        const auto r = static_cast<int64_t>(k - i);
+        const auto row = b.tokens[r].masked_select(b.attend[r]).contiguous();
+        correct += b.correct[r].item<double>();
+        length += b.lengths[r].item<double>();
+        out.responses.push_back(tok.decode({row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()}, true));
+      }
+      continue;
+    }
     std::vector<std::vector<int64_t>> prompts;
     for (size_t k = i; k < end; ++k) prompts.push_back(data.tokenize(examples[k], tok).prompt);
     // Temperature 0 in every row: argmax decoding.

@@ -31,6 +31,7 @@
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/model_section.h"
 #include "rlpp/train/lm/prompt_source.h"
+#include "rlpp/train/lm/multi_turn.h"
 #include "rlpp/train/lm/rollout_batch.h"
 #include "train/lm/lm_run.h"
 
@@ -74,6 +75,9 @@ void RlvrOptions::bind(core::Binder& b) {
   b.integer("accuracy_examples", accuracy_examples, "held-out prompts decoded greedily (0 = off)", Bounds::non_negative());
   b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
   b.num("lp_reg_kappa", lp_reg_kappa, "objective lp_reg: min-p threshold of its proxy policy", Bounds{0.0, 1.0, true, true});
+  b.integer("max_turns", max_turns, "dialogue tasks: model turns per episode", Bounds::closed(1, 1000));
+  b.integer("max_total_tokens", max_total_tokens, "dialogue tasks: prompt + response tokens per episode",
+            Bounds::closed(2, 1 << 20));
 }
 
 namespace {
@@ -163,6 +167,7 @@ class RlvrTrainer : public LmRun {
     prompts_ = std::make_unique<PromptSource>(data_.get(), opts_.prompt_pool,
                                               static_cast<uint64_t>(run_.seed) * 7919ULL + 17ULL);
     spo_ = dynamic_cast<algo::SpoAdvantage*>(advantage_.get());
+    dialogue_ = dynamic_cast<const env::text::MultiTurnTask*>(data_->task());
     std::vector<std::string> verbatim = {"task", "sample", "advantage", "objective"};
     for (const auto& name : opts_.selectors) verbatim.push_back(name);
     if (opts_.rollout_allocation == "knapsack") verbatim.push_back("knapsack");
@@ -200,6 +205,21 @@ class RlvrTrainer : public LmRun {
         row_ids.push_back(pick.ids[i]);
         row_prompt.push_back(static_cast<int64_t>(i));
       }
+    }
+    if (dialogue_) {  // one episode per row, rolled out turn by turn; the episode's reward
+      std::vector<std::unique_ptr<env::text::TurnEnv>> envs;
+      for (int64_t p : row_prompt) envs.push_back(dialogue_->episode(pick.examples[static_cast<size_t>(p)].instance));
+      MultiTurnOptions mt;
+      mt.max_turns = opts_.max_turns;
+      mt.max_total_tokens = opts_.max_total_tokens;
+      mt.add_bos = data_opts_.add_bos;
+      const auto t0 = std::chrono::steady_clock::now();
+      model_->eval();
+      RolloutBatch b = multi_turn_rollout(*model_, *tokenizer_, *generator_, envs, row_ids, mt);
+      model_->train();
+      *gen_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      *gen_tokens += b.lengths.sum().item<int64_t>();
+      return b;
     }
     model_->eval();
     const sample::Generation g = generator_->generate(*model_, rows);
@@ -324,7 +344,7 @@ class RlvrTrainer : public LmRun {
     const int64_t Lp = b.prompt_tokens.size(1);
     // Full sequences: left-padded prompt, then the response (pads after it are not attended to).
     const torch::Tensor tokens = torch::cat({b.prompt_tokens, b.tokens}, 1);  // (B, Lp + N)
-    const torch::Tensor attention = torch::cat({b.prompt_mask, b.mask}, 1);   // (B, Lp + N)
+    const torch::Tensor attention = torch::cat({b.prompt_mask, b.attend}, 1);  // (B, Lp + N)
     // The proximal policy of the ratio: the parameters the step starts from. For a fresh batch they
     // are the sampling-time ones (log π recorded by the engine); for a reused one they are recomputed.
     torch::Tensor logp_old = b.logp;  // (B, N)
@@ -545,6 +565,7 @@ class RlvrTrainer : public LmRun {
   nn::lm::TransformerLm reference_{nullptr};
   std::unique_ptr<sample::Generator> generator_;
   std::unique_ptr<PromptSource> prompts_;
+  const env::text::MultiTurnTask* dialogue_ = nullptr;  // the task, when its instances are dialogues
   std::optional<Collected> live_;
   double last_reward_ = 0;
 };

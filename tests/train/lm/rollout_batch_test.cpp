@@ -24,6 +24,7 @@ RolloutBatch make(const std::vector<std::vector<int64_t>>& prompts, const std::v
   b.prompt_mask = torch::zeros({B, Lp}, torch::kBool);
   b.tokens = torch::full({B, N}, kPad, torch::kInt64);
   b.mask = torch::zeros({B, N}, torch::kBool);
+  b.attend = torch::zeros({B, N}, torch::kBool);
   b.logp = torch::zeros({B, N});
   b.logp_sample = torch::zeros({B, N});
   b.entropy = torch::zeros({B, N});
@@ -44,6 +45,7 @@ RolloutBatch make(const std::vector<std::vector<int64_t>>& prompts, const std::v
       const auto t = static_cast<int64_t>(j);
       b.tokens[i][t] = r[j];
       b.mask[i][t] = true;
+      b.attend[i][t] = true;
       b.logp[i][t] = -0.1 * static_cast<double>(r[j]);  // a value tied to the token, to check alignment
       b.logp_sample[i][t] = -0.2 * static_cast<double>(r[j]);
       b.entropy[i][t] = 0.3 * static_cast<double>(r[j]);
@@ -70,6 +72,7 @@ TEST(RolloutBatch, ConcatRepadsPromptsLeftAndResponsesRight) {
   EXPECT_TRUE(torch::equal(c.prompt_mask, want.prompt_mask));
   EXPECT_TRUE(torch::equal(c.tokens, want.tokens));
   EXPECT_TRUE(torch::equal(c.mask, want.mask));
+  EXPECT_TRUE(torch::equal(c.attend, want.attend));
   EXPECT_TRUE(torch::allclose(c.logp, want.logp));
   EXPECT_TRUE(torch::allclose(c.logp_sample, want.logp_sample));
   EXPECT_TRUE(torch::allclose(c.entropy, want.entropy));

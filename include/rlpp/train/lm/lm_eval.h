@@ -23,7 +23,9 @@ struct AccuracyResult {
   std::vector<std::string> responses;
 };
 
-// Greedy decoding of each held-out prompt (batched), graded by `task`.
+// Greedy decoding of each held-out prompt (batched), graded by `task`. A MultiTurnTask plays whole
+// greedy episodes instead (multi_turn.h), scored by each episode's correct(); `responses` then
+// hold the dialogues after the opening (model and environment text).
 AccuracyResult greedy_accuracy(nn::lm::TransformerLm& model, const nn::Tokenizer& tok, const LmData& data,
                                const env::text::TextTask& task, const std::vector<TextExample>& examples,
                                int64_t batch_size, int64_t max_new_tokens);

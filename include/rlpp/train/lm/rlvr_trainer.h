@@ -9,6 +9,8 @@
 //   [advantage]  name = "grpo"        (+ its options)
 //   [objective]  name = "hapo"        (+ its options)
 //   [rl]         selectors = ["top_entropy", "tis_token"]   (options in [top_entropy], [tis_token])
+// A task whose instances are dialogues (tool use) is rolled out turn by turn (multi_turn.h); the
+// episode's reward replaces the grader and the [reward] terms.
 // run.total_steps counts RL steps. docs/language-models.md describes the step in full.
 #pragma once
 #include <memory>
@@ -47,6 +49,10 @@ struct RlvrOptions {
   int64_t accuracy_examples = 128;
   int64_t logprob_chunk = 128;
   double lp_reg_kappa = 0.02;       // objective lp_reg: min-p threshold κ of its proxy policy
+  // Tasks whose instances are dialogues (env/text/turn_env.h, e.g. tool use) are rolled out turn by
+  // turn: environment text is attended to but never trained on (train/lm/multi_turn.h).
+  int64_t max_turns = 8;            // model turns per episode
+  int64_t max_total_tokens = 2048;  // prompt + response tokens per episode
 
   void bind(core::Binder& b);
 };

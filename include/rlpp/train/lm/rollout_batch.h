@@ -15,7 +15,9 @@ struct RolloutBatch {
   torch::Tensor prompt_tokens;  // (B, Lp) int64, left-padded with pad_token
   torch::Tensor prompt_mask;    // (B, Lp) bool: a real prompt token
   torch::Tensor tokens;         // (B, N) int64 response tokens, right-padded with pad_token
-  torch::Tensor mask;           // (B, N) bool: a generated token
+  torch::Tensor mask;           // (B, N) bool: a generated token (trained on)
+  torch::Tensor attend;         // (B, N) bool: a real response token, generated or environment text
+                                //   (multi_turn.h); = mask for single-turn rollouts
   torch::Tensor lengths;        // (B) int64
   torch::Tensor truncated;      // (B) bool: the response hit max_new_tokens without a stop token
   torch::Tensor logp;           // (B, N) fp32 log π at T = 1 under the sampling-time parameters
