@@ -1,3 +1,4 @@
+#include "rlpp/env/agent/agent_task.h"
 #include "rlpp/env/text/task.h"
 
 #include "rlpp/env/text/arithmetic.h"
@@ -77,6 +78,8 @@ core::Registry<TaskFactory>& task_registry() {
     r.add("modular", factory<ModularTask, ModularOptions>(), "(a*b+c) mod m with quotient-remainder working");
     r.add("word_problems", factory<WordProblemsTask, WordProblemsOptions>(),
           "2-4 step shopping, age, rate and sharing word problems");
+    r.add("agent_tools", factory<agent::AgentTask, agent::AgentTaskOptions>(),
+          "multi-turn tool use in the tool world (dialogues; rolled out turn by turn)");
     return r;
   }();
   return reg;

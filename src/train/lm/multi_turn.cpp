@@ -13,13 +13,15 @@ struct Episode {
   std::vector<int64_t> prompt;
   std::vector<int64_t> response;  // model and environment tokens
   std::vector<uint8_t> generated;  // per response token: 1 = sampled by the model
+  std::vector<int64_t> turn;       // per response token: the model turn it belongs to or follows
   std::vector<float> logp, logp_sample, entropy;
   bool done = false, truncated = false;
 
-  void append_env(const std::vector<int64_t>& ids) {
+  void append_env(const std::vector<int64_t>& ids, int64_t turn_index) {
     for (int64_t id : ids) {
       response.push_back(id);
       generated.push_back(0);
+      turn.push_back(turn_index);
       logp.push_back(0.F);
       logp_sample.push_back(0.F);
       entropy.push_back(0.F);
@@ -79,6 +81,7 @@ RolloutBatch multi_turn_rollout(nn::lm::CausalLm& model, const nn::Tokenizer& to
       for (int64_t t = 0; t < n; ++t) {
         ep.response.push_back(turn_ids[static_cast<size_t>(t)]);
         ep.generated.push_back(1);
+        ep.turn.push_back(turn);
         ep.logp.push_back(lp.data_ptr<float>()[t]);
         ep.logp_sample.push_back(lq.data_ptr<float>()[t]);
         ep.entropy.push_back(ent.data_ptr<float>()[t]);
@@ -88,7 +91,7 @@ RolloutBatch multi_turn_rollout(nn::lm::CausalLm& model, const nn::Tokenizer& to
         continue;
       }
       const TurnEnv::Reply reply = envs[active[r]]->respond(tokenizer.decode(turn_ids, /*skip_special=*/true));
-      if (!reply.text.empty()) ep.append_env(tokenizer.encode(reply.text));
+      if (!reply.text.empty()) ep.append_env(tokenizer.encode(reply.text), turn);
       ep.done = reply.done;
     }
   }
@@ -110,6 +113,7 @@ RolloutBatch multi_turn_rollout(nn::lm::CausalLm& model, const nn::Tokenizer& to
   out.tokens = torch::full({B, N}, pad, torch::kInt64);
   out.mask = torch::zeros({B, N}, torch::kBool);
   out.attend = torch::zeros({B, N}, torch::kBool);
+  out.turn = torch::zeros({B, N}, torch::kInt64);
   out.logp = torch::zeros({B, N});
   out.logp_sample = torch::zeros({B, N});
   out.entropy = torch::zeros({B, N});
@@ -123,6 +127,7 @@ RolloutBatch multi_turn_rollout(nn::lm::CausalLm& model, const nn::Tokenizer& to
   auto tk = out.tokens.accessor<int64_t, 2>();
   auto mk = out.mask.accessor<bool, 2>();
   auto at = out.attend.accessor<bool, 2>();
+  auto tn = out.turn.accessor<int64_t, 2>();
   auto lp = out.logp.accessor<float, 2>();
   auto lq = out.logp_sample.accessor<float, 2>();
   auto en = out.entropy.accessor<float, 2>();
@@ -138,6 +143,7 @@ RolloutBatch multi_turn_rollout(nn::lm::CausalLm& model, const nn::Tokenizer& to
       const auto t = static_cast<int64_t>(j);
       tk[i][t] = ep.response[j];
       at[i][t] = true;
+      tn[i][t] = ep.turn[j];
       mk[i][t] = ep.generated[j] != 0;
       lp[i][t] = ep.logp[j];
       lq[i][t] = ep.logp_sample[j];

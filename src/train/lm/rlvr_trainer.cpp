@@ -12,6 +12,7 @@
 #include "rlpp/algo/advantage.h"
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/dynamic_sampling.h"
+#include "rlpp/algo/epo.h"
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/hapo.h"
@@ -68,6 +69,8 @@ void RlvrOptions::bind(core::Binder& b) {
   b.num("kl_coef", kl_coef, "KL-to-reference loss coefficient (0 = no reference model)", Bounds::non_negative());
   b.choice("kl_estimator", kl_estimator, algo::kl_registry().names(), "KL estimator of the loss term (rlpp list kl)");
   b.num("entropy_coef", entropy_coef, "entropy bonus coefficient", Bounds::non_negative());
+  b.choice("entropy_control", entropy_control, {"none", "epo"},
+           "epo: EPO's entropy bonus and per-turn entropy smoothing for multi-turn agents (options in [epo])");
   b.flag("hapo_temperature_stats", hapo_temperature_stats,
          "give the sampler's hapo_temperature the entropy statistics of the previous batch");
   b.integer("eval_every", eval_every, "RL steps between greedy evaluations (0 = at the end only)", Bounds::non_negative());
@@ -142,6 +145,7 @@ class RlvrTrainer : public LmRun {
     core::require(pool || opts_.rollout_allocation == "uniform",
                   recipe.origin("rl.rollout_allocation") + ": knapsack needs a prompt pool (rl.prompt_pool > 0)");
     if (opts_.rollout_allocation == "knapsack") knapsack_ = core::read_options<algo::KnapsackOptions>(recipe, "knapsack");
+    if (opts_.entropy_control == "epo") epo_opts_ = core::read_options<algo::EpoOptions>(recipe, "epo");
     reward_opts_ = core::read_options<env::text::RewardShapingOptions>(recipe, "reward");
     shaper_ = std::make_unique<env::text::RewardShaper>(reward_opts_);
     recipe.check_all_used();
@@ -171,6 +175,7 @@ class RlvrTrainer : public LmRun {
     std::vector<std::string> verbatim = {"task", "sample", "advantage", "objective"};
     for (const auto& name : opts_.selectors) verbatim.push_back(name);
     if (opts_.rollout_allocation == "knapsack") verbatim.push_back("knapsack");
+    if (opts_.entropy_control == "epo") verbatim.push_back("epo");
     finish_setup(recipe, verbatim);
   }
 
@@ -376,6 +381,8 @@ class RlvrTrainer : public LmRun {
     const torch::Tensor logp_proxy = objective_name_ == "lp_reg" ? proxy_logp(tokens, attention, b.tokens, Lp) : torch::Tensor();
 
     MetricMeans means;
+    MetricMeans epo_means;
+    const double progress = std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
     double grad_norm = 0, kl_sum = 0, loss_sum = 0;
     int64_t optimizer_steps = 0;
     // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
@@ -415,6 +422,12 @@ class RlvrTrainer : public LmRun {
             kl_sum += kl.sum().item<double>();
           }
           if (opts_.entropy_coef > 0) token_loss = token_loss - opts_.entropy_coef * lp.entropy.slice(1, Lp) * in.mask;
+          if (opts_.entropy_control == "epo") {  // against the turn history from before this batch
+            const algo::EpoLoss epo = algo::epo_token_loss(lp.entropy.slice(1, Lp), b.turn.index_select(0, rows),
+                                                           in.mask, epo_history_, epo_opts_, progress);
+            token_loss = token_loss + epo.token_loss;
+            epo_means.add(epo.metrics, in.mask.sum().item<double>());
+          }
           const torch::Tensor loss = algo::aggregate_loss(token_loss, in.mask, aggregation_, counts);
           loss.backward();
           loss_sum += loss.item<double>();
@@ -424,6 +437,11 @@ class RlvrTrainer : public LmRun {
         optimizer_->step();
         ++optimizer_steps;
       }
+    }
+    if (opts_.entropy_control == "epo") {
+      for (const auto& [k, v] : epo_means.sum) row.emplace_back(k, epo_means.get(k));
+      // The batch's per-turn mean entropies (at sampling time) join the history after the update.
+      if (c.age == 0) epo_history_.update(b.entropy, b.turn, b.mask.to(torch::kFloat32));
     }
     const auto t2 = std::chrono::steady_clock::now();
     ++c.age;
@@ -509,6 +527,7 @@ class RlvrTrainer : public LmRun {
     prompts_->save(w);
     w.put_bytes("rl/success_tracker", success_.save().dump());
     if (spo_) w.put_bytes("rl/spo_tracker", spo_->tracker().save().dump());
+    if (opts_.entropy_control == "epo") w.put_bytes("rl/epo_tracker", epo_history_.save().dump());
     const bool live = live_ && live_->age < opts_.reuse_steps;
     w.put_int("rl/live_batch", live ? 1 : 0);
     if (!live) return;
@@ -530,6 +549,7 @@ class RlvrTrainer : public LmRun {
     prompts_->load(r);
     success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
     if (spo_) spo_->tracker().load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
+    if (opts_.entropy_control == "epo") epo_history_.load(nlohmann::json::parse(r.get_bytes("rl/epo_tracker")));
     live_.reset();
     if (r.get_int("rl/live_batch") == 0) return;
     Collected c;
@@ -554,6 +574,8 @@ class RlvrTrainer : public LmRun {
   std::unique_ptr<algo::PolicyObjective> objective_;
   std::vector<std::pair<std::string, std::unique_ptr<algo::Selector>>> selectors_;
   algo::KnapsackOptions knapsack_;
+  algo::EpoOptions epo_opts_;
+  algo::EpoEntropyTracker epo_history_;  // EPO: historical mean entropy per turn step
   env::text::RewardShapingOptions reward_opts_;
   std::unique_ptr<env::text::RewardShaper> shaper_;
   // Per-prompt success counts without decay (Beta(½, ½) prior): Knapsack's p_i, and the weights of

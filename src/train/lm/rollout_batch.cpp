@@ -17,6 +17,7 @@ RolloutBatch rollout_from_generation(const sample::Generation& g, const std::vec
   out.tokens = g.tokens;
   out.mask = g.mask;
   out.attend = g.mask;
+  out.turn = torch::zeros_like(g.tokens);
   out.lengths = g.lengths;
   out.truncated = torch::zeros({B}, torch::kBool);
   for (int64_t i = 0; i < B; ++i) {
@@ -37,7 +38,7 @@ std::vector<BatchField> batch_fields(RolloutBatch& b) {
   using P = BatchPad;
   return {{"prompt_tokens", &b.prompt_tokens, P::kLeft, true}, {"prompt_mask", &b.prompt_mask, P::kLeft, false},
           {"tokens", &b.tokens, P::kRight, true},              {"mask", &b.mask, P::kRight, false},
-          {"attend", &b.attend, P::kRight, false},
+          {"attend", &b.attend, P::kRight, false},              {"turn", &b.turn, P::kRight, false},
           {"logp", &b.logp, P::kRight, false},                 {"logp_sample", &b.logp_sample, P::kRight, false},
           {"entropy", &b.entropy, P::kRight, false},           {"lengths", &b.lengths, P::kNone, false},
           {"truncated", &b.truncated, P::kNone, false},        {"group_id", &b.group_id, P::kNone, false},

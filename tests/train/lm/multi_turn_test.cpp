@@ -117,6 +117,7 @@ TEST(MultiTurn, ModelTokensCarryBigramLogProbsOfTheWholeDialogue) {
       while (t < n_attend && b.mask[i][t].item<bool>()) {
         const int64_t id = b.tokens[i][t].item<int64_t>();
         max_err = std::max(max_err, std::abs(b.logp[i][t].item<double>() - lm.logp(seq.back(), id)));
+        EXPECT_EQ(b.turn[i][t].item<int64_t>(), static_cast<int64_t>(turn));
         // No sampler: the sampling distribution is the policy itself.
         EXPECT_NEAR(b.logp_sample[i][t].item<double>(), b.logp[i][t].item<double>(), 1e-6);
         turn_ids.push_back(id);
@@ -134,6 +135,7 @@ TEST(MultiTurn, ModelTokensCarryBigramLogProbsOfTheWholeDialogue) {
           EXPECT_FALSE(b.mask[i][t].item<bool>());
           EXPECT_EQ(b.tokens[i][t].item<int64_t>(), id);
           EXPECT_EQ(b.logp[i][t].item<float>(), 0.F);
+          EXPECT_EQ(b.turn[i][t].item<int64_t>(), static_cast<int64_t>(turn) - 1);  // after model turn `turn - 1`
           seq.push_back(id);
           ++t;
         }

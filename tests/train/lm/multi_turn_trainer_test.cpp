@@ -68,7 +68,7 @@ std::string recipe(int64_t steps) {
          "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 4\nnum_return_sequences = 4\n"
          "[objective]\nname = \"ppo_clip\"\n"
          "[rl]\nprompts_per_step = 2\nmini_batches = 2\nlearning_rate = 1e-3\nmax_turns = 3\nmax_total_tokens = 40\n"
-         "eval_every = 2\naccuracy_examples = 6\n";
+         "eval_every = 2\naccuracy_examples = 6\nentropy_control = \"epo\"\n[epo]\nentropy_coef = 0.01\nphase_ramp = 0.0\n";
 }
 
 using test_util::read_metrics;
@@ -92,6 +92,7 @@ TEST(MultiTurnTrainer, DialogueTasksTrainAndResumeExactly) {
       EXPECT_TRUE(std::isfinite(row.at("loss/policy")));
       // Rewards are halves: 0, 0.5 or 1 per episode.
       EXPECT_NEAR(std::fmod(row.at("rl/reward_mean") * 16.0, 1.0), 0.0, 1e-9);
+      EXPECT_TRUE(row.count("epo/bonus") && std::isfinite(row.at("epo/bonus")));
     }
   }
   EXPECT_TRUE(saw_eval && saw_step);

@@ -25,6 +25,7 @@ RolloutBatch make(const std::vector<std::vector<int64_t>>& prompts, const std::v
   b.tokens = torch::full({B, N}, kPad, torch::kInt64);
   b.mask = torch::zeros({B, N}, torch::kBool);
   b.attend = torch::zeros({B, N}, torch::kBool);
+  b.turn = torch::zeros({B, N}, torch::kInt64);
   b.logp = torch::zeros({B, N});
   b.logp_sample = torch::zeros({B, N});
   b.entropy = torch::zeros({B, N});

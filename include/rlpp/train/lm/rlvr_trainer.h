@@ -43,6 +43,7 @@ struct RlvrOptions {
   double kl_coef = 0.0;             // > 0: KL to a frozen copy of the initial policy, as a loss term
   std::string kl_estimator = "k3";
   double entropy_coef = 0.0;        // entropy bonus: − coef · H per token
+  std::string entropy_control = "none";  // "epo": EPO's bonus + per-turn entropy smoothing ([epo], algo/epo.h)
   bool hapo_temperature_stats = false;  // feed the last batch's entropy statistics to hapo_temperature
   int64_t eval_every = 10;          // RL steps between greedy evaluations (0 = at the end only)
   int64_t eval_batch_size = 64;

@@ -18,6 +18,8 @@ struct RolloutBatch {
   torch::Tensor mask;           // (B, N) bool: a generated token (trained on)
   torch::Tensor attend;         // (B, N) bool: a real response token, generated or environment text
                                 //   (multi_turn.h); = mask for single-turn rollouts
+  torch::Tensor turn;           // (B, N) int64 index of the model turn a token belongs to (environment
+                                //   text: the turn before it); 0 for single-turn rollouts
   torch::Tensor lengths;        // (B) int64
   torch::Tensor truncated;      // (B) bool: the response hit max_new_tokens without a stop token
   torch::Tensor logp;           // (B, N) fp32 log π at T = 1 under the sampling-time parameters
