@@ -352,6 +352,7 @@ CaseFile read_cases(const std::string& path, const CaseReadOptions& opts) {
   CaseFile out;
   std::string text;
   int line = 0;
+  std::map<std::string, int> first_line;  // case id -> line
   while (std::getline(in, text)) {
     ++line;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -363,7 +364,12 @@ CaseFile read_cases(const std::string& path, const CaseReadOptions& opts) {
       continue;
     }
     try {
-      out.cases.push_back(parse_case(j, line, opts));
+      Case c = parse_case(j, line, opts);
+      // Metrics and pass^k group results by id: a repeated id would merge two dialogues.
+      const auto dup = first_line.find(c.id);
+      if (dup != first_line.end()) throw std::invalid_argument("id repeats the case on line " + std::to_string(dup->second));
+      first_line[c.id] = line;
+      out.cases.push_back(std::move(c));
     } catch (const std::exception& e) {
       std::string id;
       if (j.is_object() && j.contains("id")) id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();

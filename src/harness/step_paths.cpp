@@ -62,7 +62,7 @@ struct Enumerator {
     }
     // Subsets of the ready tool nodes, larger first, each in increasing-position order.
     const size_t r = ready_tools.size();
-    if (r > 20) throw std::length_error(std::to_string(r) + " tool calls ready at once; too many step paths to enumerate");
+    if (r > 16) throw std::length_error(std::to_string(r) + " tool calls ready at once; too many step paths to enumerate");
     std::vector<std::vector<int>> subsets;
     for (uint32_t mask = 1; mask < (1u << r); ++mask) {
       std::vector<int> ids;

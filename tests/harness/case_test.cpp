@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/test_util.h"
 #include "harness/harness_test_util.h"
 #include "rlpp/core/error.h"
 
@@ -10,6 +11,16 @@ namespace {
 
 using nlohmann::json;
 using test::fixture;
+
+std::string minimal_case_text() {
+  return json::parse(R"({"id": "m", "type": ["single_tool"], "task": ["t"],
+    "messages": [{"role": "user", "content": "t"}],
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
+    "answer_list": [[{"idx": 0, "action": {"name": "f", "arguments": {}}, "observation": "ok", "dependency_list": []},
+                     {"idx": 1, "action": {"name": "prepare_to_answer", "arguments": {"answer_type": "tool"}},
+                      "observation": null, "dependency_list": [0]}]]})").dump();
+}
+json minimal_case() { return json::parse(minimal_case_text()); }
 
 TEST(ReadCases, FixtureParses) {
   const CaseFile f = read_cases(fixture("cases.jsonl"));
@@ -72,18 +83,21 @@ TEST(ReadCases, MalformedLinesAreReportedAndSkipped) {
   }
 }
 
+TEST(ReadCases, RepeatedIdIsReported) {
+  rlpp::test::TempDir tmp;
+  const std::string line = minimal_case_text();
+  rlpp::test::write_plain(tmp / "dup.jsonl", line + "\n\n" + line + "\n");
+  const CaseFile f = read_cases(tmp / "dup.jsonl");
+  ASSERT_EQ(f.cases.size(), 1u);
+  ASSERT_EQ(f.problems.size(), 1u);
+  EXPECT_EQ(f.problems[0].line, 3);
+  EXPECT_NE(f.problems[0].message.find("id repeats the case on line 1"), std::string::npos);
+}
+
 TEST(ReadCases, UnreadableFileIsAUserError) {
   EXPECT_THROW(read_cases("/nonexistent/cases.jsonl"), core::UserError);
 }
 
-json minimal_case() {
-  return json::parse(R"({"id": "m", "type": ["single_tool"], "task": ["t"],
-    "messages": [{"role": "user", "content": "t"}],
-    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
-    "answer_list": [[{"idx": 0, "action": {"name": "f", "arguments": {}}, "observation": "ok", "dependency_list": []},
-                     {"idx": 1, "action": {"name": "prepare_to_answer", "arguments": {"answer_type": "tool"}},
-                      "observation": null, "dependency_list": [0]}]]})");
-}
 
 void expect_rejected(const json& j, const std::string& says) {
   try {

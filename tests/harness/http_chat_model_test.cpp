@@ -1,6 +1,10 @@
 #include "rlpp/harness/http_chat_model.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -153,11 +157,16 @@ TEST(HttpChatModel, TimeoutIsAnError) {
 }
 
 TEST(HttpChatModel, ConnectionRefusedIsRetriedThenAnError) {
-  int port = 0;
-  {
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
-  }  // closed again: nothing listens there now
+  // A port that was free a moment ago: bound without listen(), then closed.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  ::close(fd);
   auto o = options("http://127.0.0.1:" + std::to_string(port));
   auto model = make_http_chat_model(o);
   try {

@@ -95,8 +95,8 @@ struct CaseReadOptions {
 // observation, ask_user nodes have user_input, exactly one prepare_to_answer per task.
 Case parse_case(const nlohmann::json& j, int line, const CaseReadOptions& opts = {});
 
-// Reads a JSONL case file: blank lines are ignored, malformed lines are reported in `problems` and
-// skipped. core::UserError when the file cannot be read.
+// Reads a JSONL case file: blank lines are ignored, malformed lines (and repeated ids) are reported
+// in `problems` and skipped. core::UserError when the file cannot be read.
 CaseFile read_cases(const std::string& path, const CaseReadOptions& opts = {});
 
 // A node's observation as `tool` message content: strings as they are, other JSON dumped.

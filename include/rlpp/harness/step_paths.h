@@ -41,7 +41,8 @@ struct PathOptions {
 };
 
 // Every step path of `nodes` (a validated DAG, see parse_case), in a fixed order: at each step
-// larger subsets first, then by node position. Throws std::length_error past opts.max_paths.
+// larger subsets first, then by node position. Throws std::length_error past opts.max_paths
+// or when more than 16 tool calls are ready at once (2^16 candidate steps).
 std::vector<StepPath> enumerate_step_paths(const std::vector<GoldenNode>& nodes, const PathOptions& opts = {});
 
 // "a,b" for {b, a}: the sorted names joined by ','; the key of a step's multiset.
