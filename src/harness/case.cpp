@@ -188,7 +188,36 @@ json per_task(const json& j, const char* key, size_t n_tasks) {
       " tasks");
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+long days_from_civil(long y, long m, long d) {
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// "Tuesday" for "2026-12-01..." (the first 10 characters), "" when they are not a valid date.
+std::string weekday_of(const std::string& s) {
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return "";
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return "";
+  const long y = std::stol(s.substr(0, 4)), m = std::stol(s.substr(5, 2)), d = std::stol(s.substr(8, 2));
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1] || (m == 2 && d == 29 && !leap)) return "";
+  static const char* kNames[] = {"Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"};
+  return kNames[((days_from_civil(y, m, d) % 7) + 7) % 7];  // 1970-01-01 was a Thursday
+}
+
 }  // namespace
+
+std::string system_text_for_env_info(const std::string& env_info) {
+  const std::string weekday = weekday_of(env_info);
+  if (weekday.empty()) return "You are a helpful assistant. Current date: " + env_info + ".";
+  return "You are a helpful assistant. Today is " + env_info.substr(0, 10) + " (" + weekday + ").";
+}
 
 std::string_view task_type_name(TaskType t) {
   switch (t) {
@@ -321,7 +350,7 @@ Case parse_case(const json& j, int line, const CaseReadOptions& opts) {
       t.env_info = env_info[i].get<std::string>();
     }
     if (opts.env_info_in_system && !t.env_info.empty()) {
-      const std::string line_text = "Current date: " + t.env_info;
+      const std::string line_text = system_text_for_env_info(t.env_info);
       if (!prompt.empty() && prompt[0]["role"] == "system")
         prompt[0]["content"] = line_text + "\n" + prompt[0]["content"].get<std::string>();
       else
@@ -333,10 +362,10 @@ Case parse_case(const json& j, int line, const CaseReadOptions& opts) {
     if (!subtypes.is_null()) {
       const json& s = subtypes[i];
       if (s.is_string()) {
-        if (!s.get<std::string>().empty()) t.turn_subtypes.push_back(s.get<std::string>());
+        if (!s.get<std::string>().empty() && s.get<std::string>() != "none") t.turn_subtypes.push_back(s.get<std::string>());
       } else if (s.is_array()) {
         for (const auto& e : s)
-          if (e.is_string()) t.turn_subtypes.push_back(e.get<std::string>());
+          if (e.is_string() && e.get<std::string>() != "none") t.turn_subtypes.push_back(e.get<std::string>());
       } else if (!s.is_null()) {
         bad("turn_subtypes" + ti + " must be a string or a list of strings");
       }

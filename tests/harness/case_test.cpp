@@ -38,7 +38,7 @@ TEST(ReadCases, FixtureParses) {
   // Task 3's prompt: the date, the golden segments of tasks 1 and 2 (2 messages each), its own user turn.
   const json& p = d4.tasks[2].prompt;
   ASSERT_EQ(p.size(), 6u);
-  EXPECT_EQ(p[0], (json{{"role", "system"}, {"content", "Current date: 2026-12-01"}}));
+  EXPECT_EQ(p[0], (json{{"role", "system"}, {"content", "You are a helpful assistant. Today is 2026-12-01 (Tuesday)."}}));
   EXPECT_EQ(p[1]["content"], "Find Carol's address and email her to say hi.");
   EXPECT_EQ(p[4]["content"], "You're welcome!");
   EXPECT_EQ(p[5]["content"], "Set up a meeting with her.");
@@ -131,6 +131,15 @@ TEST(ParseCase, EachProblemIsNamed) {
   j = minimal_case();
   j.erase("tools");
   expect_rejected(j, "'tools' must be an array");
+}
+
+TEST(SystemText, WeekdayFromTheDate) {
+  // Calendar facts: 2026-12-01 is a Tuesday, 2000-02-29 a Tuesday, 1970-01-01 a Thursday.
+  EXPECT_EQ(system_text_for_env_info("2026-12-01 10:00:00 Tuesday"), "You are a helpful assistant. Today is 2026-12-01 (Tuesday).");
+  EXPECT_EQ(system_text_for_env_info("2000-02-29"), "You are a helpful assistant. Today is 2000-02-29 (Tuesday).");
+  EXPECT_EQ(system_text_for_env_info("1970-01-01"), "You are a helpful assistant. Today is 1970-01-01 (Thursday).");
+  EXPECT_EQ(system_text_for_env_info("2025-02-29"), "You are a helpful assistant. Current date: 2025-02-29.");
+  EXPECT_EQ(system_text_for_env_info("tomorrow"), "You are a helpful assistant. Current date: tomorrow.");
 }
 
 TEST(TaskType, NamesAndSpellings) {

@@ -10,7 +10,7 @@
 //    "tools": [{type: "function", function: {name, description, parameters}}],
 //    "answer_list": [[{idx, action: {name, arguments}, observation, dependency_list, user_input?}]],
 //    "env_info": "2026-12-01" or one string per task, "turn_type": [true, false, ...],
-//    "turn_subtypes": [["coreference"], ...]}
+//    "turn_subtypes": [["coreference"], ...]}          "none" entries are dropped
 #pragma once
 #include <string>
 #include <string_view>
@@ -84,10 +84,16 @@ struct CaseFile {
 };
 
 struct CaseReadOptions {
-  // Prepend "Current date: <env_info>" as a system message (merged into an existing leading system
-  // message) when the task has env_info. C³-Bench gives the date to the model the same way.
+  // Prepend system_text_for_env_info(env_info) as a system message (merged into an existing leading
+  // system message) when the task has env_info. C³-Bench gives the date to the model the same way.
   bool env_info_in_system = true;
 };
+
+// "You are a helpful assistant. Today is 2026-12-01 (Tuesday)." when env_info starts with a valid
+// YYYY-MM-DD date (the system message of rlpp's generated SFT dialogues, so that trained models are
+// evaluated on the prompt they were trained with), else "You are a helpful assistant. Current date:
+// <env_info>."
+std::string system_text_for_env_info(const std::string& env_info);
 
 // Parses one case line; throws std::invalid_argument with a message naming the field (and index)
 // that is wrong. Checks: fields present with the right JSON types, one type/task/answer list per
