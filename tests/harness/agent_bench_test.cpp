@@ -40,8 +40,8 @@ TEST(AgentBench, OracleRunWritesEveryOutput) {
   EXPECT_EQ(m["errors"]["action"]["early_stop"], 2);
   EXPECT_EQ(m["tasks"].size(), 20u);
   EXPECT_NEAR(m["pass_hat_k"]["2"].get<double>(), 0.9, 1e-12);
-  // every request is in the transcript: count the oracle's requests by hand:
-  // d1 2+1, d2 2 (fails at step 1), d3 (1+... clarify: 3) + 2, d4 3+1+3+2, d5 2 -> 21 per trial
+  // every request is in the transcript; the oracle's requests counted by hand per trial:
+  // d1 2+1, d2 2 (fails at step 1), d3 3+2, d4 3+1+3+2, d5 2 -> 21
   std::istringstream tr(slurp(o.out_dir + "/transcripts.jsonl"));
   int lines = 0;
   for (std::string l; std::getline(tr, l);) {
