@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -143,6 +144,24 @@ TEST(CaseGenerator, TextsUseASmallAsciiAlphabet) {
   }
   for (char ch : chars) EXPECT_TRUE(ch >= 32 && ch < 127) << static_cast<int>(ch);
   EXPECT_LT(chars.size(), 95u);
+}
+
+// The checked-in fixture for the harness is valid and is what its documented command makes
+// (`rlpp agent-cases --out ... --seed 7 --per-path 2 --max-tasks 2`).
+TEST(CaseGenerator, FixtureFileIsCurrent) {
+  const std::string path = std::string(RLPP_SOURCE_DIR) + "/tests/fixtures/agent/cases_small.jsonl";
+  int64_t n = 0;
+  EXPECT_TRUE(validate_case_file(path, &n).empty());
+  EXPECT_EQ(n, 40);
+  GeneratorOptions o;
+  o.seed = 7;
+  o.per_path = 2;
+  o.max_tasks = 2;
+  std::string expected;
+  for (const json& c : generate_cases(o)) expected += c.dump() + "\n";
+  std::ifstream in(path);
+  const std::string actual((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(actual, expected);
 }
 
 }  // namespace
