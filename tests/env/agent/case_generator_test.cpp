@@ -79,10 +79,11 @@ TEST(CaseGenerator, ObservationsAreWhatTheWorldReturns) {
           for (const json& d : nodes[i].at("dependency_list")) ready = ready && done[d.get<size_t>()];
           if (!ready) continue;
           done[i] = true;
-          if (is_tool(nodes[i]))
+          if (is_tool(nodes[i])) {
             EXPECT_EQ(execute_tool(&w, nodes[i].at("action").at("name"), nodes[i].at("action").at("arguments")),
                       nodes[i].at("observation").get<std::string>())
                 << c.at("id");
+          }
           break;
         }
     }
@@ -97,7 +98,9 @@ TEST(CaseGenerator, CoversDagShapesReferencesAndClarifications) {
       const json& nodes = c.at("answer_list")[t];
       subtypes[c.at("turn_subtypes")[t]]++;
       EXPECT_EQ(c.at("turn_type")[t].get<bool>(), c.at("turn_subtypes")[t] != "none");
-      if (t == 0) EXPECT_EQ(c.at("turn_subtypes")[t], "none");
+      if (t == 0) {
+        EXPECT_EQ(c.at("turn_subtypes")[t], "none");
+      }
       if (c.at("type")[t] == "multi_tool") {
         // tool-to-tool edges decide the shape
         int tools = 0, edges = 0, roots = 0;
