@@ -95,8 +95,7 @@ void AgentEpisode::start_task() {
   for (const json& n : nodes) asks += n.at("action").at("name") == kAskUser;
   max_turns_in_task_ = asks + static_cast<int64_t>(golden_tool_layers(nodes).size()) + 1 + opts_.extra_turns_per_task;
   std::string text = case_.at("task")[task_].get<std::string>();
-  const size_t at = case_.contains("task_ids") && case_.at("task_ids")[task_].is_number_unsigned()
-                        ? case_.at("task_ids")[task_].get<size_t>() : 0;
+  const size_t at = case_.contains("task_ids") ? case_.at("task_ids")[task_].get<size_t>() : 0;  // validated
   const auto& seg = segments_[static_cast<size_t>(task_)];
   if (at < seg.size() && seg[at].is_object() && seg[at].value("role", "") == "user" && seg[at].contains("content") &&
       seg[at].at("content").is_string())

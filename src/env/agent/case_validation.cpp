@@ -142,7 +142,20 @@ std::vector<std::string> validate_case(const json& c) {
       if (!c.at(key).is_array()) out.push_back(std::string("field '") + key + "' must be an array");
       else same_length(key, c.at(key).size());
     }
-  same_length("messages segments", message_segments(c.at("messages")).size());
+  const auto segments = message_segments(c.at("messages"));
+  same_length("messages segments", segments.size());
+  // each segment states its task in a user message (at task_ids[i], 0 when absent)
+  for (size_t t = 0; t < segments.size() && t < n; ++t) {
+    size_t at = 0;
+    if (c.contains("task_ids") && c.at("task_ids").is_array() && t < c.at("task_ids").size()) {
+      const json& id = c.at("task_ids")[t];
+      at = id.is_number_integer() && id.get<int64_t>() >= 0 ? id.get<size_t>() : segments[t].size();
+    }
+    if (at >= segments[t].size() || !segments[t][at].is_object() || segments[t][at].value("role", json()) != "user" ||
+        !segments[t][at].contains("content") || !segments[t][at].at("content").is_string())
+      out.push_back("messages segment " + std::to_string(t) + ": no user message with string content at task_ids[" +
+                    std::to_string(t) + "]");
+  }
 
   std::map<std::string, const json*> tools;
   try {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -78,10 +79,11 @@ TEST(CaseGenerator, ObservationsAreWhatTheWorldReturns) {
           for (const json& d : nodes[i].at("dependency_list")) ready = ready && done[d.get<size_t>()];
           if (!ready) continue;
           done[i] = true;
-          if (is_tool(nodes[i]))
+          if (is_tool(nodes[i])) {
             EXPECT_EQ(execute_tool(&w, nodes[i].at("action").at("name"), nodes[i].at("action").at("arguments")),
                       nodes[i].at("observation").get<std::string>())
                 << c.at("id");
+          }
           break;
         }
     }
@@ -96,7 +98,9 @@ TEST(CaseGenerator, CoversDagShapesReferencesAndClarifications) {
       const json& nodes = c.at("answer_list")[t];
       subtypes[c.at("turn_subtypes")[t]]++;
       EXPECT_EQ(c.at("turn_type")[t].get<bool>(), c.at("turn_subtypes")[t] != "none");
-      if (t == 0) EXPECT_EQ(c.at("turn_subtypes")[t], "none");
+      if (t == 0) {
+        EXPECT_EQ(c.at("turn_subtypes")[t], "none");
+      }
       if (c.at("type")[t] == "multi_tool") {
         // tool-to-tool edges decide the shape
         int tools = 0, edges = 0, roots = 0;
@@ -143,6 +147,24 @@ TEST(CaseGenerator, TextsUseASmallAsciiAlphabet) {
   }
   for (char ch : chars) EXPECT_TRUE(ch >= 32 && ch < 127) << static_cast<int>(ch);
   EXPECT_LT(chars.size(), 95u);
+}
+
+// The checked-in fixture for the harness is valid and is what its documented command makes
+// (`rlpp agent-cases --out ... --seed 7 --per-path 2 --max-tasks 2`).
+TEST(CaseGenerator, FixtureFileIsCurrent) {
+  const std::string path = std::string(RLPP_SOURCE_DIR) + "/tests/fixtures/agent/cases_small.jsonl";
+  int64_t n = 0;
+  EXPECT_TRUE(validate_case_file(path, &n).empty());
+  EXPECT_EQ(n, 40);
+  GeneratorOptions o;
+  o.seed = 7;
+  o.per_path = 2;
+  o.max_tasks = 2;
+  std::string expected;
+  for (const json& c : generate_cases(o)) expected += c.dump() + "\n";
+  std::ifstream in(path);
+  const std::string actual((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(actual, expected);
 }
 
 }  // namespace

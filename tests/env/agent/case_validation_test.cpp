@@ -85,6 +85,12 @@ TEST(CaseValidation, CatchesStructuralProblems) {
   c["answer_list"][0][1]["idx"] = 5;
   EXPECT_TRUE(mentions(validate_case(c), "answer_list[0][1]: idx must equal the node's position 1"));
   c = hand_case();
+  c["task_ids"][1] = 1;  // the clarify question, an assistant message
+  EXPECT_TRUE(mentions(validate_case(c), "messages segment 1: no user message with string content at task_ids[1]"));
+  c = hand_case();
+  c["messages"].erase(c["messages"].begin() + 2);  // drop the first separator
+  EXPECT_TRUE(mentions(validate_case(c), "'messages segments' has 2 entries for 3 task types"));
+  c = hand_case();
   c.erase("answer_list");
   EXPECT_TRUE(mentions(validate_case(c), "missing field 'answer_list'"));
   EXPECT_FALSE(validate_case(json::array()).empty());

@@ -10,7 +10,7 @@ namespace rlpp::env::agent {
 
 // Problems with one case; empty = valid. Checked: required fields and their JSON types; `type`,
 // `task`, `answer_list` (and `task_ids`, `turn_type`, `turn_subtypes` when present) have one entry
-// per task, and `messages` one segment per task; task types are known; `tools` are valid OpenAI
+// per task, and `messages` one segment per task with a user message at task_ids[i]; task types are known; `tools` are valid OpenAI
 // function tools with distinct names; in each task: node idx equals its position, dependency
 // indices exist and are not the node itself, the dependency graph is acyclic, every action name is
 // an offered tool or a pseudo-action, tool arguments pass check_arguments against the tool's schema,
