@@ -1,0 +1,128 @@
+// Shared pieces of the server tests: a character tokenizer with the plain chat format's role
+// tokens, a backend that answers every row with a given text (so tool calls and token counts are
+// known exactly), and a tiny random transformer.
+#pragma once
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rlpp/nn/lm/transformer.h"
+#include "rlpp/nn/tokenizer/char_tokenizer.h"
+#include "rlpp/serve/backend.h"
+
+namespace rlpp::serve::testing {
+
+// Printable ASCII and '\n'; ids: specials 0..6, then the characters.
+inline std::unique_ptr<nn::CharTokenizer> make_tokenizer() {
+  nn::CharTokenizerSpec spec;
+  for (char c = 32; c < 127; ++c) spec.alphabet += c;
+  spec.alphabet += '\n';
+  spec.special_tokens = {"<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"};
+  spec.pad_token = "<pad>";
+  spec.bos_token = "<bos>";
+  spec.eos_token = "<eos>";
+  return std::make_unique<nn::CharTokenizer>(spec);
+}
+
+// Answers every row with encode(text) + eos, cut to the row's budget (then "length"). Records
+// the batch sizes; optionally sleeps (so that concurrent requests meet) or throws.
+class ScriptedBackend final : public Backend {
+ public:
+  explicit ScriptedBackend(std::string text, int64_t context = 0)
+      : tok_(make_tokenizer()), text_(std::move(text)), context_(context) {}
+
+  std::vector<RowOutput> generate(const BatchSpec& batch) override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      batch_sizes_.push_back(static_cast<int64_t>(batch.rows.size()));
+      last_ = batch;
+    }
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+    if (fail_next.exchange(false)) throw std::runtime_error("scripted failure");
+    std::vector<int64_t> full;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      full = tok_->encode(text_);
+    }
+    full.push_back(tok_->eos_id);
+    std::vector<RowOutput> out;
+    for (const RowSpec& r : batch.rows) {
+      RowOutput o;
+      const int64_t n = std::min<int64_t>(r.max_new_tokens, full.size());
+      o.tokens.assign(full.begin(), full.begin() + n);
+      o.stopped = n == static_cast<int64_t>(full.size());
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+  const nn::Tokenizer& tokenizer() const override { return *tok_; }
+  int64_t context_length() const override { return context_; }
+
+  void set_text(std::string t) {
+    std::lock_guard<std::mutex> lk(mu_);
+    text_ = std::move(t);
+  }
+  std::vector<int64_t> batch_sizes() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return batch_sizes_;
+  }
+  BatchSpec last_batch() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return last_;
+  }
+
+  std::atomic<int> delay_ms{0};
+  std::atomic<bool> fail_next{false};
+
+ private:
+  std::unique_ptr<nn::CharTokenizer> tok_;
+  std::mutex mu_;
+  std::string text_;
+  int64_t context_;
+  std::vector<int64_t> batch_sizes_;
+  BatchSpec last_;
+};
+
+// A 1-layer random Llama over the tokenizer's vocabulary (eos = the tokenizer's).
+inline nn::lm::TransformerLm make_tiny_model(const nn::Tokenizer& tok, uint64_t seed = 0) {
+  nn::lm::LmConfig cfg;
+  cfg.vocab_size = tok.vocab_size();
+  cfg.hidden_size = 32;
+  cfg.intermediate_size = 64;
+  cfg.num_hidden_layers = 1;
+  cfg.num_attention_heads = 2;
+  cfg.num_key_value_heads = 1;
+  cfg.max_position_embeddings = 128;
+  cfg.bos_token_id = tok.bos_id;
+  cfg.eos_token_id = tok.eos_id;
+  cfg.pad_token_id = tok.pad_id;
+  cfg.initializer_range = 0.5;  // large weights: peaked, varied next-token distributions
+  torch::manual_seed(seed);
+  nn::lm::TransformerLm model(cfg);
+  model->eval();
+  return model;
+}
+
+// Greedy decoding written out with full (uncached) forwards: the reference for the engine path.
+inline std::vector<int64_t> naive_greedy(nn::lm::TransformerLm& model, std::vector<int64_t> seq, int64_t max_new,
+                                         int64_t eos) {
+  torch::NoGradGuard ng;
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < max_new; ++i) {
+    const torch::Tensor logits = model->forward(torch::tensor(seq, torch::kLong).view({1, -1}));  // (1, T, V)
+    const int64_t next = logits[0][-1].argmax().item<int64_t>();
+    out.push_back(next);
+    seq.push_back(next);
+    if (next == eos) break;
+  }
+  return out;
+}
+
+}  // namespace rlpp::serve::testing
