@@ -145,6 +145,7 @@ LoadedModel load_model(const std::string& path, const std::string& chat_format) 
     out.format = prompt_format_from_name(chat_format, add_bos);
   }
 
+  if (out.format.chat == nn::ChatFormat::kPlain && tok->eos_id >= 0) out.format.turn_end = tok->id_to_token(tok->eos_id);
   std::vector<int64_t> stops;
   if (tok->eos_id >= 0) stops.push_back(tok->eos_id);
   for (const char* t : {"<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|user|>"}) {

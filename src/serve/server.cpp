@@ -69,6 +69,8 @@ struct Server::Impl {
     std::vector<nn::ChatMessage> turns;
     try {
       turns = nn::chat_messages_with_tools(r.messages, r.use_tools ? r.tools : json::array(), opts.tool_style);
+      for (nn::ChatMessage& m : turns)
+        if (m.role == "assistant") m.content += opts.format.turn_end;
       if (opts.format.chat) return nn::apply_chat_template(*opts.format.chat, turns, /*add_generation_prompt=*/true);
     } catch (const core::UserError& e) {
       throw ApiError(400, e.what(), "invalid_request_error", "messages", "invalid_messages");

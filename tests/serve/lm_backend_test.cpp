@@ -71,6 +71,8 @@ TEST(LmBackendTest, LoadsAModelDirectory) {
   ASSERT_TRUE(m.format.chat.has_value());  // the tokenizer has <|user|> and <|assistant|>: plain
   EXPECT_EQ(*m.format.chat, nn::ChatFormat::kPlain);
   EXPECT_TRUE(m.format.add_bos);  // a character tokenizer with a BOS
+  EXPECT_EQ(m.format.turn_end, tok->id_to_token(tok->eos_id));  // plain: past turns end with the end token
+  EXPECT_EQ(load_model(dir.sub("tiny"), "chatml").format.turn_end, "");
   const auto& stops = m.backend->stop_tokens();
   EXPECT_NE(std::find(stops.begin(), stops.end(), tok->eos_id), stops.end());
   EXPECT_NE(std::find(stops.begin(), stops.end(), *tok->token_to_id("<|user|>")), stops.end());

@@ -38,6 +38,11 @@ class LmBackend final : public Backend {
 struct PromptFormat {
   std::optional<nn::ChatFormat> chat;  // nullopt = raw
   bool add_bos = false;                // prepend the tokenizer's BOS token
+  // Appended after every assistant turn of the history. The plain format has no end-of-turn marker:
+  // a turn the model generated ended with its stop token (the tokenizer's end token), so the history
+  // is rendered with that token's text after each assistant turn, as in SFT and RL rollouts
+  // (env/agent/agent_task.h). chatml and llama3 close turns themselves: "".
+  std::string turn_end;
 };
 // "raw" | "plain" | "chatml" | "llama3"; anything else -> core::UserError listing them.
 PromptFormat prompt_format_from_name(const std::string& name, bool add_bos);
