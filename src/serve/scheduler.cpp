@@ -103,28 +103,33 @@ void BatchScheduler::loop() {
     ++stats_.batches;  // counted before the call: the seed of the next batch differs
     lk.unlock();
 
-    bool failed = false;
+    std::vector<RowOutput> outs;
+    std::exception_ptr error;
     try {
-      std::vector<RowOutput> outs = backend_.generate(spec);
+      outs = backend_.generate(spec);
       if (static_cast<int64_t>(outs.size()) != n_rows)
         throw std::runtime_error("the backend returned " + std::to_string(outs.size()) + " rows for " +
                                  std::to_string(n_rows));
-      size_t r = 0;
-      for (Pending& p : jobs) {
-        std::vector<RowOutput> mine(outs.begin() + r, outs.begin() + r + p.job.n);
-        r += p.job.n;
-        p.done.set_value(std::move(mine));
-      }
     } catch (...) {
-      failed = true;
-      for (Pending& p : jobs) p.done.set_exception(std::current_exception());
+      error = std::current_exception();
     }
 
-    lk.lock();
+    lk.lock();  // the counts are final before any waiting handler wakes up
     stats_.jobs += static_cast<int64_t>(jobs.size());
     stats_.rows += n_rows;
     stats_.largest_batch = std::max(stats_.largest_batch, n_rows);
-    if (failed) ++stats_.failed_batches;
+    if (error) ++stats_.failed_batches;
+    lk.unlock();
+    size_t r = 0;
+    for (Pending& p : jobs) {
+      if (error) {
+        p.done.set_exception(error);
+        continue;
+      }
+      p.done.set_value(std::vector<RowOutput>(outs.begin() + r, outs.begin() + r + p.job.n));
+      r += p.job.n;
+    }
+    lk.lock();
   }
 }
 

@@ -34,7 +34,9 @@ TEST(LmBackendTest, GreedyBatchEqualsUncachedGreedyPerRow) {
     EXPECT_EQ(out[i].tokens, want[i]) << "row " << i;
     const bool hit_eos = !want[i].empty() && want[i].back() == eos;
     EXPECT_EQ(out[i].stopped, hit_eos) << "row " << i;
-    if (!hit_eos) EXPECT_EQ(static_cast<int64_t>(out[i].tokens.size()), budgets[i]);
+    if (!hit_eos) {
+      EXPECT_EQ(static_cast<int64_t>(out[i].tokens.size()), budgets[i]);
+    }
   }
   EXPECT_EQ(be.context_length(), 128);
 }

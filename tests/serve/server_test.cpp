@@ -123,7 +123,9 @@ TEST(ServerTest, CompletionShapeAndUsage) {
 TEST(ServerTest, ToolCallsAreReturned) {
   const std::string text =
       "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 2}}\n</tool_call>";
-  Fixture f(text);
+  ServerOptions o = test_options();
+  o.limits.max_new_tokens = 256;  // the scripted call is longer than the default budget of 64
+  Fixture f(text, o);
   const json tools = json::array({{{"type", "function"},
                                    {"function",
                                     {{"name", "get_weather"},
@@ -310,7 +312,9 @@ TEST(ServerTest, Streaming) {
     if (i == 0) id = c["id"];
     EXPECT_EQ(c["id"], id);  // one id for the whole stream
     const json& ch = c["choices"][0];
-    if (i == 0) EXPECT_EQ(ch["delta"]["role"], "assistant");
+    if (i == 0) {
+      EXPECT_EQ(ch["delta"]["role"], "assistant");
+    }
     if (ch["delta"].contains("content")) text += ch["delta"]["content"].get<std::string>();
     if (!ch["finish_reason"].is_null()) finish = ch["finish_reason"];
   }
