@@ -201,7 +201,12 @@ double AgentEpisode::reward() const {
   int64_t solved = 0;
   for (const auto& o : outcomes_) solved += o.solved;
   const double task = static_cast<double>(solved) / static_cast<double>(num_tasks());
-  const double call = calls_ == 0 ? 1.0 : static_cast<double>(valid_calls_) / static_cast<double>(calls_);
+  // No calls earn the call term only in a dialogue that needs none: otherwise a policy that never
+  // calls would collect it for free (RL learns to answer tool tasks with text).
+  bool needs_calls = false;
+  for (const auto& t : case_.at("type")) needs_calls = needs_calls || t != "chat";
+  const double call = calls_ == 0 ? (needs_calls ? 0.0 : 1.0)
+                                  : static_cast<double>(valid_calls_) / static_cast<double>(calls_);
   return kTaskWeight * task + kCallWeight * call;
 }
 

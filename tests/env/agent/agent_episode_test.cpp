@@ -106,7 +106,8 @@ TEST(AgentEpisode, StoppingEverywhereScoresOnlyTheChatTask) {
   // task 1: the first text reply counts as the question, the second ends the task early
   const auto ep = play({"Sorry.", "Sorry.", "Sorry.", kChat});
   EXPECT_TRUE(ep.done());
-  EXPECT_NEAR(ep.reward(), 0.7 * 1.0 / 3.0 + 0.3 * 1.0, 1e-12);  // no calls: call term is 1
+  // no calls in a dialogue that needs them: the call term is 0
+  EXPECT_NEAR(ep.reward(), 0.7 * 1.0 / 3.0 + 0.3 * 0.0, 1e-12);
 }
 
 TEST(AgentEpisode, CallingBeforeAskingFails) {

@@ -15,7 +15,8 @@
 //
 //   reward = kTaskWeight * solved tasks / tasks + kCallWeight * valid calls / calls
 //   (a call is valid when its function is offered and its arguments pass check_arguments; a
-//   malformed <tool_call> block counts as an invalid call; no calls at all = 1.)
+//   malformed <tool_call> block counts as an invalid call; no calls at all = 1 in a dialogue of chat
+//   tasks only, else 0, so that answering tool tasks with text earns nothing.)
 //
 // Turns record whether their text came from the model or from the environment, so that a trainer
 // masks tool outputs and user turns out of the policy loss (episode_spans).
