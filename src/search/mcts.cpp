@@ -19,7 +19,7 @@ void MctsOptions::bind(core::Binder& b) {
   b.integer("max_depth", max_depth, "most steps in a solution", core::Bounds::at_least(1));
   b.flag("progressive_widening", progressive_widening, "add children to revisited nodes: at most ceil(c N^alpha)");
   b.num("widening_c", widening_c, "c_pw of progressive widening", core::Bounds::positive());
-  b.num("widening_alpha", widening_alpha, "alpha_pw of progressive widening", core::Bounds{0.0, 1.0, true, true});
+  b.num("widening_alpha", widening_alpha, "alpha_pw of progressive widening", core::Bounds{0.0, 1.0, false, false});
 }
 
 void MctsOptions::validate() const {

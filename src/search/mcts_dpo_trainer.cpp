@@ -22,7 +22,7 @@ struct MctsDpoSection {  // [dpo]
 
   void bind(core::Binder& b) {
     step.bind(b);
-    b.num("min_gap", min_gap, "Q gap needed for a sibling pair", core::Bounds{0.0, 2.0, true, true});
+    b.num("min_gap", min_gap, "Q gap needed for a sibling pair", core::Bounds{0.0, 2.0, false, false});
     b.integer("refresh_every", refresh_every, "rounds between reference refreshes (0 = a fixed reference)",
               core::Bounds::non_negative());
   }

@@ -11,7 +11,7 @@ namespace rlpp::search {
 void StepDpoOptions::bind(core::Binder& b) {
   b.choice("loss", loss, {"dpo", "ipo"}, "preference loss on the step pairs");
   b.num("beta", beta, "beta of DPO / IPO (IPO's target margin is 1/(2 beta))", core::Bounds::positive());
-  b.num("label_smoothing", label_smoothing, "conservative-DPO label smoothing epsilon", core::Bounds{0.0, 0.5, true, false});
+  b.num("label_smoothing", label_smoothing, "conservative-DPO label smoothing epsilon", core::Bounds{0.0, 0.5, false, true});
   b.num("nll_weight", nll_weight, "weight of an NLL term on the chosen steps (RPO); 0 = off", core::Bounds::non_negative());
   b.integer("epochs", epochs, "passes over a round's pairs", core::Bounds::at_least(1));
   b.integer("batch_pairs", batch_pairs, "pairs per optimizer step", core::Bounds::at_least(1));
