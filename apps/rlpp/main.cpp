@@ -18,6 +18,7 @@
 #include "rlpp/search/expert_data.h"
 #include "rlpp/search/mcts_dpo.h"
 #include "rlpp/search/reward_model_bon.h"
+#include "rlpp/search/trainers.h"
 #include "rlpp/train/catalog.h"
 #include "rlpp/train/run.h"
 #include "rlpp/train/sweep.h"
@@ -67,6 +68,7 @@ int run_list(const std::string& kind, bool markdown) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rlpp::search::register_trainers();  // mcts_dpo, mcts_value, search_pg as `rlpp train` algorithms
   CLI::App app{"rlpp: reinforcement-learning policy optimization engine"};
   app.require_subcommand(0, 1);
   bool show_version = false;

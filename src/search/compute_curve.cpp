@@ -14,12 +14,14 @@
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
 #include "rlpp/core/plot.h"
+#include "rlpp/core/strings.h"
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/search/beam_search.h"
 #include "rlpp/search/best_of_n.h"
 #include "rlpp/search/lm_run.h"
 #include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/mcts.h"
+#include "rlpp/search/temperature_chain.h"
 #include "rlpp/train/lm/lm_data.h"
 
 namespace rlpp::search {
@@ -32,14 +34,6 @@ struct Accumulator {
   double correct = 0, tokens = 0, calls = 0;
 };
 
-sample::SamplerChain temperature_chain(double t) {
-  const core::Recipe r = core::Recipe::parse("[s]\ntemperature = " + std::to_string(t) + "\n", "search-eval");
-  core::Binder b = core::Binder::reader(r, "s");
-  sample::SamplerChain chain = sample::build_chain({"temperature"}, b);
-  b.finish();
-  return chain;
-}
-
 }  // namespace
 
 std::vector<ComputePoint> compute_curve(const ComputeCurveRequest& req) {
@@ -47,6 +41,10 @@ std::vector<ComputePoint> compute_curve(const ComputeCurveRequest& req) {
   core::require(!req.budgets.empty(), "search-eval: no budgets");
   for (int64_t b : req.budgets) core::require(b >= 1, "search-eval: budgets must be >= 1, got " + std::to_string(b));
   core::require(req.torch_threads >= 1, "search-eval: torch_threads must be >= 1");
+  const std::vector<std::string> known = ComputeCurveRequest{}.methods;
+  for (const std::string& m : req.methods)
+    core::require(std::find(known.begin(), known.end(), m) != known.end(),
+                  "search-eval: unknown method '" + m + "'; valid: " + core::join(known, ", "));
   torch::set_num_threads(static_cast<int>(req.torch_threads));
   LmRun run = load_lm_run(req.run_dir, req.task_run_dir);
   const train::lm::LmData& data = *run.data;
@@ -130,15 +128,17 @@ std::vector<ComputePoint> compute_curve(const ComputeCurveRequest& req) {
         a.tokens += static_cast<double>(r.compute.tokens_generated);
         a.calls += static_cast<double>(r.compute.model_calls);
       }
-      if (wants("mcts")) {
+      for (const char* m : {"mcts", "mcts_pw"}) {
+        if (!wants(m)) continue;
         LmStepModel steps(*model, *tok, task, chain, step_opts);
         steps.set_problem(inst, prompt);
         MctsOptions mo;
         mo.num_children = 2;
         mo.iterations = 2 * b;
         mo.root_multiplier = 1;
+        mo.progressive_widening = std::string(m) == "mcts_pw";  // c_pw = 1, α_pw = ½
         const MctsResult r = Mcts(steps, mo).solve();
-        Accumulator& a = acc[{"mcts", b}];
+        Accumulator& a = acc[{m, b}];
         a.correct += steps.grade(r.solution);
         a.tokens += static_cast<double>(r.compute.tokens_generated);
         a.calls += static_cast<double>(r.compute.model_calls);

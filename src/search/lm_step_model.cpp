@@ -10,12 +10,15 @@ void LmStepOptions::bind(core::Binder& b) {
   b.integer("max_step_tokens", max_step_tokens, "most tokens in one step (line)", core::Bounds::at_least(1));
   b.choice("evaluation", evaluation, {"none", "rollout"}, "value of a partial solution");
   b.integer("rollout_max_tokens", rollout_max_tokens, "most tokens of an evaluation rollout", core::Bounds::at_least(1));
+  b.choice("terminal_reward", terminal_reward, {"verifier", "value"}, "score of a finished solution");
   b.integer("seed", seed, "sampling seed", core::Bounds::at_least(0));
 }
 
 void LmStepOptions::validate() const {
   core::require(evaluation == "none" || evaluation == "rollout",
                 "lm step model: evaluation must be none or rollout, got '" + evaluation + "'");
+  core::require(terminal_reward == "verifier" || terminal_reward == "value",
+                "lm step model: terminal_reward must be verifier or value, got '" + terminal_reward + "'");
   core::require(max_step_tokens >= 1, "lm step model: max_step_tokens must be >= 1");
   core::require(rollout_max_tokens >= 1, "lm step model: rollout_max_tokens must be >= 1");
 }
@@ -66,6 +69,10 @@ std::vector<std::vector<StepCandidate>> LmStepModel::expand(const std::vector<To
   const torch::Tensor logp = g.logp.to(torch::kCPU).to(torch::kDouble);
   const torch::Tensor lengths = g.lengths.to(torch::kCPU);
   std::vector<std::vector<StepCandidate>> out(states.size());
+  const bool by_value = opts_.terminal_reward == "value";
+  core::require(!by_value || value_fn_, "lm step model: terminal_reward = \"value\" needs a value function");
+  std::vector<Tokens> finished;              // prompt + state + step of terminal candidates (by value)
+  std::vector<std::pair<size_t, size_t>> finished_slot;
   for (int64_t row = 0; row < tokens.size(0); ++row) {
     const size_t si = static_cast<size_t>(row / k);
     const int64_t len = lengths[row].item<int64_t>();
@@ -79,9 +86,21 @@ std::vector<std::vector<StepCandidate>> LmStepModel::expand(const std::vector<To
     if (c.terminal) {
       Tokens full = states[si];
       full.insert(full.end(), c.tokens.begin(), c.tokens.end());
-      c.reward = 2.0 * grade(full) - 1.0;
+      if (by_value) {
+        Tokens seq = prompt_;
+        seq.insert(seq.end(), full.begin(), full.end());
+        finished.push_back(std::move(seq));
+        finished_slot.emplace_back(si, out[si].size());
+      } else {
+        c.reward = 2.0 * grade(full) - 1.0;
+      }
     }
     out[si].push_back(std::move(c));
+  }
+  if (!finished.empty()) {  // one batched call values every finished candidate
+    ++counters_.model_calls;
+    const std::vector<double> v = value_fn_(finished);
+    for (size_t i = 0; i < finished_slot.size(); ++i) out[finished_slot[i].first][finished_slot[i].second].reward = v.at(i);
   }
   return out;
 }

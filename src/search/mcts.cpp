@@ -17,6 +17,9 @@ void MctsOptions::bind(core::Binder& b) {
   b.num("prior_length_exponent", prior_length_exponent, "alpha in prior = exp(sum logp / len^alpha)",
         core::Bounds::non_negative());
   b.integer("max_depth", max_depth, "most steps in a solution", core::Bounds::at_least(1));
+  b.flag("progressive_widening", progressive_widening, "add children to revisited nodes: at most ceil(c N^alpha)");
+  b.num("widening_c", widening_c, "c_pw of progressive widening", core::Bounds::positive());
+  b.num("widening_alpha", widening_alpha, "alpha_pw of progressive widening", core::Bounds{0.0, 1.0, false, false});
 }
 
 void MctsOptions::validate() const {
@@ -27,6 +30,9 @@ void MctsOptions::validate() const {
   core::require(prior_length_exponent >= 0,
                 "mcts: prior_length_exponent must be >= 0, got " + std::to_string(prior_length_exponent));
   core::require(max_depth >= 1, "mcts: max_depth must be >= 1, got " + std::to_string(max_depth));
+  core::require(widening_c > 0, "mcts: widening_c must be > 0, got " + std::to_string(widening_c));
+  core::require(widening_alpha >= 0 && widening_alpha <= 1,
+                "mcts: widening_alpha must be in [0, 1], got " + std::to_string(widening_alpha));
 }
 
 Mcts::Mcts(StepModel& model, MctsOptions opts, Tokens root_state)
@@ -80,36 +86,62 @@ int64_t Mcts::add_child(int64_t parent, const StepCandidate& c, double value) {
   return id;
 }
 
-void Mcts::expand(int64_t node) {
-  const std::vector<StepCandidate> cands = model_.expand({state(node)}, opts_.num_children).at(0);
-  // Merge identical steps (sampling repeats itself), then value the new non-terminal ones in one batch.
+int64_t Mcts::child_limit(int64_t visits) const {
+  // The small epsilon keeps exact products (c = 1, N = 4, α = ½ → 2) from rounding up.
+  return static_cast<int64_t>(
+      std::ceil(opts_.widening_c * std::pow(static_cast<double>(visits), opts_.widening_alpha) - 1e-9));
+}
+
+std::vector<int64_t> Mcts::grow(int64_t node, int64_t count) {
+  const Tokens here = state(node);
+  const std::vector<StepCandidate> cands = model_.expand({here}, count).at(0);
+  nodes_[node].expanded = true;  // even with no children: the first expansion happens once
+  // Merge identical steps (sampling repeats itself), with each other and with existing children.
   std::vector<const StepCandidate*> fresh;
   for (const StepCandidate& c : cands) {
+    if (c.tokens.empty()) continue;
     bool seen = false;
     for (const StepCandidate* f : fresh) seen = seen || f->tokens == c.tokens;
-    if (!seen && !c.tokens.empty()) fresh.push_back(&c);
+    for (int64_t ch : nodes_[node].children) seen = seen || nodes_[ch].step == c.tokens;
+    if (!seen) fresh.push_back(&c);
   }
   std::vector<Tokens> to_value;
   for (const StepCandidate* c : fresh) {
     if (c->terminal) continue;
-    Tokens s = state(node);
+    Tokens s = here;
     s.insert(s.end(), c->tokens.begin(), c->tokens.end());
     to_value.push_back(std::move(s));
   }
   std::vector<double> values;
   if (!to_value.empty()) values = model_.evaluate(to_value);
   size_t vi = 0;
-  for (const StepCandidate* c : fresh) add_child(node, *c, c->terminal ? c->reward : values.at(vi++));
-  nodes_[node].expanded = true;  // even with no children: never expanded twice
+  std::vector<int64_t> added;
+  for (const StepCandidate* c : fresh) added.push_back(add_child(node, *c, c->terminal ? c->reward : values.at(vi++)));
+  return added;
 }
 
 void Mcts::run(int64_t iterations) {
   for (int64_t it = 0; it < iterations; ++it) {
     int64_t node = root_;
-    while (nodes_[node].expanded && !nodes_[node].terminal && !nodes_[node].children.empty())
+    while (!nodes_[node].terminal && nodes_[node].depth < opts_.max_depth) {
+      if (!nodes_[node].expanded) {  // a leaf: expand it, back up its own value
+        grow(node, opts_.num_children);
+        break;
+      }
+      const int64_t have = static_cast<int64_t>(nodes_[node].children.size());
+      const int64_t limit = opts_.progressive_widening ? child_limit(nodes_[node].visits) : 0;
+      if (limit > have) {
+        const std::vector<int64_t> added = grow(node, limit - have);
+        if (!added.empty()) {  // the new child PUCT prefers is this iteration's leaf
+          node = added[0];
+          for (int64_t c : added)
+            if (puct(c) > puct(node)) node = c;
+          break;
+        }
+      }
+      if (nodes_[node].children.empty()) break;
       node = select_child(node);
-    const MctsNode& leaf = nodes_[node];
-    if (!leaf.terminal && !leaf.expanded && leaf.depth < opts_.max_depth) expand(node);
+    }
     backup(node, nodes_[node].value);
   }
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +13,8 @@
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/search/lm_run.h"
 #include "rlpp/search/lm_step_model.h"
+#include "rlpp/search/step_dpo.h"
+#include "rlpp/search/temperature_chain.h"
 #include "rlpp/search/tree_data.h"
 #include "rlpp/train/lm/adamw.h"
 #include "rlpp/train/lm/lm_eval.h"
@@ -23,44 +24,20 @@ namespace rlpp::search {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// One pair as full sequences: prompt + prefix + step.
-struct PairSeq {
-  Tokens chosen, rejected;
-};
-
-// Right-padded (B, L) tokens and (B, L) bool attention of `rows`.
-std::pair<torch::Tensor, torch::Tensor> pad_rows(const std::vector<const Tokens*>& rows) {
-  size_t len = 0;
-  for (const Tokens* r : rows) len = std::max(len, r->size());
-  torch::Tensor tokens = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(len)}, torch::kLong);
-  torch::Tensor att = torch::zeros_like(tokens, torch::kBool);
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (size_t t = 0; t < rows[i]->size(); ++t) {
-      tokens[static_cast<int64_t>(i)][static_cast<int64_t>(t)] = (*rows[i])[t];
-      att[static_cast<int64_t>(i)][static_cast<int64_t>(t)] = true;
-    }
-  return {tokens, att};
-}
-
-sample::SamplerChain temperature_chain(double t) {
-  const core::Recipe r = core::Recipe::parse("[s]\ntemperature = " + std::to_string(t) + "\n", "mcts-dpo");
-  core::Binder b = core::Binder::reader(r, "s");
-  sample::SamplerChain chain = sample::build_chain({"temperature"}, b);
-  b.finish();
-  return chain;
-}
-
-}  // namespace
-
 std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
   core::require(!req.out_dir.empty(), "mcts-dpo: no output directory");
   core::require(req.rounds >= 1 && req.problems >= 1 && req.eval_problems >= 1 && req.epochs >= 1 &&
                     req.batch_pairs >= 1,
                 "mcts-dpo: rounds, problems, eval_problems, epochs and batch_pairs must be >= 1");
   core::require(req.learning_rate > 0, "mcts-dpo: learning_rate must be > 0");
-  core::require(req.nll_weight >= 0, "mcts-dpo: nll_weight must be >= 0");
+  StepDpoOptions dpo;
+  dpo.loss = req.loss;
+  dpo.beta = req.dpo.beta;
+  dpo.label_smoothing = req.dpo.label_smoothing;
+  dpo.nll_weight = req.nll_weight;
+  dpo.epochs = req.epochs;
+  dpo.batch_pairs = req.batch_pairs;
+  dpo.validate();
   req.mcts.validate();
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, req.torch_threads)));
   torch::manual_seed(req.seed);
@@ -92,7 +69,7 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
     MctsDpoRound rec;
     rec.round = round;
     // Search: the current policy proposes the steps.
-    std::vector<PairSeq> pairs;
+    std::vector<PairSequences> pairs;
     const auto problems = env::text::make_split(task, req.problems, req.seed + 100 + static_cast<uint64_t>(round));
     {
       torch::NoGradGuard ng;
@@ -106,58 +83,16 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
         Mcts tree(steps, req.mcts);
         const MctsResult res = tree.solve();
         rec.search_reward += res.reward / static_cast<double>(problems.size());
-        for (const StepPreference& p : step_preferences(tree, req.min_gap)) {
-          PairSeq s;
-          s.chosen = prompt;
-          s.chosen.insert(s.chosen.end(), p.prefix.begin(), p.prefix.end());
-          s.rejected = s.chosen;
-          s.chosen.insert(s.chosen.end(), p.chosen.begin(), p.chosen.end());
-          s.rejected.insert(s.rejected.end(), p.rejected.begin(), p.rejected.end());
-          pairs.push_back(std::move(s));
-        }
+        for (PairSequences& s : pair_sequences(prompt, step_preferences(tree, req.min_gap))) pairs.push_back(std::move(s));
       }
       rec.tokens_generated = steps.compute().tokens_generated;
     }
     rec.pairs = static_cast<int64_t>(pairs.size());
-    // DPO on the round's pairs, step level (from the divergence point), against the reference.
-    for (int64_t epoch = 0; epoch < req.epochs && !pairs.empty(); ++epoch) {
-      std::vector<size_t> order(pairs.size());
-      std::iota(order.begin(), order.end(), 0);
-      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-      for (size_t start = 0; start < order.size(); start += static_cast<size_t>(req.batch_pairs)) {
-        std::vector<const Tokens*> cw, cl;
-        for (size_t j = start; j < std::min(order.size(), start + static_cast<size_t>(req.batch_pairs)); ++j) {
-          cw.push_back(&pairs[order[j]].chosen);
-          cl.push_back(&pairs[order[j]].rejected);
-        }
-        auto [tw, aw] = pad_rows(cw);  // (B, Lw)
-        auto [tl, al] = pad_rows(cl);  // (B, Ll)
-        auto [mw, ml] = algo::divergence_masks(tw, aw, tl, al);
-        algo::PreferenceInput in;
-        {
-          torch::NoGradGuard ng;
-          in.ref_logp_chosen = nn::lm::token_logprobs(reference.model, tw, aw).logp;
-          in.ref_logp_rejected = nn::lm::token_logprobs(reference.model, tl, al).logp;
-        }
-        policy.model->train();
-        in.logp_chosen = nn::lm::token_logprobs(policy.model, tw, aw).logp;
-        in.logp_rejected = nn::lm::token_logprobs(policy.model, tl, al).logp;
-        in.mask_chosen = mw;
-        in.mask_rejected = ml;
-        const algo::PreferenceOutput out = algo::dpo_loss(in, req.dpo);
-        torch::Tensor loss = out.loss;
-        if (req.nll_weight > 0)
-          loss = loss - req.nll_weight * (in.logp_chosen * mw).sum() / mw.sum().clamp_min(1.0);
-        opt->zero_grad();
-        loss.backward();
-        torch::nn::utils::clip_grad_norm_(policy.model->parameters(), 1.0);
-        opt->step();
-        const double l = out.loss.item<double>();
-        if (epoch == 0 && start == 0) rec.dpo_loss_first = l;
-        rec.dpo_loss_last = l;
-        rec.reward_accuracy_last = out.metrics.at(algo::metric::kRewardAccuracy).item<double>();
-      }
-    }
+    // DPO / IPO on the round's pairs, step level (from the divergence point), against the reference.
+    const StepDpoStats st = train_step_dpo(policy.model, reference.model, pairs, dpo, *opt, rng);
+    rec.dpo_loss_first = st.loss_first;
+    rec.dpo_loss_last = st.loss_last;
+    rec.reward_accuracy_last = st.reward_accuracy_last;
     rec.greedy_accuracy = accuracy();
     rounds.push_back(rec);
     // Refresh: the trained policy is the next round's reference (and searches it).

@@ -26,4 +26,25 @@ std::vector<ValueTarget> value_targets(const Mcts& tree, int64_t min_visits) {
   return out;
 }
 
+std::vector<SearchTrajectory> terminal_trajectories(const Mcts& tree) {
+  std::vector<SearchTrajectory> out;
+  const auto& nodes = tree.nodes();
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    if (!nodes[n].terminal) continue;
+    std::vector<int64_t> path;  // terminal node up to (not including) the original root
+    for (int64_t x = static_cast<int64_t>(n); x > 0; x = nodes[x].parent) path.push_back(x);
+    SearchTrajectory t;
+    t.node = static_cast<int64_t>(n);
+    t.reward = nodes[n].value;
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      const MctsNode& c = nodes[*it];
+      t.steps.insert(t.steps.end(), c.step.begin(), c.step.end());
+      t.step_lengths.push_back(static_cast<int64_t>(c.step.size()));
+      t.step_advantages.push_back(c.q() - nodes[c.parent].q());
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace rlpp::search

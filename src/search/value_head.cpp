@@ -1,6 +1,7 @@
 #include "rlpp/search/value_head.h"
 
 #include "rlpp/core/error.h"
+#include "rlpp/search/sequences.h"
 
 namespace rlpp::search {
 
@@ -24,6 +25,24 @@ torch::Tensor last_token_values(ValueHead& head, const torch::Tensor& hidden, co
   const torch::Tensor pos = torch::arange(v.size(1), torch::TensorOptions().dtype(torch::kLong).device(v.device()));
   const torch::Tensor last = (pos.unsqueeze(0) * attention.to(torch::kLong)).amax(1);  // (B)
   return v.gather(1, last.unsqueeze(1)).squeeze(1);
+}
+
+torch::Tensor sequence_values(nn::lm::TransformerLm& model, ValueHead& head, const std::vector<const Tokens*>& sequences) {
+  core::require(!sequences.empty(), "value head: no sequences");
+  auto [tokens, att] = pad_rows(sequences);                      // (B, L), right-padded
+  const torch::Tensor hidden = model->hidden_states(tokens, att);  // (B, L, H)
+  return last_token_values(head, hidden, att);                    // (B)
+}
+
+SequenceValueFn tanh_value_fn(nn::lm::TransformerLm& model, ValueHead& head) {
+  return [&model, &head](const std::vector<Tokens>& seqs) {
+    torch::NoGradGuard ng;
+    model->eval();
+    std::vector<const Tokens*> rows;
+    for (const Tokens& s : seqs) rows.push_back(&s);
+    const torch::Tensor v = torch::tanh(sequence_values(model, head, rows)).to(torch::kDouble).contiguous();  // (B)
+    return std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+  };
 }
 
 }  // namespace rlpp::search

@@ -45,3 +45,28 @@ TEST(SearchCli, BadOptionsAreRefused) {
   EXPECT_EQ(run_cli("rm-bon runs/x --out o --samples 1", dir).code, 2);
   EXPECT_EQ(run_cli("search-eval runs/x --problems 0", dir).code, 2);
 }
+
+TEST(SearchCli, SearchTrainersAreListedAndBadRecipesRefused) {
+  TempDir dir("search_cli");
+  const Result list = run_cli("list algorithms", dir);
+  EXPECT_EQ(list.code, 0);
+  for (const char* a : {"mcts_dpo", "mcts_value", "search_pg"}) EXPECT_NE(list.out.find(a), std::string::npos) << a;
+  // An unknown DPO loss in a search recipe: exit 2 naming the key, nothing written.
+  const std::string recipe = dir.sub("bad.toml");
+  std::ofstream(recipe) << "[run]\nalgorithm = \"mcts_dpo\"\n[data]\nsource = \"task\"\ntask = \"arithmetic\"\n"
+                        << "[dpo]\nloss = \"kto\"\n";
+  const Result r = run_cli("train " + recipe + " --out " + dir.sub("run"), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("loss"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("run") + "/recipe.toml"));
+}
+
+TEST(SearchCli, UnknownSearchEvalMethodIsAUserError) {
+  TempDir dir("search_cli");
+  const std::string run = dir.sub("run");
+  std::filesystem::create_directories(run + "/model");
+  std::ofstream(run + "/recipe.toml") << "[run]\nalgorithm = \"lm\"\n[data]\nsource = \"task\"\n";
+  const Result r = run_cli("search-eval " + run + " --methods greedy,mtcs --out " + dir.sub("o"), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("mtcs"), std::string::npos) << r.err;
+}

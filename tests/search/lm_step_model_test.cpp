@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "rlpp/core/error.h"
 #include "rlpp/env/text/task.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/sample/sampler_chain.h"
@@ -194,4 +195,37 @@ TEST(BestOfN, SamplesNSolutionsFromTheEngine) {
     total += static_cast<int64_t>(s.tokens[i].size());
   }
   EXPECT_EQ(s.compute.tokens_generated, total);
+}
+
+TEST(LmStepModel, TerminalRewardFromTheValueFunction) {
+  // terminal_reward = "value": finished steps are scored by the value function on prompt + steps
+  // (here 0.25 when the last real token is "3", a wrong answer, else −0.75), not by the verifier.
+  torch::set_num_threads(1);
+  const nn::CharTokenizer tok = make_tok();
+  LineBigram lm(tok);
+  OnePlusOne task;
+  LmStepOptions opts;
+  opts.terminal_reward = "value";
+  LmStepModel steps(lm, tok, task, sample::SamplerChain{}, opts);
+  core::Rng rng(1);
+  steps.set_problem(task.sample(rng));
+  const int64_t nl = tok.encode("\n").at(0), one = tok.encode("1").at(0), three = tok.encode("3").at(0);
+  EXPECT_THROW(steps.expand({{one, nl}}, 4), core::UserError);  // no value function yet
+  int64_t calls = 0;
+  steps.set_value_fn([&](const std::vector<Tokens>& seqs) {
+    ++calls;
+    std::vector<double> v;
+    for (const Tokens& s : seqs) v.push_back(s[s.size() - 2] == three ? 0.25 : -0.75);
+    return v;
+  });
+  const auto cands = steps.expand({{one, nl}}, 16);
+  ASSERT_FALSE(cands[0].empty());
+  for (const StepCandidate& c : cands[0]) {
+    ASSERT_TRUE(c.terminal);
+    EXPECT_EQ(c.reward, c.tokens.front() == three ? 0.25 : -0.75);
+  }
+  EXPECT_EQ(calls, 1);  // one batched call for every finished candidate
+  LmStepOptions bad;
+  bad.terminal_reward = "judge";
+  EXPECT_THROW(LmStepModel(lm, tok, task, sample::SamplerChain{}, bad), core::UserError);
 }

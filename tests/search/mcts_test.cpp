@@ -158,3 +158,117 @@ TEST(TreeData, SiblingPreferencesAndValueTargets) {
   EXPECT_EQ(targets[2].state, Tokens{0});
   EXPECT_NEAR(targets[2].q, 0.2, 1e-12);
 }
+
+TEST(MctsWidening, ChildLimitIsCeilOfCTimesNToTheAlpha) {
+  toy::DigitGame game(3, 3, 0, 1.0);
+  MctsOptions opts;
+  opts.progressive_widening = true;
+  opts.widening_c = 1.0;
+  opts.widening_alpha = 0.5;
+  Mcts a(game, opts);
+  // ceil(sqrt(N)): 0, 1, 2 (N = 2, 3, 4), 3 (N = 5 … 9), 4 (N = 10).
+  const std::vector<std::pair<int64_t, int64_t>> half = {{0, 0}, {1, 1}, {2, 2}, {4, 2}, {5, 3}, {9, 3}, {10, 4}};
+  for (const auto& [n, want] : half) EXPECT_EQ(a.child_limit(n), want) << "N = " << n;
+  opts.widening_c = 1.5;
+  opts.widening_alpha = 0.25;
+  Mcts b(game, opts);
+  EXPECT_EQ(b.child_limit(16), 3);  // 1.5 · 2 = 3 exactly
+  EXPECT_EQ(b.child_limit(17), 4);  // 1.5 · 17^¼ = 3.046
+  EXPECT_EQ(b.child_limit(1), 2);   // 1.5
+}
+
+TEST(MctsWidening, HandBuiltCountsGiveTheRightNumberOfChildren) {
+  // Root with two children and N(root) = 9 set by hand: ceil(1 · 9^½) = 3 allows one more child,
+  // sampled in one expand() call of k = 1 when selection next reaches the root.
+  toy::DigitGame game(1000, 3, 0, 1.0);  // 1000 digits: a repeated draw is unlikely
+  game.sample_moves = true;
+  MctsOptions opts;
+  opts.progressive_widening = true;
+  Mcts tree(game, opts);
+  const int64_t a = tree.add_child(0, step({11}, -1.0), 0.0);
+  const int64_t b = tree.add_child(0, step({12}, -1.0), 0.0);
+  for (int i = 0; i < 5; ++i) tree.backup(a, 0.0);
+  for (int i = 0; i < 4; ++i) tree.backup(b, 0.0);
+  ASSERT_EQ(tree.nodes()[0].visits, 9);
+  tree.run(1);
+  EXPECT_EQ(tree.nodes()[0].children.size(), 3u);
+  EXPECT_EQ(game.requested, 1);
+  const int64_t c = tree.nodes()[0].children[2];
+  EXPECT_EQ(tree.nodes()[c].visits, 1);  // the new child is the iteration's leaf
+  EXPECT_EQ(tree.nodes()[0].visits, 10);
+  // N = 10: ceil(sqrt 10) = 4, one more.
+  tree.run(1);
+  EXPECT_EQ(tree.nodes()[0].children.size(), 4u);
+  EXPECT_EQ(game.requested, 2);
+}
+
+TEST(MctsWidening, IterationsAddChildrenAsVisitsGrow) {
+  // Children of the root, every one at max_depth (never expanded), policy always proposing a
+  // new step: before iteration t the root has N = t − 1 visits, so after T iterations it has
+  // max(k, ceil(sqrt(T − 1))) children (k = 1): T = 1…11 → 1 1 2 2 2 3 3 3 3 3 4.
+  class Fresh : public StepModel {
+   public:
+    std::vector<std::vector<StepCandidate>> expand(const std::vector<Tokens>& states, int64_t k) override {
+      std::vector<std::vector<StepCandidate>> out(states.size());
+      for (auto& o : out)
+        for (int64_t i = 0; i < k; ++i) o.push_back(step({next_++}, -1.0));
+      return out;
+    }
+    std::vector<double> evaluate(const std::vector<Tokens>& s) override { return std::vector<double>(s.size(), 0.0); }
+    SearchCompute compute() const override { return {}; }
+
+   private:
+    int64_t next_ = 100;
+  } fresh;
+  MctsOptions opts;
+  opts.progressive_widening = true;
+  opts.num_children = 1;
+  opts.max_depth = 1;
+  Mcts tree(fresh, opts);
+  const std::vector<size_t> want = {1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 4};
+  for (size_t t = 0; t < want.size(); ++t) {
+    tree.run(1);
+    EXPECT_EQ(tree.nodes()[0].children.size(), want[t]) << "after " << t + 1 << " iterations";
+  }
+  // Off: the root keeps its single first-expansion child.
+  opts.progressive_widening = false;
+  Mcts plain(fresh, opts);
+  plain.run(11);
+  EXPECT_EQ(plain.nodes()[0].children.size(), 1u);
+}
+
+TEST(MctsWidening, FindsTheOptimumWithOneSamplePerExpansion) {
+  // 3 digits in base 3, target 16 = (1 2 1)_3, a policy that samples k = 1 digit per expansion
+  // (with replacement). Without widening every node keeps the single child of its first
+  // expansion, so the search follows one random line; with widening revisited nodes keep adding
+  // digits until the tree covers the game and the optimum (brute force: reward 1) is found.
+  toy::DigitGame game(3, 3, 16, 8.0);
+  game.sample_moves = true;
+  MctsOptions opts;
+  opts.num_children = 1;
+  opts.iterations = 60;
+  opts.root_multiplier = 2;
+  opts.max_depth = 3;
+  opts.progressive_widening = true;
+  opts.widening_c = 1.0;
+  opts.widening_alpha = 0.5;
+  const MctsResult r = Mcts(game, opts).solve();
+  EXPECT_TRUE(r.terminal);
+  EXPECT_EQ(r.solution, (Tokens{1, 2, 1}));
+  EXPECT_NEAR(r.reward, game.best_from({}), 1e-12);
+
+  opts.progressive_widening = false;
+  Mcts narrow(game, opts);
+  narrow.solve();
+  for (const MctsNode& n : narrow.nodes()) EXPECT_LE(n.children.size(), 1u);
+}
+
+TEST(MctsWidening, BadWideningOptionsAreUserErrors) {
+  toy::DigitGame game(3, 3, 16, 8.0);
+  MctsOptions opts;
+  opts.widening_c = 0;
+  EXPECT_THROW(Mcts(game, opts), core::UserError);
+  opts = MctsOptions{};
+  opts.widening_alpha = 1.5;
+  EXPECT_THROW(Mcts(game, opts), core::UserError);
+}

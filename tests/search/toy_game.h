@@ -1,12 +1,15 @@
 // A small exactly-known step game for search tests: choose a digit d ∈ {0, …, B − 1} per step for
 // D steps; the terminal reward of digits (d_1 … d_D) is 1 − |x − target| / scale clamped to
 // [−1, 1], with x = Σ d_i B^(D − i) (the digits read in base B), so the optimum is the unique
-// base-B spelling of `target`. Every step is a one-token move with a uniform prior.
+// base-B spelling of `target`. Every step is a one-token move with a uniform prior. expand(k)
+// proposes the digits 0 … k − 1, or, with `sample_moves`, k digits drawn uniformly with
+// replacement (a policy that repeats itself, as a language model does).
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <vector>
 
 #include "rlpp/search/step_model.h"
@@ -26,10 +29,12 @@ class DigitGame : public StepModel {
 
   std::vector<std::vector<StepCandidate>> expand(const std::vector<Tokens>& states, int64_t k) override {
     std::vector<std::vector<StepCandidate>> out;
+    requested += k * static_cast<int64_t>(states.size());
     for (const Tokens& s : states) {
       ++counters_.expansions;
       std::vector<StepCandidate> c;
-      for (int64_t d = 0; d < std::min(k, base_); ++d) {
+      for (int64_t i = 0; i < (sample_moves ? k : std::min(k, base_)); ++i) {
+        const int64_t d = sample_moves ? std::uniform_int_distribution<int64_t>(0, base_ - 1)(rng_) : i;
         StepCandidate sc;
         sc.tokens = {d};
         sc.logp = -std::log(static_cast<double>(base_));
@@ -70,11 +75,14 @@ class DigitGame : public StepModel {
   }
 
   std::function<double(const Tokens&)> value_fn;
+  bool sample_moves = false;
+  int64_t requested = 0;  // Σ k over expand() calls
 
  private:
   int64_t base_, depth_, target_;
   double scale_;
   SearchCompute counters_;
+  std::mt19937_64 rng_{12345};
 };
 
 }  // namespace rlpp::search::toy

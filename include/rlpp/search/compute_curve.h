@@ -6,6 +6,8 @@
 //   beam/b            step-level beam search, B1 = 1, B2 = b, states valued by one graded rollout
 //   mcts/b            MCTS with 2 children per expansion, 2b iterations per move, terminal rewards
 //                     from the verifier, no value model
+//   mcts_pw/b         the same with progressive widening (c_pw = 1, α_pw = ½): revisited nodes
+//                     sample further steps
 // Compute is the tokens generated per problem (and model calls per problem) by each method.
 #pragma once
 #include <cstdint>
@@ -21,7 +23,7 @@ struct ComputeCurveRequest {
   uint64_t seed = 20261201;             // seed of the problems (distinct from training and held-out)
   std::vector<int64_t> budgets = {1, 2, 4, 8};
   double temperature = 1.0;
-  std::vector<std::string> methods = {"greedy", "majority", "best_of_n_logp", "best_of_n_verifier", "beam", "mcts"};
+  std::vector<std::string> methods = {"greedy", "majority", "best_of_n_logp", "best_of_n_verifier", "beam", "mcts", "mcts_pw"};
   int64_t max_new_tokens = 64;
   int64_t torch_threads = 1;
 };

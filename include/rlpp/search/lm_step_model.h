@@ -31,6 +31,10 @@ struct LmStepOptions {
   std::string evaluation = "none";  // "none" (0), "rollout" (graded sampled completion); a value
                                     // function set with set_value_fn overrides both
   int64_t rollout_max_tokens = 128;
+  // How a finished solution is scored: "verifier" (2·grade − 1, an oracle at test time) or "value"
+  // (the value function on the full sequence: a deployable value-guided search, AlphaMath's
+  // inference; needs set_value_fn).
+  std::string terminal_reward = "verifier";
   int64_t seed = 0;
 
   void bind(core::Binder& b);

@@ -13,6 +13,14 @@
 // MCTS-DPO's Q at expansion). Prior p = exp(Σ log π(step) / len^α): α = 1.25 is MCTS-DPO's length
 // penalty, α = 1 AlphaMath's exp(mean token log-prob).
 //
+// Progressive widening (off by default; Coulom 2007, Couëtoux et al. 2011): a node may hold at
+// most ceil(c_pw · N(node)^α_pw) children. When selection reaches an expanded node whose bound
+// allows more children than it has, the missing ones are sampled in one batch (merged with each
+// other and with the existing children), valued in one batch, and the best new child by PUCT is
+// the iteration's leaf: its evaluation is backed up. With a confident policy, k samples at the first
+// expansion often collapse to one or two distinct lines; widening keeps adding lines as the node
+// is revisited, so extra iterations keep buying new steps.
+//
 // Re-rooting: advance() moves the root to its most visited child, keeping that subtree; solve()
 // alternates `iterations` (× root_multiplier for the first move) of search and a move until a
 // terminal step or max_depth.
@@ -32,6 +40,9 @@ struct MctsOptions {
   int64_t root_multiplier = 4;         // the first move searches iterations × this
   double prior_length_exponent = 1.25;  // α in p = exp(Σ log π / len^α)
   int64_t max_depth = 8;               // steps from the original root
+  bool progressive_widening = false;   // off: a node is expanded once (k samples)
+  double widening_c = 1.0;             // c_pw in ceil(c_pw · N^α_pw)
+  double widening_alpha = 0.5;         // α_pw
 
   void bind(core::Binder& b);
   void validate() const;  // UserError naming the option
@@ -69,6 +80,8 @@ class Mcts {
 
   // The parts of an iteration, public for tests and for callers that build trees by hand.
   double puct(int64_t child) const;          // PUCT score of `child` under its parent
+  // Progressive widening's bound on the children of a node visited N times: ceil(c_pw · N^α_pw).
+  int64_t child_limit(int64_t visits) const;
   int64_t select_child(int64_t node) const;  // argmax PUCT (ties: the earlier child)
   void backup(int64_t node, double v);       // N += 1, W += v from `node` up to the root
   // Adds a child to `parent` with the prior of `c` and the given value (c.reward when terminal).
@@ -84,7 +97,9 @@ class Mcts {
   int64_t best_terminal() const;
 
  private:
-  void expand(int64_t node);
+  // Samples `count` steps at `node` in one batch, merges them with each other and with the
+  // existing children, values the new non-terminal ones in one batch; returns the new children.
+  std::vector<int64_t> grow(int64_t node, int64_t count);
 
   StepModel& model_;
   MctsOptions opts_;

@@ -4,6 +4,7 @@
 // against a reference model (algo::dpo_loss), then refresh: the trained policy searches the next
 // round and becomes its reference. Greedy accuracy on fixed held-out problems is measured before
 // the first round and after every round; the final model is written to out_dir/model.
+// The same loop with checkpoints and resume is the `mcts_dpo` trainer (search/trainers.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -33,7 +34,8 @@ struct MctsDpoRequest {
     o.root_multiplier = 2;
     return o;
   }();
-  algo::DpoOptions dpo;      // β = 0.1
+  std::string loss = "dpo";  // "dpo" | "ipo" (step_dpo.h)
+  algo::DpoOptions dpo;      // β = 0.1, label smoothing ε = 0
   // α of an added NLL term on the chosen steps' tokens (RPO, arXiv 2404.19733):
   // loss = DPO + α · (−Σ m_w log π(y_w) / Σ m_w); 0 = plain DPO.
   double nll_weight = 0.0;

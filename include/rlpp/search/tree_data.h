@@ -4,6 +4,9 @@
 //     differ by at least min_gap), sharing the node's state as prefix: DPO from the divergence point.
 //   value_targets: AlphaMath's value-head targets (arXiv 2405.03553): every visited node's state and
 //     its Q, for MSE(tanh(v(state)), Q).
+//   terminal_trajectories: every finished solution in the tree (all attempts, failures included: the
+//     roadmap's D_search), each with its verifier reward and per-step advantages Q(step) − Q(parent)
+//     (the step's Q-value against its state's value), for policy gradient on searched data.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -28,5 +31,15 @@ struct ValueTarget {
   int64_t visits = 0;
 };
 std::vector<ValueTarget> value_targets(const Mcts& tree, int64_t min_visits = 1);
+
+struct SearchTrajectory {
+  Tokens steps;                          // the steps from the original root to a terminal node, concatenated
+  std::vector<int64_t> step_lengths;     // tokens of each step
+  std::vector<double> step_advantages;   // Q(node) − Q(parent) of each step (Q as MctsNode::q())
+  double reward = 0;                     // the terminal reward
+  int64_t node = -1;                     // the terminal node
+};
+// Terminal nodes in tree order.
+std::vector<SearchTrajectory> terminal_trajectories(const Mcts& tree);
 
 }  // namespace rlpp::search

@@ -5,6 +5,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <vector>
+
+#include "rlpp/nn/lm/transformer.h"
+#include "rlpp/search/lm_step_model.h"
+
 namespace rlpp::search {
 
 class ValueHeadImpl : public torch::nn::Module {
@@ -21,5 +26,13 @@ TORCH_MODULE(ValueHead);
 // The value at each row's last real token: hidden (B, T, H); attention (B, T) bool, {} = all real
 // (left or right padding both work). Returns (B).
 torch::Tensor last_token_values(ValueHead& head, const torch::Tensor& hidden, const torch::Tensor& attention = {});
+
+// The head's raw value v at the last token of each full sequence (prompt + steps), on the shared
+// transformer's hidden states; differentiable through both. Returns (B).
+torch::Tensor sequence_values(nn::lm::TransformerLm& model, ValueHead& head, const std::vector<const Tokens*>& sequences);
+
+// A search's value function: tanh(v) ∈ (−1, 1) (AlphaMath's bounded value), computed under no_grad
+// with the model in eval mode. `model` and `head` must outlive the function.
+SequenceValueFn tanh_value_fn(nn::lm::TransformerLm& model, ValueHead& head);
 
 }  // namespace rlpp::search
