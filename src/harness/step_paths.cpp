@@ -83,7 +83,7 @@ struct Enumerator {
 std::string step_key(const std::vector<std::string>& sorted_names) { return core::join(sorted_names, ","); }
 
 std::vector<StepPath> enumerate_step_paths(const std::vector<GoldenNode>& nodes, const PathOptions& opts) {
-  Enumerator e{nodes, opts.max_paths, opts.dedupe_by_names};
+  Enumerator e{nodes, opts.max_paths, opts.dedupe_by_names, 0, {}, {}, {}, {}};
   e.done.assign(nodes.size(), false);
   e.recurse();
   size_t best = SIZE_MAX;

@@ -619,25 +619,23 @@ class DialogueWriter {
 
   std::vector<std::function<std::optional<Draft>()>> templates(TaskType t) {
     using D = DialogueWriter;
-    std::vector<std::optional<Draft> (D::*)()> fns;
-    switch (t) {
-      case TaskType::kSingleTool:
-        fns = {&D::s_weather, &D::s_weather_ellipsis, &D::s_weather_memory, &D::s_order, &D::s_order_ellipsis,
-               &D::s_cancel_order, &D::s_cancel_order_coref, &D::s_list_events, &D::s_list_events_ellipsis,
-               &D::s_search_contact, &D::s_cancel_event, &D::s_cancel_event_coref, &D::s_note, &D::s_search_notes,
-               &D::s_email_memory};
-        break;
-      case TaskType::kMultiTool:
-        fns = {&D::m_email_contact, &D::m_order_customer, &D::m_order_customer_coref, &D::m_weather_two,
-               &D::m_weather_two_ellipsis, &D::m_orders_two, &D::m_weather_and_meeting, &D::m_orders_then_contact,
-               &D::m_reschedule_by_title, &D::m_contact_profile_coref};
-        break;
-      case TaskType::kClarify:
-        fns = {&D::q_weather_date, &D::q_cancel_order, &D::q_create_event_time, &D::q_email_subject, &D::q_list_events_date,
-               &D::q_reschedule_coref};
-        break;
-      case TaskType::kChat: fns = {&D::c_greet, &D::c_capabilities, &D::c_thanks, &D::c_recall}; break;
-    }
+    using Fn = std::optional<Draft> (D::*)();
+    static const std::vector<Fn> single = {
+        &D::s_weather, &D::s_weather_ellipsis, &D::s_weather_memory, &D::s_order, &D::s_order_ellipsis,
+        &D::s_cancel_order, &D::s_cancel_order_coref, &D::s_list_events, &D::s_list_events_ellipsis,
+        &D::s_search_contact, &D::s_cancel_event, &D::s_cancel_event_coref, &D::s_note, &D::s_search_notes,
+        &D::s_email_memory};
+    static const std::vector<Fn> multi = {
+        &D::m_email_contact, &D::m_order_customer, &D::m_order_customer_coref, &D::m_weather_two,
+        &D::m_weather_two_ellipsis, &D::m_orders_two, &D::m_weather_and_meeting, &D::m_orders_then_contact,
+        &D::m_reschedule_by_title, &D::m_contact_profile_coref};
+    static const std::vector<Fn> clarify = {&D::q_weather_date, &D::q_cancel_order, &D::q_create_event_time,
+                                            &D::q_email_subject, &D::q_list_events_date, &D::q_reschedule_coref};
+    static const std::vector<Fn> chat = {&D::c_greet, &D::c_capabilities, &D::c_thanks, &D::c_recall};
+    const std::vector<Fn>& fns = t == TaskType::kSingleTool ? single
+                                 : t == TaskType::kMultiTool ? multi
+                                 : t == TaskType::kClarify   ? clarify
+                                                             : chat;
     std::vector<std::function<std::optional<Draft>()>> out;
     for (auto f : fns) out.push_back([this, f] { return (this->*f)(); });
     return out;

@@ -127,7 +127,9 @@ TEST(MultiTurn, ModelTokensCarryBigramLogProbsOfTheWholeDialogue) {
         if (id == eos) break;
       }
       ASSERT_LT(turn, env->received.size() + (b.truncated[i].item<bool>() ? 1 : 0)) << "row " << i;
-      if (turn < env->received.size()) EXPECT_EQ(env->received[turn], tok.decode(turn_ids, /*skip_special=*/true));
+      if (turn < env->received.size()) {
+        EXPECT_EQ(env->received[turn], tok.decode(turn_ids, /*skip_special=*/true));
+      }
       ++turn;
       if (t < n_attend && !b.mask[i][t].item<bool>()) {  // the environment's reply, never trained on
         for (int64_t id : env_reply) {
