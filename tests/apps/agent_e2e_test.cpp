@@ -17,6 +17,7 @@
 #include "rlpp/harness/replay.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/serve/server.h"
+#include "serve/serve_test_util.h"
 #include "train/test_dirs.h"
 
 namespace rlpp {
@@ -26,16 +27,7 @@ using nlohmann::json;
 
 #ifdef RLPP_HAVE_HTTPLIB
 
-std::unique_ptr<nn::CharTokenizer> make_tokenizer() {
-  nn::CharTokenizerSpec spec;
-  for (char c = 32; c < 127; ++c) spec.alphabet += c;
-  spec.alphabet += '\n';
-  spec.special_tokens = {"<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"};
-  spec.pad_token = "<pad>";
-  spec.bos_token = "<bos>";
-  spec.eos_token = "<eos>";
-  return std::make_unique<nn::CharTokenizer>(spec);
-}
+using serve::testing::make_tokenizer;  // printable ASCII, the plain format's role tokens
 
 // Answers a prompt it knows with its golden turn (then the end token), anything else with a text.
 class LookupBackend final : public serve::Backend {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "rlpp/train/run.h"
@@ -43,6 +44,20 @@ inline std::string run_recipe(const std::string& recipe, const testing::TempDir&
   req.stop_after_updates = stop_after;
   std::atomic<bool> stop{false};
   return start_run(req, stop).run_dir;
+}
+
+// A run split by a checkpoint and resumed logged what the uninterrupted run logged: every metric
+// but the timings (perf/*) and NaNs, row by row.
+inline void expect_same_metrics(const std::vector<std::map<std::string, double>>& whole,
+                                const std::vector<std::map<std::string, double>>& split) {
+  ASSERT_EQ(whole.size(), split.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    for (const auto& [k, v] : whole[i]) {
+      if (k.rfind("perf/", 0) == 0 || std::isnan(v)) continue;
+      ASSERT_TRUE(split[i].count(k)) << "row " << i << " " << k;
+      EXPECT_EQ(v, split[i].at(k)) << "row " << i << " " << k;
+    }
+  }
 }
 
 }  // namespace rlpp::train::lm::test_util

@@ -179,14 +179,7 @@ TEST(RlvrTrainer, ReusedBatchesAreStaleAndResumeExactly) {
   const std::string split = run_recipe(recipe, tmp, "split", /*stop_after=*/2);
   std::atomic<bool> stop{false};
   resume_run(split, {}, 0, /*quiet=*/true, stop);
-  const auto rs = read_metrics(split);
-  ASSERT_EQ(rw.size(), rs.size());
-  for (size_t i = 0; i < rw.size(); ++i) {
-    for (const auto& [k, v] : rw[i]) {
-      if (k.rfind("perf/", 0) == 0 || std::isnan(v)) continue;
-      EXPECT_EQ(v, rs[i].at(k)) << "row " << i << " " << k;
-    }
-  }
+  test_util::expect_same_metrics(rw, read_metrics(split));
 }
 
 TEST(RlvrTrainer, RefusesInconsistentSelection) {
