@@ -1,56 +1,88 @@
 #!/usr/bin/env bash
 # MuJoCo learning comparisons for docs/results.md: for each task, the PPO recipe and the PROPS
-# recipe over several seeds (one run at a time, niced; PPO runs through the props trainer with
-# one batch and no behaviour policy, i.e. PPO with the recipe's CleanRL settings, so that it logs
-# the same sampling-error metric), then per recipe a summary line (final
-# return_mean_100 = mean stochastic training return of the last 100 episodes, and the last
-# sampling error) and plots of return and sampling error vs steps.
-# Usage: scripts/mujoco-runs.sh BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS]
-#   e.g. scripts/mujoco-runs.sh build runs/mujoco "hopper swimmer" "1 2 3" 1000000
+# recipe over several seeds, JOBS runs at a time (each run single-threaded), then a deterministic
+# evaluation of each final policy (`rlpp eval`, 10 episodes, mean action). PPO runs through the
+# props trainer with one batch and no behaviour policy, i.e. PPO with the recipe's CleanRL
+# settings, so that it logs the same sampling-error metric.
+#
+# Usage: scripts/mujoco-runs.sh run BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS] [JOBS]
+#        scripts/mujoco-runs.sh summary BUILD_DIR OUT_DIR "TASKS" "SEEDS"
+#   e.g. scripts/mujoco-runs.sh run build runs/mujoco "hopper swimmer" "1 2 3" 1000000 2
+# `run` skips runs whose eval.txt exists (an interrupted set continues where it stopped).
+# `summary` prints one line per task and recipe (final return_mean_100 = mean stochastic training
+# return of the last 100 episodes; deterministic evaluation; mean sampling error) and writes
+# plots of return and sampling error vs steps.
 set -euo pipefail
-build=${1:-build}
-out=${2:-runs/mujoco}
-tasks=${3:-"hopper half_cheetah walker2d swimmer ant inverted_pendulum"}
-seeds=${4:-"1 2 3"}
-steps=${5:-1000000}
+mode=${1:?usage: scripts/mujoco-runs.sh run|summary BUILD_DIR OUT_DIR TASKS SEEDS [STEPS] [JOBS]}
+build=${2:-build}
+out=${3:-runs/mujoco}
+tasks=${4:-"hopper half_cheetah walker2d swimmer inverted_pendulum ant"}
+seeds=${5:-"1 2 3"}
+steps=${6:-1000000}
+jobs=${7:-2}
 mkdir -p "$out"
+
+one_run() {  # TASK ALGO SEED
+  local task=$1 algo=$2 s=$3 d="$out/$1_$2-s$3"
+  [ -f "$d/eval.txt" ] && return 0
+  local extra=()
+  if [ "$algo" = ppo ]; then
+    extra=(--set 'run.algorithm="props"' --set props.behavior=false --set props.buffer_batches=1)
+  fi
+  rm -rf "$d"
+  "$build/bin/rlpp" train "configs/${task}_${algo}.toml" --quiet --set run.seed="$s" \
+    --set run.total_steps="$steps" --set run.torch_threads=1 "${extra[@]}" --out "$d"
+  "$build/bin/rlpp" eval "$d" --episodes 10 --seed 1000 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
+  echo "done $d: $(cat "$d/eval.txt")"
+}
+
+if [ "$mode" = run ]; then
+  export -f one_run
+  export build out steps
+  for task in $tasks; do
+    for s in $seeds; do
+      for algo in props ppo; do echo "$task $algo $s"; done
+    done
+  done | xargs -P "$jobs" -L 1 bash -c 'one_run "$@"' _
+  exit 0
+fi
+
 for task in $tasks; do
   task_dirs=()
   for algo in ppo props; do
-    recipe="${task}_${algo}"
     dirs=()
     for s in $seeds; do
-      d="$out/$recipe-s$s"
-      extra=()
-      if [ $algo = ppo ]; then
-        extra=(--set 'run.algorithm="props"' --set props.behavior=false --set props.buffer_batches=1)
-      fi
-      rm -rf "$d"
-      nice -n 10 "$build/bin/rlpp" train "configs/$recipe.toml" --quiet --set run.seed=$s \
-        --set run.total_steps=$steps "${extra[@]}" --out "$d"
-      dirs+=("$d")
-      task_dirs+=("$d")
+      d="$out/${task}_${algo}-s$s"
+      [ -f "$d/metrics.jsonl" ] && dirs+=("$d") && task_dirs+=("$d")
     done
-    "$build/bin/rlpp" plot "${dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
-      --out "$out/$recipe.png" --title "$recipe: training return (last 100 episodes)" >/dev/null || true
+    [ ${#dirs[@]} -eq 0 ] && continue
     python3 - "${dirs[@]}" <<'PY'
-import json, math, statistics, sys
-finals, errs, sps = [], [], []
+import json, math, os, statistics, sys
+finals, evals, errs, sps, steps = [], [], [], [], []
 for d in sys.argv[1:]:
     rows = [json.loads(l) for l in open(d + "/metrics.jsonl")]
     finals.append(rows[-1]["charts/return_mean_100"])
     sps.append(rows[-1]["charts/SPS"])
-    e = [r.get("props/sampling_error") for r in rows if r.get("props/sampling_error") is not None]
-    e = [x for x in e if not math.isnan(x)]
+    steps.append(rows[-1]["step"])
+    if os.path.exists(d + "/eval.txt"):
+        evals.append(float(open(d + "/eval.txt").read().split("mean_return")[1].split()[0]))
+    e = [r.get("props/sampling_error") for r in rows]
+    e = [x for x in e if x is not None and not math.isnan(x)]
     if e: errs.append(statistics.mean(e))
+def ms(xs): return f"{statistics.mean(xs):.1f} ± {statistics.pstdev(xs):.1f} ({', '.join(f'{x:.0f}' for x in xs)})"
 name = sys.argv[1].rsplit("/", 1)[-1].rsplit("-s", 1)[0]
-line = (f"{name:28s} steps {rows[-1]['step']:>8d}  final return_mean_100: "
-        + ", ".join(f"{f:.1f}" for f in finals)
-        + f"  mean {statistics.mean(finals):.1f} ± {statistics.pstdev(finals):.1f}  SPS ~{statistics.mean(sps):,.0f}")
-if errs: line += f"  mean sampling error {statistics.mean(errs):.4f}"
+line = f"{name:26s} steps {min(steps)}–{max(steps)}  train {ms(finals)}"
+if evals: line += f"  eval {ms(evals)}"
+if errs: line += f"  sampling error {statistics.mean(errs):.4f} ({', '.join(f'{x:.4f}' for x in errs)})"
+line += f"  SPS ~{statistics.mean(sps):,.0f}"
 print(line)
 PY
+    "$build/bin/rlpp" plot "${dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
+      --out "$out/${task}_${algo}.png" --title "${task}_${algo}: training return (last 100 episodes)" >/dev/null || true
   done
-  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --out "$out/${task}_sampling_error.png" \
-    --title "$task: sampling error KL(pi_D||pi_theta), PPO then PROPS" >/dev/null || true
+  [ ${#task_dirs[@]} -eq 0 ] && continue
+  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
+    --out "$out/${task}_return.png" --title "$task: training return, PPO then PROPS" >/dev/null || true
+  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --smooth 5 \
+    --out "$out/${task}_sampling_error.png" --title "$task: sampling error KL(pi_D||pi_theta), PPO then PROPS" >/dev/null || true
 done

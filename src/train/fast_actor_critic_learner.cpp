@@ -1,11 +1,5 @@
 #include "rlpp/train/fast_actor_critic_learner.h"
 
-// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics when
-// Eigen's vectorised kernels are inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -18,12 +12,6 @@
 namespace rlpp::train {
 
 namespace {
-// torch::optim::Adam defaults (AdamOptions): betas (0.9, 0.999), no weight decay, no amsgrad.
-constexpr double kBeta1 = 0.9;
-constexpr double kBeta2 = 0.999;
-// torch::nn::utils::clip_grad_norm_: coef = max_norm / (total_norm + 1e-6).
-constexpr double kClipNormEps = 1e-6;
-
 std::string optimizer_state_key(const torch::Tensor& p) {
   return c10::guts::to_string(p.unsafeGetTensorImpl());
 }
@@ -57,8 +45,7 @@ FastActorCriticLearner::FastActorCriticLearner(const LearnerConfig& config)
   head_scratch_.assign(static_cast<size_t>(act_dim_), 0.0);
   params_.assign(static_cast<size_t>(total), 0.0f);
   grads_.assign(params_.size(), 0.0f);
-  adam_m_.assign(params_.size(), 0.0f);
-  adam_v_.assign(params_.size(), 0.0f);
+  adam_ = nn::FastAdam(total, config.adam_eps);
   copy_from_module();
 }
 
@@ -277,44 +264,9 @@ double FastActorCriticLearner::value_backward(const ControlMinibatch& mb, const 
   return loss_sum / static_cast<double>(m);
 }
 
-// torch::nn::utils::clip_grad_norm_ then torch::optim::Adam::step (LibTorch 1.13), in float:
-//   ‖g‖ = sqrt(Σ g²) over all parameters; g ← g · k with k = max_norm/(‖g‖ + 1e-6) if k < 1
-//   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²
-//   θ ← θ − (lr / (1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
-// grads_ keeps the unclipped gradient; the clip factor is applied on the fly.
 double FastActorCriticLearner::clip_and_adam_step(double max_grad_norm, double lr) {
-  const size_t count = params_.size();
-  // Σ g² in double over 8 interleaved partial sums (a fixed order the compiler can vectorise).
-  constexpr size_t kLanes = 8;
-  double partial[kLanes] = {};
-  size_t k = 0;
-  for (; k + kLanes <= count; k += kLanes) {
-    for (size_t j = 0; j < kLanes; ++j) partial[j] += static_cast<double>(grads_[k + j]) * grads_[k + j];
-  }
-  for (; k < count; ++k) partial[0] += static_cast<double>(grads_[k]) * grads_[k];  // tail
-  double sq = 0.0;
-  for (double p : partial) sq += p;
-  const double total_norm = std::sqrt(sq);
-  const double clip = max_grad_norm / (total_norm + kClipNormEps);
-  const float g_scale = clip < 1.0 ? static_cast<float>(clip) : 1.0f;
-
-  ++step_;
   last_lr_ = lr;
-  const double t = static_cast<double>(step_);
-  const float step_size = static_cast<float>(lr / (1.0 - std::pow(kBeta1, t)));
-  const float sqrt_bc2 = static_cast<float>(std::sqrt(1.0 - std::pow(kBeta2, t)));
-  const float eps = static_cast<float>(config_.adam_eps);
-  const float b1 = static_cast<float>(kBeta1), one_minus_b1 = static_cast<float>(1.0 - kBeta1);
-  const float b2 = static_cast<float>(kBeta2), one_minus_b2 = static_cast<float>(1.0 - kBeta2);
-  // Written with Eigen arrays so that the loop vectorises (std::sqrt's errno path blocks that).
-  using Array = Eigen::Array<float, Eigen::Dynamic, 1>;
-  const auto n = static_cast<Eigen::Index>(count);
-  Eigen::Map<Array> p(params_.data(), n), mo(adam_m_.data(), n), vo(adam_v_.data(), n);
-  const auto g = Eigen::Map<const Array>(grads_.data(), n) * g_scale;
-  mo = mo * b1 + one_minus_b1 * g;
-  vo = vo * b2 + one_minus_b2 * g * g;
-  p -= step_size * mo / (vo.sqrt() / sqrt_bc2 + eps);
-  return total_norm;
+  return adam_.clip_and_step(params_.data(), grads_.data(), max_grad_norm, lr);
 }
 
 void FastActorCriticLearner::save(torch::serialize::OutputArchive& archive) {
@@ -325,12 +277,12 @@ void FastActorCriticLearner::save(torch::serialize::OutputArchive& archive) {
   state.clear();
   const auto named = module_->named_parameters();
   for (const Slot& s : slots_) {
-    if (step_ == 0) break;  // torch has no state for a parameter before its first step
+    if (adam_.step() == 0) break;  // torch has no state for a parameter before its first step
     const torch::Tensor& p = named[s.name];
     auto st = std::make_unique<torch::optim::AdamParamState>();
-    st->step(step_);
-    st->exp_avg(torch::from_blob(adam_m_.data() + s.offset, p.sizes(), torch::kFloat32).clone());
-    st->exp_avg_sq(torch::from_blob(adam_v_.data() + s.offset, p.sizes(), torch::kFloat32).clone());
+    st->step(adam_.step());
+    st->exp_avg(torch::from_blob(adam_.first_moment().data() + s.offset, p.sizes(), torch::kFloat32).clone());
+    st->exp_avg_sq(torch::from_blob(adam_.second_moment().data() + s.offset, p.sizes(), torch::kFloat32).clone());
     state[optimizer_state_key(p)] = std::move(st);
   }
   for (auto& group : module_optim_->param_groups()) {
@@ -369,18 +321,17 @@ void FastActorCriticLearner::load(torch::serialize::InputArchive& archive) {
     step = st.step();
     const torch::Tensor m = st.exp_avg().to(torch::kFloat32).contiguous();
     const torch::Tensor v = st.exp_avg_sq().to(torch::kFloat32).contiguous();
-    std::memcpy(adam_m_.data() + s.offset, m.data_ptr<float>(), sizeof(float) * static_cast<size_t>(s.numel));
-    std::memcpy(adam_v_.data() + s.offset, v.data_ptr<float>(), sizeof(float) * static_cast<size_t>(s.numel));
+    std::memcpy(adam_.first_moment().data() + s.offset, m.data_ptr<float>(), sizeof(float) * static_cast<size_t>(s.numel));
+    std::memcpy(adam_.second_moment().data() + s.offset, v.data_ptr<float>(), sizeof(float) * static_cast<size_t>(s.numel));
     ++found;
   }
   core::require(found == 0 || found == slots_.size(),
                 "fast learner: the optimizer state covers " + std::to_string(found) + " of " +
                     std::to_string(slots_.size()) + " parameters");
   if (found == 0) {
-    std::fill(adam_m_.begin(), adam_m_.end(), 0.0f);
-    std::fill(adam_v_.begin(), adam_v_.end(), 0.0f);
+    adam_.reset(adam_.count());
   }
-  step_ = found == 0 ? 0 : step;
+  adam_.set_step(found == 0 ? 0 : step);
   state.clear();
 }
 

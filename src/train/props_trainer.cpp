@@ -14,8 +14,10 @@
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/progress.h"
 #include "rlpp/env/vec_env.h"
+#include "rlpp/nn/action_sampling.h"
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/env_section.h"
+#include "rlpp/train/fast_behavior_policy.h"
 #include "rlpp/train/ppo_trainer.h"
 #include "rlpp/train/running_mean_std.h"
 
@@ -182,7 +184,6 @@ class PropsTrainer : public Trainer {
     props_ = core::read_options<PropsOptions>(recipe, "props");
     policy_ = core::read_options<nn::MlpPolicyOptions>(recipe, "policy");
     recipe.check_all_used();
-    core::require(!ctx_.resume, "props: resuming a props run is not supported; start a new run");
 
     N_ = env_opts_.num_envs;
     T_ = ppo_.num_steps;
@@ -213,6 +214,10 @@ class PropsTrainer : public Trainer {
     lc_.adam_eps = ppo_.adam_eps;
     learner_ = make_actor_critic_learner(lc_);
     phi_ = snapshot_policy(*learner_, lc_);
+    if (policy_.backend == "fast") {
+      fast_phi_ = std::make_unique<FastBehaviorPolicy>(obs_dim_, lc_.act_dim, lc_.discrete, policy_);
+      fast_phi_->set(phi_);
+    }
     if (ppo_.normalize_obs) obs_norm_ = std::make_unique<ObsNormalizer>(obs_dim_, ppo_.obs_clip);
     if (ppo_.normalize_reward) reward_scaler_ = std::make_unique<RewardScaler>(N_, ppo_.gamma, ppo_.reward_clip);
 
@@ -228,18 +233,25 @@ class PropsTrainer : public Trainer {
     raw_obs_.assign(envs_->obs(), envs_->obs() + N_ * obs_dim_);
     if (obs_norm_) obs_norm_->stats().update(raw_obs_.data(), N_);
     resolved_ = resolve(recipe);
+    if (ctx_.resume) {
+      const std::string path = latest_checkpoint(ctx_.run_dir);
+      core::require(!path.empty(), "cannot resume: no checkpoint in " + ctx_.run_dir + "/checkpoints");
+      load_state(path, /*full=*/true);
+    }
   }
 
   std::string resolved_recipe() const override { return resolved_; }
 
   bool run(const std::atomic<bool>& stop) override {
-    core::MetricsLogger metrics(ctx_.run_dir, false, global_step_);
+    core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, global_step_);
     std::ostream null_out(nullptr);
     core::Progress progress(num_updates_ * T_ * N_, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
                             ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
     const auto start = std::chrono::steady_clock::now();
+    const int64_t start_step = global_step_;
     int64_t updates_this_call = 0;
-    while (update_ < num_updates_ && !stop.load()) {
+    bool finished = update_ >= num_updates_;
+    while (!finished && !stop.load()) {
       ++update_;
       const double frac = 1.0 - static_cast<double>(update_ - 1) / static_cast<double>(num_updates_);
       const double lr = ppo_.anneal_lr ? frac * ppo_.learning_rate : ppo_.learning_rate;
@@ -262,7 +274,7 @@ class PropsTrainer : public Trainer {
       if (props_.behavior) bstats = behavior_update();
 
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double sps = static_cast<double>(global_step_) / std::max(elapsed, 1e-9);
+      const double sps = static_cast<double>(global_step_ - start_step) / std::max(elapsed, 1e-9);
       const double nan = std::nan("");
       metrics.log(global_step_, {
           {"charts/learning_rate", lr},
@@ -285,11 +297,15 @@ class PropsTrainer : public Trainer {
       });
       progress.update(global_step_, sps, recent_count_ ? std::optional<double>(recent_mean()) : std::nullopt);
       ++updates_this_call;
-      if (ctx_.stop_after_updates > 0 && updates_this_call >= ctx_.stop_after_updates) break;
+      finished = update_ >= num_updates_;
+      const bool periodic = run_.checkpoint_every > 0 && update_ % run_.checkpoint_every == 0;
+      const bool split = ctx_.stop_after_updates > 0 && updates_this_call >= ctx_.stop_after_updates;
+      if (periodic && !finished && !split) save_checkpoint();
+      if (split) break;
     }
     save_checkpoint();
     progress.finish();
-    return update_ >= num_updates_;
+    return finished;
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
@@ -323,11 +339,7 @@ class PropsTrainer : public Trainer {
     return r;
   }
 
-  void load_checkpoint(const std::string& path) override {
-    CheckpointReader r(path);
-    learner_->load(r.child("learner"));
-    if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
-  }
+  void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
 
  private:
   struct Buffer {
@@ -399,31 +411,18 @@ class PropsTrainer : public Trainer {
     if (obs_norm_) obs_norm_->stats().update(raw_obs_.data(), N_);
   }
 
-  // a ~ π_φ(·|obs): Gaussian mean + σ·N(0, 1), or a categorical draw; from rng_ (deterministic).
+  // a ~ π_φ(·|obs) from rng_ (nn/action_sampling.h's draws, the same for both backends).
   void sample_behavior(const float* obs_n, float* act) {
+    if (fast_phi_) return fast_phi_->sample(obs_n, N_, rng_, act);
     const torch::Tensor o = torch::from_blob(const_cast<float*>(obs_n), {N_, obs_dim_});
     const torch::Tensor out = phi_->actor_out(o).contiguous();  // (N, A)
-    const float* p = out.data_ptr<float>();
-    const int64_t A = lc_.act_dim;
+    std::vector<float> logp(static_cast<size_t>(N_));
     if (lc_.discrete) {
-      for (int64_t i = 0; i < N_; ++i) {
-        double mx = p[i * A], z = 0;
-        for (int64_t a = 1; a < A; ++a) mx = std::max(mx, static_cast<double>(p[i * A + a]));
-        for (int64_t a = 0; a < A; ++a) z += std::exp(p[i * A + a] - mx);
-        double u = rng_.uniform() * z;
-        int64_t pick = A - 1;
-        for (int64_t a = 0; a < A; ++a) {
-          u -= std::exp(p[i * A + a] - mx);
-          if (u < 0) { pick = a; break; }
-        }
-        act[i] = static_cast<float>(pick);
-      }
-      return;
-    }
-    const torch::Tensor log_std = phi_->log_std.contiguous();
-    const float* ls = log_std.data_ptr<float>();
-    for (int64_t i = 0; i < N_; ++i) {
-      for (int64_t a = 0; a < A; ++a) act[i * A + a] = static_cast<float>(p[i * A + a] + std::exp(ls[a]) * rng_.normal());
+      nn::sample_categorical(out.data_ptr<float>(), N_, lc_.act_dim, rng_, false, act, logp.data());
+    } else {
+      const torch::Tensor log_std = phi_->log_std.contiguous();
+      nn::sample_gaussian(out.data_ptr<float>(), log_std.data_ptr<float>(), N_, lc_.act_dim, rng_, false, act,
+                          logp.data());
     }
   }
 
@@ -525,7 +524,8 @@ class PropsTrainer : public Trainer {
 
   BehaviorUpdateStats behavior_update() {
     Buffer b = linearize();
-    return props_behavior_update(b.theta, phi_, b.obs, b.actions, props_, rng_);
+    if (!fast_phi_) return props_behavior_update(b.theta, phi_, b.obs, b.actions, props_, rng_);
+    return fast_phi_->update(b.theta, b.obs.data_ptr<float>(), b.actions.data_ptr<float>(), b.obs.size(0), props_, rng_);
   }
 
   void push_recent(double r) {
@@ -538,16 +538,78 @@ class PropsTrainer : public Trainer {
     return std::accumulate(recent_, recent_ + recent_count_, 0.0) / static_cast<double>(recent_count_);
   }
 
-  // The learner and normaliser only (enough for `rlpp eval`); props runs do not resume.
+  // Everything a bit-identical continuation needs: learner, φ, generators, environment state,
+  // normalisers, the buffer rings and counters. (φ's Adam starts afresh at every behaviour update.)
   void save_checkpoint() {
     CheckpointWriter w;
-    w.put_int("version", 1);
-    w.put_ints("counters", {global_step_, update_});
+    w.put_int("version", kPropsCheckpointVersion);
+    w.put_ints("counters", {global_step_, update_, recent_next_, recent_count_, obs_ring_->size()});
+    w.put_rng("rng", rng_);
+    std::ostringstream env_state;
+    envs_->save(env_state);
+    w.put_bytes("env", env_state.str());
+    w.put_floats("raw_obs", raw_obs_);
+    w.put_doubles("recent_returns", std::vector<double>(recent_, recent_ + kRecent));
     if (obs_norm_) w.put_rms("obs_norm", obs_norm_->stats());
+    if (reward_scaler_) {
+      w.put_rms("reward_norm", reward_scaler_->stats());
+      w.put_doubles("reward_norm_returns", reward_scaler_->returns());
+    }
+    for (const auto& [key, ring] : rings()) w.put_floats("ring_" + key, ring->ordered());
     learner_->save(w.child("learner"));
+    if (fast_phi_) fast_phi_->to_module(phi_);
+    phi_->save(w.child("phi"));
     w.commit(ctx_.run_dir, update_, run_.keep_checkpoints);
   }
 
+  // full = false: the learner and normaliser only (enough for `rlpp eval`).
+  void load_state(const std::string& path, bool full) {
+    CheckpointReader r(path);
+    const int64_t version = r.get_int("version");
+    core::require(version == kPropsCheckpointVersion, path + ": checkpoint version " + std::to_string(version) +
+                                                          " is not supported (expected " +
+                                                          std::to_string(kPropsCheckpointVersion) + ")");
+    learner_->load(r.child("learner"));
+    if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
+    if (!full) return;
+    const auto counters = r.get_ints("counters", 5);
+    global_step_ = counters[0];
+    update_ = counters[1];
+    recent_next_ = counters[2];
+    recent_count_ = counters[3];
+    const int64_t ring_rows = counters[4];
+    core::require(ring_rows >= 0 && ring_rows <= props_.buffer_batches * T_,
+                  path + ": the buffer holds " + std::to_string(ring_rows) + " rows, more than this recipe's " +
+                      std::to_string(props_.buffer_batches * T_));
+    r.get_rng("rng", &rng_);
+    std::istringstream env_state(r.get_bytes("env"));
+    envs_->load(env_state);
+    raw_obs_ = r.get_floats("raw_obs", raw_obs_.size());
+    const auto recent = r.get_doubles("recent_returns", kRecent);
+    std::copy(recent.begin(), recent.end(), recent_);
+    if (reward_scaler_) {
+      r.get_rms("reward_norm", &reward_scaler_->stats());
+      reward_scaler_->returns() = r.get_doubles("reward_norm_returns", static_cast<size_t>(N_));
+    }
+    for (const auto& [key, ring] : rings()) {
+      const std::vector<float> rows = r.get_floats("ring_" + key, static_cast<size_t>(ring_rows * ring->row_floats()));
+      ring->clear();
+      for (int64_t k = 0; k < ring_rows; ++k) ring->push(rows.data() + k * ring->row_floats());
+    }
+    phi_->load(r.child("phi"));
+    if (fast_phi_) fast_phi_->set(phi_);
+  }
+
+  // The buffer's rings by checkpoint key.
+  std::vector<std::pair<std::string, RowRing*>> rings() const {
+    std::vector<std::pair<std::string, RowRing*>> out = {{"obs", obs_ring_.get()},   {"act", act_ring_.get()},
+                                                         {"rew", rew_ring_.get()},   {"term", term_ring_.get()},
+                                                         {"trunc", trunc_ring_.get()}};
+    if (final_ring_) out.emplace_back("final", final_ring_.get());
+    return out;
+  }
+
+  static constexpr int64_t kPropsCheckpointVersion = 2;
   static constexpr int64_t kRecent = 100;
 
   RunContext ctx_;
@@ -561,7 +623,8 @@ class PropsTrainer : public Trainer {
 
   std::unique_ptr<env::VecEnv> envs_;
   std::unique_ptr<ActorCriticLearner> learner_;  // π_θ and V
-  nn::ActorCritic phi_{nullptr};                 // π_φ (its critic is unused)
+  nn::ActorCritic phi_{nullptr};                 // π_φ (its critic is unused); the reference backend's
+  std::unique_ptr<FastBehaviorPolicy> fast_phi_; // π_φ on the fast backend (then phi_ is only its archive form)
   std::unique_ptr<ObsNormalizer> obs_norm_;
   std::unique_ptr<RewardScaler> reward_scaler_;
   core::Rng rng_;

@@ -12,6 +12,7 @@
 
 #include "rlpp/algo/props.h"
 #include "rlpp/core/rng.h"
+#include "rlpp/train/fast_behavior_policy.h"
 #include "rlpp/train/props_trainer.h"
 #include "rlpp/train/run.h"
 #include "test_dirs.h"
@@ -203,6 +204,65 @@ TEST(PropsBehavior, ResetsToTheTargetThenLowersSampledActionsProbability) {
   }
 }
 
+// The fast behaviour update against the LibTorch reference: the same shuffles (same seed), so
+// after several epochs of Adam both φ agree to float rounding, with the same statistics.
+TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
+  for (bool discrete : {false, true}) {
+    for (double target_kl : {0.0, 0.02}) {
+      SCOPED_TRACE(std::string(discrete ? "categorical" : "gaussian") + " target_kl " + std::to_string(target_kl));
+      torch::manual_seed(21);
+      const LearnerConfig c = config(discrete);
+      nn::ActorCritic theta(c.obs_dim, c.act_dim, c.discrete, c.policy);
+      nn::ActorCritic phi(c.obs_dim, c.act_dim, c.discrete, c.policy);
+      const int64_t n = 384;
+      const torch::Tensor obs = random_obs(n, c.obs_dim, 22).contiguous();
+      torch::Tensor actions;
+      {
+        torch::NoGradGuard no_grad;
+        if (discrete) {
+          actions = torch::multinomial(torch::softmax(theta->actor_out(obs), -1), 1).to(torch::kFloat32);
+        } else {
+          actions = theta->actor_out(obs) + torch::exp(theta->log_std) * torch::randn({n, c.act_dim});
+        }
+        actions = actions.contiguous();
+      }
+      PropsOptions opts;
+      opts.behavior_lr = 3e-3;
+      opts.behavior_epochs = 4;
+      opts.behavior_minibatches = 8;
+      opts.behavior_target_kl = target_kl;
+      core::Rng rng_ref(9), rng_fast(9);
+      const BehaviorUpdateStats want = props_behavior_update(theta, phi, obs, actions, opts, rng_ref);
+      FastBehaviorPolicy fast(c.obs_dim, c.act_dim, c.discrete, c.policy);
+      const BehaviorUpdateStats got =
+          fast.update(theta, obs.data_ptr<float>(), actions.data_ptr<float>(), n, opts, rng_fast);
+      EXPECT_EQ(got.epochs, want.epochs);
+      if (target_kl == 0.0) EXPECT_EQ(got.epochs, opts.behavior_epochs);
+      EXPECT_NEAR(got.kl, want.kl, 1e-5 + 1e-3 * want.kl);
+      EXPECT_NEAR(got.loss, want.loss, 1e-5);
+      EXPECT_NEAR(got.clipfrac, want.clipfrac, 1e-9);
+      EXPECT_GT(want.kl, 1e-4);  // φ moved away from θ
+      std::vector<float> ref(static_cast<size_t>(fast.num_params()));
+      fast.flatten(phi, ref.data());
+      double max_diff = 0, max_move = 0;
+      std::vector<float> start(ref.size());
+      fast.flatten(theta, start.data());
+      for (size_t k = 0; k < ref.size(); ++k) {
+        max_diff = std::max(max_diff, std::abs(static_cast<double>(ref[k]) - fast.parameters()[k]));
+        max_move = std::max(max_move, std::abs(static_cast<double>(ref[k]) - start[k]));
+      }
+      EXPECT_LT(max_diff, 2e-5) << "largest parameter move " << max_move;
+      EXPECT_GT(max_move, 1e-3);
+      // Sampling draws the same actions as nn/action_sampling.h on φ's outputs.
+      nn::ActorCritic back(c.obs_dim, c.act_dim, c.discrete, c.policy);
+      fast.to_module(back);
+      std::vector<float> round(ref.size());
+      fast.flatten(back, round.data());
+      for (size_t k = 0; k < ref.size(); ++k) ASSERT_EQ(round[k], fast.parameters()[k]) << k;
+    }
+  }
+}
+
 TEST(PropsSamplingError, MatchesTheClosedFormForAShiftedNarrowedBuffer) {
   // Actions = μ_θ(s) + δ + σ' z: the head's bias can move by δ and log σ to log σ', so π_D is that
   // Gaussian and KL(π_D‖π_θ) = Σ_a [log σ_θ − log σ' + (σ'² + δ²)/(2σ_θ²) − 1/2].
@@ -230,6 +290,53 @@ TEST(PropsSamplingError, MatchesTheClosedFormForAShiftedNarrowedBuffer) {
   const double small = measure_sampling_error(theta, obs, on_policy, 400, 1e-2);
   EXPECT_GE(small, -1e-4);
   EXPECT_LT(small, 0.01);
+}
+
+// A PROPS run split by a checkpoint and resumed equals the run in one go, metric for metric (the
+// checkpoint holds θ, φ, the buffer rings, generators, environment state and normalisers).
+// Pendulum (Gaussian) and CartPole (categorical), both behaviour backends; no MuJoCo needed.
+TEST(PropsTrainer, ResumeIsBitIdentical) {
+  for (const std::string backend : {"fast", "torch"}) {
+    for (const std::string env : {"Pendulum-v1", "CartPole-v1"}) {
+      SCOPED_TRACE(backend + " " + env);
+      rlpp::testing::TempDir dir("props_resume");
+      const std::vector<std::string> sets = {
+          "env.id=\"" + env + "\"", "policy.backend=\"" + backend + "\"", "run.total_steps=2048",
+          "ppo.num_steps=256",        "ppo.num_minibatches=4",                "props.behavior_every=128",
+          "props.behavior_epochs=2",  "props.mle_steps=5",                    "ppo.update_epochs=2",
+          "ppo.bootstrap_truncated=true"};
+      auto start = [&](const std::string& out, int64_t stop_after) {
+        std::atomic<bool> stop{false};
+        StartRequest req;
+        req.recipe_path = std::string(RLPP_SOURCE_DIR) + "/configs/inverted_pendulum_props.toml";
+        req.overrides = sets;
+        req.out_dir = out;
+        req.stop_after_updates = stop_after;
+        req.quiet = true;
+        return start_run(req, stop);
+      };
+      EXPECT_TRUE(start(dir.sub("whole"), 0).finished);
+      EXPECT_FALSE(start(dir.sub("split"), 3).finished);
+      std::atomic<bool> stop{false};
+      EXPECT_TRUE(resume_run(dir.sub("split"), {}, 0, true, stop).finished);
+      auto rows = [](const std::string& d) {
+        std::ifstream in(d + "/metrics.jsonl");
+        std::vector<nlohmann::json> out;
+        std::string line;
+        while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+        return out;
+      };
+      const auto a = rows(dir.sub("whole")), b = rows(dir.sub("split"));
+      ASSERT_EQ(a.size(), 8u);
+      ASSERT_EQ(b.size(), a.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        for (auto& [key, value] : a[i].items()) {
+          if (key == "charts/SPS") continue;
+          EXPECT_EQ(value.dump(), b[i].at(key).dump()) << "row " << i << " metric " << key;
+        }
+      }
+    }
+  }
 }
 
 // CI: a short PROPS run on InvertedPendulum learns (MuJoCo builds only; ~15 s of CPU).

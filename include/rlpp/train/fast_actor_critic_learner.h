@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rlpp/nn/actor_critic.h"
+#include "rlpp/nn/fast_adam.h"
 #include "rlpp/nn/fast_mlp.h"
 #include "rlpp/train/actor_critic_learner.h"
 
@@ -42,7 +43,7 @@ class FastActorCriticLearner : public ActorCriticLearner {
   // dL/dθ of the last update's loss, before the grad-norm clip. (num_params)
   const nn::AlignedFloats& gradient() const { return grads_; }
   // Adam steps taken (the bias-correction counter t).
-  int64_t adam_step() const { return step_; }
+  int64_t adam_step() const { return adam_.step(); }
 
  private:
   // One named LibTorch parameter and where it lives in params_.
@@ -60,7 +61,7 @@ class FastActorCriticLearner : public ActorCriticLearner {
                        UpdateStats* stats);
   // The value-loss gradient w.r.t. the critic output: fills d_value_; returns the value loss.
   double value_backward(const ControlMinibatch& mb, const PpoLossOptions& opts, const float* value);
-  // Global 2-norm clip then one Adam step on params_ (torch::optim::Adam's formulas).
+  // Global 2-norm clip then one Adam step on params_ (nn::FastAdam).
   double clip_and_adam_step(double max_grad_norm, double lr);
 
   LearnerConfig config_;
@@ -78,9 +79,7 @@ class FastActorCriticLearner : public ActorCriticLearner {
   // state compute bit-identical updates (a resumed run continues exactly).
   nn::AlignedFloats params_;  // (P)
   nn::AlignedFloats grads_;   // (P) unclipped gradient of the last update
-  nn::AlignedFloats adam_m_;  // (P) first moment (torch: exp_avg)
-  nn::AlignedFloats adam_v_;  // (P) second moment (torch: exp_avg_sq)
-  int64_t step_ = 0;
+  nn::FastAdam adam_;          // moments (P) and step counter
   double last_lr_ = 1e-3;      // the lr of the last step (stored in the optimizer archive)
 
   // Per-update scratch, grown to the largest minibatch.

@@ -11,8 +11,10 @@
 //    props.behavior_target_kl);
 //  * sampling error KL(π_D‖π_θ) measured at each update (algo::sampling_error after a
 //    maximum-likelihood fit of the policy head from θ with the feature layers frozen).
-// θ is the usual ActorCriticLearner (fast or LibTorch backend); φ and the θ snapshots used for
-// recomputation are LibTorch nn::ActorCritic modules.
+// θ is the usual ActorCriticLearner (fast or LibTorch backend); φ follows policy.backend too
+// (train/fast_behavior_policy.h or the LibTorch props_behavior_update below); the θ snapshots used
+// for recomputation are LibTorch nn::ActorCritic modules. Runs resume bit-identically from their
+// checkpoints (run.checkpoint_every, `rlpp resume`).
 #pragma once
 #include <memory>
 #include <string>
@@ -53,6 +55,7 @@ class RowRing {
   RowRing(int64_t capacity, int64_t row_floats);
   void push(const float* row);                    // row: (R)
   int64_t size() const { return size_; }
+  int64_t row_floats() const { return row_floats_; }
   std::vector<float> ordered() const;             // (size, R)
   void clear() { size_ = 0, next_ = 0; }
 
