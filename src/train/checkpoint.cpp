@@ -52,6 +52,17 @@ void CheckpointWriter::put_rms(const std::string& key, const RunningMeanStd& rms
   put_doubles(key + ".count", {rms.count()});
 }
 
+void CheckpointWriter::put_env(const std::string& key, env::VecEnv& envs) {
+  std::ostringstream state;
+  envs.save(state);
+  put_bytes(key, state.str());
+}
+
+void CheckpointWriter::put_reward_scaler(const std::string& key, const RewardScaler& scaler) {
+  put_rms(key, scaler.stats());
+  put_doubles(key + "_returns", scaler.returns());
+}
+
 torch::serialize::OutputArchive& CheckpointWriter::child(const std::string& key) {
   children_.emplace_back(key, std::make_unique<torch::serialize::OutputArchive>());
   return *children_.back().second;
@@ -152,6 +163,22 @@ torch::serialize::InputArchive& CheckpointReader::child(const std::string& key) 
     throw core::UserError("checkpoint '" + path_ + "' has no section '" + key + "'");
   }
   return *children_.back().second;
+}
+
+void CheckpointReader::get_env(const std::string& key, env::VecEnv* envs) {
+  std::istringstream state(get_bytes(key));
+  envs->load(state);
+}
+
+void CheckpointReader::get_reward_scaler(const std::string& key, RewardScaler* scaler) {
+  get_rms(key, &scaler->stats());
+  scaler->returns() = get_doubles(key + "_returns", scaler->returns().size());
+}
+
+void CheckpointReader::require_version(int64_t expected) {
+  const int64_t version = get_int("version");
+  core::require(version == expected, path_ + ": checkpoint version " + std::to_string(version) +
+                                         " is not supported (expected " + std::to_string(expected) + ")");
 }
 
 }  // namespace rlpp::train

@@ -10,6 +10,18 @@
 
 namespace rlpp::train {
 
+namespace {
+// out_j = z_j − logsumexp(z) for one row of n logits, in double.
+void log_softmax_row(const float* z, int64_t n, double* out) {
+  double mx = z[0];
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, static_cast<double>(z[j]));
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(z[j] - mx);
+  const double log_z = mx + std::log(sum);
+  for (int64_t j = 0; j < n; ++j) out[j] = z[j] - log_z;
+}
+}  // namespace
+
 FastBehaviorPolicy::FastBehaviorPolicy(int64_t obs_dim, int64_t act_dim, bool discrete,
                                        const nn::MlpPolicyOptions& policy)
     : obs_dim_(obs_dim), act_dim_(act_dim), act_flat_(discrete ? 1 : act_dim), discrete_(discrete) {
@@ -74,15 +86,13 @@ void FastBehaviorPolicy::log_prob(const float* out, const float* log_std, const 
                                   float* logp) const {
   const int64_t na = act_dim_;
   const double half_log_2pi = 0.5 * std::log(2.0 * M_PI);
+  std::vector<double> row(static_cast<size_t>(na));
   for (int64_t i = 0; i < m; ++i) {
     const float* z = out + i * na;
     double lp = 0.0;
     if (discrete_) {
-      double mx = z[0];
-      for (int64_t j = 1; j < na; ++j) mx = std::max(mx, static_cast<double>(z[j]));
-      double sum = 0.0;
-      for (int64_t j = 0; j < na; ++j) sum += std::exp(z[j] - mx);
-      lp = z[static_cast<int64_t>(actions[i])] - (mx + std::log(sum));
+      log_softmax_row(z, na, row.data());
+      lp = row[static_cast<size_t>(actions[i])];
     } else {
       for (int64_t j = 0; j < na; ++j) {
         const double u = (static_cast<double>(actions[i * na + j]) - z[j]) * std::exp(-static_cast<double>(log_std[j]));
@@ -103,16 +113,9 @@ double FastBehaviorPolicy::mean_kl(const float* phi_out, const float* theta_out,
   if (discrete_) {
     std::vector<double> lp(static_cast<size_t>(na)), lq(static_cast<size_t>(na));
     for (int64_t i = 0; i < m; ++i) {
-      const float* z = phi_out + i * na;
-      const float* y = theta_out + i * na;
-      double mz = z[0], my = y[0];
-      for (int64_t j = 1; j < na; ++j) mz = std::max(mz, static_cast<double>(z[j])), my = std::max(my, static_cast<double>(y[j]));
-      double sz = 0.0, sy = 0.0;
-      for (int64_t j = 0; j < na; ++j) sz += std::exp(z[j] - mz), sy += std::exp(y[j] - my);
-      for (int64_t j = 0; j < na; ++j) {
-        lp[j] = z[j] - mz - std::log(sz), lq[j] = y[j] - my - std::log(sy);
-        total += std::exp(lp[j]) * (lp[j] - lq[j]);
-      }
+      log_softmax_row(phi_out + i * na, na, lp.data());
+      log_softmax_row(theta_out + i * na, na, lq.data());
+      for (int64_t j = 0; j < na; ++j) total += std::exp(lp[j]) * (lp[j] - lq[j]);
     }
     return total / static_cast<double>(m);
   }
@@ -149,18 +152,11 @@ std::pair<double, double> FastBehaviorPolicy::loss_backward(const float* phi_out
   if (discrete_) {
     std::vector<double> lp(static_cast<size_t>(na)), lq(static_cast<size_t>(na));
     for (int64_t i = 0; i < m; ++i) {
-      const float* z = phi_out + i * na;
-      const float* y = theta_out + i * na;
       float* dz = d_out_.data() + i * na;
-      double mz = z[0], my = y[0];
-      for (int64_t j = 1; j < na; ++j) mz = std::max(mz, static_cast<double>(z[j])), my = std::max(my, static_cast<double>(y[j]));
-      double sz = 0.0, sy = 0.0;
-      for (int64_t j = 0; j < na; ++j) sz += std::exp(z[j] - mz), sy += std::exp(y[j] - my);
+      log_softmax_row(phi_out + i * na, na, lp.data());
+      log_softmax_row(theta_out + i * na, na, lq.data());
       double kl = 0.0;
-      for (int64_t j = 0; j < na; ++j) {
-        lp[j] = z[j] - mz - std::log(sz), lq[j] = y[j] - my - std::log(sy);
-        kl += std::exp(lp[j]) * (lp[j] - lq[j]);
-      }
+      for (int64_t j = 0; j < na; ++j) kl += std::exp(lp[j]) * (lp[j] - lq[j]);
       kl_sum += kl;
       const int64_t a = static_cast<int64_t>(actions[i]);
       const double g = ratio_grad(i, lp[a]);

@@ -16,6 +16,8 @@
 #include "rlpp/env/vec_env.h"
 #include "rlpp/train/actor_critic_learner.h"
 #include "rlpp/train/checkpoint.h"
+#include "rlpp/train/control_eval.h"
+#include "rlpp/train/recent_returns.h"
 #include "rlpp/train/env_section.h"
 #include "rlpp/train/running_mean_std.h"
 
@@ -139,7 +141,7 @@ class PpoTrainer : public Trainer {
           {"charts/episodic_return", eps.count ? eps.ret / eps.count : nan},
           {"charts/episodic_length", eps.count ? eps.len / eps.count : nan},
           {"charts/episodes", static_cast<double>(episodes_)},
-          {"charts/return_mean_100", recent_mean()},
+          {"charts/return_mean_100", recent_.mean()},
           {"charts/SPS", sps},
           {"losses/value_loss", losses.last.value_loss},
           {"losses/policy_loss", losses.last.policy_loss},
@@ -152,7 +154,7 @@ class PpoTrainer : public Trainer {
           {"losses/epochs", static_cast<double>(losses.epochs)},
       };
       metrics.log(global_step_, row);
-      progress.update(global_step_, sps, recent_count_ ? std::optional<double>(recent_mean()) : std::nullopt);
+      progress.update(global_step_, sps, recent_.count() ? std::optional<double>(recent_.mean()) : std::nullopt);
 
       ++updates_this_call;
       finished = update_ >= num_updates_;
@@ -167,44 +169,8 @@ class PpoTrainer : public Trainer {
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
-    const int episodes = req.episodes;
-    const uint64_t seed = req.seed;
-    core::require(episodes >= 1, "--episodes must be at least 1, got " + std::to_string(episodes));
-    auto envs = env_opts_.make(std::min(episodes, 16));
-    const int64_t n = envs->num_envs();
-    envs->reset(seed);
-    std::vector<float> obs(static_cast<size_t>(n * obs_dim_)), act(static_cast<size_t>(n * act_flat_)),
-        logp(n), val(n);
-    std::vector<double> returns, lengths;
-    std::vector<int> started(static_cast<size_t>(n), 1);  // episodes begun per copy
-    int begun = static_cast<int>(n);
-    std::vector<uint8_t> counting(static_cast<size_t>(n), 1);
-    while (static_cast<int>(returns.size()) < episodes) {
-      normalize_obs(envs->obs(), n, obs.data());
-      learner_->act(obs.data(), n, rng_eval_, /*deterministic=*/true, act.data(), logp.data(), val.data());
-      envs->step(act.data());
-      for (int64_t i = 0; i < n; ++i) {
-        if (!(envs->terminated()[i] || envs->truncated()[i])) continue;
-        if (counting[i]) {
-          returns.push_back(envs->episode_return()[i]);
-          lengths.push_back(envs->episode_length()[i]);
-        }
-        // Each copy counts only episodes begun while fewer than `episodes` had begun, so the
-        // result does not depend on which copy happens to finish first.
-        counting[i] = begun < episodes;
-        if (counting[i]) ++begun;
-      }
-    }
-    returns.resize(static_cast<size_t>(episodes));
-    lengths.resize(static_cast<size_t>(episodes));
-    EvalResult r;
-    r.episodes = episodes;
-    r.mean_return = std::accumulate(returns.begin(), returns.end(), 0.0) / episodes;
-    double ss = 0;
-    for (double x : returns) ss += (x - r.mean_return) * (x - r.mean_return);
-    r.std_return = std::sqrt(ss / episodes);
-    r.mean_length = std::accumulate(lengths.begin(), lengths.end(), 0.0) / episodes;
-    return r;
+    return evaluate_control_policy(env_opts_, *learner_, req.episodes, req.seed,
+                                   [this](const float* x, int64_t n, float* y) { normalize_obs(x, n, y); });
   }
 
   void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
@@ -279,7 +245,7 @@ class PpoTrainer : public Trainer {
           eps->len += envs_->episode_length()[i];
           eps->count += 1;
           ++episodes_;
-          push_recent(r);
+          recent_.push(r);
         }
       }
       if (reward_scaler_) reward_scaler_->scale(rew_t, done_.data());
@@ -379,68 +345,38 @@ class PpoTrainer : public Trainer {
     return out;
   }
 
-  void push_recent(double r) {
-    recent_[recent_next_] = r;
-    recent_next_ = (recent_next_ + 1) % kRecent;
-    recent_count_ = std::min<int64_t>(recent_count_ + 1, kRecent);
-  }
-  double recent_mean() const {
-    if (recent_count_ == 0) return std::nan("");
-    double s = 0;
-    for (int64_t i = 0; i < recent_count_; ++i) s += recent_[i];
-    return s / static_cast<double>(recent_count_);
-  }
-
   void save_checkpoint() {
     CheckpointWriter w;
     w.put_int("version", kPpoCheckpointVersion);
-    w.put_ints("counters", {global_step_, update_, episodes_, recent_next_, recent_count_});
+    w.put_ints("counters", {global_step_, update_, episodes_});
     w.put_rng("rng", rng_);
-    w.put_rng("rng_eval", rng_eval_);
-    std::ostringstream env_state;
-    envs_->save(env_state);
-    w.put_bytes("env", env_state.str());
+    w.put_env("env", *envs_);
     w.put_floats("next_obs", next_obs_);
-    w.put_doubles("recent_returns", std::vector<double>(recent_, recent_ + kRecent));
+    recent_.save(w, "recent_returns");
     if (obs_norm_) w.put_rms("obs_norm", obs_norm_->stats());
-    if (reward_scaler_) {
-      w.put_rms("reward_norm", reward_scaler_->stats());
-      w.put_doubles("reward_norm_returns", reward_scaler_->returns());
-    }
+    if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);
     learner_->save(w.child("learner"));
     w.commit(ctx_.run_dir, update_, run_.keep_checkpoints);
   }
 
   void load_state(const std::string& path, bool full) {
     CheckpointReader r(path);
-    const int64_t version = r.get_int("version");
-    core::require(version == kPpoCheckpointVersion, path + ": checkpoint version " + std::to_string(version) +
-                                                        " is not supported (expected " +
-                                                        std::to_string(kPpoCheckpointVersion) + ")");
+    r.require_version(kPpoCheckpointVersion);
     learner_->load(r.child("learner"));
     if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
     if (!full) return;
-    const auto counters = r.get_ints("counters", 5);
+    const auto counters = r.get_ints("counters", 3);
     global_step_ = counters[0];
     update_ = counters[1];
     episodes_ = counters[2];
-    recent_next_ = counters[3];
-    recent_count_ = counters[4];
     r.get_rng("rng", &rng_);
-    r.get_rng("rng_eval", &rng_eval_);
-    std::istringstream env_state(r.get_bytes("env"));
-    envs_->load(env_state);
+    r.get_env("env", envs_.get());
     next_obs_ = r.get_floats("next_obs", next_obs_.size());
-    const auto recent = r.get_doubles("recent_returns", kRecent);
-    std::copy(recent.begin(), recent.end(), recent_);
-    if (reward_scaler_) {
-      r.get_rms("reward_norm", &reward_scaler_->stats());
-      reward_scaler_->returns() = r.get_doubles("reward_norm_returns", static_cast<size_t>(N_));
-    }
+    recent_.load(r, "recent_returns");
+    if (reward_scaler_) r.get_reward_scaler("reward_norm", reward_scaler_.get());
   }
 
-  static constexpr int64_t kPpoCheckpointVersion = 1;
-  static constexpr int64_t kRecent = 100;  // window of charts/return_mean_100
+  static constexpr int64_t kPpoCheckpointVersion = 2;
 
   RunContext ctx_;
   RunOptions run_;
@@ -454,13 +390,11 @@ class PpoTrainer : public Trainer {
   std::unique_ptr<ObsNormalizer> obs_norm_;
   std::unique_ptr<RewardScaler> reward_scaler_;
   core::Rng rng_;
-  core::Rng rng_eval_{0};
 
   int64_t T_ = 0, N_ = 0, obs_dim_ = 0, act_flat_ = 0;
   int64_t batch_size_ = 0, num_updates_ = 0;
   int64_t global_step_ = 0, update_ = 0, episodes_ = 0;
-  double recent_[kRecent] = {};
-  int64_t recent_next_ = 0, recent_count_ = 0;
+  RecentReturns recent_;  // charts/return_mean_100
 
   // Rollout storage, time-major. T = num_steps, N = num_envs.
   std::vector<float> obs_buf_;        // (T, N, obs_dim) normalised observations the policy saw

@@ -16,6 +16,8 @@
 #include "rlpp/env/vec_env.h"
 #include "rlpp/nn/action_sampling.h"
 #include "rlpp/train/checkpoint.h"
+#include "rlpp/train/control_eval.h"
+#include "rlpp/train/recent_returns.h"
 #include "rlpp/train/env_section.h"
 #include "rlpp/train/fast_behavior_policy.h"
 #include "rlpp/train/ppo_trainer.h"
@@ -280,7 +282,7 @@ class PropsTrainer : public Trainer {
           {"charts/learning_rate", lr},
           {"charts/episodic_return", ep_count ? ep_ret / ep_count : nan},
           {"charts/episodic_length", ep_count ? ep_len / ep_count : nan},
-          {"charts/return_mean_100", recent_mean()},
+          {"charts/return_mean_100", recent_.mean()},
           {"charts/SPS", sps},
           {"losses/value_loss", u.last.value_loss},
           {"losses/policy_loss", u.last.policy_loss},
@@ -295,7 +297,7 @@ class PropsTrainer : public Trainer {
           {"props/behavior_loss", props_.behavior ? bstats.loss : nan},
           {"props/behavior_epochs", props_.behavior ? static_cast<double>(bstats.epochs) : nan},
       });
-      progress.update(global_step_, sps, recent_count_ ? std::optional<double>(recent_mean()) : std::nullopt);
+      progress.update(global_step_, sps, recent_.count() ? std::optional<double>(recent_.mean()) : std::nullopt);
       ++updates_this_call;
       finished = update_ >= num_updates_;
       const bool periodic = run_.checkpoint_every > 0 && update_ % run_.checkpoint_every == 0;
@@ -309,34 +311,8 @@ class PropsTrainer : public Trainer {
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
-    // One copy per episode, each counting only its first episode: deterministic (mean) actions.
-    core::require(req.episodes >= 1, "--episodes must be at least 1, got " + std::to_string(req.episodes));
-    auto envs = env_opts_.make(req.episodes);
-    const int64_t n = envs->num_envs();
-    envs->reset(req.seed);
-    std::vector<float> obs(static_cast<size_t>(n * obs_dim_)), act(static_cast<size_t>(n * act_flat_)), logp(n), val(n);
-    std::vector<double> ret(static_cast<size_t>(n)), len(static_cast<size_t>(n));
-    std::vector<uint8_t> done(static_cast<size_t>(n), 0);
-    int64_t remaining = n;
-    core::Rng rng(0);
-    while (remaining > 0) {
-      normalize(envs->obs(), n, obs.data());
-      learner_->act(obs.data(), n, rng, /*deterministic=*/true, act.data(), logp.data(), val.data());
-      envs->step(act.data());
-      for (int64_t i = 0; i < n; ++i) {
-        if (done[i] || !(envs->terminated()[i] || envs->truncated()[i])) continue;
-        done[i] = 1, ret[i] = envs->episode_return()[i], len[i] = envs->episode_length()[i];
-        --remaining;
-      }
-    }
-    EvalResult r;
-    r.episodes = static_cast<int>(n);
-    r.mean_return = std::accumulate(ret.begin(), ret.end(), 0.0) / n;
-    double ss = 0;
-    for (double x : ret) ss += (x - r.mean_return) * (x - r.mean_return);
-    r.std_return = std::sqrt(ss / n);
-    r.mean_length = std::accumulate(len.begin(), len.end(), 0.0) / n;
-    return r;
+    return evaluate_control_policy(env_opts_, *learner_, req.episodes, req.seed,
+                                   [this](const float* x, int64_t n, float* y) { normalize(x, n, y); });
   }
 
   void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
@@ -400,7 +376,7 @@ class PropsTrainer : public Trainer {
       *ep_ret += envs_->episode_return()[i];
       *ep_len += envs_->episode_length()[i];
       ++*ep_count;
-      push_recent(envs_->episode_return()[i]);
+      recent_.push(envs_->episode_return()[i]);
     }
     if (reward_scaler_) reward_scaler_->scale(rew.data(), done.data());
     rew_ring_->push(rew.data());
@@ -528,33 +504,18 @@ class PropsTrainer : public Trainer {
     return fast_phi_->update(b.theta, b.obs.data_ptr<float>(), b.actions.data_ptr<float>(), b.obs.size(0), props_, rng_);
   }
 
-  void push_recent(double r) {
-    recent_[recent_next_] = r;
-    recent_next_ = (recent_next_ + 1) % kRecent;
-    recent_count_ = std::min<int64_t>(recent_count_ + 1, kRecent);
-  }
-  double recent_mean() const {
-    if (recent_count_ == 0) return std::nan("");
-    return std::accumulate(recent_, recent_ + recent_count_, 0.0) / static_cast<double>(recent_count_);
-  }
-
   // Everything a bit-identical continuation needs: learner, φ, generators, environment state,
   // normalisers, the buffer rings and counters. (φ's Adam starts afresh at every behaviour update.)
   void save_checkpoint() {
     CheckpointWriter w;
     w.put_int("version", kPropsCheckpointVersion);
-    w.put_ints("counters", {global_step_, update_, recent_next_, recent_count_, obs_ring_->size()});
+    w.put_ints("counters", {global_step_, update_, obs_ring_->size()});
     w.put_rng("rng", rng_);
-    std::ostringstream env_state;
-    envs_->save(env_state);
-    w.put_bytes("env", env_state.str());
+    w.put_env("env", *envs_);
     w.put_floats("raw_obs", raw_obs_);
-    w.put_doubles("recent_returns", std::vector<double>(recent_, recent_ + kRecent));
+    recent_.save(w, "recent_returns");
     if (obs_norm_) w.put_rms("obs_norm", obs_norm_->stats());
-    if (reward_scaler_) {
-      w.put_rms("reward_norm", reward_scaler_->stats());
-      w.put_doubles("reward_norm_returns", reward_scaler_->returns());
-    }
+    if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);
     for (const auto& [key, ring] : rings()) w.put_floats("ring_" + key, ring->ordered());
     learner_->save(w.child("learner"));
     if (fast_phi_) fast_phi_->to_module(phi_);
@@ -565,32 +526,22 @@ class PropsTrainer : public Trainer {
   // full = false: the learner and normaliser only (enough for `rlpp eval`).
   void load_state(const std::string& path, bool full) {
     CheckpointReader r(path);
-    const int64_t version = r.get_int("version");
-    core::require(version == kPropsCheckpointVersion, path + ": checkpoint version " + std::to_string(version) +
-                                                          " is not supported (expected " +
-                                                          std::to_string(kPropsCheckpointVersion) + ")");
+    r.require_version(kPropsCheckpointVersion);
     learner_->load(r.child("learner"));
     if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
     if (!full) return;
-    const auto counters = r.get_ints("counters", 5);
+    const auto counters = r.get_ints("counters", 3);
     global_step_ = counters[0];
     update_ = counters[1];
-    recent_next_ = counters[2];
-    recent_count_ = counters[3];
-    const int64_t ring_rows = counters[4];
+    const int64_t ring_rows = counters[2];
     core::require(ring_rows >= 0 && ring_rows <= props_.buffer_batches * T_,
                   path + ": the buffer holds " + std::to_string(ring_rows) + " rows, more than this recipe's " +
                       std::to_string(props_.buffer_batches * T_));
     r.get_rng("rng", &rng_);
-    std::istringstream env_state(r.get_bytes("env"));
-    envs_->load(env_state);
+    r.get_env("env", envs_.get());
     raw_obs_ = r.get_floats("raw_obs", raw_obs_.size());
-    const auto recent = r.get_doubles("recent_returns", kRecent);
-    std::copy(recent.begin(), recent.end(), recent_);
-    if (reward_scaler_) {
-      r.get_rms("reward_norm", &reward_scaler_->stats());
-      reward_scaler_->returns() = r.get_doubles("reward_norm_returns", static_cast<size_t>(N_));
-    }
+    recent_.load(r, "recent_returns");
+    if (reward_scaler_) r.get_reward_scaler("reward_norm", reward_scaler_.get());
     for (const auto& [key, ring] : rings()) {
       const std::vector<float> rows = r.get_floats("ring_" + key, static_cast<size_t>(ring_rows * ring->row_floats()));
       ring->clear();
@@ -610,7 +561,6 @@ class PropsTrainer : public Trainer {
   }
 
   static constexpr int64_t kPropsCheckpointVersion = 2;
-  static constexpr int64_t kRecent = 100;
 
   RunContext ctx_;
   RunOptions run_;
@@ -631,8 +581,7 @@ class PropsTrainer : public Trainer {
 
   int64_t T_ = 0, N_ = 0, obs_dim_ = 0, act_flat_ = 0;
   int64_t num_updates_ = 0, global_step_ = 0, update_ = 0;
-  double recent_[kRecent] = {};
-  int64_t recent_next_ = 0, recent_count_ = 0;
+  RecentReturns recent_;  // charts/return_mean_100
 
   // The buffer: the last b·T rows of N copies, time-major.
   std::unique_ptr<RowRing> obs_ring_;    // (rows, N·obs_dim) raw observations

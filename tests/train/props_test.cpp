@@ -124,6 +124,13 @@ torch::Tensor random_obs(int64_t n, int64_t dim, uint64_t seed) {
   return torch::randn({n, dim});
 }
 
+// Actions drawn from π at obs (B, obs_dim): (B, 1) indices as floats or (B, A), contiguous.
+torch::Tensor sample_actions(nn::ActorCritic& pi, const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  if (pi->discrete()) return torch::multinomial(torch::softmax(pi->actor_out(obs), -1), 1).to(torch::kFloat32);
+  return (pi->actor_out(obs) + torch::exp(pi->log_std) * torch::randn({obs.size(0), pi->act_dim()})).contiguous();
+}
+
 TEST(PropsBuffer, RecomputedLogProbsAndValuesMatchTheLearner) {
   for (bool discrete : {false, true}) {
     SCOPED_TRACE(discrete ? "categorical" : "gaussian");
@@ -169,15 +176,7 @@ TEST(PropsBehavior, ResetsToTheTargetThenLowersSampledActionsProbability) {
     nn::ActorCritic phi(c.obs_dim, c.act_dim, c.discrete, c.policy);  // different random init
     const int64_t n = 512;
     const torch::Tensor obs = random_obs(n, c.obs_dim, 8);
-    torch::Tensor actions;
-    {
-      torch::NoGradGuard no_grad;
-      if (discrete) {
-        actions = torch::multinomial(torch::softmax(theta->actor_out(obs), -1), 1).to(torch::kFloat32);
-      } else {
-        actions = theta->actor_out(obs) + torch::exp(theta->log_std) * torch::randn({n, c.act_dim});
-      }
-    }
+    const torch::Tensor actions = sample_actions(theta, obs);
     copy_policy(theta, phi);
     {
       torch::NoGradGuard no_grad;
@@ -216,16 +215,7 @@ TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
       nn::ActorCritic phi(c.obs_dim, c.act_dim, c.discrete, c.policy);
       const int64_t n = 384;
       const torch::Tensor obs = random_obs(n, c.obs_dim, 22).contiguous();
-      torch::Tensor actions;
-      {
-        torch::NoGradGuard no_grad;
-        if (discrete) {
-          actions = torch::multinomial(torch::softmax(theta->actor_out(obs), -1), 1).to(torch::kFloat32);
-        } else {
-          actions = theta->actor_out(obs) + torch::exp(theta->log_std) * torch::randn({n, c.act_dim});
-        }
-        actions = actions.contiguous();
-      }
+      const torch::Tensor actions = sample_actions(theta, obs);
       PropsOptions opts;
       opts.behavior_lr = 3e-3;
       opts.behavior_epochs = 4;
@@ -237,7 +227,9 @@ TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
       const BehaviorUpdateStats got =
           fast.update(theta, obs.data_ptr<float>(), actions.data_ptr<float>(), n, opts, rng_fast);
       EXPECT_EQ(got.epochs, want.epochs);
-      if (target_kl == 0.0) EXPECT_EQ(got.epochs, opts.behavior_epochs);
+      if (target_kl == 0.0) {
+        EXPECT_EQ(got.epochs, opts.behavior_epochs);
+      }
       EXPECT_NEAR(got.kl, want.kl, 1e-5 + 1e-3 * want.kl);
       EXPECT_NEAR(got.loss, want.loss, 1e-5);
       EXPECT_NEAR(got.clipfrac, want.clipfrac, 1e-9);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rlpp/core/rng.h"
+#include "rlpp/env/vec_env.h"
 #include "rlpp/train/running_mean_std.h"
 
 namespace rlpp::train {
@@ -23,6 +24,10 @@ class CheckpointWriter {
   void put_bytes(const std::string& key, const std::string& bytes);
   void put_rng(const std::string& key, const core::Rng& rng);
   void put_rms(const std::string& key, const RunningMeanStd& rms);
+  // The control trainers' shared pieces: a batch of environments (VecEnv::save) and a reward
+  // scaler (statistics and running returns).
+  void put_env(const std::string& key, env::VecEnv& envs);
+  void put_reward_scaler(const std::string& key, const RewardScaler& scaler);
   // A nested archive (e.g. the learner's model and optimizer).
   torch::serialize::OutputArchive& child(const std::string& key);
 
@@ -47,6 +52,10 @@ class CheckpointReader {
   std::string get_bytes(const std::string& key);
   void get_rng(const std::string& key, core::Rng* rng);
   void get_rms(const std::string& key, RunningMeanStd* rms);
+  void get_env(const std::string& key, env::VecEnv* envs);
+  void get_reward_scaler(const std::string& key, RewardScaler* scaler);
+  // UserError naming the file unless its "version" entry is `expected`.
+  void require_version(int64_t expected);
   torch::serialize::InputArchive& child(const std::string& key);
   const std::string& path() const { return path_; }
 
