@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# MuJoCo learning comparisons for docs/results.md: for each task, the PPO recipe and the PROPS
-# recipe over several seeds, JOBS runs at a time (each run single-threaded), then a deterministic
-# evaluation of each final policy (`rlpp eval`, 10 episodes, mean action). PPO runs through the
-# props trainer with one batch and no behaviour policy, i.e. PPO with the recipe's CleanRL
-# settings, so that it logs the same sampling-error metric.
+# MuJoCo learning comparisons for docs/results.md: for each task and seed, the runs of ALGOS
+# (default "props ppo"), JOBS runs at a time (each run single-threaded), then a deterministic
+# evaluation of each final policy (`rlpp eval`, 10 episodes, mean action):
+#   ppo         configs/TASK_ppo.toml (CleanRL's settings) through the props trainer with one
+#               batch and no behaviour policy, so that it logs the same sampling-error metric;
+#   props       configs/TASK_props.toml (the PROPS paper's settings, b = 2 batches);
+#   ppo_buffer  the PROPS recipe with props.behavior = false (PPO-buffer: same recipe and buffer,
+#               data collected by the target policy): the controlled comparison with props.
 #
-# Usage: scripts/mujoco-runs.sh run BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS] [JOBS]
-#        scripts/mujoco-runs.sh summary BUILD_DIR OUT_DIR "TASKS" "SEEDS"
+# Usage: [ALGOS="props ppo ppo_buffer"] scripts/mujoco-runs.sh run BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS] [JOBS]
+#        [ALGOS=...] scripts/mujoco-runs.sh summary BUILD_DIR OUT_DIR "TASKS" "SEEDS"
 #   e.g. scripts/mujoco-runs.sh run build runs/mujoco "hopper swimmer" "1 2 3" 1000000 2
 # `run` skips runs whose eval.txt exists (an interrupted set continues where it stopped).
 # `summary` prints one line per task and recipe (final return_mean_100 = mean stochastic training
@@ -20,17 +23,20 @@ tasks=${4:-"hopper half_cheetah walker2d swimmer inverted_pendulum ant"}
 seeds=${5:-"1 2 3"}
 steps=${6:-1000000}
 jobs=${7:-2}
+algos=${ALGOS:-"props ppo"}
 mkdir -p "$out"
 
 one_run() {  # TASK ALGO SEED
   local task=$1 algo=$2 s=$3 d="$out/$1_$2-s$3"
   [ -f "$d/eval.txt" ] && return 0
-  local extra=()
-  if [ "$algo" = ppo ]; then
-    extra=(--set 'run.algorithm="props"' --set props.behavior=false --set props.buffer_batches=1)
-  fi
+  local extra=() recipe="configs/${task}_props.toml"
+  case "$algo" in
+    ppo) recipe="configs/${task}_ppo.toml"
+         extra=(--set 'run.algorithm="props"' --set props.behavior=false --set props.buffer_batches=1) ;;
+    ppo_buffer) extra=(--set props.behavior=false) ;;
+  esac
   rm -rf "$d"
-  "$build/bin/rlpp" train "configs/${task}_${algo}.toml" --quiet --set run.seed="$s" \
+  "$build/bin/rlpp" train "$recipe" --quiet --set run.seed="$s" \
     --set run.total_steps="$steps" --set run.torch_threads=1 "${extra[@]}" --out "$d"
   "$build/bin/rlpp" eval "$d" --episodes 10 --seed 1000 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
   echo "done $d: $(cat "$d/eval.txt")"
@@ -41,7 +47,7 @@ if [ "$mode" = run ]; then
   export build out steps
   for task in $tasks; do
     for s in $seeds; do
-      for algo in props ppo; do echo "$task $algo $s"; done
+      for algo in $algos; do echo "$task $algo $s"; done
     done
   done | xargs -P "$jobs" -L 1 bash -c 'one_run "$@"' _
   exit 0
@@ -49,7 +55,7 @@ fi
 
 for task in $tasks; do
   task_dirs=()
-  for algo in ppo props; do
+  for algo in $algos; do
     dirs=()
     for s in $seeds; do
       d="$out/${task}_${algo}-s$s"
@@ -82,7 +88,7 @@ PY
   done
   [ ${#task_dirs[@]} -eq 0 ] && continue
   "$build/bin/rlpp" plot "${task_dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
-    --out "$out/${task}_return.png" --title "$task: training return, PPO then PROPS" >/dev/null || true
+    --out "$out/${task}_return.png" --title "$task: training return ($algos)" >/dev/null || true
   "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --smooth 5 \
-    --out "$out/${task}_sampling_error.png" --title "$task: sampling error KL(pi_D||pi_theta), PPO then PROPS" >/dev/null || true
+    --out "$out/${task}_sampling_error.png" --title "$task: sampling error KL(pi_D||pi_theta) ($algos)" >/dev/null || true
 done
