@@ -83,12 +83,12 @@ if errs: line += f"  sampling error {statistics.mean(errs):.4f} ({', '.join(f'{x
 line += f"  SPS ~{statistics.mean(sps):,.0f}"
 print(line)
 PY
-    "$build/bin/rlpp" plot "${dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
+    "$build/bin/rlpp" plot "${dirs[@]}" --metric charts/return_mean_100 --smooth 1 --xlabel "environment steps" \
       --out "$out/${task}_${algo}.png" --title "${task}_${algo}: training return (last 100 episodes)" >/dev/null || true
   done
   [ ${#task_dirs[@]} -eq 0 ] && continue
-  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric charts/return_mean_100 --smooth 1 \
+  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric charts/return_mean_100 --smooth 1 --xlabel "environment steps" \
     --out "$out/${task}_return.png" --title "$task: training return ($algos)" >/dev/null || true
-  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --smooth 5 \
+  "$build/bin/rlpp" plot "${task_dirs[@]}" --metric props/sampling_error --smooth 5 --xlabel "environment steps" \
     --out "$out/${task}_sampling_error.png" --title "$task: sampling error KL(pi_D||pi_theta) ($algos)" >/dev/null || true
 done
