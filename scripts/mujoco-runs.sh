@@ -16,7 +16,11 @@
 # return of the last 100 episodes; deterministic evaluation; mean sampling error) and writes
 # plots of return and sampling error vs steps.
 set -euo pipefail
-mode=${1:?usage: scripts/mujoco-runs.sh run|summary BUILD_DIR OUT_DIR TASKS SEEDS [STEPS] [JOBS]}
+mode=${1:-}
+if [ "$mode" != run ] && [ "$mode" != summary ]; then
+  echo "usage: scripts/mujoco-runs.sh run|summary BUILD_DIR OUT_DIR TASKS SEEDS [STEPS] [JOBS]" >&2
+  exit 2
+fi
 build=${2:-build}
 out=${3:-runs/mujoco}
 tasks=${4:-"hopper half_cheetah walker2d swimmer inverted_pendulum ant"}
