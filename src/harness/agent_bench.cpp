@@ -89,15 +89,21 @@ void write_plots(const json& m, const std::string& dir, std::vector<std::string>
       }
     if (!c.x.empty()) curves.push_back(std::move(c));
   }
-  try {
-    core::PlotOptions po;
-    po.title = "accuracy (with arguments) by task position";
-    po.xlabel = "task position in the dialogue";
-    po.ylabel = "accuracy";
-    core::plot_curves(curves, po, dir + "/accuracy_by_position.png");
-  } catch (const core::UserError& e) {
-    notes->push_back(std::string("accuracy_by_position.png not drawn: ") + e.what());
-  }
+  // A plot that cannot be drawn becomes a note in the report, not a failed run.
+  const auto draw = [&](const std::vector<core::Curve>& cs, const std::string& title, const std::string& xlabel,
+                        const std::string& ylabel, const std::string& file) {
+    try {
+      core::PlotOptions po;
+      po.title = title;
+      po.xlabel = xlabel;
+      po.ylabel = ylabel;
+      core::plot_curves(cs, po, dir + "/" + file);
+    } catch (const core::UserError& e) {
+      notes->push_back(file + " not drawn: " + e.what());
+    }
+  };
+  draw(curves, "accuracy (with arguments) by task position", "task position in the dialogue", "accuracy",
+       "accuracy_by_position.png");
   // Error taxonomy as bars: each category a closed rectangle outline of height = its count.
   std::vector<core::Curve> bars;
   double x = 0.0;
@@ -108,15 +114,7 @@ void write_plots(const json& m, const std::string& dir, std::vector<std::string>
                       {x - 0.35, x - 0.35, x + 0.35, x + 0.35},
                       {0.0, h, h, 0.0}});
     }
-  try {
-    core::PlotOptions po;
-    po.title = "error taxonomy (failed tasks; argument errors per call)";
-    po.xlabel = "category";
-    po.ylabel = "count";
-    core::plot_curves(bars, po, dir + "/error_taxonomy.png");
-  } catch (const core::UserError& e) {
-    notes->push_back(std::string("error_taxonomy.png not drawn: ") + e.what());
-  }
+  draw(bars, "error taxonomy (failed tasks; argument errors per call)", "category", "count", "error_taxonomy.png");
 }
 
 }  // namespace
