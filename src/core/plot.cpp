@@ -164,6 +164,7 @@ void plot_curves(const std::vector<Curve>& curves, const PlotOptions& opts, cons
     pls.col0(kGrid);
     pls.box("g", 0, 0, "g", 0, 0);
     pls.col0(kForeground);
+    pls.sxax(10, 0);  // x ticks as plain numbers up to 10 digits: a "(x10^5)" offset collides with the label
     pls.box("bcnst", 0, 0, "bcnstv", 0, 0);
     pls.lab(plplot_text(opts.xlabel).c_str(), plplot_text(opts.ylabel).c_str(), plplot_text(opts.title).c_str());
 
