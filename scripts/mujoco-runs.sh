@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MuJoCo learning comparisons for docs/results.md: for each task and seed, the runs of ALGOS
 # (default "props ppo"), JOBS runs at a time (each run single-threaded), then a deterministic
-# evaluation of each final policy (`rlpp eval`, 10 episodes, mean action):
+# evaluation of each final policy (`rlpp eval`, 20 episodes as the PROPS paper reports, mean action):
 #   ppo         configs/TASK_ppo.toml (CleanRL's settings) through the props trainer with one
 #               batch and no behaviour policy, so that it logs the same sampling-error metric;
 #   props       configs/TASK_props.toml (the PROPS paper's settings, b = 2 batches);
@@ -42,7 +42,7 @@ one_run() {  # TASK ALGO SEED
   rm -rf "$d"
   "$build/bin/rlpp" train "$recipe" --quiet --set run.seed="$s" \
     --set run.total_steps="$steps" --set run.torch_threads=1 "${extra[@]}" --out "$d"
-  "$build/bin/rlpp" eval "$d" --episodes 10 --seed 1000 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
+  "$build/bin/rlpp" eval "$d" --episodes 20 --seed 1000 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
   echo "done $d: $(cat "$d/eval.txt")"
 }
 

@@ -6,8 +6,8 @@ Usage: python3 scripts/mujoco-table.py RUNS_DIR
 Per task and method (columns only for methods with finished runs), mean ± population std over the
 seeds found: the final training return (charts/return_mean_100 of the last update), the
 deterministic evaluation (eval.txt), the mean sampling error over all updates, the mean of
-charts/return_mean_100 over the whole run (area under the training curve / length) and the trainer
-SPS.
+charts/return_mean_100 over the whole run (area under the training curve / length), the
+deterministic evaluation next to the PROPS paper's, and the trainer SPS.
 """
 import json
 import math
@@ -18,6 +18,10 @@ import sys
 TASKS = [("hopper", "Hopper-v4"), ("half_cheetah", "HalfCheetah-v4"), ("walker2d", "Walker2d-v4"),
          ("swimmer", "Swimmer-v4"), ("ant", "Ant-v4"), ("inverted_pendulum", "InvertedPendulum-v4")]
 METHODS = [("ppo", "PPO"), ("ppo_buffer", "PPO-buffer"), ("props", "PROPS")]
+# The PROPS paper (Corrado & Hanna, arXiv 2311.08290): deterministic evaluation over 20 episodes at
+# about 1M steps, PPO / PPO-buffer / PROPS; it reports no InvertedPendulum number.
+PAPER = {"hopper": (3121, 2975, 3181), "half_cheetah": (1968, 1865, 2432), "walker2d": (2534, 3071, 3395),
+         "swimmer": (102, 103, 110), "ant": (2567, 3055, 2536)}
 
 
 def finite(xs):
@@ -71,6 +75,9 @@ def main():
     table(["task"] + [f"{name} sampling error" for _, name in methods] + [f"{name} mean return" for _, name in methods],
           [[title] + [cell(data[(t, m)], "err", "{:.4f}") for m, _ in methods] +
            [cell(data[(t, m)], "auc") for m, _ in methods] for t, title in TASKS])
+    table(["task"] + [f"{name} eval (paper / here)" for _, name in METHODS],
+          [[title] + [f"{PAPER[t][i]:,} / {cell(data[(t, m)], 'eval')}" if t in PAPER else f"— / {cell(data[(t, m)], 'eval')}"
+                      for i, (m, _) in enumerate(METHODS)] for t, title in TASKS])
     table(["task"] + [f"{name} SPS" for _, name in methods],
           [[title] + [cell(data[(t, m)], "sps") for m, _ in methods] for t, title in TASKS])
 
