@@ -3,7 +3,7 @@
 
 Usage: python3 scripts/mujoco-table.py RUNS_DIR
 
-Per task and method (columns only for methods with finished runs), mean ± population std over the
+Per task and method (rows and columns only where runs have finished), mean ± population std over the
 seeds found: the final training return (charts/return_mean_100 of the last update), the
 deterministic evaluation (eval.txt), the mean sampling error over all updates, the mean of
 charts/return_mean_100 over the whole run (area under the training curve / length), the
@@ -70,16 +70,17 @@ def main():
     root = sys.argv[1]
     data = {(t, m): load(root, t, m) for t, _ in TASKS for m, _ in METHODS}
     methods = [(m, name) for m, name in METHODS if any(data[(t, m)] for t, _ in TASKS)]
+    tasks = [(t, title) for t, title in TASKS if any(data[(t, m)] for m, _ in METHODS)]
     table(["task"] + [f"{name} {k}" for _, name in methods for k in ("train", "eval")],
-          [[title] + [cell(data[(t, m)], k) for m, _ in methods for k in ("train", "eval")] for t, title in TASKS])
+          [[title] + [cell(data[(t, m)], k) for m, _ in methods for k in ("train", "eval")] for t, title in tasks])
     table(["task"] + [f"{name} sampling error" for _, name in methods] + [f"{name} mean return" for _, name in methods],
           [[title] + [cell(data[(t, m)], "err", "{:.4f}") for m, _ in methods] +
-           [cell(data[(t, m)], "auc") for m, _ in methods] for t, title in TASKS])
+           [cell(data[(t, m)], "auc") for m, _ in methods] for t, title in tasks])
     table(["task"] + [f"{name} eval (paper / here)" for _, name in METHODS],
           [[title] + [f"{PAPER[t][i]:,} / {cell(data[(t, m)], 'eval')}" if t in PAPER else f"— / {cell(data[(t, m)], 'eval')}"
-                      for i, (m, _) in enumerate(METHODS)] for t, title in TASKS])
+                      for i, (m, _) in enumerate(METHODS)] for t, title in tasks])
     table(["task"] + [f"{name} SPS" for _, name in methods],
-          [[title] + [cell(data[(t, m)], "sps") for m, _ in methods] for t, title in TASKS])
+          [[title] + [cell(data[(t, m)], "sps") for m, _ in methods] for t, title in tasks])
 
 
 if __name__ == "__main__":
