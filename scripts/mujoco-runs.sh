@@ -8,7 +8,8 @@
 #   ppo_buffer  the PROPS recipe with props.behavior = false (PPO-buffer: same recipe and buffer,
 #               data collected by the target policy): the controlled comparison with props.
 #
-# Usage: [ALGOS="props ppo ppo_buffer"] scripts/mujoco-runs.sh run BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS] [JOBS]
+# SETS="--set key=value ..." adds recipe overrides to every run.
+# Usage: [ALGOS="props ppo ppo_buffer"] [SETS=...] scripts/mujoco-runs.sh run BUILD_DIR OUT_DIR "TASKS" "SEEDS" [TOTAL_STEPS] [JOBS]
 #        [ALGOS=...] scripts/mujoco-runs.sh summary BUILD_DIR OUT_DIR "TASKS" "SEEDS"
 #   e.g. scripts/mujoco-runs.sh run build runs/mujoco "hopper swimmer" "1 2 3" 1000000 2
 # `run` skips runs whose eval.txt exists (an interrupted set continues where it stopped).
@@ -39,9 +40,11 @@ one_run() {  # TASK ALGO SEED
          extra=(--set 'run.algorithm="props"' --set props.behavior=false --set props.buffer_batches=1) ;;
     ppo_buffer) extra=(--set props.behavior=false) ;;
   esac
+  local sets=()
+  read -ra sets <<< "${SETS:-}"
   rm -rf "$d"
   "$build/bin/rlpp" train "$recipe" --quiet --set run.seed="$s" \
-    --set run.total_steps="$steps" --set run.torch_threads=1 "${extra[@]}" --out "$d"
+    --set run.total_steps="$steps" --set run.torch_threads=1 "${extra[@]}" "${sets[@]}" --out "$d"
   "$build/bin/rlpp" eval "$d" --episodes 20 --seed 1000 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
   echo "done $d: $(cat "$d/eval.txt")"
 }
