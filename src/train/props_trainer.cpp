@@ -22,6 +22,7 @@
 #include "rlpp/train/fast_behavior_policy.h"
 #include "rlpp/train/ppo_trainer.h"
 #include "rlpp/train/running_mean_std.h"
+#include "rlpp/train/sampling_error.h"
 
 namespace rlpp::train {
 
@@ -133,44 +134,6 @@ BehaviorUpdateStats props_behavior_update(nn::ActorCritic& theta, nn::ActorCriti
     if (opts.behavior_target_kl > 0 && stats.kl > opts.behavior_target_kl) break;
   }
   return stats;
-}
-
-double measure_sampling_error(nn::ActorCritic& theta, const torch::Tensor& obs, const torch::Tensor& actions,
-                              int steps, double lr) {
-  // Features h = actor[0 .. last-1](obs), frozen; π_D's head (W, b[, log σ]) starts at θ's.
-  auto& layers = *theta->actor;
-  const size_t last = layers.size() - 1;
-  torch::Tensor h = obs, logp_theta;
-  torch::Tensor weight, bias, log_std;
-  {
-    torch::NoGradGuard no_grad;
-    for (auto it = layers.begin(); it != layers.begin() + static_cast<std::ptrdiff_t>(last); ++it) h = it->forward(h);
-    auto head = layers.ptr<torch::nn::LinearImpl>(last);
-    weight = head->weight.detach().clone().set_requires_grad(true);
-    bias = head->bias.detach().clone().set_requires_grad(true);
-    if (!theta->discrete()) log_std = theta->log_std.detach().clone().set_requires_grad(true);
-    logp_theta = policy_log_prob(theta, obs, actions);
-  }
-  auto log_prob = [&]() {
-    const torch::Tensor out = torch::nn::functional::linear(h, weight, bias);  // (B, A)
-    if (theta->discrete()) {
-      const torch::Tensor idx = actions.select(1, 0).to(torch::kInt64).unsqueeze(1);
-      return torch::log_softmax(out, -1).gather(1, idx).squeeze(1);
-    }
-    const torch::Tensor z = (actions - out) * torch::exp(-log_std);
-    return (-0.5 * z * z - log_std - 0.5 * std::log(2 * M_PI)).sum(-1);
-  };
-  std::vector<torch::Tensor> params = {weight, bias};
-  if (log_std.defined()) params.push_back(log_std);
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(lr));
-  for (int s = 0; s < steps; ++s) {
-    adam.zero_grad();
-    const torch::Tensor nll = -log_prob().mean();
-    nll.backward();
-    adam.step();
-  }
-  torch::NoGradGuard no_grad;
-  return algo::sampling_error(log_prob(), logp_theta);
 }
 
 // ---- the trainer ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "rlpp/train/fast_behavior_policy.h"
 #include "rlpp/train/props_trainer.h"
 #include "rlpp/train/run.h"
+#include "rlpp/train/sampling_error.h"
 #include "test_dirs.h"
 
 namespace rlpp::train {
@@ -282,6 +283,29 @@ TEST(PropsSamplingError, MatchesTheClosedFormForAShiftedNarrowedBuffer) {
   const double small = measure_sampling_error(theta, obs, on_policy, 400, 1e-2);
   EXPECT_GE(small, -1e-4);
   EXPECT_LT(small, 0.01);
+}
+
+TEST(PropsSamplingError, GaussianStatisticsPathMatchesTheAutogradFit) {
+  // The Gaussian path steps Adam on sufficient statistics (G, c, s); the reference differentiates
+  // the B per-sample log-probabilities with autograd. A buffer off θ in mean and spread, short and
+  // long fits, two learning rates.
+  torch::manual_seed(5);
+  LearnerConfig c = config(false);
+  nn::ActorCritic theta(c.obs_dim, c.act_dim, false, c.policy);
+  const int64_t n = 3000;
+  const torch::Tensor obs = random_obs(n, c.obs_dim, 6);
+  torch::Tensor actions;
+  {
+    torch::NoGradGuard no_grad;
+    actions = theta->actor_out(obs) + 0.2 + 0.7 * torch::randn({n, c.act_dim}) + 0.3 * obs.narrow(1, 0, 1).tanh();
+  }
+  for (const auto& [steps, lr] : std::vector<std::pair<int, double>>{{1, 1e-2}, {30, 1e-2}, {100, 3e-3}}) {
+    SCOPED_TRACE(std::to_string(steps) + " steps, lr " + std::to_string(lr));
+    const double want = measure_sampling_error_autograd(theta, obs, actions, steps, lr);
+    const double got = measure_sampling_error(theta, obs, actions, steps, lr);
+    EXPECT_GT(want, 1e-3);
+    EXPECT_NEAR(got, want, 1e-4 + 1e-3 * std::abs(want));
+  }
 }
 
 // A PROPS run split by a checkpoint and resumed equals the run in one go, metric for metric (the

@@ -22,6 +22,8 @@ class FastAdam {
 
   // Clips grads (count) on the fly (grads itself is left unclipped), then one Adam step on
   // params (count) at learning rate lr. Returns the gradient's global norm before clipping.
+  // Pass AlignedFloats storage: the vector loop's scalar head depends on the address, and its
+  // rounding may differ from the body's by an ulp, so unaligned blocks are not reproducible.
   double clip_and_step(float* params, const float* grads, double max_grad_norm, double lr);
 
   int64_t count() const { return static_cast<int64_t>(m_.size()); }

@@ -88,11 +88,6 @@ BehaviorUpdateStats props_behavior_update(nn::ActorCritic& theta, nn::ActorCriti
                                           const torch::Tensor& obs, const torch::Tensor& actions,
                                           const PropsOptions& opts, core::Rng& rng);
 
-// KL(π_D‖π_θ) estimate: π_D = θ with its last actor layer (and log σ) refit by maximum
-// likelihood on (obs, actions), features frozen; returns mean(log π_D − log π_θ).
-double measure_sampling_error(nn::ActorCritic& theta, const torch::Tensor& obs,
-                              const torch::Tensor& actions, int steps, double lr);
-
 // Registered as algorithm "props".
 std::unique_ptr<Trainer> make_props_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
