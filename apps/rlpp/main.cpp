@@ -28,11 +28,12 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-// First Ctrl-C: finish the current update, write a checkpoint and exit cleanly.
-// Second Ctrl-C: the default action (terminate at once).
-void on_sigint(int) {
+// First Ctrl-C or SIGTERM (what batch schedulers send): finish the current update, write a
+// checkpoint and exit cleanly. A second one: the default action (terminate at once).
+void on_stop_signal(int) {
   g_stop.store(true);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 std::string version_text() {
@@ -271,11 +272,12 @@ int main(int argc, char** argv) {
       std::cout << version_text() << std::endl;
       return 0;
     }
-    if (*train || *resume) std::signal(SIGINT, on_sigint);
-    for (const auto& c : extra) {
-      if (!c.sub->parsed()) continue;
-      std::signal(SIGINT, on_sigint);
-      std::signal(SIGTERM, on_sigint);
+    // Commands that watch g_stop stop cleanly on a signal; the others keep the default action.
+    bool watches_stop = *train || *resume;
+    for (const auto& c : extra) watches_stop = watches_stop || c.sub->parsed();
+    if (watches_stop) {
+      std::signal(SIGINT, on_stop_signal);
+      std::signal(SIGTERM, on_stop_signal);
     }
     if (*train) {
       rlpp::train::start_run(start, g_stop);

@@ -1,7 +1,7 @@
 // Guards against a known wrong-code bug of the compiler rlpp is built with: GCC 12 at -O2/-O3 with
 // AVX-512 (-march=native on an AVX-512 machine) materialises the constant initializer list
-// {1, 1, 0, 0} of a std::vector<double> as a broadcast of 1.0. CMakeLists.txt adds -mno-avx512f
-// for GCC < 13; this test fails if that protection is lost.
+// {1, 1, 0, 0} of a std::vector<double> as a broadcast of 1.0. The default build targets
+// x86-64-v3 with generic tuning (cmake/CpuFlags.cmake); this test fails if that protection is lost.
 #include <gtest/gtest.h>
 
 #include <vector>
