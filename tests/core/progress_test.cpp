@@ -13,6 +13,16 @@ int count(const std::string& s, const std::string& what) {
   return n;
 }
 
+// A slow loop (an RL step of a language model takes seconds) shows its rate with decimals under
+// its own label, never "sps 0": 0.25 steps/s with 150 of 300 steps left = 600 s.
+TEST(Progress, SlowRatesKeepDecimalsAndTheirUnit) {
+  std::ostringstream out;
+  Progress p(300, /*tty=*/false, 10.0, out);
+  p.set_rate_label("steps/s");
+  EXPECT_EQ(p.format(150, 0.25, std::nullopt, false), " 50.0%  150/300  steps/s 0.25  eta 0:10:00");
+  EXPECT_EQ(p.format(150, 12.4, std::nullopt, false), " 50.0%  150/300  steps/s 12  eta 0:00:12");
+}
+
 TEST(Progress, FormatShowsPercentStepsSpsReturnAndEta) {
   std::ostringstream out;
   Progress p(100000, /*tty=*/false, 10.0, out);
