@@ -21,7 +21,9 @@ demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rlpp_cli
 	bash scripts/demo.sh $(BUILD)
 
-test: build
+# The program and the test binaries only (the benchmarks are `make bench`'s).
+test: configure
+	cmake --build $(BUILD) -j $(JOBS) --target rlpp_tests
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: build

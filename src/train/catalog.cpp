@@ -11,6 +11,7 @@
 #include "rlpp/env/text/grader.h"
 #include "rlpp/env/text/task.h"
 #include "rlpp/sample/sampler.h"
+#include "rlpp/train/lm/entropy_control.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train {
@@ -33,6 +34,7 @@ std::map<std::string, CatalogRows> catalog() {
       {"aggregations", algo::list_aggregations()},
       {"kl", algo::list_kl_estimators()},
       {"kl_controllers", algo::list_kl_controllers()},
+      {"entropy_controls", rows_of(lm::entropy_control_registry())},
       {"selectors", algo::list_selectors()},
       {"samplers", sample::list_samplers()},
   };

@@ -107,6 +107,12 @@ RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>
 
 EvalResult evaluate_run(const std::string& target, const EvalRequest& req) {
   std::error_code ec;
+  if (!req.samples_path.empty()) {  // before the evaluation, not after it
+    const fs::path parent = fs::path(req.samples_path).parent_path();
+    core::require(parent.empty() || fs::is_directory(parent, ec),
+                  "--samples-out: directory '" + parent.string() + "' does not exist");
+    core::require(!fs::is_directory(req.samples_path, ec), "--samples-out: '" + req.samples_path + "' is a directory");
+  }
   std::string run_dir, checkpoint;
   if (fs::is_directory(target, ec)) {
     run_dir = target;

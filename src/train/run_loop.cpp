@@ -89,7 +89,12 @@ void LoopTrainer::restore_newest() {
                             "); to continue from the newest intact checkpoint: rlpp resume " + ctx_.run_dir +
                             " --skip-damaged");
     }
-    std::cerr << "rlpp: skipping damaged checkpoint '" << path << "' (" << damage << ")\n";
+    // Set aside (kept for inspection): the run continues from an older update, and the damaged
+    // file must never again be taken for the newest checkpoint.
+    std::error_code ec;
+    fs::rename(path, path + ".damaged", ec);
+    std::cerr << "rlpp: skipping damaged checkpoint '" << path << "' (" << damage << "), moved to '" << path
+              << ".damaged'\n";
   }
   throw core::UserError("every checkpoint in " + ctx_.run_dir + "/checkpoints is damaged; nothing to resume from");
 }

@@ -98,6 +98,8 @@ TEST(RunLoop, DamagedCheckpointIsRefusedNamingItAndSkippedOnRequest) {
   // With skip_damaged the run continues from update 2 and finishes; its rows after update 2 are
   // those of an uninterrupted run.
   EXPECT_TRUE(resume(run, /*skip_damaged=*/true).finished);
+  EXPECT_TRUE(fs::exists(all.front() + ".damaged"));  // set aside, never the newest again
+  EXPECT_EQ(checkpoint_damage(checkpoints_newest_first(run).front()), "");
   const std::string whole = dir.sub("whole");
   EXPECT_TRUE(start(whole, kShort).finished);
   const auto a = read_rows(whole), b = read_rows(run);
@@ -186,6 +188,18 @@ TEST(RunLoop, ControlRecipesReachTheRegistries) {
   const std::string m = message_of([&] { start(dir.sub("fast"), fast); });
   EXPECT_NE(m.find("policy.backend"), std::string::npos) << m;
   EXPECT_FALSE(fs::exists(dir.sub("fast")));
+}
+
+TEST(RunLoop, ErrorsNameTheKeyOrOption) {
+  TempDir dir("keys");
+  const std::string m = message_of([&] { start(dir.sub("r"), {"env.id=\"CartPol-v1\""}); });
+  EXPECT_NE(m.find("env.id"), std::string::npos) << m;
+  EXPECT_NE(m.find("CartPole-v1"), std::string::npos) << m;  // the valid ids are listed
+  // --samples-out is checked before any evaluation runs.
+  EvalRequest req;
+  req.samples_path = "/nonexistent-rlpp-dir/samples.jsonl";
+  const std::string e = message_of([&] { evaluate_run(dir.sub("no-such-run"), req); });
+  EXPECT_NE(e.find("--samples-out"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "rlpp/algo/dynamic_sampling.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -20,12 +21,27 @@ GroupFilter dynamic_sampling_filter(const torch::Tensor& seq_rewards, const torc
   const auto g = dense_groups(who, group_ids, B);
   torch::NoGradGuard no_grad;
   const torch::Tensor r = seq_rewards.detach().to(torch::kCPU).to(torch::kDouble);  // (B)
-  // Per-group max and min by scatter_reduce (K).
-  const torch::Tensor hi = torch::full({g.num}, -INFINITY, r.options()).scatter_reduce(0, g.index, r, "amax");
-  const torch::Tensor lo = torch::full({g.num}, INFINITY, r.options()).scatter_reduce(0, g.index, r, "amin");
+  // Per-group max and min (K) in one pass over the rows (B is the batch of responses: small); a
+  // group with a NaN reward gets NaN, which compares false below, so it is dropped. (A loop, not
+  // scatter_reduce, which LibTorch 1.13 still flags as beta with a warning on first use.)
+  const torch::Tensor index = g.index.to(torch::kCPU).to(torch::kInt64).contiguous();
+  std::vector<double> hi(static_cast<size_t>(g.num), -INFINITY), lo(static_cast<size_t>(g.num), INFINITY);
+  const torch::Tensor rc = r.contiguous();
+  const double* rv = rc.data_ptr<double>();
+  const int64_t* gi = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < B; ++i) {
+    const size_t k = static_cast<size_t>(gi[i]);
+    if (std::isnan(hi[k])) continue;
+    if (std::isnan(rv[i])) {
+      hi[k] = lo[k] = NAN;
+      continue;
+    }
+    hi[k] = std::max(hi[k], rv[i]);
+    lo[k] = std::min(lo[k], rv[i]);
+  }
   GroupFilter f;
   f.group_ids = g.ids;
-  f.group_keep = (hi - lo) > opts.tolerance;  // NaN rewards compare false: dropped
+  f.group_keep = (torch::tensor(hi, torch::kDouble) - torch::tensor(lo, torch::kDouble)) > opts.tolerance;
   f.row_keep = f.group_keep.index_select(0, g.index).to(seq_rewards.device());
   f.num_groups = g.num;
   f.kept_groups = f.group_keep.sum().item<int64_t>();

@@ -21,8 +21,9 @@ void PolicyUpdateOptions::bind(core::Binder& b) {
   b.num("kl_coef", kl_coef, "KL-to-reference loss coefficient (0 = no reference model)", Bounds::non_negative());
   b.choice("kl_estimator", kl_estimator, algo::kl_registry().names(), "KL estimator of the loss term (rlpp list kl)");
   b.num("entropy_coef", entropy_coef, "entropy bonus coefficient", Bounds::non_negative());
-  b.choice("entropy_control", entropy_control, {"none", "epo"},
-           "epo: EPO's entropy bonus and per-turn entropy smoothing for multi-turn agents (options in [epo])");
+  b.choice("entropy_control", entropy_control, entropy_control_registry().names(),
+           "entropy control (options in a section of the same name): epo (EPO's bonus and per-turn smoothing), "
+           "adaptive (coefficient toward a target entropy)");
   b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
 }
 
@@ -50,7 +51,7 @@ PolicyUpdate::PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo
     : opts_(opts), objective_(std::move(objective)), model_(std::move(model)), optimizer_(optimizer) {
   aggregation_ = algo::aggregation_from_name(opts_.aggregation);
   kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
-  if (opts_.entropy_control == "epo") epo_opts_ = core::read_options<algo::EpoOptions>(recipe, "epo", resolved);
+  entropy_control_ = entropy_control_registry().get(opts_.entropy_control)(recipe, opts_.entropy_control, resolved);
   if (opts_.kl_coef > 0) {
     // A frozen copy of the initial policy.
     reference_ = nn::lm::TransformerLm(model_->config());
@@ -72,7 +73,7 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   const double kappa = objective_->proxy_min_p();
   const torch::Tensor logp_proxy = kappa > 0 ? proxy_logp(b, kappa) : torch::Tensor();
 
-  MetricMeans means, epo_means;
+  MetricMeans means, control_means;
   double grad_norm = 0, kl_sum = 0, loss_sum = 0;
   int64_t optimizer_steps = 0;
   // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
@@ -116,11 +117,11 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
           kl_sum += kl.sum().item<double>();
         }
         if (opts_.entropy_coef > 0) token_loss = token_loss - opts_.entropy_coef * lp.entropy.slice(1, Lp) * in.mask;
-        if (opts_.entropy_control == "epo") {  // against the turn history from before this batch
-          const algo::EpoLoss epo = algo::epo_token_loss(lp.entropy.slice(1, Lp), b.turn.index_select(0, rows), in.mask,
-                                                         epo_history_, epo_opts_, progress);
-          token_loss = token_loss + epo.token_loss;
-          epo_means.add(epo.metrics, in.mask.sum().item<double>());
+        if (entropy_control_) {
+          std::map<std::string, torch::Tensor> m;
+          token_loss = token_loss + entropy_control_->token_loss(
+                                        {lp.entropy.slice(1, Lp), b.turn.index_select(0, rows), in.mask, progress}, &m);
+          control_means.add(m, in.mask.sum().item<double>());
         }
         const torch::Tensor loss = algo::aggregate_loss(token_loss, in.mask, aggregation_, counts);
         loss.backward();
@@ -133,10 +134,9 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
     }
   }
   core::MetricRow row;
-  if (opts_.entropy_control == "epo") {
-    for (const auto& [k, v] : epo_means.sum) row.emplace_back(k, epo_means.get(k));
-    // The batch's per-turn mean entropies (at sampling time) join the history after the update.
-    if (b.fresh) epo_history_.update(b.sampled_entropy, b.turn, b.valid);
+  if (entropy_control_) {
+    for (const auto& [k, v] : control_means.sum) row.emplace_back(k, control_means.get(k));
+    entropy_control_->observe(b.sampled_entropy, b.turn, b.valid, b.fresh);
   }
   const double selected = mask.sum().item<double>();
   const double steps = static_cast<double>(std::max<int64_t>(optimizer_steps, 1));
@@ -189,12 +189,12 @@ torch::Tensor PolicyUpdate::proxy_logp(const UpdateBatch& b, double kappa) {
 
 void PolicyUpdate::save(CheckpointWriter& w) const {
   if (reference_) reference_->save(w.child("reference"));
-  if (opts_.entropy_control == "epo") w.put_bytes("rl/epo_tracker", epo_history_.save().dump());
+  if (entropy_control_) entropy_control_->save(w);
 }
 
 void PolicyUpdate::load(CheckpointReader& r) {
   if (reference_) reference_->load(r.child("reference"));
-  if (opts_.entropy_control == "epo") epo_history_.load(nlohmann::json::parse(r.get_bytes("rl/epo_tracker")));
+  if (entropy_control_) entropy_control_->load(r);
 }
 
 }  // namespace rlpp::train::lm

@@ -6,7 +6,7 @@
 //           · token weight (selectors: truncated IS, …)
 //           + kl_coef · KL_est(log π_θ, log π_ref)                           (algo/kl.h)
 //           − entropy_coef · H_t
-//           + entropy control (EPO's bonus and turn-step smoothing, algo/epo.h)
+//           + entropy control (entropy_control.h: EPO's smoothing, an adaptive coefficient)
 //   loss  = aggregate(ℓ, mask) with the counts of the whole mini-batch      (algo/aggregation.h)
 //
 // so micro-batching never changes the gradient; objectives whose loss depends on batch statistics
@@ -21,7 +21,6 @@
 #include <string>
 
 #include "rlpp/algo/aggregation.h"
-#include "rlpp/algo/epo.h"
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/config.h"
@@ -29,6 +28,7 @@
 #include "rlpp/core/rng.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/train/checkpoint.h"
+#include "rlpp/train/lm/entropy_control.h"
 
 namespace rlpp::train::lm {
 
@@ -41,7 +41,7 @@ struct PolicyUpdateOptions {
   double kl_coef = 0.0;             // > 0: KL to a frozen copy of the initial policy, as a loss term
   std::string kl_estimator = "k3";
   double entropy_coef = 0.0;        // entropy bonus: − coef · H per token
-  std::string entropy_control = "none";  // "epo": EPO's bonus + per-turn entropy smoothing ([epo])
+  std::string entropy_control = "none";  // entropy_control.h: none | epo | adaptive (options in [<name>])
   int64_t logprob_chunk = 128;
 
   // Binds into the trainer's section (the keys sit beside the trainer's own).
@@ -97,8 +97,7 @@ class PolicyUpdate {
   algo::Aggregation aggregation_{};
   algo::KlEstimatorFn kl_fn_ = nullptr;
   nn::lm::TransformerLm reference_{nullptr};
-  algo::EpoOptions epo_opts_;
-  algo::EpoEntropyTracker epo_history_;  // EPO: historical mean entropy per turn step
+  std::unique_ptr<EntropyControl> entropy_control_;  // {} = none
 };
 
 }  // namespace rlpp::train::lm

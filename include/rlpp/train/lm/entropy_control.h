@@ -1,0 +1,51 @@
+// Entropy controls of the policy update (policy_update.h), chosen by name with
+// `entropy_control = "…"` in the trainer's section and options in a section of the same name:
+//   none      no term (the plain `entropy_coef` bonus still applies)
+//   epo       EPO's bonus and per-turn-step entropy smoothing for multi-turn agents (algo/epo.h)
+//   adaptive  an entropy bonus −c·H whose coefficient c follows Skywork-OR1's bang-bang control
+//             toward a target entropy (algo/entropy.h, AdaptiveEntropyCoef)
+// A control adds a per-token term to ℓ before aggregation, may learn from each batch after the
+// update, and checkpoints its state.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "rlpp/core/config.h"
+#include "rlpp/core/registry.h"
+#include "rlpp/train/checkpoint.h"
+
+namespace rlpp::train::lm {
+
+struct EntropyTermInput {
+  torch::Tensor entropy;  // (B, N) H of π_θ at each position, differentiable
+  torch::Tensor turn;     // (B, N) int64 turn step of each token
+  torch::Tensor mask;     // (B, N) float 0/1 tokens in the loss
+  double progress = 0;    // fraction of training done, in [0, 1]
+};
+
+class EntropyControl {
+ public:
+  virtual ~EntropyControl() = default;
+  // The term added to ℓ (B, N), 0 at masked positions; `metrics` gets 0-dim values to average.
+  virtual torch::Tensor token_loss(const EntropyTermInput& in, std::map<std::string, torch::Tensor>* metrics) = 0;
+  // After the update, with the batch's sampling-time entropies of every response token (B, N)
+  // (`fresh`: data not trained on before).
+  virtual void observe(const torch::Tensor& sampled_entropy, const torch::Tensor& turn, const torch::Tensor& valid,
+                       bool fresh) {}
+  virtual void save(CheckpointWriter& w) const {}
+  virtual void load(CheckpointReader& r) {}
+};
+
+// Builds a control from the recipe's section `name` (its options; written to `resolved`).
+using EntropyControlFactory =
+    std::function<std::unique_ptr<EntropyControl>(const core::Recipe& recipe, const std::string& section,
+                                                  toml::table* resolved)>;
+
+// Names: none (a factory returning {}), epo, adaptive.
+core::Registry<EntropyControlFactory>& entropy_control_registry();
+
+}  // namespace rlpp::train::lm

@@ -1,0 +1,79 @@
+#include "rlpp/train/lm/entropy_control.h"
+
+#include <nlohmann/json.hpp>
+
+#include "rlpp/algo/entropy.h"
+#include "rlpp/algo/epo.h"
+
+namespace rlpp::train::lm {
+
+namespace {
+
+// EPO (arXiv 2509.22576): its bonus and turn-step smoothing against the history from before this
+// batch; the batch's per-turn mean entropies join the history after the update.
+class EpoControl final : public EntropyControl {
+ public:
+  explicit EpoControl(const algo::EpoOptions& opts) : opts_(opts) {}
+  torch::Tensor token_loss(const EntropyTermInput& in, std::map<std::string, torch::Tensor>* metrics) override {
+    algo::EpoLoss epo = algo::epo_token_loss(in.entropy, in.turn, in.mask, history_, opts_, in.progress);
+    *metrics = std::move(epo.metrics);
+    return epo.token_loss;
+  }
+  void observe(const torch::Tensor& sampled_entropy, const torch::Tensor& turn, const torch::Tensor& valid,
+               bool fresh) override {
+    if (fresh) history_.update(sampled_entropy, turn, valid);
+  }
+  void save(CheckpointWriter& w) const override { w.put_bytes("rl/epo_tracker", history_.save().dump()); }
+  void load(CheckpointReader& r) override { history_.load(nlohmann::json::parse(r.get_bytes("rl/epo_tracker"))); }
+
+ private:
+  algo::EpoOptions opts_;
+  algo::EpoEntropyTracker history_;  // historical mean entropy per turn step
+};
+
+// −c·H with c ← c ± step toward the target mean entropy after every batch (Skywork-OR1,
+// arXiv 2505.22312). The mean is over the batch's response tokens at sampling time.
+class AdaptiveEntropyControl final : public EntropyControl {
+ public:
+  explicit AdaptiveEntropyControl(const algo::AdaptiveEntropyOptions& opts) : coef_(opts) {}
+  torch::Tensor token_loss(const EntropyTermInput& in, std::map<std::string, torch::Tensor>* metrics) override {
+    (*metrics)["entropy/coef"] = torch::tensor(coef_.coef(), torch::kFloat64);
+    return -coef_.coef() * in.entropy * in.mask;
+  }
+  void observe(const torch::Tensor& sampled_entropy, const torch::Tensor& turn, const torch::Tensor& valid,
+               bool fresh) override {
+    if (!fresh) return;
+    const double n = valid.sum().item<double>();
+    if (n > 0) coef_.update((sampled_entropy * valid).sum().item<double>() / n);
+  }
+  void save(CheckpointWriter& w) const override { w.put_doubles("rl/entropy_coef", {coef_.coef()}); }
+  void load(CheckpointReader& r) override { coef_.set_coef(r.get_doubles("rl/entropy_coef", 1)[0]); }
+
+ private:
+  algo::AdaptiveEntropyCoef coef_;
+};
+
+template <class Control, class Options>
+EntropyControlFactory control_factory() {
+  return [](const core::Recipe& recipe, const std::string& section, toml::table* resolved) {
+    return std::unique_ptr<EntropyControl>(new Control(core::read_options<Options>(recipe, section, resolved)));
+  };
+}
+
+}  // namespace
+
+core::Registry<EntropyControlFactory>& entropy_control_registry() {
+  static core::Registry<EntropyControlFactory> reg = [] {
+    core::Registry<EntropyControlFactory> r("entropy control");
+    r.add("none", [](const core::Recipe&, const std::string&, toml::table*) { return std::unique_ptr<EntropyControl>(); },
+          "no entropy control (entropy_coef still adds a fixed bonus)");
+    r.add("epo", control_factory<EpoControl, algo::EpoOptions>(),
+          "EPO: entropy bonus + per-turn-step smoothing toward historical entropy (arXiv 2509.22576), options in [epo]");
+    r.add("adaptive", control_factory<AdaptiveEntropyControl, algo::AdaptiveEntropyOptions>(),
+          "adaptive entropy coefficient toward a target entropy (Skywork-OR1, arXiv 2505.22312), options in [adaptive]");
+    return r;
+  }();
+  return reg;
+}
+
+}  // namespace rlpp::train::lm
