@@ -105,11 +105,7 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
   torch::set_num_threads(run_.torch_threads);
   torch::manual_seed(static_cast<uint64_t>(run_.seed));
   rng_.reseed(static_cast<uint64_t>(run_.seed));
-  try {
-    envs_ = env_opts_.make();
-  } catch (const core::UserError& e) {  // an unknown id: name the key and where it was set
-    throw core::UserError(recipe.origin("env.id") + ": env.id: " + e.what());
-  }
+  envs_ = env_opts_.make();
   const env::Spec& spec = envs_->spec();
   N_ = envs_->num_envs();
   obs_dim_ = envs_->obs_dim();

@@ -8,7 +8,14 @@ void EnvSection::bind(core::Binder& b) {
   b.text("id", id, "environment id (rlpp list envs)");
   b.integer("num_envs", num_envs, "environment copies stepped together", core::Bounds::closed(1, 1 << 20));
   b.integer("num_threads", num_threads, "threads stepping the copies", core::Bounds::closed(1, 256));
-  if (b.mode() == core::Binder::Mode::kRead) env::registry().get(id);  // unknown id -> error listing valid ids
+  // An unknown id: an error naming the key (and where it was set) and listing the valid ids.
+  if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(id)) {
+    try {
+      env::registry().get(id);
+    } catch (const core::UserError& e) {
+      b.reject("id", std::string("is invalid: ") + e.what());
+    }
+  }
 }
 
 std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {

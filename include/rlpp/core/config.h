@@ -128,6 +128,8 @@ class Binder {
 
   // After all fields: refuse keys the struct did not name (read mode).
   void finish();
+  // A UserError "<file:line>: <section>.<key> <message>", for checks beyond a field's own bounds.
+  [[noreturn]] void reject(const std::string& key, const std::string& message) const { fail(key, message); }
 
   const std::vector<OptionInfo>& infos() const { return infos_; }
 
