@@ -2,8 +2,9 @@
 // Pool<E> (pool.h), which needs trivially copyable states; a copy's state here is an mjData.
 // Same contract as every VecEnv: copy i is seeded with seed + i; Box actions are checked finite
 // and clipped to the box (unless VecEnvOptions::clip_action is false: then ctrl gets the raw
-// action, MuJoCo clamps it to ctrlrange and the control cost sees the raw one, as in Gymnasium); truncation at spec().max_episode_steps; same-step auto-reset with
-// final_obs and episode totals; stepping inline (num_threads == 1) or on a thread pool with a
+// action, MuJoCo clamps it to ctrlrange and the control cost sees the raw one, as in
+// Gymnasium); truncation at spec().max_episode_steps; same-step auto-reset with final_obs and
+// episode totals; stepping inline (num_threads == 1) or on a thread pool with a
 // split that depends only on (N, num_threads), so the buffers are bit-identical for any
 // num_threads (mj_step only reads the shared mjModel).
 //

@@ -53,8 +53,7 @@ class MujocoTask {
   // Draws copy's initial state into d (after mj_resetData) and calls mj_forward.
   virtual void reset(mjData* d, core::Rng& rng) const = 0;
   // One env step from d's state under `action` (nu values; inside the box when the pool clips);
-  // returns the reward and
-  // sets *terminated. Auto-reset and truncation belong to the pool.
+  // returns the reward and sets *terminated. Auto-reset and truncation belong to the pool.
   virtual double step(mjData* d, const double* action, bool* terminated) const = 0;
   // obs: (obs_dim) floats from d's current state.
   virtual void observe(const mjData* d, float* obs) const = 0;
