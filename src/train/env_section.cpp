@@ -8,6 +8,9 @@ void EnvSection::bind(core::Binder& b) {
   b.text("id", id, "environment id (rlpp list envs)");
   b.integer("num_envs", num_envs, "environment copies stepped together", core::Bounds::closed(1, 1 << 20));
   b.integer("num_threads", num_threads, "threads stepping the copies", core::Bounds::closed(1, 256));
+  b.flag("clip_action", clip_action,
+         "clip Box actions to the box before the environment (Gymnasium's ClipAction wrapper, as "
+         "CleanRL); false: the environment gets and penalises the raw action, as a bare Gymnasium env");
   // An unknown id: an error naming the key (and where it was set) and listing the valid ids.
   if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(id)) {
     try {
@@ -22,6 +25,7 @@ std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
   env::VecEnvOptions opts;
   opts.num_envs = num_envs_override > 0 ? num_envs_override : num_envs;
   opts.num_threads = num_threads;
+  opts.clip_action = clip_action;
   return env::make(id, opts);
 }
 

@@ -154,6 +154,28 @@ TEST(MountainCarContinuous, StepRewardAndFloatState) {
   }
 }
 
+// clip_action = false is a bare Gymnasium env: the force is clip(a, -1, 1), the penalty 0.1 a^2
+// of the raw action (gymnasium/envs/classic_control/continuous_mountain_car.py).
+TEST(MountainCarContinuous, RawActionsPushClippedButPayTheirOwnSquare) {
+  VecEnvOptions opts{3, 1};
+  opts.clip_action = false;
+  Pool<MountainCarContinuous> pool(opts);
+  pool.reset(0);
+  set_state(pool, 0, {0.44, 0.03});  // reaches the goal
+  set_state(pool, 1, {0.0, 0.0});
+  set_state(pool, 2, {-0.5, 0.01});
+  const float actions[3] = {7.0f, -3.0f, 0.5f};
+  pool.step(actions);
+  EXPECT_TRUE(pool.terminated()[0]);
+  EXPECT_FLOAT_EQ(pool.reward()[0], static_cast<float>(100.0 - 0.1 * 49.0));
+  EXPECT_FLOAT_EQ(pool.final_obs()[0], static_cast<float>(reference_move({0.44, 0.03}, 1.0 * 0.0015).x));
+  EXPECT_FLOAT_EQ(pool.reward()[1], static_cast<float>(-0.1 * 9.0));
+  EXPECT_NEAR(pool.env(1).velocity, reference_move({0.0, 0.0}, -1.0 * 0.0015).v, 1e-9);
+  // Inside the box both conventions agree.
+  EXPECT_FLOAT_EQ(pool.reward()[2], static_cast<float>(-0.1 * 0.25));
+  EXPECT_NEAR(pool.env(2).velocity, reference_move({-0.5, 0.01}, 0.5 * 0.0015).v, 1e-8);
+}
+
 TEST(MountainCarContinuous, GoalPaysHundredAndActionsAreClipped) {
   Pool<MountainCarContinuous> pool({3, 1});
   pool.reset(0);

@@ -16,9 +16,10 @@
 //
 //     // Draws an initial state from rng and writes its observation.
 //     void reset(core::Rng& rng, float* obs);        // obs: (kObsDim)
-//     // One transition. `action` is already validated (discrete: an integer in [0, n)) or clipped
-//     // to the box. Writes the next observation, sets *terminated, returns the reward. Truncation
-//     // and auto-reset belong to the pool: never reset here.
+//     // One transition. `action` is already validated (discrete: an integer in [0, n)); a box
+//     // action is finite and clipped to the box unless VecEnvOptions::clip_action is false, so
+//     // clip whatever the dynamics need clipped here too. Writes the next observation, sets
+//     // *terminated, returns the reward. Truncation and auto-reset belong to the pool.
 //     double step(const float* action, core::Rng& rng, float* obs, bool* terminated);
 //                                                    // action: (kActDim), obs: (kObsDim)
 //
@@ -110,7 +111,10 @@ class Pool final : public VecEnv {
   static constexpr int kActDim = E::kActDim;
 
   explicit Pool(const VecEnvOptions& opts)
-      : VecEnv(checked_num_envs(opts), kObsDim), spec_(E::spec()), copies_(opts.num_envs) {
+      : VecEnv(checked_num_envs(opts), kObsDim),
+        spec_(E::spec()),
+        copies_(opts.num_envs),
+        clip_action_(opts.clip_action) {
     if (spec_.observation.dim != kObsDim || spec_.action.flat_dim() != kActDim ||
         spec_.action.is_discrete() != E::kDiscreteAction || spec_.max_episode_steps < 1) {
       throw std::logic_error(spec_.id + ": spec() disagrees with kObsDim/kActDim/kDiscreteAction "
@@ -308,8 +312,10 @@ class Pool final : public VecEnv {
       const float* a = actions + i * kActDim;
       float clipped[kActDim];
       if constexpr (!E::kDiscreteAction) {
-        for (int d = 0; d < kActDim; ++d) clipped[d] = std::min(std::max(a[d], low_[d]), high_[d]);
-        a = clipped;
+        if (clip_action_) {
+          for (int d = 0; d < kActDim; ++d) clipped[d] = std::min(std::max(a[d], low_[d]), high_[d]);
+          a = clipped;
+        }
       }
       bool term = false;
       const double r = c.env.step(a, c.rng, o, &term);
@@ -345,6 +351,7 @@ class Pool final : public VecEnv {
 
   Spec spec_;
   std::vector<Copy> copies_;                  // (N)
+  bool clip_action_ = true;                   // VecEnvOptions::clip_action
   float low_[kActDim] = {};                   // box action bounds (unused for discrete)
   float high_[kActDim] = {};
   std::unique_ptr<core::ThreadPool> threads_;  // null when stepping inline

@@ -31,7 +31,8 @@ class VecEnv {
   // Resets every copy; copy i is seeded with seed + i.
   virtual void reset(uint64_t seed) = 0;
   // actions: (N, act_dim) floats; a discrete action is its index. Box actions are clipped to the
-  // box before they reach the dynamics (the caller keeps the unclipped action).
+  // box before the environment sees them unless VecEnvOptions::clip_action is false (the caller
+  // keeps the unclipped action).
   virtual void step(const float* actions) = 0;
 
   const float* obs() const { return obs_.data(); }              // (N, obs_dim)
@@ -64,6 +65,13 @@ class VecEnv {
 struct VecEnvOptions {
   int num_envs = 1;
   int num_threads = 1;  // >1: step copies on a thread pool (for expensive envs such as MuJoCo)
+  // Box actions. true: clipped to the box before the environment sees them, as Gymnasium's
+  // ClipAction wrapper does (CleanRL wraps every continuous task in it), so a reward that
+  // penalises the action (MountainCarContinuous's 0.1 a^2, MuJoCo's control cost) sees the
+  // clipped one. false: the environment gets the raw action, as a bare Gymnasium env does; it
+  // clips only what its own dynamics clip (MountainCarContinuous's force, MuJoCo's ctrlrange,
+  // Pendulum's torque) and penalises the raw action.
+  bool clip_action = true;
 };
 
 // UserError naming `env_id` and the offending value unless num_envs >= 1 and num_threads >= 1.

@@ -12,6 +12,7 @@ struct EnvSection {
   std::string id = "CartPole-v1";  // Gymnasium id (rlpp list envs)
   int num_envs = 4;
   int num_threads = 1;
+  bool clip_action = true;  // env::VecEnvOptions::clip_action
 
   void bind(core::Binder& b);
   // A new batch of environments as this section describes (unknown id -> UserError).

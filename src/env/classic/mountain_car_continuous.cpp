@@ -1,5 +1,7 @@
 #include "rlpp/env/classic/mountain_car_continuous.h"
 
+#include <algorithm>
+
 namespace rlpp::env {
 
 Spec MountainCarContinuous::spec() {
@@ -27,14 +29,15 @@ void MountainCarContinuous::reset(core::Rng& rng, float* obs) {
 
 double MountainCarContinuous::step(const float* action, core::Rng& /*rng*/, float* obs,
                                    bool* terminated) {
-  const double force = static_cast<double>(action[0]);
+  const double a = static_cast<double>(action[0]);
+  const double force = std::min(std::max(a, -1.0), 1.0);
   MountainCarPhysics::move(force * kPower, &position, &velocity);
   const bool done = position >= kGoalPosition && velocity >= kGoalVelocity;
   position = static_cast<float>(position);
   velocity = static_cast<float>(velocity);
   *terminated = done;
   observe(obs);
-  return (done ? 100.0 : 0.0) - force * force * 0.1;
+  return (done ? 100.0 : 0.0) - a * a * 0.1;
 }
 
 template class Pool<MountainCarContinuous>;

@@ -40,7 +40,8 @@ std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, co
 MujocoPool::MujocoPool(std::unique_ptr<const MujocoTask> task, const VecEnvOptions& opts)
     : VecEnv(checked_num_envs(opts, task->spec().id), task->spec().observation.dim),
       task_(std::move(task)),
-      copies_(static_cast<size_t>(opts.num_envs)) {
+      copies_(static_cast<size_t>(opts.num_envs)),
+      clip_action_(opts.clip_action) {
   if (act_dim() > kMaxActDim) throw std::logic_error(spec().id + ": more than 64 actuators");
   for (Copy& c : copies_) {
     c.data = mj_makeData(task_->model());
@@ -108,7 +109,8 @@ void MujocoPool::step_range(const float* actions, int64_t begin, int64_t end) {
     Copy& c = copies_[static_cast<size_t>(i)];
     double a[kMaxActDim];
     for (int64_t k = 0; k < d_act; ++k) {
-      a[k] = std::min(std::max(actions[i * d_act + k], low[k]), high[k]);
+      const float u = actions[i * d_act + k];
+      a[k] = clip_action_ ? std::min(std::max(u, low[k]), high[k]) : u;
     }
     bool term = false;
     const double r = task_->step(c.data, a, &term);

@@ -133,3 +133,27 @@ TEST(Reacher, RewardUsesDistanceBeforeTheStepInV4AndAfterInV5) {
 
 }  // namespace
 }  // namespace rlpp::env::mujoco
+
+namespace rlpp::env::mujoco {
+namespace {
+
+// Gymnasium's Reacher penalises the raw action (reward_ctrl = -|a|^2, v4 and v5); with
+// clip_action = false rlpp does too, and the dynamics (MuJoCo clamps ctrl) are unchanged.
+TEST(Reacher, RawActionsArePenalisedRaw) {
+  for (int v : {4, 5}) {
+    SCOPED_TRACE("v" + std::to_string(v));
+    auto clipped = make_pool("Reacher-v" + std::to_string(v), 1, 1, true);
+    auto raw = make_pool("Reacher-v" + std::to_string(v), 1, 1, false);
+    clipped->reset(3);
+    raw->reset(3);
+    const float action[2] = {2.0f, -0.5f};
+    clipped->step(action);
+    raw->step(action);
+    for (int k = 0; k < clipped->obs_dim(); ++k) EXPECT_EQ(clipped->obs()[k], raw->obs()[k]) << k;
+    // (4 + 0.25) - (1 + 0.25)
+    EXPECT_NEAR(clipped->reward()[0] - raw->reward()[0], 3.0, 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace rlpp::env::mujoco

@@ -57,10 +57,13 @@ std::vector<Case> cases() {
 }
 
 // One hand-built transition: a perturbed qpos0 state and an action partly outside the box, in
-// the env and in the reference; reward, observation and termination must agree.
-void check_transition(const Case& c, uint64_t seed, double z_override = NAN) {
-  SCOPED_TRACE(c.id + " seed " + std::to_string(seed));
-  auto pool = make_pool(c.id);
+// the env and in the reference; reward, observation and termination must agree. clip_action:
+// the pool clips the action first (ClipAction), so the reference gets and penalises the clipped
+// action; otherwise the reference is Gymnasium's bare env: ctrl = the raw action (MuJoCo clamps
+// it to ctrlrange) and the control cost squares the raw action.
+void check_transition(const Case& c, uint64_t seed, double z_override = NAN, bool clip_action = true) {
+  SCOPED_TRACE(c.id + " seed " + std::to_string(seed) + (clip_action ? "" : " raw actions"));
+  auto pool = make_pool(c.id, 1, 1, clip_action);
   pool->reset(0);
   Reference ref(c.file);
   const mjModel* m = ref.m;
@@ -78,7 +81,7 @@ void check_transition(const Case& c, uint64_t seed, double z_override = NAN) {
   std::vector<double> clipped(action.size());
   for (size_t k = 0; k < action.size(); ++k) {
     action[k] = static_cast<float>(rng.uniform(-1.5, 1.5));
-    clipped[k] = std::clamp(static_cast<double>(action[k]), -1.0, 1.0);
+    clipped[k] = clip_action ? std::clamp(static_cast<double>(action[k]), -1.0, 1.0) : action[k];
   }
 
   set_state(pool->task().model(), pool->data(0), qpos, qvel);
@@ -110,6 +113,23 @@ TEST(Locomotion, TransitionsMatchTheMujocoReference) {
   for (const Case& c : cases()) {
     for (uint64_t seed : {1, 2, 3}) check_transition(c, seed);
   }
+}
+
+TEST(Locomotion, RawActionsAreClampedByMujocoAndPenalisedRaw) {
+  for (const Case& c : cases()) {
+    for (uint64_t seed : {1, 2}) check_transition(c, seed, NAN, /*clip_action=*/false);
+  }
+  // The two conventions differ only in the control cost: same state, same actions.
+  auto clipped = make_pool("Hopper-v4", 1, 1, true);
+  auto raw = make_pool("Hopper-v4", 1, 1, false);
+  clipped->reset(5);
+  raw->reset(5);
+  const float action[3] = {2.0f, -3.0f, 0.5f};
+  clipped->step(action);
+  raw->step(action);
+  for (int k = 0; k < clipped->obs_dim(); ++k) EXPECT_EQ(clipped->obs()[k], raw->obs()[k]) << k;
+  // 1e-3 * ((4 + 9 + 0.25) - (1 + 1 + 0.25))
+  EXPECT_NEAR(clipped->reward()[0] - raw->reward()[0], 1e-3 * 11.0, 1e-6);
 }
 
 TEST(Locomotion, FallenStatesTerminateAndReset) {

@@ -41,10 +41,11 @@ struct Reference {
 };
 
 inline std::unique_ptr<MujocoPool> make_pool(const std::string& id, int num_envs = 1,
-                                             int num_threads = 1) {
+                                             int num_threads = 1, bool clip_action = true) {
   VecEnvOptions opts;
   opts.num_envs = num_envs;
   opts.num_threads = num_threads;
+  opts.clip_action = clip_action;
   std::unique_ptr<VecEnv> env = make(id, opts);
   auto* pool = dynamic_cast<MujocoPool*>(env.get());
   if (pool == nullptr) throw std::runtime_error(id + " is not a MujocoPool");

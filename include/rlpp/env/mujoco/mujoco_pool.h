@@ -1,8 +1,10 @@
 // MujocoPool: a batch of N copies of one MujocoTask (EnvPool-style), the MuJoCo counterpart of
 // Pool<E> (pool.h), which needs trivially copyable states; a copy's state here is an mjData.
 // Same contract as every VecEnv: copy i is seeded with seed + i; Box actions are checked finite
-// and clipped to the box; truncation at spec().max_episode_steps; same-step auto-reset with
-// final_obs and episode totals; stepping inline (num_threads == 1) or on a thread pool with a
+// and clipped to the box (unless VecEnvOptions::clip_action is false: then ctrl gets the raw
+// action, MuJoCo clamps it to ctrlrange and the control cost sees the raw one, as in
+// Gymnasium); truncation at spec().max_episode_steps; same-step auto-reset with final_obs and
+// episode totals; stepping inline (num_threads == 1) or on a thread pool with a
 // split that depends only on (N, num_threads), so the buffers are bit-identical for any
 // num_threads (mj_step only reads the shared mjModel).
 //
@@ -55,6 +57,7 @@ class MujocoPool final : public VecEnv {
   std::vector<Copy> copies_;                   // (N)
   std::unique_ptr<core::ThreadPool> threads_;  // null when stepping inline
   bool started_ = false;
+  bool clip_action_ = true;  // VecEnvOptions::clip_action
 };
 
 }  // namespace rlpp::env::mujoco

@@ -3,8 +3,10 @@
 // and the task's reset, reward, termination and observation. The mutable state of a copy is its
 // mjData, owned by MujocoPool (mujoco_pool.h).
 //
-// A step, as Gymnasium's MujocoEnv.do_simulation: ctrl = a (already clipped to the actuators'
-// ctrlrange, which is the action box); mj_step frame_skip times; v5 then calls
+// A step, as Gymnasium's MujocoEnv.do_simulation: ctrl = a (clipped to the actuators' ctrlrange,
+// the action box, by the pool unless VecEnvOptions::clip_action is false; then MuJoCo clamps
+// ctrl itself, since every actuator is ctrllimited, and the control costs, which square `a`,
+// see the raw action as Gymnasium v4/v5's do); mj_step frame_skip times; v5 then calls
 // mj_rnePostConstraint so that cfrc_ext (Ant-v5's contact forces) is up to date.
 // Reset, as MujocoEnv.reset: mj_resetData, then the task's noise on qpos0 / qvel = 0, then
 // mj_forward.
@@ -50,8 +52,8 @@ class MujocoTask {
 
   // Draws copy's initial state into d (after mj_resetData) and calls mj_forward.
   virtual void reset(mjData* d, core::Rng& rng) const = 0;
-  // One env step from d's state under `action` (nu values inside the box); returns the reward and
-  // sets *terminated. Auto-reset and truncation belong to the pool.
+  // One env step from d's state under `action` (nu values; inside the box when the pool clips);
+  // returns the reward and sets *terminated. Auto-reset and truncation belong to the pool.
   virtual double step(mjData* d, const double* action, bool* terminated) const = 0;
   // obs: (obs_dim) floats from d's current state.
   virtual void observe(const mjData* d, float* obs) const = 0;
