@@ -90,15 +90,16 @@ int main(int argc, char** argv) {
       "Ctrl-C writes a checkpoint and exits; 'rlpp resume RUN_DIR' continues.");
 
   // resume
-  std::string resume_dir;
-  std::vector<std::string> resume_sets;
-  int64_t resume_stop_after = 0;
-  bool resume_quiet = false;
+  rlpp::train::ResumeRequest resume_req;
   auto* resume = app.add_subcommand("resume", "continue a run from its newest checkpoint");
-  resume->add_option("run_dir", resume_dir, "run directory")->required();
-  resume->add_option("--set", resume_sets, "change a recipe value, e.g. run.total_steps=1000000");
-  resume->add_option("--stop-after-updates", resume_stop_after, "checkpoint and stop after this many updates");
-  resume->add_flag("--quiet", resume_quiet, "no progress output");
+  resume->add_option("run_dir", resume_req.run_dir, "run directory")->required();
+  resume->add_option("--set", resume_req.overrides,
+                     "change a recipe value: run.total_steps, run.checkpoint_every, run.keep_checkpoints, "
+                     "run.torch_threads or run.log_interval_s");
+  resume->add_option("--stop-after-updates", resume_req.stop_after_updates, "checkpoint and stop after this many updates");
+  resume->add_flag("--quiet", resume_req.quiet, "no progress output");
+  resume->add_flag("--skip-damaged", resume_req.skip_damaged,
+                   "continue from the newest intact checkpoint when newer ones are damaged");
   resume->footer("Example:\n  rlpp resume runs/cp3 --set run.total_steps=1000000");
 
   // eval
@@ -282,7 +283,7 @@ int main(int argc, char** argv) {
     if (*train) {
       rlpp::train::start_run(start, g_stop);
     } else if (*resume) {
-      rlpp::train::resume_run(resume_dir, resume_sets, resume_stop_after, resume_quiet, g_stop);
+      rlpp::train::resume_run(resume_req, g_stop);
     } else if (*eval) {
       const auto r = rlpp::train::evaluate_run(eval_target, eval_req);
       if (r.score_name == "return") {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <exception>
+#include <type_traits>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -58,11 +61,25 @@ Recipe Recipe::parse(const std::string& text, const std::string& source_name) {
 }
 
 Recipe Recipe::load(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) throw UserError("cannot open recipe '" + path + "': no such file");
+  if (fs::is_directory(st)) throw UserError("recipe '" + path + "' is a directory, not a TOML file");
+  // A FIFO or a device would block or never end: only regular files are recipes.
+  if (!fs::is_regular_file(st)) throw UserError("recipe '" + path + "' is not a regular file");
+  constexpr uintmax_t kMaxRecipeBytes = 16u << 20;
+  if (fs::file_size(path, ec) > kMaxRecipeBytes) throw UserError("recipe '" + path + "' is larger than 16 MiB");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot open recipe '" + path + "': no such file or not readable");
+  if (!in) throw UserError("cannot open recipe '" + path + "': not readable");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path);
+  Recipe r = parse(ss.str(), path);
+  if (r.table().empty()) {
+    throw UserError("recipe '" + path + "' is empty: it names no section (see configs/ for examples, e.g. "
+                    "[run] algorithm = \"ppo\")");
+  }
+  return r;
 }
 
 void Recipe::set(const std::string& assignment) {
@@ -186,11 +203,12 @@ std::string to_toml_text(const toml::table& table) {
 Binder::Binder(Mode mode, const Recipe* recipe, toml::table* out, std::string section)
     : mode_(mode), recipe_(recipe), out_(out), section_(std::move(section)) {}
 
-Binder Binder::reader(const Recipe& recipe, const std::string& section) {
+Binder Binder::reader(const Recipe& recipe, const std::string& section, toml::table* resolved) {
   if (recipe.has_section(section) && !recipe.table()[section].is_table()) {
     throw UserError(recipe.origin(section) + ": '" + section + "' must be a section");
   }
-  return Binder(Mode::kRead, &recipe, nullptr, section);
+  if (resolved && !resolved->contains(section)) resolved->insert(section, toml::table{});
+  return Binder(Mode::kRead, &recipe, resolved, section);
 }
 
 Binder Binder::writer(toml::table* out, const std::string& section) {
@@ -234,9 +252,33 @@ static void store(toml::table* out, const std::string& section, const std::strin
   (*out)[section].as_table()->insert_or_assign(key, value);
 }
 
+// Read mode with a resolved-output table: when the reading function returns normally, the value
+// the option ends with (the recipe's, or the default) is written to that table.
+template <class T>
+class Binder::Recorder {
+ public:
+  Recorder(Binder* b, const std::string& key, const T& v) : b_(b), key_(key), v_(v) {}
+  ~Recorder() noexcept(false) {
+    if (b_->mode_ != Mode::kRead || !b_->out_ || std::uncaught_exceptions() > 0) return;
+    if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<std::string>>) {
+      toml::array arr;
+      for (const auto& x : v_) arr.push_back(x);
+      store(b_->out_, b_->section_, key_, arr);
+    } else {
+      store(b_->out_, b_->section_, key_, v_);
+    }
+  }
+
+ private:
+  Binder* b_;
+  const std::string& key_;
+  const T& v_;
+};
+
 void Binder::num(const std::string& key, double& v, const std::string& help, Bounds b) {
   const toml::node* n = lookup(key);
   if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  const Recorder<double> rec(this, key, v);
   describe(key, "float", fmt_num(v), help);
   if (!n) return;
   if (auto d = n->value_exact<double>()) {
@@ -258,6 +300,7 @@ void Binder::num(const std::string& key, float& v, const std::string& help, Boun
 void Binder::integer(const std::string& key, int64_t& v, const std::string& help, Bounds b) {
   const toml::node* n = lookup(key);
   if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  const Recorder<int64_t> rec(this, key, v);
   describe(key, "int", std::to_string(v), help);
   if (!n) return;
   auto i = n->value_exact<int64_t>();
@@ -277,6 +320,7 @@ void Binder::integer(const std::string& key, int& v, const std::string& help, Bo
 void Binder::flag(const std::string& key, bool& v, const std::string& help) {
   const toml::node* n = lookup(key);
   if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  const Recorder<bool> rec(this, key, v);
   describe(key, "bool", v ? "true" : "false", help);
   if (!n) return;
   auto x = n->value_exact<bool>();
@@ -287,6 +331,7 @@ void Binder::flag(const std::string& key, bool& v, const std::string& help) {
 void Binder::text(const std::string& key, std::string& v, const std::string& help) {
   const toml::node* n = lookup(key);
   if (mode_ == Mode::kWrite) return store(out_, section_, key, v);
+  const Recorder<std::string> rec(this, key, v);
   describe(key, "string", "\"" + v + "\"", help);
   if (!n) return;
   auto x = n->value_exact<std::string>();
@@ -312,6 +357,7 @@ void Binder::integers(const std::string& key, std::vector<int64_t>& v, const std
     for (auto x : v) arr.push_back(x);
     return store(out_, section_, key, arr);
   }
+  const Recorder<std::vector<int64_t>> rec(this, key, v);
   std::vector<std::string> parts;
   for (auto x : v) parts.push_back(std::to_string(x));
   describe(key, "int list", "[" + join(parts, ", ") + "]", help);
@@ -336,6 +382,7 @@ void Binder::texts(const std::string& key, std::vector<std::string>& v, const st
     for (const auto& x : v) arr.push_back(x);
     return store(out_, section_, key, arr);
   }
+  const Recorder<std::vector<std::string>> rec(this, key, v);
   const std::string example = choices.empty() ? "[\"a\", \"b\"]" : "[\"" + choices.front() + "\"]";
   describe(key, "string list", v.empty() ? "[]" : "[\"" + join(v, "\", \"") + "\"]",
            choices.empty() ? help : help + " (each one of: " + join(choices, ", ") + ")");

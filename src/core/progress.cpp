@@ -47,8 +47,11 @@ std::string Progress::format(int64_t steps, double sps, std::optional<double> la
         std::string(std::max(0, kBarWidth - filled - 1), ' ') + "]  ";
   }
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%5.1f%%  %lld/%lld  sps %.0f", 100.0 * frac, static_cast<long long>(steps),
-                static_cast<long long>(total_), sps);
+  // Slow loops (an RL step of a language model takes seconds) keep two decimals, so the rate never
+  // reads 0 while work is being done.
+  const int decimals = sps > 0 && sps < 10 ? 2 : 0;
+  std::snprintf(buf, sizeof buf, "%5.1f%%  %lld/%lld  %s %.*f", 100.0 * frac, static_cast<long long>(steps),
+                static_cast<long long>(total_), rate_label_.c_str(), decimals, sps);
   s += buf;
   if (latest_return) {
     std::snprintf(buf, sizeof buf, "  return %.2f", *latest_return);

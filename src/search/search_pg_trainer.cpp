@@ -1,19 +1,20 @@
 // Algorithm "search_pg": policy gradient on searched data (search_pg.h). One round = MCTS on
 // [search].problems fresh problems → every finished solution in each tree (its verifier reward and
-// its steps' Q(step) − Q(parent)) → log π of the searching policy as logp_old → [pg].ppo_epochs
-// passes of [pg].mini_batches AdamW steps on objective([objective].name) aggregated by
-// [pg].aggregation, with advantages from [advantage].name on the rewards ([pg].advantage_source =
-// "reward", solutions of a problem form a group) or the step Q advantages ("q").
+// its steps' Q(step) − Q(parent)) → log π of the searching policy as logp_old → the one policy
+// update of the LM trainers (train/lm/policy_update.h; its options in [pg]: epochs, mini- and
+// micro-batches, aggregation, KL, entropy), objective [objective].name, with advantages from
+// [advantage].name on the rewards ([pg].advantage_source = "reward", solutions of a problem form a
+// group) or the step Q advantages ("q").
 #include "rlpp/search/trainers.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "rlpp/algo/advantage.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/error.h"
 #include "rlpp/search/search_pg.h"
 #include "rlpp/search/tree_data.h"
+#include "rlpp/train/lm/policy_update.h"
 #include "search/search_run.h"
 
 namespace rlpp::search {
@@ -22,18 +23,12 @@ namespace {
 
 struct SearchPgSection {  // [pg]
   std::string advantage_source = "reward";  // "reward" (through [advantage]) | "q" (step Q advantages)
-  int64_t ppo_epochs = 1;
-  int64_t mini_batches = 1;
-  std::string aggregation = "token-mean";
-  double max_grad_norm = 1.0;
+  train::lm::PolicyUpdateOptions update;
 
   void bind(core::Binder& b) {
     b.choice("advantage_source", advantage_source, {"reward", "q"},
              "reward: [advantage] estimator on verifier rewards; q: each step's Q(step) - Q(parent)");
-    b.integer("ppo_epochs", ppo_epochs, "passes over a round's solutions", core::Bounds::closed(1, 1000));
-    b.integer("mini_batches", mini_batches, "optimizer steps per epoch", core::Bounds::closed(1, 1 << 20));
-    b.choice("aggregation", aggregation, algo::aggregation_registry().names(), "loss aggregation (rlpp list aggregations)");
-    b.num("max_grad_norm", max_grad_norm, "global gradient-norm clip", core::Bounds::positive());
+    update.bind(b);
   }
 };
 
@@ -49,14 +44,15 @@ class SearchPgTrainer : public SearchRun {
  public:
   SearchPgTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, search_pg_defaults()) {
     pg_ = core::read_options<SearchPgSection>(recipe, "pg");
-    objective_name_ = recipe.get_string("objective", "name", "ppo_clip");
-    advantage_name_ = recipe.get_string("advantage", "name", "grpo");
-    objective_ = algo::build_component(algo::objective_registry(), objective_name_, recipe, "objective", {"name"});
-    advantage_ = algo::build_component(algo::advantage_registry(), advantage_name_, recipe, "advantage", {"name"});
-    aggregation_ = algo::aggregation_from_name(pg_.aggregation);
-    recipe.check_all_used();
+    auto objective = algo::build_component(algo::objective_registry(), recipe.get_string("objective", "name", "ppo_clip"),
+                                           recipe, "objective", {"name"}, &resolved_);
+    advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"),
+                                       recipe, "advantage", {"name"}, &resolved_);
     build_search_policy();
-    finish_setup(recipe, {"task", "objective", "advantage"});
+    update_ = std::make_unique<train::lm::PolicyUpdate>(pg_.update, std::move(objective), model_, *optimizer_, recipe,
+                                                        &resolved_);
+    recipe.check_all_used();
+    finish_setup(recipe, {"task"});
   }
 
  private:
@@ -76,56 +72,45 @@ class SearchPgTrainer : public SearchRun {
       return row;
     }
     const PgBatch batch = make_pg_batch(rows);
-    const int64_t B = batch.rows();
     const torch::Tensor adv = pg_advantages(batch, pg_.advantage_source, advantage_.get());  // (B, L)
-    torch::Tensor logp_old;  // (B, L): the policy that searched = the parameters before this round's updates
-    {
+    train::lm::UpdateBatch ub;
+    ub.tokens = batch.tokens;
+    ub.attention = batch.attention;
+    ub.response_start = 0;  // every position; the mask selects the steps' tokens
+    ub.mask = batch.mask;
+    ub.advantages = adv;
+    {  // the policy that searched = the parameters before this round's updates
       torch::NoGradGuard ng;
-      logp_old = nn::lm::token_logprobs(model_, batch.tokens, batch.attention).logp * batch.mask;
+      ub.logp_old = nn::lm::token_logprobs(model_, batch.tokens, batch.attention).logp * batch.mask;
     }
+    ub.turn = torch::zeros_like(batch.tokens);
+    ub.sampled_entropy = torch::zeros_like(batch.mask);
+    ub.valid = batch.mask;
     model_->train();
-    double loss_sum = 0, clip_sum = 0, kl_sum = 0;
-    int64_t updates = 0;
-    const int64_t M = std::min(pg_.mini_batches, B);
-    std::vector<int64_t> order(static_cast<size_t>(B));
-    for (int64_t e = 0; e < pg_.ppo_epochs; ++e) {
-      std::iota(order.begin(), order.end(), 0);
-      rng_.shuffle(order.data(), B);
-      for (int64_t m = 0; m < M; ++m) {
-        const int64_t lo = m * B / M, hi = (m + 1) * B / M;
-        const torch::Tensor idx = torch::from_blob(order.data() + lo, {hi - lo}, torch::kInt64).clone();
-        const PgLoss l = search_pg_loss(model_, batch, idx, logp_old, adv, *objective_, aggregation_);
-        optimizer_->zero_grad();
-        l.loss.backward();
-        torch::nn::utils::clip_grad_norm_(model_->parameters(), pg_.max_grad_norm);
-        optimizer_->step();
-        loss_sum += l.loss.item<double>();
-        clip_sum += l.metrics.count(algo::metric::kClipFrac) ? l.metrics.at(algo::metric::kClipFrac).item<double>() : 0.0;
-        kl_sum += l.metrics.count(algo::metric::kApproxKl) ? l.metrics.at(algo::metric::kApproxKl).item<double>() : 0.0;
-        ++updates;
-      }
-    }
-    const double n = static_cast<double>(std::max<int64_t>(updates, 1));
+    const double progress =
+        std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
+    const core::MetricRow update_row = update_->run(ub, rng_, progress);
     row.emplace_back("pg/reward_mean", batch.rewards.mean().item<double>());
     row.emplace_back("pg/correct_frac", (batch.rewards > 0).to(torch::kFloat64).mean().item<double>());
     row.emplace_back("pg/nonzero_adv_frac",
                      ((adv.abs() > 0).to(torch::kFloat32) * batch.mask).sum().item<double>() / batch.mask.sum().item<double>());
-    row.emplace_back("loss/policy", loss_sum / n);
-    row.emplace_back("loss/clipfrac", clip_sum / n);
-    row.emplace_back("loss/approx_kl", kl_sum / n);
+    row.insert(row.end(), update_row.begin(), update_row.end());
     return row;
   }
+
+  void save_extra(train::CheckpointWriter& w) const override { update_->save(w); }
+  void load_extra(train::CheckpointReader& r) override { update_->load(r); }
 
   void write_own_options(toml::table* out) const override {
     write_search_options(out);
     core::write_options(pg_, out, "pg");
+    for (const auto& [k, v] : resolved_) out->insert(k, v);  // components, with every option
   }
 
   SearchPgSection pg_;
-  std::string objective_name_, advantage_name_;
-  std::unique_ptr<algo::PolicyObjective> objective_;
+  toml::table resolved_;  // [objective], [advantage] (and [epo]) with every option
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
-  algo::Aggregation aggregation_{};
+  std::unique_ptr<train::lm::PolicyUpdate> update_;
 };
 
 }  // namespace

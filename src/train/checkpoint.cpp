@@ -8,6 +8,7 @@
 
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
+#include "rlpp/core/zip_check.h"
 
 namespace rlpp::train {
 
@@ -90,10 +91,24 @@ std::string CheckpointWriter::commit(const std::string& run_dir, int64_t update,
   return path.string();
 }
 
+std::string checkpoint_damage(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return "it does not exist or is not a regular file";
+  const std::string bytes = core::read_file(path);
+  return core::zip_integrity_error(bytes);
+}
+
 CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
-  core::require(fs::is_regular_file(path), "checkpoint '" + path + "' does not exist");
+  std::error_code ec;
+  core::require(fs::is_regular_file(path, ec), "checkpoint '" + path + "' does not exist or is not a regular file");
+  // LibTorch's reader ignores the archive's CRCs: check them first, so flipped bytes inside a
+  // tensor are refused instead of loaded.
+  const std::string bytes = core::read_file(path);
+  const std::string damage = core::zip_integrity_error(bytes);
+  if (!damage.empty()) throw core::UserError("checkpoint '" + path + "' is damaged: " + damage);
   try {
-    archive_.load_from(path);
+    std::istringstream in(bytes);
+    archive_.load_from(in);
   } catch (const c10::Error& e) {
     throw core::UserError("checkpoint '" + path + "' is not a readable rlpp checkpoint (" +
                           std::string(e.what_without_backtrace()) + ")");

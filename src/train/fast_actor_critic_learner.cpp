@@ -100,6 +100,7 @@ void FastActorCriticLearner::value(const float* obs, int64_t n, float* value) {
 UpdateStats FastActorCriticLearner::update(const ControlMinibatch& mb, const PpoLossOptions& opts, double lr) {
   const int64_t m = mb.size;
   if (m <= 0) throw core::UserError("fast learner: empty minibatch");
+  if (opts.objective) throw core::UserError("the fast backend implements PPO's clip only: use policy.backend = \"torch\"");
   if (static_cast<int64_t>(adv_.size()) < m) {
     adv_.resize(static_cast<size_t>(m));
     d_actor_out_.resize(static_cast<size_t>(m * act_dim_));

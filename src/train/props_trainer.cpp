@@ -11,17 +11,10 @@
 #include "rlpp/algo/props.h"
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"
-#include "rlpp/core/metrics.h"
-#include "rlpp/core/progress.h"
 #include "rlpp/env/vec_env.h"
 #include "rlpp/nn/action_sampling.h"
-#include "rlpp/train/checkpoint.h"
-#include "rlpp/train/control_eval.h"
-#include "rlpp/train/recent_returns.h"
-#include "rlpp/train/env_section.h"
 #include "rlpp/train/fast_behavior_policy.h"
-#include "rlpp/train/ppo_trainer.h"
-#include "rlpp/train/running_mean_std.h"
+#include "rlpp/train/control_run.h"
 #include "rlpp/train/sampling_error.h"
 
 namespace rlpp::train {
@@ -140,145 +133,39 @@ BehaviorUpdateStats props_behavior_update(nn::ActorCritic& theta, nn::ActorCriti
 
 namespace {
 
-class PropsTrainer : public Trainer {
+// PPO-buffer / PROPS on ControlRun: data goes into a ring of the last b rollouts, collected by π_φ
+// (PROPS) or π_θ (PPO-buffer); each update re-normalises the ring and recomputes log-probs and
+// values under θ, then runs ControlRun's advantages and minibatch update.
+class PropsTrainer : public ControlRun {
  public:
-  PropsTrainer(const core::Recipe& recipe, const RunContext& ctx) : ctx_(ctx) {
-    run_ = core::read_options<RunOptions>(recipe, "run");
-    env_opts_ = core::read_options<EnvSection>(recipe, "env");
-    ppo_ = core::read_options<PpoOptions>(recipe, "ppo");
+  PropsTrainer(const core::Recipe& recipe, const RunContext& ctx) : ControlRun(recipe, ctx) {
     props_ = core::read_options<PropsOptions>(recipe, "props");
-    policy_ = core::read_options<nn::MlpPolicyOptions>(recipe, "policy");
     recipe.check_all_used();
-
-    N_ = env_opts_.num_envs;
-    T_ = ppo_.num_steps;
     const int64_t n = T_ * N_;
-    core::require(n % ppo_.num_minibatches == 0,
-                  recipe.origin("ppo.num_minibatches") + ": ppo.num_minibatches = " +
-                      std::to_string(ppo_.num_minibatches) + " must divide num_steps * num_envs = " + std::to_string(n));
     core::require(props_.behavior_every % N_ == 0 && n % props_.behavior_every == 0,
                   recipe.origin("props.behavior_every") + ": props.behavior_every = " +
                       std::to_string(props_.behavior_every) + " must be a multiple of env.num_envs and divide "
                       "num_steps * num_envs = " + std::to_string(n));
-    num_updates_ = run_.total_steps / n;
-    core::require(num_updates_ >= 1, recipe.origin("run.total_steps") + ": run.total_steps = " +
-                                         std::to_string(run_.total_steps) + " is less than one rollout (" +
-                                         std::to_string(n) + " steps)");
-
-    torch::set_num_threads(run_.torch_threads);
-    torch::manual_seed(static_cast<uint64_t>(run_.seed));
-    rng_.reseed(static_cast<uint64_t>(run_.seed));
-    envs_ = env_opts_.make();
-    const env::Spec& spec = envs_->spec();
-    obs_dim_ = envs_->obs_dim();
-    act_flat_ = envs_->act_dim();
-    lc_.obs_dim = obs_dim_;
-    lc_.discrete = spec.action.is_discrete();
-    lc_.act_dim = lc_.discrete ? spec.action.n : spec.action.dim;
-    lc_.policy = policy_;
-    lc_.adam_eps = ppo_.adam_eps;
-    learner_ = make_actor_critic_learner(lc_);
     phi_ = snapshot_policy(*learner_, lc_);
     if (policy_.backend == "fast") {
       fast_phi_ = std::make_unique<FastBehaviorPolicy>(obs_dim_, lc_.act_dim, lc_.discrete, policy_);
       fast_phi_->set(phi_);
     }
-    if (ppo_.normalize_obs) obs_norm_ = std::make_unique<ObsNormalizer>(obs_dim_, ppo_.obs_clip);
-    if (ppo_.normalize_reward) reward_scaler_ = std::make_unique<RewardScaler>(N_, ppo_.gamma, ppo_.reward_clip);
-
     const int64_t cap = props_.buffer_batches * T_;
     obs_ring_ = std::make_unique<RowRing>(cap, N_ * obs_dim_);
     act_ring_ = std::make_unique<RowRing>(cap, N_ * act_flat_);
     rew_ring_ = std::make_unique<RowRing>(cap, N_);
     term_ring_ = std::make_unique<RowRing>(cap, N_);
     trunc_ring_ = std::make_unique<RowRing>(cap, N_);
-    if (ppo_.bootstrap_truncated) final_ring_ = std::make_unique<RowRing>(cap, N_ * obs_dim_);
+    if (bootstraps_truncation()) final_ring_ = std::make_unique<RowRing>(cap, N_ * obs_dim_);
 
     envs_->reset(static_cast<uint64_t>(run_.seed));
     raw_obs_.assign(envs_->obs(), envs_->obs() + N_ * obs_dim_);
     if (obs_norm_) obs_norm_->stats().update(raw_obs_.data(), N_);
-    resolved_ = resolve(recipe);
-    if (ctx_.resume) {
-      const std::string path = latest_checkpoint(ctx_.run_dir);
-      core::require(!path.empty(), "cannot resume: no checkpoint in " + ctx_.run_dir + "/checkpoints");
-      load_state(path, /*full=*/true);
-    }
+    toml::table own;
+    core::write_options(props_, &own, "props");
+    finish_setup(resolve(recipe, own));
   }
-
-  std::string resolved_recipe() const override { return resolved_; }
-
-  bool run(const std::atomic<bool>& stop) override {
-    core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, global_step_);
-    std::ostream null_out(nullptr);
-    core::Progress progress(num_updates_ * T_ * N_, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
-                            ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t start_step = global_step_;
-    int64_t updates_this_call = 0;
-    bool finished = update_ >= num_updates_;
-    while (!finished && !stop.load()) {
-      ++update_;
-      const double frac = 1.0 - static_cast<double>(update_ - 1) / static_cast<double>(num_updates_);
-      const double lr = ppo_.anneal_lr ? frac * ppo_.learning_rate : ppo_.learning_rate;
-      double ep_ret = 0, ep_len = 0;
-      int ep_count = 0;
-      BehaviorUpdateStats bstats;
-      for (int64_t t = 0; t < T_; ++t) {
-        collect_step(&ep_ret, &ep_len, &ep_count);
-        // behaviour updates inside the rollout; the one at its end follows the target update
-        if (props_.behavior && ((t + 1) * N_) % props_.behavior_every == 0 && t + 1 < T_) {
-          bstats = behavior_update();
-        }
-      }
-      Buffer buf = linearize();
-      double sampling_error = std::nan("");
-      if (props_.sampling_error) {
-        sampling_error = measure_sampling_error(buf.theta, buf.obs, buf.actions, props_.mle_steps, props_.mle_lr);
-      }
-      const UpdateSummary u = target_update(buf, lr);
-      if (props_.behavior) bstats = behavior_update();
-
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double sps = static_cast<double>(global_step_ - start_step) / std::max(elapsed, 1e-9);
-      const double nan = std::nan("");
-      metrics.log(global_step_, {
-          {"charts/learning_rate", lr},
-          {"charts/episodic_return", ep_count ? ep_ret / ep_count : nan},
-          {"charts/episodic_length", ep_count ? ep_len / ep_count : nan},
-          {"charts/return_mean_100", recent_.mean()},
-          {"charts/SPS", sps},
-          {"losses/value_loss", u.last.value_loss},
-          {"losses/policy_loss", u.last.policy_loss},
-          {"losses/entropy", u.last.entropy},
-          {"losses/approx_kl", u.last.approx_kl},
-          {"losses/clipfrac", u.clipfrac},
-          {"losses/explained_variance", u.explained_variance},
-          {"losses/epochs", static_cast<double>(u.epochs)},
-          {"props/sampling_error", sampling_error},
-          {"props/buffer_size", static_cast<double>(buf.rows)},
-          {"props/behavior_kl", props_.behavior ? bstats.kl : nan},
-          {"props/behavior_loss", props_.behavior ? bstats.loss : nan},
-          {"props/behavior_epochs", props_.behavior ? static_cast<double>(bstats.epochs) : nan},
-      });
-      progress.update(global_step_, sps, recent_.count() ? std::optional<double>(recent_.mean()) : std::nullopt);
-      ++updates_this_call;
-      finished = update_ >= num_updates_;
-      const bool periodic = run_.checkpoint_every > 0 && update_ % run_.checkpoint_every == 0;
-      const bool split = ctx_.stop_after_updates > 0 && updates_this_call >= ctx_.stop_after_updates;
-      if (periodic && !finished && !split) save_checkpoint();
-      if (split) break;
-    }
-    save_checkpoint();
-    progress.finish();
-    return finished;
-  }
-
-  EvalResult evaluate(const EvalRequest& req) override {
-    return evaluate_control_policy(env_opts_, *learner_, req.episodes, req.seed,
-                                   [this](const float* x, int64_t n, float* y) { normalize(x, n, y); });
-  }
-
-  void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
 
  private:
   struct Buffer {
@@ -288,35 +175,40 @@ class PropsTrainer : public Trainer {
     torch::Tensor final_values;        // (L, N) V(final_obs) under θ (bootstrap only)
     nn::ActorCritic theta{nullptr};    // the current θ (snapshot)
   };
-  struct UpdateSummary {
-    UpdateStats last;
-    double clipfrac = 0, explained_variance = 0;
-    int epochs = 0;
-  };
 
-  std::string resolve(const core::Recipe& recipe) const {
-    toml::table out;
-    core::write_options(run_, &out, "run");
-    core::write_options(env_opts_, &out, "env");
-    core::write_options(ppo_, &out, "ppo");
-    core::write_options(props_, &out, "props");
-    core::write_options(policy_, &out, "policy");
-    std::ostringstream s;
-    s << "# Resolved recipe (every option, defaults filled in), from " << recipe.source() << "\n"
-      << core::to_toml_text(out) << "\n";
-    return s.str();
-  }
+  int64_t checkpoint_version() const override { return kPropsCheckpointVersion; }
 
-  // x (n, obs_dim) raw -> y under the current statistics (not updated).
-  void normalize(const float* x, int64_t n, float* y) {
-    if (obs_norm_) {
-      obs_norm_->normalize(x, n, /*update=*/false, y);
-    } else {
-      std::copy(x, x + n * obs_dim_, y);
+  core::MetricRow step() override {
+    const double lr = learning_rate();
+    EpisodeSums eps;
+    BehaviorUpdateStats bstats;
+    for (int64_t t = 0; t < T_; ++t) {
+      collect_step(&eps);
+      // behaviour updates inside the rollout; the one at its end follows the target update
+      if (props_.behavior && ((t + 1) * N_) % props_.behavior_every == 0 && t + 1 < T_) bstats = behavior_update();
     }
+    ++update_;
+    Buffer buf = linearize();
+    double sampling_error = std::nan("");
+    if (props_.sampling_error) {
+      sampling_error = measure_sampling_error(buf.theta, buf.obs, buf.actions, props_.mle_steps, props_.mle_lr);
+    }
+    const ControlUpdateSummary u = target_update(buf, lr);
+    if (props_.behavior) bstats = behavior_update();
+
+    const double nan = std::nan("");
+    core::MetricRow row = control_row(lr, eps, u);
+    row.insert(row.end(), {
+        {"props/sampling_error", sampling_error},
+        {"props/buffer_size", static_cast<double>(buf.rows)},
+        {"props/behavior_kl", props_.behavior ? bstats.kl : nan},
+        {"props/behavior_loss", props_.behavior ? bstats.loss : nan},
+        {"props/behavior_epochs", props_.behavior ? static_cast<double>(bstats.epochs) : nan},
+    });
+    return row;
   }
 
-  void collect_step(double* ep_ret, double* ep_len, int* ep_count) {
+  void collect_step(EpisodeSums* eps) {
     torch::NoGradGuard no_grad;
     global_step_ += N_;
     std::vector<float> obs_n(static_cast<size_t>(N_ * obs_dim_)), act(static_cast<size_t>(N_ * act_flat_));
@@ -330,18 +222,9 @@ class PropsTrainer : public Trainer {
     obs_ring_->push(raw_obs_.data());
     act_ring_->push(act.data());
     envs_->step(act.data());
-    std::vector<float> rew(envs_->reward(), envs_->reward() + N_), term(N_), trunc(N_);
-    std::vector<uint8_t> done(static_cast<size_t>(N_));
-    for (int64_t i = 0; i < N_; ++i) {
-      term[i] = envs_->terminated()[i], trunc[i] = envs_->truncated()[i];
-      done[i] = term[i] || trunc[i];
-      if (!done[i]) continue;
-      *ep_ret += envs_->episode_return()[i];
-      *ep_len += envs_->episode_length()[i];
-      ++*ep_count;
-      recent_.push(envs_->episode_return()[i]);
-    }
-    if (reward_scaler_) reward_scaler_->scale(rew.data(), done.data());
+    std::vector<float> rew(envs_->reward(), envs_->reward() + N_), term(static_cast<size_t>(N_)),
+        trunc(static_cast<size_t>(N_));
+    record_step(rew.data(), term.data(), trunc.data(), eps);
     rew_ring_->push(rew.data());
     term_ring_->push(term.data());
     trunc_ring_->push(trunc.data());
@@ -395,7 +278,7 @@ class PropsTrainer : public Trainer {
   }
 
   // PPO on the whole buffer with log-probs and values recomputed under the current θ.
-  UpdateSummary target_update(Buffer& b, double lr) {
+  ControlUpdateSummary target_update(Buffer& b, double lr) {
     const int64_t L = b.rows, B = L * N_;
     torch::Tensor logp_old, values;
     std::vector<float> next_obs(static_cast<size_t>(N_ * obs_dim_)), next_value(static_cast<size_t>(N_));
@@ -406,59 +289,13 @@ class PropsTrainer : public Trainer {
       normalize(raw_obs_.data(), N_, next_obs.data());
       learner_->value(next_obs.data(), N_, next_value.data());
     }
-    algo::GaeInput in;
-    in.rewards = b.rewards;
-    in.values = values.reshape({L, N_});
-    in.terminated = b.term;
-    in.truncated = b.trunc;
-    in.next_value = torch::from_blob(next_value.data(), {N_});
-    if (ppo_.bootstrap_truncated) in.final_values = b.final_values;
-    algo::GaeOptions go;
-    go.gamma = ppo_.gamma;
-    go.lambda = ppo_.gae_lambda;
-    go.bootstrap_truncated = ppo_.bootstrap_truncated;
-    const algo::GaeOutput g = algo::gae(in, go);
+    const algo::AdvantageOutput g = advantages(b.rewards, values.reshape({L, N_}), b.term, b.trunc,
+                                               torch::from_blob(next_value.data(), {N_}), b.final_values);
     const torch::Tensor adv = g.advantages.reshape({B}).contiguous(), ret = g.returns.reshape({B}).contiguous();
-
-    PpoLossOptions lo;
-    lo.clip_coef = ppo_.clip_coef;
-    lo.clip_vloss = ppo_.clip_vloss;
-    lo.ent_coef = ppo_.ent_coef;
-    lo.vf_coef = ppo_.vf_coef;
-    lo.max_grad_norm = ppo_.max_grad_norm;
-    lo.norm_adv = ppo_.norm_adv;
-    const int64_t mb = B / ppo_.num_minibatches;
-    std::vector<int64_t> idx(static_cast<size_t>(B));
-    std::iota(idx.begin(), idx.end(), 0);
     const torch::Tensor obs = b.obs.contiguous(), act = b.actions.contiguous();
-    std::vector<float> mo(static_cast<size_t>(mb * obs_dim_)), ma(static_cast<size_t>(mb * act_flat_)), ml(mb), mad(mb),
-        mr(mb), mv(mb);
-    UpdateSummary s;
-    double clipfrac = 0;
-    int64_t count = 0;
-    for (int epoch = 0; epoch < ppo_.update_epochs; ++epoch) {
-      rng_.shuffle(idx.data(), B);
-      for (int64_t start = 0; start + mb <= B; start += mb) {
-        for (int64_t k = 0; k < mb; ++k) {
-          const int64_t j = idx[start + k];
-          std::copy_n(obs.data_ptr<float>() + j * obs_dim_, obs_dim_, mo.data() + k * obs_dim_);
-          std::copy_n(act.data_ptr<float>() + j * act_flat_, act_flat_, ma.data() + k * act_flat_);
-          ml[k] = logp_old.data_ptr<float>()[j];
-          mad[k] = adv.data_ptr<float>()[j];
-          mr[k] = ret.data_ptr<float>()[j];
-          mv[k] = values.data_ptr<float>()[j];
-        }
-        ControlMinibatch m{mb, mo.data(), ma.data(), ml.data(), mad.data(), mr.data(), mv.data()};
-        s.last = learner_->update(m, lo, lr);
-        clipfrac += s.last.clipfrac;
-        ++count;
-      }
-      s.epochs = epoch + 1;
-      if (ppo_.target_kl > 0 && s.last.approx_kl > ppo_.target_kl) break;
-    }
-    s.clipfrac = clipfrac / std::max<int64_t>(count, 1);
-    s.explained_variance = algo::explained_variance(values, ret);
-    return s;
+    const ControlBatch batch{B, obs.data_ptr<float>(), act.data_ptr<float>(), logp_old.data_ptr<float>(),
+                             adv.data_ptr<float>(), ret.data_ptr<float>(), values.data_ptr<float>()};
+    return minibatch_update(batch, lr);
   }
 
   BehaviorUpdateStats behavior_update() {
@@ -467,44 +304,26 @@ class PropsTrainer : public Trainer {
     return fast_phi_->update(b.theta, b.obs.data_ptr<float>(), b.actions.data_ptr<float>(), b.obs.size(0), props_, rng_);
   }
 
-  // Everything a bit-identical continuation needs: learner, φ, generators, environment state,
-  // normalisers, the buffer rings and counters. (φ's Adam starts afresh at every behaviour update.)
-  void save_checkpoint() {
-    CheckpointWriter w;
-    w.put_int("version", kPropsCheckpointVersion);
-    w.put_ints("counters", {global_step_, update_, obs_ring_->size()});
-    w.put_rng("rng", rng_);
-    w.put_env("env", *envs_);
+  // Everything a bit-identical continuation needs beyond ControlRun's: φ, the buffer rings and
+  // the current raw observations. (φ's Adam starts afresh at every behaviour update.)
+  void save_state(CheckpointWriter& w) override {
+    save_control_state(w);
+    w.put_int("ring_rows", obs_ring_->size());
     w.put_floats("raw_obs", raw_obs_);
-    recent_.save(w, "recent_returns");
-    if (obs_norm_) w.put_rms("obs_norm", obs_norm_->stats());
-    if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);
     for (const auto& [key, ring] : rings()) w.put_floats("ring_" + key, ring->ordered());
-    learner_->save(w.child("learner"));
     if (fast_phi_) fast_phi_->to_module(phi_);
     phi_->save(w.child("phi"));
-    w.commit(ctx_.run_dir, update_, run_.keep_checkpoints);
   }
 
   // full = false: the learner and normaliser only (enough for `rlpp eval`).
-  void load_state(const std::string& path, bool full) {
-    CheckpointReader r(path);
-    r.require_version(kPropsCheckpointVersion);
-    learner_->load(r.child("learner"));
-    if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
+  void load_state(CheckpointReader& r, bool full) override {
+    load_control_state(r, full);
     if (!full) return;
-    const auto counters = r.get_ints("counters", 3);
-    global_step_ = counters[0];
-    update_ = counters[1];
-    const int64_t ring_rows = counters[2];
+    const int64_t ring_rows = r.get_int("ring_rows");
     core::require(ring_rows >= 0 && ring_rows <= props_.buffer_batches * T_,
-                  path + ": the buffer holds " + std::to_string(ring_rows) + " rows, more than this recipe's " +
+                  r.path() + ": the buffer holds " + std::to_string(ring_rows) + " rows, more than this recipe's " +
                       std::to_string(props_.buffer_batches * T_));
-    r.get_rng("rng", &rng_);
-    r.get_env("env", envs_.get());
     raw_obs_ = r.get_floats("raw_obs", raw_obs_.size());
-    recent_.load(r, "recent_returns");
-    if (reward_scaler_) r.get_reward_scaler("reward_norm", reward_scaler_.get());
     for (const auto& [key, ring] : rings()) {
       const std::vector<float> rows = r.get_floats("ring_" + key, static_cast<size_t>(ring_rows * ring->row_floats()));
       ring->clear();
@@ -523,28 +342,11 @@ class PropsTrainer : public Trainer {
     return out;
   }
 
-  static constexpr int64_t kPropsCheckpointVersion = 2;
+  static constexpr int64_t kPropsCheckpointVersion = 3;
 
-  RunContext ctx_;
-  RunOptions run_;
-  EnvSection env_opts_;
-  PpoOptions ppo_;
   PropsOptions props_;
-  nn::MlpPolicyOptions policy_;
-  std::string resolved_;
-  LearnerConfig lc_;
-
-  std::unique_ptr<env::VecEnv> envs_;
-  std::unique_ptr<ActorCriticLearner> learner_;  // π_θ and V
   nn::ActorCritic phi_{nullptr};                 // π_φ (its critic is unused); the reference backend's
   std::unique_ptr<FastBehaviorPolicy> fast_phi_; // π_φ on the fast backend (then phi_ is only its archive form)
-  std::unique_ptr<ObsNormalizer> obs_norm_;
-  std::unique_ptr<RewardScaler> reward_scaler_;
-  core::Rng rng_;
-
-  int64_t T_ = 0, N_ = 0, obs_dim_ = 0, act_flat_ = 0;
-  int64_t num_updates_ = 0, global_step_ = 0, update_ = 0;
-  RecentReturns recent_;  // charts/return_mean_100
 
   // The buffer: the last b·T rows of N copies, time-major.
   std::unique_ptr<RowRing> obs_ring_;    // (rows, N·obs_dim) raw observations

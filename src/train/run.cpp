@@ -1,5 +1,7 @@
 #include "rlpp/train/run.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -7,6 +9,8 @@
 
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
+#include "rlpp/core/strings.h"
+#include "rlpp/train/run_loop.h"
 
 namespace rlpp::train {
 
@@ -45,7 +49,9 @@ RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
   ctx.stop_after_updates = req.stop_after_updates;
   ctx.quiet = req.quiet;
   std::error_code ec;
-  if (fs::exists(fs::path(ctx.run_dir) / "recipe.toml", ec)) {
+  // A directory whose run never reached a checkpoint (stopped or killed early) may be started
+  // again in place; one with a checkpoint is continued with `rlpp resume`.
+  if (fs::exists(fs::path(ctx.run_dir) / "recipe.toml", ec) && !latest_checkpoint(ctx.run_dir).empty()) {
     throw core::UserError("output directory '" + ctx.run_dir +
                           "' already holds a run; continue it with 'rlpp resume " + ctx.run_dir +
                           "' or choose another --out");
@@ -58,21 +64,45 @@ RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
   return run_trainer(*trainer, ctx, stop);
 }
 
-RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>& overrides,
-                      int64_t stop_after_updates, bool quiet, const std::atomic<bool>& stop) {
+const std::vector<std::string> kResumableKeys = {"run.total_steps", "run.checkpoint_every", "run.keep_checkpoints",
+                                                "run.torch_threads", "run.log_interval_s"};
+
+RunOutcome resume_run(const ResumeRequest& req, const std::atomic<bool>& stop) {
+  const std::string& run_dir = req.run_dir;
   const std::string recipe_path = (fs::path(run_dir) / "recipe.toml").string();
-  core::require(fs::is_directory(run_dir), "run directory '" + run_dir + "' does not exist");
-  core::require(fs::exists(recipe_path), "'" + run_dir + "' is not an rlpp run directory (no recipe.toml)");
+  std::error_code ec;
+  core::require(fs::is_directory(run_dir, ec), "run directory '" + run_dir + "' does not exist or is not a directory");
+  core::require(fs::is_regular_file(recipe_path, ec), "'" + run_dir + "' is not an rlpp run directory (no recipe.toml)");
   core::Recipe recipe = core::Recipe::load(recipe_path);
-  for (const auto& o : overrides) recipe.set(o);
+  for (const auto& o : req.overrides) {
+    std::string key = o.substr(0, o.find('='));
+    key.erase(std::remove_if(key.begin(), key.end(), [](unsigned char c) { return std::isspace(c); }), key.end());
+    if (std::find(kResumableKeys.begin(), kResumableKeys.end(), key) == kResumableKeys.end()) {
+      throw core::UserError("--set " + key + ": cannot change on resume (it changes what the checkpoint holds or "
+                            "the math of the run); a resumed run may change only " + core::join(kResumableKeys, ", ") +
+                            ". Start a new run with 'rlpp train' to change it");
+    }
+    recipe.set(o);
+  }
   RunContext ctx;
   ctx.run_dir = run_dir;
   ctx.resume = true;
-  ctx.stop_after_updates = stop_after_updates;
-  ctx.quiet = quiet;
+  ctx.stop_after_updates = req.stop_after_updates;
+  ctx.quiet = req.quiet;
+  ctx.skip_damaged = req.skip_damaged;
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
-  if (!overrides.empty()) write_recipe(run_dir, *trainer);
+  if (!req.overrides.empty()) write_recipe(run_dir, *trainer);
   return run_trainer(*trainer, ctx, stop);
+}
+
+RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>& overrides,
+                      int64_t stop_after_updates, bool quiet, const std::atomic<bool>& stop) {
+  ResumeRequest req;
+  req.run_dir = run_dir;
+  req.overrides = overrides;
+  req.stop_after_updates = stop_after_updates;
+  req.quiet = quiet;
+  return resume_run(req, stop);
 }
 
 EvalResult evaluate_run(const std::string& target, const EvalRequest& req) {

@@ -54,9 +54,16 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
   in.logp = logp;
   in.logp_old = view(mb.logp_old, {m});
   in.advantages = adv;
-  algo::PpoClipOptions clip;
-  clip.eps_low = clip.eps_high = opts.clip_coef;
-  const algo::ObjectiveOutput pg = algo::ppo_clip_loss(in, clip);
+  algo::ObjectiveOutput pg;
+  if (opts.objective) {
+    in.entropy = entropy.detach();
+    opts.objective->prepare(in);  // the minibatch is the whole batch of this optimizer step
+    pg = opts.objective->compute(in);
+  } else {
+    algo::PpoClipOptions clip;
+    clip.eps_low = clip.eps_high = opts.clip_coef;
+    pg = algo::ppo_clip_loss(in, clip);
+  }
   const torch::Tensor pg_loss = pg.token_loss.mean();  // token-mean over the minibatch (CleanRL)
 
   algo::ValueLossOptions vo;
@@ -81,7 +88,8 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
   s.entropy = ent.item<double>();
   s.old_approx_kl = (-logratio).mean().item<double>();
   s.approx_kl = ((ratio - 1) - logratio).mean().item<double>();
-  s.clipfrac = ((ratio - 1.0).abs() > opts.clip_coef).to(torch::kFloat64).mean().item<double>();
+  s.clipfrac = opts.objective ? pg.metrics.at(algo::metric::kClipFrac).item<double>()
+                             : ((ratio - 1.0).abs() > opts.clip_coef).to(torch::kFloat64).mean().item<double>();
   s.grad_norm = grad_norm;
   return s;
 }

@@ -1,7 +1,5 @@
 #include "rlpp/train/trainer.h"
 
-#include <filesystem>
-
 #include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/lm/rlvr_trainer.h"
 #include "rlpp/train/ppo_trainer.h"
@@ -44,19 +42,6 @@ std::unique_ptr<Trainer> make_trainer(const core::Recipe& recipe, const RunConte
     }
     throw;
   }
-}
-
-std::string latest_checkpoint(const std::string& run_dir) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(run_dir) / "checkpoints";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return "";
-  std::string best;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string f = e.path().filename().string();
-    if (f.rfind("update_", 0) == 0 && e.path().extension() == ".pt" && e.path().string() > best) best = e.path().string();
-  }
-  return best;
 }
 
 }  // namespace rlpp::train

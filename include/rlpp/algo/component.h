@@ -37,17 +37,23 @@ Factory<Base> factory_of() {
 
 // Builds component `name` from section `section` of `recipe`. Keys in `shared_keys` (the key that
 // picks the component, by default `id`) are accepted without being options; any other unknown key
-// is a UserError naming the key, the file and the line.
+// is a UserError naming the key, the file and the line. With `resolved`, resolved[section] gets
+// `name` and every option of the component with its value (given or default).
 template <class Base>
 std::unique_ptr<Base> build_component(const core::Registry<Factory<Base>>& registry, const std::string& name,
                                       const core::Recipe& recipe, const std::string& section,
-                                      const std::vector<std::string>& shared_keys = {"id"}) {
+                                      const std::vector<std::string>& shared_keys = {"id"},
+                                      toml::table* resolved = nullptr) {
   const Factory<Base>& make = registry.get(name);
-  core::Binder b = core::Binder::reader(recipe, section);
+  core::Binder b = core::Binder::reader(recipe, section, resolved);
   for (const auto& k : shared_keys) b.passthrough(k);
   std::unique_ptr<Base> out = make(b);
   b.finish();
   recipe.mark_used(section);
+  if (resolved) {
+    toml::table& t = *(*resolved)[section].as_table();
+    t.insert_or_assign("name", name);
+  }
   return out;
 }
 

@@ -218,7 +218,18 @@ class PolicyObjective {
   // they fix them here so every micro-batch uses the same values. Default: nothing.
   virtual void prepare(const PolicyLossInput& global_batch) {}
   virtual ObjectiveOutput compute(const PolicyLossInput& in) const = 0;
+  // What the objective needs beyond the fixed inputs, declared so that trainers never recognise
+  // an objective by name: κ > 0 asks for logp_proxy, the log-probs of the taken tokens under the
+  // min-p proxy (threshold κ·max π) of the policy the update starts from (lp_reg).
+  virtual double proxy_min_p() const { return 0.0; }
 };
+
+// An options struct declares the min-p proxy it needs by overloading proxy_min_p_of (found by
+// argument-dependent lookup; lp_reg.h).
+template <class Options>
+double proxy_min_p_of(const Options&) {
+  return 0.0;
+}
 
 using ObjectiveFactory = Factory<PolicyObjective>;
 
@@ -228,6 +239,7 @@ class FunctionObjective final : public PolicyObjective {
  public:
   explicit FunctionObjective(Options opts) : opts_(std::move(opts)) {}
   ObjectiveOutput compute(const PolicyLossInput& in) const override { return Fn(in, opts_); }
+  double proxy_min_p() const override { return proxy_min_p_of(opts_); }
   const Options& options() const { return opts_; }
 
  private:
@@ -256,6 +268,7 @@ class PreparedObjective final : public PolicyObjective {
     if (stats_) return Fn(in, opts_, *stats_);
     return Fn(in, opts_, Prepare(in, opts_));
   }
+  double proxy_min_p() const override { return proxy_min_p_of(opts_); }
   const Options& options() const { return opts_; }
   const std::optional<Stats>& stats() const { return stats_; }
 

@@ -38,6 +38,9 @@ struct OverlongOptions {
   }
 };
 
+// Overlong shaping changes the sequence rewards: it runs before the advantage estimator.
+inline bool shapes_rewards_of(const OverlongOptions&) { return true; }
+
 // R_length(|y|) (B) in the dtype of lengths (float lengths are kept as they are).
 torch::Tensor overlong_penalty(const torch::Tensor& lengths,  // (B) |y_i|
                                const OverlongOptions& opts);

@@ -53,7 +53,18 @@ class Selector {
   virtual ~Selector() = default;
   // Not const: a selector may keep state across steps.
   virtual SelectionOutput select(const SelectionInput& in) = 0;
+  // The stage it runs at, declared so that trainers never recognise a selector by name: a selector
+  // that shapes the sequence rewards runs before the advantage estimator (overlong_shaping); the
+  // others select tokens and weights after it.
+  virtual bool shapes_rewards() const { return false; }
 };
+
+// An options struct declares a reward-shaping selector by overloading shapes_rewards_of (found by
+// argument-dependent lookup; overlong.h).
+template <class Options>
+bool shapes_rewards_of(const Options&) {
+  return false;
+}
 
 using SelectorFactory = Factory<Selector>;
 
@@ -63,6 +74,7 @@ class FunctionSelector final : public Selector {
  public:
   explicit FunctionSelector(Options opts) : opts_(std::move(opts)) {}
   SelectionOutput select(const SelectionInput& in) override { return Fn(in, opts_); }
+  bool shapes_rewards() const override { return shapes_rewards_of(opts_); }
   const Options& options() const { return opts_; }
 
  private:

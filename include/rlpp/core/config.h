@@ -98,8 +98,10 @@ class Binder {
  public:
   enum class Mode { kRead, kWrite, kDescribe };
 
-  // Reading: values come from `recipe`'s section; missing keys keep the struct's defaults.
-  static Binder reader(const Recipe& recipe, const std::string& section);
+  // Reading: values come from `recipe`'s section; missing keys keep the struct's defaults. With
+  // `resolved`, every option's final value (given or default) is also written to
+  // resolved[section], for the fully resolved recipe of a run.
+  static Binder reader(const Recipe& recipe, const std::string& section, toml::table* resolved = nullptr);
   // Writing: values are stored into `out` (a fresh table for the section).
   static Binder writer(toml::table* out, const std::string& section);
   // Describing: only collects OptionInfo rows.
@@ -138,6 +140,9 @@ class Binder {
   void describe(const std::string& key, const std::string& type, const std::string& def,
                 const std::string& help);
 
+  template <class T>
+  class Recorder;
+
   Mode mode_;
   const Recipe* recipe_ = nullptr;
   toml::table* out_ = nullptr;
@@ -150,11 +155,12 @@ class Binder {
 // 0.94999999999999996).
 std::string to_toml_text(const toml::table& table);
 
-// Reads `section` of `recipe` into a default-constructed T (validates, refuses unknown keys).
+// Reads `section` of `recipe` into a default-constructed T (validates, refuses unknown keys); with
+// `resolved`, also writes every option's value there (the run's resolved recipe).
 template <class T>
-T read_options(const Recipe& recipe, const std::string& section) {
+T read_options(const Recipe& recipe, const std::string& section, toml::table* resolved = nullptr) {
   T opts;
-  Binder b = Binder::reader(recipe, section);
+  Binder b = Binder::reader(recipe, section, resolved);
   opts.bind(b);
   b.finish();
   recipe.mark_used(section);

@@ -28,6 +28,8 @@ class Progress {
 
   // The status text for a state, without \r or newline (exposed for tests).
   std::string format(int64_t steps, double sps, std::optional<double> latest_return, bool with_bar) const;
+  // The name of the rate on the line ("sps" by default; e.g. "steps/s" for optimizer steps).
+  void set_rate_label(std::string label) { rate_label_ = std::move(label); }
   // Replaces the monotonic clock (seconds) used for throttling; for tests.
   void set_clock(std::function<double()> clock) { clock_ = std::move(clock); }
 
@@ -46,6 +48,7 @@ class Progress {
   std::optional<double> last_emit_time_;
   int64_t last_emit_steps_ = -1;
   bool finished_ = false;
+  std::string rate_label_ = "sps";
 };
 
 }  // namespace rlpp::core

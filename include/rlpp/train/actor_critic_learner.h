@@ -12,10 +12,16 @@
 #include "rlpp/core/rng.h"
 #include "rlpp/nn/actor_critic.h"
 
+namespace rlpp::algo {
+class PolicyObjective;
+}
+
 namespace rlpp::train {
 
 // The PPO loss of one minibatch (CleanRL):
 //   loss = ppo_clip(ratio, A) - ent_coef * H + vf_coef * value_loss, then global grad-norm clip.
+// With `objective`, its per-sample loss (mean over the minibatch) replaces ppo_clip (LibTorch
+// backend only).
 struct PpoLossOptions {
   double clip_coef = 0.2;
   bool clip_vloss = true;
@@ -23,6 +29,7 @@ struct PpoLossOptions {
   double vf_coef = 0.5;
   double max_grad_norm = 0.5;
   bool norm_adv = true;
+  algo::PolicyObjective* objective = nullptr;  // {} = ppo_clip at clip_coef
 };
 
 // One minibatch, contiguous. M = minibatch size.

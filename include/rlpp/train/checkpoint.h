@@ -40,9 +40,13 @@ class CheckpointWriter {
   std::vector<std::pair<std::string, std::unique_ptr<torch::serialize::OutputArchive>>> children_;
 };
 
+// "" when the checkpoint file at `path` is intact (every entry's CRC-32 matches), else what is wrong.
+std::string checkpoint_damage(const std::string& path);
+
 class CheckpointReader {
  public:
-  // Opens a checkpoint file; a missing or malformed file is a UserError naming it.
+  // Opens a checkpoint file; a missing, damaged (CRC-32 mismatch) or malformed file is a UserError
+  // naming it.
   explicit CheckpointReader(const std::string& path);
   int64_t get_int(const std::string& key);
   // The following check the stored length against `expected` (UserError on mismatch).

@@ -24,8 +24,23 @@ struct RunOutcome {
 
 RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop);
 
-// Continues the run in run_dir from its newest checkpoint; `overrides` may change options such
-// as run.total_steps (the resolved recipe is rewritten).
+struct ResumeRequest {
+  std::string run_dir;
+  std::vector<std::string> overrides;  // "section.key=value": only the keys of kResumableKeys
+  int64_t stop_after_updates = 0;
+  bool quiet = false;
+  bool skip_damaged = false;           // continue from the newest intact checkpoint
+};
+
+// The options a resumed run may change (`rlpp resume --set`): how long it runs, how it
+// checkpoints and logs. Anything else would change what the checkpoint holds (the architecture,
+// the environments) or the math of the run, so it is refused before loading, naming the key.
+extern const std::vector<std::string> kResumableKeys;
+
+// Continues the run in run_dir from its newest intact checkpoint (run_loop.h); a run that never
+// reached a checkpoint starts again from the beginning. The resolved recipe is rewritten when
+// `overrides` change it.
+RunOutcome resume_run(const ResumeRequest& req, const std::atomic<bool>& stop);
 RunOutcome resume_run(const std::string& run_dir, const std::vector<std::string>& overrides,
                       int64_t stop_after_updates, bool quiet, const std::atomic<bool>& stop);
 

@@ -33,6 +33,7 @@ struct RunContext {
   bool resume = false;          // continue from the newest checkpoint in run_dir
   int64_t stop_after_updates = 0;  // > 0: checkpoint and stop after this many updates in this call
   bool quiet = false;           // no progress output
+  bool skip_damaged = false;    // resume: skip damaged checkpoints for the newest intact one
 };
 
 // What `rlpp eval` asks for. Control runs use episodes and seed; language-model runs also draw

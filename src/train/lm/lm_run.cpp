@@ -3,12 +3,11 @@
 #include <iostream>
 
 #include "rlpp/core/error.h"
-#include "rlpp/core/progress.h"
 #include "rlpp/nn/lm/pretrained.h"
 
 namespace rlpp::train::lm {
 
-LmRun::LmRun(const core::Recipe& recipe, const RunContext& ctx) : ctx_(ctx) {
+LmRun::LmRun(const core::Recipe& recipe, const RunContext& ctx) : LoopTrainer(ctx) {
   run_ = core::read_options<RunOptions>(recipe, "run");
   model_opts_ = core::read_options<LmModelOptions>(recipe, "model");
   tok_opts_ = core::read_options<TokenizerOptions>(recipe, "tokenizer");
@@ -37,60 +36,33 @@ void LmRun::finish_setup(const core::Recipe& recipe, const std::vector<std::stri
   core::write_options(tok_opts_, &out, "tokenizer");
   core::write_options(data_opts_, &out, "data");
   for (const auto& [name, table] : verbatim_) out.insert(name, table);
-  resolved_ = core::to_toml_text(out);
-  if (ctx_.resume) {
-    const std::string path = latest_checkpoint(ctx_.run_dir);
-    core::require(!path.empty(), "cannot resume: no checkpoint in " + ctx_.run_dir + "/checkpoints");
-    load_state(path, /*full=*/true);
-  }
+  LoopTrainer::finish_setup(core::to_toml_text(out));
 }
 
-bool LmRun::run(const std::atomic<bool>& stop) {
-  core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, step_);
-  std::ostream null_out(nullptr);
-  core::Progress progress(run_.total_steps, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
-                          ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
-  if (step_ == 0) {
-    core::MetricRow row;
-    evaluate_into(row);
-    if (!row.empty()) metrics.log(0, row);
-  }
-  int64_t steps_this_call = 0;
-  bool finished = step_ >= run_.total_steps;
-  while (!finished && !stop.load()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    core::MetricRow row = train_step();
-    ++step_;
-    finished = step_ >= run_.total_steps;
-    if ((eval_every() > 0 && step_ % eval_every() == 0) || finished) evaluate_into(row);
-    metrics.log(step_, row);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    progress.update(step_, 1.0 / std::max(secs, 1e-9), progress_value());
-    ++steps_this_call;
-    const bool periodic = run_.checkpoint_every > 0 && step_ % run_.checkpoint_every == 0;
-    const bool split = ctx_.stop_after_updates > 0 && steps_this_call >= ctx_.stop_after_updates;
-    if (periodic && !finished && !split) save_checkpoint();
-    if (split) break;
-  }
-  save_checkpoint();
-  if (finished) export_model();
-  progress.finish();
-  return finished;
+void LmRun::on_start(core::MetricsLogger& metrics) {
+  if (step_ != 0) return;
+  core::MetricRow row;  // the starting point of every curve
+  evaluate_into(row);
+  if (!row.empty()) metrics.log(0, row);
 }
 
-void LmRun::save_checkpoint() const {
-  CheckpointWriter w;
+core::MetricRow LmRun::step() {
+  core::MetricRow row = train_step();
+  ++step_;
+  if ((eval_every() > 0 && step_ % eval_every() == 0) || step_ >= run_.total_steps) evaluate_into(row);
+  return row;
+}
+
+void LmRun::save_state(CheckpointWriter& w) {
   w.put_int("step", step_);
   w.put_rng("rng", rng_);
   data_->save(w);
   model_->save(w.child("model"));
   optimizer_->save(w.child("optimizer"));
   save_extra(w);
-  w.commit(ctx_.run_dir, step_, run_.keep_checkpoints);
 }
 
-void LmRun::load_state(const std::string& path, bool full) {
-  CheckpointReader r(path);
+void LmRun::load_state(CheckpointReader& r, bool full) {
   model_->load(r.child("model"));
   if (!full) return;
   optimizer_->load(r.child("optimizer"));
@@ -100,7 +72,7 @@ void LmRun::load_state(const std::string& path, bool full) {
   load_extra(r);
 }
 
-void LmRun::export_model() {
+void LmRun::on_finish() {
   const std::string dir = ctx_.run_dir + "/model";
   nn::lm::save_pretrained(dir, model_);
   save_tokenizer(*tokenizer_, tokenizer_source_, dir);

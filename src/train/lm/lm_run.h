@@ -1,8 +1,9 @@
-// What the language-model trainers (lm, rlvr) share: the policy built from the [model],
-// [tokenizer] and [data] sections, the run loop (metrics rows, progress, evaluation cadence,
-// periodic checkpoints, stop and split), the checkpoint of model / optimizer / generator / step,
-// the resolved recipe, and the export of RUN_DIR/model. A trainer adds its own section, one
-// training step and its evaluation.
+// What the language-model trainers (lm, rlvr, the search trainers) share, on the one run loop
+// (run_loop.h): the policy built from the [model], [tokenizer] and [data] sections, the
+// evaluation cadence (an evaluation row at step 0 of a fresh run, then every eval_every steps and
+// at the end), the checkpoint of model / optimizer / generator / step, the resolved recipe, and
+// the export of RUN_DIR/model when the run finishes. A trainer adds its own section, one training
+// step and its evaluation.
 #pragma once
 #include <torch/torch.h>
 
@@ -20,17 +21,11 @@
 #include "rlpp/train/lm/adamw.h"
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/model_section.h"
-#include "rlpp/train/trainer.h"
+#include "rlpp/train/run_loop.h"
 
 namespace rlpp::train::lm {
 
-class LmRun : public Trainer {
- public:
-  std::string resolved_recipe() const override { return resolved_; }
-  // Evaluates once before the first step (the starting point of every curve), then trains.
-  bool run(const std::atomic<bool>& stop) override;
-  void load_checkpoint(const std::string& path) override { load_state(path, /*full=*/false); }
-
+class LmRun : public LoopTrainer {
  protected:
   // Reads [run], [model], [tokenizer] and [data] (the trainer reads its own section before
   // calling finish_setup).
@@ -50,11 +45,7 @@ class LmRun : public Trainer {
   virtual void write_own_options(toml::table* out) const = 0;
   virtual void save_extra(CheckpointWriter& w) const {}
   virtual void load_extra(CheckpointReader& r) {}
-  // A value shown in the progress line (e.g. the mean reward).
-  virtual std::optional<double> progress_value() const { return std::nullopt; }
 
-  RunContext ctx_;
-  RunOptions run_;
   LmModelOptions model_opts_;
   TokenizerOptions tok_opts_;
   LmDataOptions data_opts_;
@@ -67,12 +58,17 @@ class LmRun : public Trainer {
   int64_t step_ = 0;
 
  private:
-  void save_checkpoint() const;
-  void load_state(const std::string& path, bool full);
-  void export_model();
+  LoopPosition position() const override { return {step_, run_.total_steps, step_, run_.total_steps}; }
+  core::MetricRow step() override;
+  int64_t checkpoint_version() const override { return kLmCheckpointVersion; }
+  void save_state(CheckpointWriter& w) override;
+  void load_state(CheckpointReader& r, bool full) override;
+  void on_start(core::MetricsLogger& metrics) override;
+  void on_finish() override;
+  const char* rate_label() const override { return "steps/s"; }
 
+  static constexpr int64_t kLmCheckpointVersion = 1;
   std::map<std::string, toml::table> verbatim_;
-  std::string resolved_;
 };
 
 }  // namespace rlpp::train::lm

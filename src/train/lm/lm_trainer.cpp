@@ -16,6 +16,7 @@
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/lr_schedule.h"
 #include "rlpp/train/lm/model_section.h"
+#include "rlpp/train/metric_names.h"
 #include "train/lm/lm_run.h"
 
 namespace rlpp::train::lm {
@@ -116,8 +117,8 @@ class LmTrainer : public LmRun {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return {
         {"train/loss", loss_sum},
-        {"train/learning_rate", lr},
-        {"train/grad_norm", grad_norm},
+        {metric::kLearningRate, lr},
+        {metric::kGradNorm, grad_norm},
         {"train/target_tokens", targets},
         {"train/tokens_seen", static_cast<double>(tokens_seen_)},
         {"train/tokens_per_s", static_cast<double>(rows * batch.tokens.size(1)) / std::max(secs, 1e-9)},

@@ -34,6 +34,7 @@
 #include "rlpp/train/lm/prompt_source.h"
 #include "rlpp/train/lm/multi_turn.h"
 #include "rlpp/train/lm/rollout_batch.h"
+#include "rlpp/train/metric_names.h"
 #include "train/lm/lm_run.h"
 
 namespace rlpp::train::lm {
@@ -55,29 +56,17 @@ void RlvrOptions::bind(core::Binder& b) {
           "section named after each", algo::selector_registry().names());
   b.integer("reuse_steps", reuse_steps, "steps trained on one batch of rollouts (> 1: stale rollouts, proximal "
             "log-probs recomputed)", Bounds::closed(1, 1000));
-  b.integer("ppo_epochs", ppo_epochs, "passes over each batch", Bounds::closed(1, 1000));
-  b.integer("mini_batches", mini_batches, "optimizer steps per epoch", Bounds::closed(1, 1 << 20));
-  b.integer("micro_batch_size", micro_batch_size, "rows per forward/backward (0 = a whole mini-batch)",
-            Bounds::closed(0, 1 << 20));
-  b.choice("aggregation", aggregation, algo::aggregation_registry().names(), "loss aggregation (rlpp list aggregations)");
+  update.bind(b);
   b.num("learning_rate", learning_rate, "AdamW learning rate (constant)", Bounds::positive());
   b.num("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices and embeddings only)", Bounds::non_negative());
   b.num("beta1", beta1, "AdamW beta1", Bounds{0.0, 1.0, false, true});
   b.num("beta2", beta2, "AdamW beta2", Bounds{0.0, 1.0, false, true});
   b.num("adam_eps", adam_eps, "AdamW epsilon", Bounds::positive());
-  b.num("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
-  b.num("kl_coef", kl_coef, "KL-to-reference loss coefficient (0 = no reference model)", Bounds::non_negative());
-  b.choice("kl_estimator", kl_estimator, algo::kl_registry().names(), "KL estimator of the loss term (rlpp list kl)");
-  b.num("entropy_coef", entropy_coef, "entropy bonus coefficient", Bounds::non_negative());
-  b.choice("entropy_control", entropy_control, {"none", "epo"},
-           "epo: EPO's entropy bonus and per-turn entropy smoothing for multi-turn agents (options in [epo])");
   b.flag("hapo_temperature_stats", hapo_temperature_stats,
          "give the sampler's hapo_temperature the entropy statistics of the previous batch");
   b.integer("eval_every", eval_every, "RL steps between greedy evaluations (0 = at the end only)", Bounds::non_negative());
   b.integer("eval_batch_size", eval_batch_size, "prompts per evaluation batch", Bounds::closed(1, 1 << 20));
   b.integer("accuracy_examples", accuracy_examples, "held-out prompts decoded greedily (0 = off)", Bounds::non_negative());
-  b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
-  b.num("lp_reg_kappa", lp_reg_kappa, "objective lp_reg: min-p threshold of its proxy policy", Bounds{0.0, 1.0, true, true});
   b.integer("max_turns", max_turns, "dialogue tasks: model turns per episode", Bounds::closed(1, 1000));
   b.integer("max_total_tokens", max_total_tokens, "dialogue tasks: prompt + response tokens per episode",
             Bounds::closed(2, 1 << 20));
@@ -85,28 +74,11 @@ void RlvrOptions::bind(core::Binder& b) {
 
 namespace {
 
-// Token-weighted running means of the objective's metrics over the micro-batches of a step.
-struct MetricMeans {
-  std::map<std::string, double> sum;
-  double weight = 0;
-  void add(const std::map<std::string, torch::Tensor>& m, double w) {
-    for (const auto& [k, v] : m) sum[k] += v.item<double>() * w;
-    weight += w;
-  }
-  double get(const std::string& k) const {
-    auto it = sum.find(k);
-    return it == sum.end() || weight <= 0 ? std::nan("") : it->second / weight;
-  }
-};
-
 algo::SpoOptions no_decay() {
   algo::SpoOptions o;
   o.rho_min = o.rho_max = 1.0;
   return o;
 }
-
-// Selectors that shape the rewards run before the advantage estimator; the others after it.
-bool shapes_rewards(const std::string& selector) { return selector == "overlong_shaping"; }
 
 double masked_mean(const torch::Tensor& x, const torch::Tensor& mask) {
   const double n = mask.sum().item<double>();
@@ -129,38 +101,31 @@ class RlvrTrainer : public LmRun {
     core::require(data_opts_.source == "task", recipe.origin("data.source") +
                                                    ": rlvr needs prompts with a grader: data.source = \"task\"");
     sampling_ = sample::read_sampling(recipe, "sample");
-    objective_name_ = recipe.get_string("objective", "name", "ppo_clip");
     advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"), recipe,
-                                       "advantage", {"name"});
-    objective_ = algo::build_component(algo::objective_registry(), objective_name_, recipe, "objective", {"name"});
+                                       "advantage", {"name"}, &resolved_);
+    auto objective = algo::build_component(algo::objective_registry(), recipe.get_string("objective", "name", "ppo_clip"),
+                                           recipe, "objective", {"name"}, &resolved_);
     for (const auto& name : opts_.selectors) {
       core::require(name != "knapsack", recipe.origin("rl.selectors") +
                                             ": knapsack allocates rollouts before generation: use rl.rollout_allocation = "
                                             "\"knapsack\" (options in [knapsack])");
-      selectors_.emplace_back(name, algo::build_component(algo::selector_registry(), name, recipe, name, {}));
+      selectors_.emplace_back(name, algo::build_component(algo::selector_registry(), name, recipe, name, {}, &resolved_));
+      resolved_[name].as_table()->erase("name");
     }
     const bool pool = opts_.prompt_pool > 0;
     core::require(pool || opts_.prompt_sampling == "uniform",
                   recipe.origin("rl.prompt_sampling") + ": prioritized sampling needs a prompt pool (rl.prompt_pool > 0)");
     core::require(pool || opts_.rollout_allocation == "uniform",
                   recipe.origin("rl.rollout_allocation") + ": knapsack needs a prompt pool (rl.prompt_pool > 0)");
-    if (opts_.rollout_allocation == "knapsack") knapsack_ = core::read_options<algo::KnapsackOptions>(recipe, "knapsack");
-    if (opts_.entropy_control == "epo") epo_opts_ = core::read_options<algo::EpoOptions>(recipe, "epo");
+    if (opts_.rollout_allocation == "knapsack") {
+      knapsack_ = core::read_options<algo::KnapsackOptions>(recipe, "knapsack", &resolved_);
+    }
     reward_opts_ = core::read_options<env::text::RewardShapingOptions>(recipe, "reward");
     shaper_ = std::make_unique<env::text::RewardShaper>(reward_opts_);
-    recipe.check_all_used();
-    aggregation_ = algo::aggregation_from_name(opts_.aggregation);
-    kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
     group_size_ = sampling_.generation.num_return_sequences;
     build_policy(AdamWSettings{opts_.learning_rate, opts_.weight_decay, opts_.beta1, opts_.beta2, opts_.adam_eps});
-    if (opts_.kl_coef > 0) {
-      // A frozen copy of the initial policy.
-      reference_ = nn::lm::TransformerLm(model_->config());
-      torch::NoGradGuard no_grad;
-      auto src = model_->named_parameters();
-      for (auto& p : reference_->named_parameters()) p.value().copy_(src[p.key()]);
-      reference_->eval();
-    }
+    update_ = std::make_unique<PolicyUpdate>(opts_.update, std::move(objective), model_, *optimizer_, recipe, &resolved_);
+    recipe.check_all_used();
     if (tokenizer_->eos_id >= 0 && sampling_.generation.stop_tokens.empty()) {
       sampling_.generation.stop_tokens = {tokenizer_->eos_id};
     }
@@ -172,11 +137,7 @@ class RlvrTrainer : public LmRun {
                                               static_cast<uint64_t>(run_.seed) * 7919ULL + 17ULL);
     spo_ = dynamic_cast<algo::SpoAdvantage*>(advantage_.get());
     dialogue_ = dynamic_cast<const env::text::MultiTurnTask*>(data_->task());
-    std::vector<std::string> verbatim = {"task", "sample", "advantage", "objective"};
-    for (const auto& name : opts_.selectors) verbatim.push_back(name);
-    if (opts_.rollout_allocation == "knapsack") verbatim.push_back("knapsack");
-    if (opts_.entropy_control == "epo") verbatim.push_back("epo");
-    finish_setup(recipe, verbatim);
+    finish_setup(recipe, {"task", "sample"});
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
@@ -281,7 +242,7 @@ class RlvrTrainer : public LmRun {
     if (c.batch.rows() > 0) {
       algo::SelectionInput si = selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp);
       for (auto& [name, sel] : selectors_) {
-        if (!shapes_rewards(name)) continue;
+        if (!sel->shapes_rewards()) continue;
         c.reward = sel->select(si).seq_rewards.to(torch::kFloat32);
         si.seq_rewards = c.reward;
       }
@@ -355,15 +316,14 @@ class RlvrTrainer : public LmRun {
     torch::Tensor logp_old = b.logp;  // (B, N)
     if (c.age > 0) {
       torch::NoGradGuard no_grad;
-      logp_old = nn::lm::token_logprobs(model_, tokens, attention, opts_.logprob_chunk).logp.slice(1, Lp) *
+      logp_old = nn::lm::token_logprobs(model_, tokens, attention, opts_.update.logprob_chunk).logp.slice(1, Lp) *
                  b.mask.to(torch::kFloat32);
     }
     // Selection: which tokens enter the loss, with which weight.
-    torch::Tensor mask = b.mask.to(torch::kFloat32);  // (B, N)
-    torch::Tensor weight;                              // (B, N) or {}
+    torch::Tensor weight;  // (B, N) or {}
     algo::SelectionInput si = selection_input(b, c.reward, c.advantages, logp_old);
     for (auto& [name, sel] : selectors_) {
-      if (shapes_rewards(name)) continue;
+      if (sel->shapes_rewards()) continue;  // ran before the advantages
       const algo::SelectionOutput out = sel->select(si);
       for (const auto& [k, v] : out.metrics) {
         if (v.numel() == 1) row.emplace_back("select/" + k, v.item<double>());
@@ -371,139 +331,48 @@ class RlvrTrainer : public LmRun {
       if (out.token_weight.defined()) weight = weight.defined() ? weight * out.token_weight : out.token_weight;
       si = algo::chain(si, out);
     }
-    mask = si.mask;
-    torch::Tensor logp_ref;  // (B, N)
-    if (reference_) {
-      torch::NoGradGuard no_grad;
-      logp_ref = nn::lm::token_logprobs(reference_, tokens, attention, opts_.logprob_chunk).logp.slice(1, Lp);
-    }
-    // lp_reg regularises toward a min-p proxy of the sampling-time policy.
-    const torch::Tensor logp_proxy = objective_name_ == "lp_reg" ? proxy_logp(tokens, attention, b.tokens, Lp) : torch::Tensor();
-
-    MetricMeans means;
-    MetricMeans epo_means;
-    const double progress = std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
-    double grad_norm = 0, kl_sum = 0, loss_sum = 0;
-    int64_t optimizer_steps = 0;
-    // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
-    // sampling and Knapsack budgets).
-    const int64_t M = std::min(opts_.mini_batches, B);
-    std::vector<int64_t> order(static_cast<size_t>(B));
-    for (int64_t e = 0; e < opts_.ppo_epochs; ++e) {
-      std::iota(order.begin(), order.end(), 0);
-      rng_.shuffle(order.data(), B);
-      for (int64_t m = 0; m < M; ++m) {
-        const int64_t lo = m * B / M, hi = (m + 1) * B / M, mb = hi - lo;
-        const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
-        const torch::Tensor idx = torch::from_blob(order.data() + lo, {mb}, torch::kInt64).clone();
-        const torch::Tensor mb_mask = mask.index_select(0, idx);
-        if (mb_mask.sum().item<double>() == 0) continue;  // every token of these rows was selected out
-        const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
-        if (micro < mb) prepare_objective(tokens, attention, idx, c.advantages, logp_old, mask, logp_proxy, Lp);
-        optimizer_->zero_grad();
-        for (int64_t r0 = 0; r0 < mb; r0 += micro) {
-          const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
-          const auto lp = nn::lm::token_logprobs(model_, tokens.index_select(0, rows), attention.index_select(0, rows),
-                                                opts_.logprob_chunk);
-          algo::PolicyLossInput in;
-          in.logp = lp.logp.slice(1, Lp);
-          in.logp_old = logp_old.index_select(0, rows);
-          in.advantages = c.advantages.index_select(0, rows);
-          in.mask = mask.index_select(0, rows);
-          in.entropy = lp.entropy.slice(1, Lp).detach();
-          if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
-          if (micro < mb) in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
-          const algo::ObjectiveOutput out = objective_->compute(in);
-          torch::Tensor token_loss = out.token_loss;
-          if (weight.defined()) token_loss = token_loss * weight.index_select(0, rows);  // truncated IS, ...
-          if (reference_) {
-            const torch::Tensor kl = kl_fn_(in.logp, logp_ref.index_select(0, rows)) * in.mask;
-            token_loss = token_loss + opts_.kl_coef * kl;
-            kl_sum += kl.sum().item<double>();
-          }
-          if (opts_.entropy_coef > 0) token_loss = token_loss - opts_.entropy_coef * lp.entropy.slice(1, Lp) * in.mask;
-          if (opts_.entropy_control == "epo") {  // against the turn history from before this batch
-            const algo::EpoLoss epo = algo::epo_token_loss(lp.entropy.slice(1, Lp), b.turn.index_select(0, rows),
-                                                           in.mask, epo_history_, epo_opts_, progress);
-            token_loss = token_loss + epo.token_loss;
-            epo_means.add(epo.metrics, in.mask.sum().item<double>());
-          }
-          const torch::Tensor loss = algo::aggregate_loss(token_loss, in.mask, aggregation_, counts);
-          loss.backward();
-          loss_sum += loss.item<double>();
-          means.add(out.metrics, in.mask.sum().item<double>());
-        }
-        grad_norm += torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
-        optimizer_->step();
-        ++optimizer_steps;
-      }
-    }
-    if (opts_.entropy_control == "epo") {
-      for (const auto& [k, v] : epo_means.sum) row.emplace_back(k, epo_means.get(k));
-      // The batch's per-turn mean entropies (at sampling time) join the history after the update.
-      if (c.age == 0) epo_history_.update(b.entropy, b.turn, b.mask.to(torch::kFloat32));
-    }
+    const torch::Tensor valid_mask = b.mask.to(torch::kFloat32);
+    UpdateBatch ub;
+    ub.tokens = tokens;
+    ub.attention = attention;
+    ub.response_start = Lp;
+    ub.mask = si.mask;
+    ub.weight = weight;
+    ub.advantages = c.advantages;
+    ub.logp_old = logp_old;
+    ub.turn = b.turn;
+    ub.fresh = c.age == 0;
+    ub.sampled_entropy = b.entropy;
+    ub.valid = valid_mask;
+    const double progress =
+        std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
+    const core::MetricRow update_row = update_->run(ub, rng_, progress);
     const auto t2 = std::chrono::steady_clock::now();
     ++c.age;
 
-    const torch::Tensor valid_mask = b.mask.to(torch::kFloat32);
+    const torch::Tensor& mask = si.mask;
     const double valid = valid_mask.sum().item<double>();
     const double selected = mask.sum().item<double>();
     const double nonzero_adv = ((c.advantages.abs() > 0).to(torch::kFloat32) * mask).sum().item<double>() / std::max(valid, 1.0);
     const double train_s = std::chrono::duration<double>(t2 - t1).count();
-    const double epochs_tokens = static_cast<double>(opts_.ppo_epochs) * attention.to(torch::kFloat32).sum().item<double>();
-    const double clipped = means.get(algo::metric::kClipFrac);
+    const double epochs_tokens =
+        static_cast<double>(opts_.update.ppo_epochs) * attention.to(torch::kFloat32).sum().item<double>();
+    double clipped = std::nan("");
+    for (const auto& [k, v] : update_row) {
+      if (k == metric::kClipFrac) clipped = v;
+    }
     row.insert(row.end(), {
         {"rl/selected_token_frac", selected / std::max(valid, 1.0)},
         {"rl/nonzero_adv_frac", nonzero_adv},
         // Tokens whose loss has a gradient: selected, non-zero advantage, not clipped.
         {"rl/grad_token_frac", nonzero_adv - (std::isnan(clipped) ? 0.0 : clipped) * selected / std::max(valid, 1.0)},
-        {"rl/skipped_update", optimizer_steps == 0 ? 1.0 : 0.0},
-        {"loss/policy", loss_sum / std::max<int64_t>(optimizer_steps, 1)},
-        {"loss/kl", reference_ ? kl_sum / std::max(selected * static_cast<double>(opts_.ppo_epochs), 1.0) : 0.0},
-        {"loss/clipfrac", clipped},
-        {"loss/clipfrac_low", means.get(algo::metric::kClipFracLow)},
-        {"loss/clipfrac_high", means.get(algo::metric::kClipFracHigh)},
-        {"loss/approx_kl", means.get(algo::metric::kApproxKl)},
-        {"loss/grad_norm", grad_norm / std::max<int64_t>(optimizer_steps, 1)},
+    });
+    row.insert(row.end(), update_row.begin(), update_row.end());
+    row.insert(row.end(), {
         {"perf/train_tokens_per_s", epochs_tokens / std::max(train_s, 1e-9)},
         {"perf/step_seconds", std::chrono::duration<double>(t2 - t0).count()},
     });
     return row;
-  }
-
-  // Fixes the objective's batch-level parameters (bapo's bounds, clip_cov's selection, ...) on the
-  // whole mini-batch before it is split into micro-batches.
-  void prepare_objective(const torch::Tensor& tokens, const torch::Tensor& attention, const torch::Tensor& idx,
-                         const torch::Tensor& adv, const torch::Tensor& logp_old, const torch::Tensor& mask,
-                         const torch::Tensor& logp_proxy, int64_t Lp) {
-    torch::NoGradGuard no_grad;
-    const auto lp = nn::lm::token_logprobs(model_, tokens.index_select(0, idx), attention.index_select(0, idx),
-                                          opts_.logprob_chunk);
-    algo::PolicyLossInput in;
-    in.logp = lp.logp.slice(1, Lp);
-    in.logp_old = logp_old.index_select(0, idx);
-    in.advantages = adv.index_select(0, idx);
-    in.mask = mask.index_select(0, idx);
-    in.entropy = lp.entropy.slice(1, Lp);
-    if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, idx);
-    objective_->prepare(in);
-  }
-
-  // log π_p (B, N) of the response tokens under the min-p proxy of the current (= sampling) policy,
-  // from logits computed a chunk of positions at a time. Position Lp − 1 + j predicts response token j.
-  torch::Tensor proxy_logp(const torch::Tensor& tokens, const torch::Tensor& attention, const torch::Tensor& response,
-                           int64_t Lp) {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor hidden = model_->hidden_states(tokens, attention);  // (B, Lp + N, H)
-    const int64_t N = response.size(1);
-    torch::Tensor out = torch::empty({response.size(0), N}, torch::kFloat32);
-    for (int64_t c0 = 0; c0 < N; c0 += opts_.logprob_chunk) {
-      const int64_t c1 = std::min(N, c0 + opts_.logprob_chunk);
-      const torch::Tensor logits = model_->logits(hidden.slice(1, Lp - 1 + c0, Lp - 1 + c1));  // (B, c, V)
-      out.slice(1, c0, c1).copy_(algo::min_p_proxy_logp(logits, response.slice(1, c0, c1), opts_.lp_reg_kappa));
-    }
-    return out;
   }
 
   void evaluate_into(core::MetricRow& row) override {
@@ -517,17 +386,17 @@ class RlvrTrainer : public LmRun {
   void write_own_options(toml::table* out) const override {
     core::write_options(opts_, out, "rl");
     core::write_options(reward_opts_, out, "reward");
+    for (const auto& [k, v] : resolved_) out->insert(k, v);  // components, with every option
   }
   std::optional<double> progress_value() const override { return last_reward_; }
 
   // ---- checkpoint: reference, trackers, prompt order, the batch being reused ---------------------
 
   void save_extra(CheckpointWriter& w) const override {
-    if (reference_) reference_->save(w.child("reference"));
+    update_->save(w);
     prompts_->save(w);
     w.put_bytes("rl/success_tracker", success_.save().dump());
     if (spo_) w.put_bytes("rl/spo_tracker", spo_->tracker().save().dump());
-    if (opts_.entropy_control == "epo") w.put_bytes("rl/epo_tracker", epo_history_.save().dump());
     const bool live = live_ && live_->age < opts_.reuse_steps;
     w.put_int("rl/live_batch", live ? 1 : 0);
     if (!live) return;
@@ -545,11 +414,10 @@ class RlvrTrainer : public LmRun {
   }
 
   void load_extra(CheckpointReader& r) override {
-    if (reference_) reference_->load(r.child("reference"));
+    update_->load(r);
     prompts_->load(r);
     success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
     if (spo_) spo_->tracker().load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
-    if (opts_.entropy_control == "epo") epo_history_.load(nlohmann::json::parse(r.get_bytes("rl/epo_tracker")));
     live_.reset();
     if (r.get_int("rl/live_batch") == 0) return;
     Collected c;
@@ -567,24 +435,19 @@ class RlvrTrainer : public LmRun {
   }
 
   RlvrOptions opts_;
+  toml::table resolved_;  // the components' sections with every option (recipe.toml)
   sample::SamplingRecipe sampling_;
-  std::string objective_name_;
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
   algo::SpoAdvantage* spo_ = nullptr;  // advantage_ when it is spo (its tracker drives prioritized sampling)
-  std::unique_ptr<algo::PolicyObjective> objective_;
   std::vector<std::pair<std::string, std::unique_ptr<algo::Selector>>> selectors_;
+  std::unique_ptr<PolicyUpdate> update_;
   algo::KnapsackOptions knapsack_;
-  algo::EpoOptions epo_opts_;
-  algo::EpoEntropyTracker epo_history_;  // EPO: historical mean entropy per turn step
   env::text::RewardShapingOptions reward_opts_;
   std::unique_ptr<env::text::RewardShaper> shaper_;
   // Per-prompt success counts without decay (Beta(½, ½) prior): Knapsack's p_i, and the weights of
   // prioritized sampling when the advantage is not spo.
   algo::SpoTracker success_{no_decay()};
-  algo::Aggregation aggregation_{};
-  algo::KlEstimatorFn kl_fn_ = nullptr;
   int64_t group_size_ = 1;
-  nn::lm::TransformerLm reference_{nullptr};
   std::unique_ptr<sample::Generator> generator_;
   std::unique_ptr<PromptSource> prompts_;
   const env::text::MultiTurnTask* dialogue_ = nullptr;  // the task, when its instances are dialogues

@@ -12,6 +12,7 @@
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/run.h"
+#include "rlpp/train/metric_names.h"
 #include "train/lm/lm_test_util.h"
 
 namespace rlpp::train::lm {
@@ -58,7 +59,7 @@ TEST(LmTrainer, MicroBatchingLeavesTheStepUnchanged) {
   ASSERT_EQ(ra.size(), rb.size());
   for (size_t i = 1; i < ra.size(); ++i) {
     EXPECT_NEAR(ra[i].at("train/loss"), rb[i].at("train/loss"), 1e-5) << i;
-    EXPECT_NEAR(ra[i].at("train/grad_norm"), rb[i].at("train/grad_norm"), 1e-4) << i;
+    EXPECT_NEAR(ra[i].at(metric::kGradNorm), rb[i].at(metric::kGradNorm), 1e-4) << i;
   }
   auto ma = nn::lm::load_pretrained(a + "/model"), mb = nn::lm::load_pretrained(b + "/model");
   auto pa = ma->named_parameters(), pb = mb->named_parameters();

@@ -6,6 +6,7 @@
 
 #include "rlpp/env/text/turn_env.h"
 #include "rlpp/train/run.h"
+#include "rlpp/train/metric_names.h"
 #include "train/lm/lm_test_util.h"
 
 namespace rlpp::train::lm {
@@ -87,9 +88,9 @@ TEST(MultiTurnTrainer, DialogueTasksTrainAndResumeExactly) {
       EXPECT_GE(row.at("eval/accuracy"), 0.0);
       EXPECT_LE(row.at("eval/accuracy"), 1.0);
     }
-    if (row.count("loss/policy")) {
+    if (row.count(metric::kPolicyLoss)) {
       saw_step = true;
-      EXPECT_TRUE(std::isfinite(row.at("loss/policy")));
+      EXPECT_TRUE(std::isfinite(row.at(metric::kPolicyLoss)));
       // Rewards are halves: 0, 0.5 or 1 per episode.
       EXPECT_NEAR(std::fmod(row.at("rl/reward_mean") * 16.0, 1.0), 0.0, 1e-9);
       EXPECT_TRUE(row.count("epo/bonus") && std::isfinite(row.at("epo/bonus")));

@@ -12,6 +12,7 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/run.h"
+#include "rlpp/train/metric_names.h"
 #include "train/lm/lm_test_util.h"
 
 namespace rlpp::train::lm {
@@ -45,7 +46,7 @@ TEST(RlvrTrainer, EveryObjectiveIsOneRecipeLine) {
     const std::string dir = run_recipe(rlvr_recipe(1, "grpo", name, "kl_coef = 0.01\n"), tmp, name);
     const auto rows = read_metrics(dir);
     ASSERT_EQ(rows.size(), 2u);  // the evaluation before training, then step 1
-    for (const char* k : {"rl/reward_mean", "rl/entropy", "loss/policy", "loss/grad_norm", "loss/kl"}) {
+    for (const char* k : {"rl/reward_mean", "rl/entropy", metric::kPolicyLoss, metric::kGradNorm, metric::kKl}) {
       ASSERT_TRUE(rows[1].count(k)) << k;
       EXPECT_TRUE(std::isfinite(rows[1].at(k))) << k << " = " << rows[1].at(k);
     }
@@ -59,7 +60,7 @@ TEST(RlvrTrainer, GroupAdvantageEstimatorsRun) {
     SCOPED_TRACE(name);
     const auto rows = read_metrics(run_recipe(rlvr_recipe(1, name, "ppo_clip"), tmp, name));
     ASSERT_EQ(rows.size(), 2u);
-    EXPECT_TRUE(std::isfinite(rows[1].at("loss/policy")));
+    EXPECT_TRUE(std::isfinite(rows[1].at(metric::kPolicyLoss)));
   }
 }
 
@@ -141,7 +142,7 @@ TEST(RlvrTrainer, SpoSingleStream) {
   ASSERT_EQ(rows.size(), 4u);
   for (size_t i = 1; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].at("rl/generated_responses"), 3);
-    EXPECT_TRUE(std::isfinite(rows[i].at("loss/policy")));
+    EXPECT_TRUE(std::isfinite(rows[i].at(metric::kPolicyLoss)));
   }
 }
 

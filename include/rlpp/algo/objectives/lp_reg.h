@@ -19,6 +19,7 @@
 namespace rlpp::algo {
 
 struct LpRegOptions {
+  double kappa = 0.02;  // min-p threshold of the proxy policy
   double rho = 0.01;  // fraction of negative-advantage tokens considered low-probability
   double beta = 1.0;
   double eps_low = 1.0;
@@ -26,6 +27,8 @@ struct LpRegOptions {
   double clip_c = 10.0;
 
   void bind(core::Binder& b) {
+    b.num("kappa", kappa, "min-p threshold of the proxy policy: tokens below kappa * max prob are removed",
+          core::Bounds{0.0, 1.0, false, true});
     b.num("rho", rho, "low-probability quantile among negative-advantage tokens", core::Bounds{0.0, 1.0, true, true});
     b.num("beta", beta, "coefficient of the k3 KL to the proxy", core::Bounds::non_negative());
     b.num("eps_low", eps_low, "lower clip of the other tokens: r >= 1 - eps_low", core::Bounds{0.0, 1.0, true, false});
@@ -34,6 +37,9 @@ struct LpRegOptions {
           core::Bounds{1.0, std::numeric_limits<double>::infinity(), true, true});
   }
 };
+
+// The trainer computes logp_proxy for lp_reg at its κ (PolicyObjective::proxy_min_p).
+inline double proxy_min_p_of(const LpRegOptions& o) { return o.kappa; }
 
 // log π_p of the taken tokens under the min-p proxy of the old policy: (B, L), −inf where filtered.
 // Processes `chunk_rows` rows of logits at a time so the (B, L, V) softmax is never held twice.

@@ -2,9 +2,9 @@
 // (fresh, or a fixed pool drawn uniformly or prioritized) -> G samples per prompt (or per-prompt
 // Knapsack budgets) from the generation engine (any sampler chain) -> rewards from the task's
 // grader -> (dynamic-sampling refill rounds) -> an advantage estimator -> selectors (token / sample
-// masks and weights) -> a policy objective + aggregation (+ KL to a frozen reference, + entropy
-// bonus) -> PPO epochs over mini-batches with micro-batch accumulation; a batch may be reused for
-// several steps (staleness) with the proximal log-probs recomputed. Every estimator, objective and
+// masks and weights) -> the one policy update (policy_update.h: objective + aggregation, KL to a
+// frozen reference, entropy terms, epochs of mini-batches with micro-batch accumulation); a batch
+// may be reused for several steps (staleness) with the proximal log-probs recomputed. Every estimator, objective and
 // selector of the registries is one recipe line:
 //   [advantage]  name = "grpo"        (+ its options)
 //   [objective]  name = "hapo"        (+ its options)
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rlpp/core/config.h"
+#include "rlpp/train/lm/policy_update.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train::lm {
@@ -30,26 +31,16 @@ struct RlvrOptions {
   int64_t dynamic_sampling_rounds = 0;  // > 0: DAPO refill, at most this many generation rounds per batch
   std::vector<std::string> selectors;   // applied in order; options in a section named after each
   int64_t reuse_steps = 1;          // steps trained on one batch of rollouts (> 1: stale, off-policy)
-  int64_t ppo_epochs = 1;
-  int64_t mini_batches = 1;         // optimizer steps per epoch
-  int64_t micro_batch_size = 0;     // rows per forward/backward; 0 = a whole mini-batch
-  std::string aggregation = "token-mean";
+  PolicyUpdateOptions update;        // epochs, mini/micro-batches, aggregation, KL, entropy (policy_update.h)
   double learning_rate = 1e-5;
   double weight_decay = 0.0;
   double beta1 = 0.9;
   double beta2 = 0.999;
   double adam_eps = 1e-8;
-  double max_grad_norm = 1.0;
-  double kl_coef = 0.0;             // > 0: KL to a frozen copy of the initial policy, as a loss term
-  std::string kl_estimator = "k3";
-  double entropy_coef = 0.0;        // entropy bonus: − coef · H per token
-  std::string entropy_control = "none";  // "epo": EPO's bonus + per-turn entropy smoothing ([epo], algo/epo.h)
   bool hapo_temperature_stats = false;  // feed the last batch's entropy statistics to hapo_temperature
   int64_t eval_every = 10;          // RL steps between greedy evaluations (0 = at the end only)
   int64_t eval_batch_size = 64;
   int64_t accuracy_examples = 128;
-  int64_t logprob_chunk = 128;
-  double lp_reg_kappa = 0.02;       // objective lp_reg: min-p threshold κ of its proxy policy
   // Tasks whose instances are dialogues (env/text/turn_env.h, e.g. tool use) are rolled out turn by
   // turn: environment text is attended to but never trained on (train/lm/multi_turn.h).
   int64_t max_turns = 8;            // model turns per episode

@@ -1,0 +1,149 @@
+// What the on-policy control trainers (ppo, props) share, on the one run loop (run_loop.h):
+//   * sections [run], [env], [ppo], [policy], and optionally [advantage] and [objective];
+//   * the batch of environments, the learner (fast or LibTorch backend), observation and reward
+//     normalisers, episode statistics, the generator, the counters and their checkpoint;
+//   * advantages from the advantage registry: `[advantage] name = "gae"` (or "mc") with its own
+//     options; without the section, gae with ppo.gamma, ppo.gae_lambda and ppo.bootstrap_truncated
+//     (the same function call either way);
+//   * the policy objective: without [objective], PPO's clip at ppo.clip_coef (either backend);
+//     with `[objective] name = "…"`, any registered objective's per-sample loss, mean over the
+//     minibatch (LibTorch backend; the fast backend implements PPO's clip only and says so);
+//   * the minibatch update (epochs of shuffled minibatches, target-KL stop), the metrics row with
+//     the names of metric_names.h, and deterministic evaluation.
+// A control trainer adds only its data collection (ppo: rollouts; props: buffer + behaviour policy).
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rlpp/algo/advantage.h"
+#include "rlpp/algo/objective.h"
+#include "rlpp/core/config.h"
+#include "rlpp/env/vec_env.h"
+#include "rlpp/train/actor_critic_learner.h"
+#include "rlpp/train/env_section.h"
+#include "rlpp/train/recent_returns.h"
+#include "rlpp/train/run_loop.h"
+#include "rlpp/train/running_mean_std.h"
+
+namespace rlpp::train {
+
+struct PpoOptions {
+  int num_steps = 128;           // rollout length per environment copy
+  double learning_rate = 2.5e-4;
+  bool anneal_lr = true;         // linear decay to 0 over the run
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  int num_minibatches = 4;
+  int update_epochs = 4;
+  bool norm_adv = true;
+  double clip_coef = 0.2;
+  bool clip_vloss = true;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  double max_grad_norm = 0.5;
+  double target_kl = 0.0;        // 0 = off; else stop the epochs once approx_kl exceeds it
+  double adam_eps = 1e-5;
+  bool bootstrap_truncated = false;  // add gamma * V(final_obs) on truncation (SB3 does, CleanRL does not)
+  bool normalize_obs = false;
+  bool normalize_reward = false;
+  double obs_clip = 10.0;
+  double reward_clip = 10.0;
+
+  void bind(core::Binder& b);
+};
+
+// A batch the minibatch update trains on, flat and contiguous. B = rows.
+struct ControlBatch {
+  int64_t rows = 0;                   // B
+  const float* obs = nullptr;         // (B, obs_dim) normalised observations the policy saw
+  const float* actions = nullptr;     // (B, act_flat)
+  const float* logp_old = nullptr;    // (B)
+  const float* advantages = nullptr;  // (B)
+  const float* returns = nullptr;     // (B)
+  const float* values = nullptr;      // (B)
+};
+
+struct ControlUpdateSummary {
+  UpdateStats last;               // the last minibatch's statistics
+  double clipfrac = 0;            // mean over every minibatch
+  double explained_variance = 0;  // of the values against the returns
+  int epochs = 0;
+};
+
+// Episodes that ended during one update.
+struct EpisodeSums {
+  double ret = 0, len = 0;
+  int count = 0;
+};
+
+class ControlRun : public LoopTrainer {
+ public:
+  EvalResult evaluate(const EvalRequest& req) override;
+
+ protected:
+  // Reads [run], [env], [ppo], [policy], [advantage], [objective]; checks that the minibatches
+  // divide the rollout; seeds; builds the environments, learner and normalisers. The trainer reads
+  // its own section, then calls recipe.check_all_used().
+  ControlRun(const core::Recipe& recipe, const RunContext& ctx);
+
+  // The resolved recipe: every option of the shared sections, then `own` (the trainer's).
+  std::string resolve(const core::Recipe& recipe, const toml::table& own) const;
+
+  // Learning rate of the update about to run (linear annealing when ppo.anneal_lr).
+  double learning_rate() const;
+  // raw (n, obs_dim) -> y under the current statistics (not updated); a copy without normalisation.
+  void normalize(const float* raw, int64_t n, float* y) const;
+  // After envs_->step(): writes terminated/truncated (N) as 0/1, counts the episodes that ended
+  // into `eps`, and scales `rewards` (N) in place when ppo.normalize_reward.
+  void record_step(float* rewards, float* terminated, float* truncated, EpisodeSums* eps);
+  // Advantages and returns (T, N) of a time-major rollout (T, N) with next_value (N) and, when
+  // truncations bootstrap, final_values (T, N).
+  algo::AdvantageOutput advantages(const torch::Tensor& rewards, const torch::Tensor& values,
+                                   const torch::Tensor& terminated, const torch::Tensor& truncated,
+                                   const torch::Tensor& next_value, const torch::Tensor& final_values);
+  // Whether V(final_obs) of truncated steps is needed by the advantage estimator.
+  bool bootstraps_truncation() const { return bootstrap_truncated_; }
+  // ppo.update_epochs passes of shuffled minibatches over `batch` (one learner update each).
+  ControlUpdateSummary minibatch_update(const ControlBatch& batch, double lr);
+  // The row every control trainer logs (names: metric_names.h).
+  core::MetricRow control_row(double lr, const EpisodeSums& eps, const ControlUpdateSummary& u) const;
+
+  // Checkpoint pieces shared by the control trainers: counters, generator, environments,
+  // episode window, normalisers and the learner.
+  void save_control_state(CheckpointWriter& w);
+  void load_control_state(CheckpointReader& r, bool full);
+
+  LoopPosition position() const override;
+  void on_start(core::MetricsLogger& metrics) override;
+  std::optional<double> progress_value() const override;
+
+  EnvSection env_opts_;
+  PpoOptions ppo_;
+  nn::MlpPolicyOptions policy_;
+  LearnerConfig lc_;
+
+  std::unique_ptr<env::VecEnv> envs_;
+  std::unique_ptr<ActorCriticLearner> learner_;  // π_θ and V
+  std::unique_ptr<ObsNormalizer> obs_norm_;
+  std::unique_ptr<RewardScaler> reward_scaler_;
+  std::unique_ptr<algo::AdvantageEstimator> advantage_;
+  std::unique_ptr<algo::PolicyObjective> objective_;  // {} = PPO's clip at ppo.clip_coef
+  core::Rng rng_;
+
+  int64_t T_ = 0, N_ = 0, obs_dim_ = 0, act_flat_ = 0;  // rollout length, copies, observation and action widths
+  int64_t num_updates_ = 0, global_step_ = 0, update_ = 0, episodes_ = 0;
+  RecentReturns recent_;  // charts/return_mean_100
+
+ private:
+  bool bootstrap_truncated_ = false;
+  toml::table advantage_section_, objective_section_;  // resolved, when given
+  std::chrono::steady_clock::time_point call_start_{};
+  int64_t call_start_step_ = 0;
+  std::vector<uint8_t> done_;  // (N)
+  // Minibatch gather buffers (M = rows / num_minibatches).
+  std::vector<float> mb_obs_, mb_act_, mb_logp_, mb_adv_, mb_ret_, mb_val_;
+};
+
+}  // namespace rlpp::train

@@ -1,0 +1,104 @@
+// The one policy update for token-level losses, used by every language-model RL trainer (rlvr,
+// search_pg, ...): over a batch of sequences with per-token advantages, `ppo_epochs` passes of
+// `mini_batches` optimizer steps, each accumulated over micro-batches of `micro_batch_size` rows:
+//
+//   ℓ_t   = objective(log π_θ, log π_old, A, mask, entropy[, log π_proxy])   (algo/objective.h)
+//           · token weight (selectors: truncated IS, …)
+//           + kl_coef · KL_est(log π_θ, log π_ref)                           (algo/kl.h)
+//           − entropy_coef · H_t
+//           + entropy control (EPO's bonus and turn-step smoothing, algo/epo.h)
+//   loss  = aggregate(ℓ, mask) with the counts of the whole mini-batch      (algo/aggregation.h)
+//
+// so micro-batching never changes the gradient; objectives whose loss depends on batch statistics
+// fix them on the whole mini-batch (PolicyObjective::prepare) before it is split. A component says
+// what it needs instead of being recognised by name: an objective that regularises toward a min-p
+// proxy of the old policy reports its κ (PolicyObjective::proxy_min_p), and the update computes
+// log π_proxy for it. The options are bound inside the trainer's own section ([rl], [pg]).
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "rlpp/algo/aggregation.h"
+#include "rlpp/algo/epo.h"
+#include "rlpp/algo/kl.h"
+#include "rlpp/algo/objective.h"
+#include "rlpp/core/config.h"
+#include "rlpp/core/metrics.h"
+#include "rlpp/core/rng.h"
+#include "rlpp/nn/lm/transformer.h"
+#include "rlpp/train/checkpoint.h"
+
+namespace rlpp::train::lm {
+
+struct PolicyUpdateOptions {
+  int64_t ppo_epochs = 1;
+  int64_t mini_batches = 1;         // optimizer steps per epoch
+  int64_t micro_batch_size = 0;     // rows per forward/backward; 0 = a whole mini-batch
+  std::string aggregation = "token-mean";
+  double max_grad_norm = 1.0;
+  double kl_coef = 0.0;             // > 0: KL to a frozen copy of the initial policy, as a loss term
+  std::string kl_estimator = "k3";
+  double entropy_coef = 0.0;        // entropy bonus: − coef · H per token
+  std::string entropy_control = "none";  // "epo": EPO's bonus + per-turn entropy smoothing ([epo])
+  int64_t logprob_chunk = 128;
+
+  // Binds into the trainer's section (the keys sit beside the trainer's own).
+  void bind(core::Binder& b);
+};
+
+// The batch one update trains on. Sequences are (B, S); the trained positions are the last
+// N = S − response_start ones (the response after a left-padded prompt; or every position, with
+// the mask selecting the trained tokens).
+struct UpdateBatch {
+  torch::Tensor tokens;      // (B, S) int64
+  torch::Tensor attention;   // (B, S) bool or 0/1
+  int64_t response_start = 0;
+  torch::Tensor mask;        // (B, N) float 0/1 tokens that enter the loss
+  torch::Tensor weight;      // (B, N) float token weights from selectors; {} = 1
+  torch::Tensor advantages;  // (B, N) float
+  torch::Tensor logp_old;    // (B, N) float log π of the policy the update starts from
+  torch::Tensor turn;        // (B, N) int64 turn step of each token (entropy control "epo")
+  // EPO's history grows by the sampling-time entropies of fresh data (not yet trained on):
+  bool fresh = true;
+  torch::Tensor sampled_entropy;  // (B, N) float H at sampling time
+  torch::Tensor valid;            // (B, N) float every response token (before selection)
+};
+
+class PolicyUpdate {
+ public:
+  // Reads the [epo] section when entropy_control = "epo", and makes the frozen reference policy
+  // when kl_coef > 0 (a copy of `model` as it is now).
+  PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo::PolicyObjective> objective,
+               nn::lm::TransformerLm model, torch::optim::Optimizer& optimizer, const core::Recipe& recipe,
+               toml::table* resolved);
+
+  // One update over `batch`; `progress` ∈ [0, 1] is the fraction of training done (EPO's phase).
+  // Rows: losses/* (metric_names.h), the objective's means, rl/skipped_update.
+  core::MetricRow run(const UpdateBatch& batch, core::Rng& rng, double progress);
+
+  const algo::PolicyObjective& objective() const { return *objective_; }
+  bool has_reference() const { return static_cast<bool>(reference_); }
+
+  void save(CheckpointWriter& w) const;
+  void load(CheckpointReader& r);
+
+ private:
+  // log π_proxy (B, N) of the batch's tokens under the min-p proxy of the current policy.
+  torch::Tensor proxy_logp(const UpdateBatch& b, double kappa);
+  // Fixes the objective's batch statistics on mini-batch `idx` before it is split.
+  void prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy);
+
+  PolicyUpdateOptions opts_;
+  std::unique_ptr<algo::PolicyObjective> objective_;
+  nn::lm::TransformerLm model_;
+  torch::optim::Optimizer& optimizer_;
+  algo::Aggregation aggregation_{};
+  algo::KlEstimatorFn kl_fn_ = nullptr;
+  nn::lm::TransformerLm reference_{nullptr};
+  algo::EpoOptions epo_opts_;
+  algo::EpoEntropyTracker epo_history_;  // EPO: historical mean entropy per turn step
+};
+
+}  // namespace rlpp::train::lm

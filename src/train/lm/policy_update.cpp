@@ -1,0 +1,200 @@
+#include "rlpp/train/lm/policy_update.h"
+
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "rlpp/algo/objectives/lp_reg.h"
+#include "rlpp/core/error.h"
+#include "rlpp/train/metric_names.h"
+
+namespace rlpp::train::lm {
+
+void PolicyUpdateOptions::bind(core::Binder& b) {
+  using core::Bounds;
+  b.integer("ppo_epochs", ppo_epochs, "passes over each batch", Bounds::closed(1, 1000));
+  b.integer("mini_batches", mini_batches, "optimizer steps per epoch", Bounds::closed(1, 1 << 20));
+  b.integer("micro_batch_size", micro_batch_size, "rows per forward/backward (0 = a whole mini-batch)",
+            Bounds::closed(0, 1 << 20));
+  b.choice("aggregation", aggregation, algo::aggregation_registry().names(), "loss aggregation (rlpp list aggregations)");
+  b.num("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
+  b.num("kl_coef", kl_coef, "KL-to-reference loss coefficient (0 = no reference model)", Bounds::non_negative());
+  b.choice("kl_estimator", kl_estimator, algo::kl_registry().names(), "KL estimator of the loss term (rlpp list kl)");
+  b.num("entropy_coef", entropy_coef, "entropy bonus coefficient", Bounds::non_negative());
+  b.choice("entropy_control", entropy_control, {"none", "epo"},
+           "epo: EPO's entropy bonus and per-turn entropy smoothing for multi-turn agents (options in [epo])");
+  b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
+}
+
+namespace {
+
+// Token-weighted running means of the objective's metrics over the micro-batches of an update.
+struct MetricMeans {
+  std::map<std::string, double> sum;
+  double weight = 0;
+  void add(const std::map<std::string, torch::Tensor>& m, double w) {
+    for (const auto& [k, v] : m) sum[k] += v.item<double>() * w;
+    weight += w;
+  }
+  double get(const std::string& k) const {
+    auto it = sum.find(k);
+    return it == sum.end() || weight <= 0 ? std::nan("") : it->second / weight;
+  }
+};
+
+}  // namespace
+
+PolicyUpdate::PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo::PolicyObjective> objective,
+                           nn::lm::TransformerLm model, torch::optim::Optimizer& optimizer, const core::Recipe& recipe,
+                           toml::table* resolved)
+    : opts_(opts), objective_(std::move(objective)), model_(std::move(model)), optimizer_(optimizer) {
+  aggregation_ = algo::aggregation_from_name(opts_.aggregation);
+  kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
+  if (opts_.entropy_control == "epo") epo_opts_ = core::read_options<algo::EpoOptions>(recipe, "epo", resolved);
+  if (opts_.kl_coef > 0) {
+    // A frozen copy of the initial policy.
+    reference_ = nn::lm::TransformerLm(model_->config());
+    torch::NoGradGuard no_grad;
+    auto src = model_->named_parameters();
+    for (auto& p : reference_->named_parameters()) p.value().copy_(src[p.key()]);
+    reference_->eval();
+  }
+}
+
+core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double progress) {
+  const int64_t B = b.tokens.size(0), Lp = b.response_start;
+  const torch::Tensor& mask = b.mask;
+  torch::Tensor logp_ref;  // (B, N)
+  if (reference_) {
+    torch::NoGradGuard no_grad;
+    logp_ref = nn::lm::token_logprobs(reference_, b.tokens, b.attention, opts_.logprob_chunk).logp.slice(1, Lp);
+  }
+  const double kappa = objective_->proxy_min_p();
+  const torch::Tensor logp_proxy = kappa > 0 ? proxy_logp(b, kappa) : torch::Tensor();
+
+  MetricMeans means, epo_means;
+  double grad_norm = 0, kl_sum = 0, loss_sum = 0;
+  int64_t optimizer_steps = 0;
+  // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
+  // sampling and Knapsack budgets).
+  const int64_t M = std::min(opts_.mini_batches, B);
+  std::vector<int64_t> order(static_cast<size_t>(B));
+  for (int64_t e = 0; e < opts_.ppo_epochs; ++e) {
+    std::iota(order.begin(), order.end(), 0);
+    rng.shuffle(order.data(), B);
+    for (int64_t m = 0; m < M; ++m) {
+      const int64_t lo = m * B / M, hi = (m + 1) * B / M, mb = hi - lo;
+      const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
+      const torch::Tensor idx = torch::from_blob(order.data() + lo, {mb}, torch::kInt64).clone();
+      const torch::Tensor mb_mask = mask.index_select(0, idx);
+      if (mb_mask.sum().item<double>() == 0) continue;  // every token of these rows was selected out
+      const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
+      if (micro < mb) prepare(b, idx, logp_proxy);
+      optimizer_.zero_grad();
+      for (int64_t r0 = 0; r0 < mb; r0 += micro) {
+        const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
+        const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, rows), b.attention.index_select(0, rows),
+                                              opts_.logprob_chunk);
+        algo::PolicyLossInput in;
+        in.logp = lp.logp.slice(1, Lp);
+        in.logp_old = b.logp_old.index_select(0, rows);
+        in.advantages = b.advantages.index_select(0, rows);
+        in.mask = mask.index_select(0, rows);
+        in.entropy = lp.entropy.slice(1, Lp).detach();
+        if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
+        if (micro < mb) {
+          in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
+        } else {
+          objective_->prepare(in);  // the micro-batch is the mini-batch: its own statistics
+        }
+        const algo::ObjectiveOutput out = objective_->compute(in);
+        torch::Tensor token_loss = out.token_loss;
+        if (b.weight.defined()) token_loss = token_loss * b.weight.index_select(0, rows);  // truncated IS, ...
+        if (reference_) {
+          const torch::Tensor kl = kl_fn_(in.logp, logp_ref.index_select(0, rows)) * in.mask;
+          token_loss = token_loss + opts_.kl_coef * kl;
+          kl_sum += kl.sum().item<double>();
+        }
+        if (opts_.entropy_coef > 0) token_loss = token_loss - opts_.entropy_coef * lp.entropy.slice(1, Lp) * in.mask;
+        if (opts_.entropy_control == "epo") {  // against the turn history from before this batch
+          const algo::EpoLoss epo = algo::epo_token_loss(lp.entropy.slice(1, Lp), b.turn.index_select(0, rows), in.mask,
+                                                         epo_history_, epo_opts_, progress);
+          token_loss = token_loss + epo.token_loss;
+          epo_means.add(epo.metrics, in.mask.sum().item<double>());
+        }
+        const torch::Tensor loss = algo::aggregate_loss(token_loss, in.mask, aggregation_, counts);
+        loss.backward();
+        loss_sum += loss.item<double>();
+        means.add(out.metrics, in.mask.sum().item<double>());
+      }
+      grad_norm += torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
+      optimizer_.step();
+      ++optimizer_steps;
+    }
+  }
+  core::MetricRow row;
+  if (opts_.entropy_control == "epo") {
+    for (const auto& [k, v] : epo_means.sum) row.emplace_back(k, epo_means.get(k));
+    // The batch's per-turn mean entropies (at sampling time) join the history after the update.
+    if (b.fresh) epo_history_.update(b.sampled_entropy, b.turn, b.valid);
+  }
+  const double selected = mask.sum().item<double>();
+  const double steps = static_cast<double>(std::max<int64_t>(optimizer_steps, 1));
+  row.insert(row.end(), {
+      {"rl/skipped_update", optimizer_steps == 0 ? 1.0 : 0.0},
+      {metric::kPolicyLoss, loss_sum / steps},
+      {metric::kKl, reference_ ? kl_sum / std::max(selected * static_cast<double>(opts_.ppo_epochs), 1.0) : 0.0},
+      {metric::kClipFrac, means.get(algo::metric::kClipFrac)},
+      {metric::kClipFracLow, means.get(algo::metric::kClipFracLow)},
+      {metric::kClipFracHigh, means.get(algo::metric::kClipFracHigh)},
+      {metric::kApproxKl, means.get(algo::metric::kApproxKl)},
+      {metric::kGradNorm, grad_norm / steps},
+  });
+  return row;
+}
+
+void PolicyUpdate::prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy) {
+  torch::NoGradGuard no_grad;
+  const int64_t Lp = b.response_start;
+  const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, idx), b.attention.index_select(0, idx),
+                                        opts_.logprob_chunk);
+  algo::PolicyLossInput in;
+  in.logp = lp.logp.slice(1, Lp);
+  in.logp_old = b.logp_old.index_select(0, idx);
+  in.advantages = b.advantages.index_select(0, idx);
+  in.mask = b.mask.index_select(0, idx);
+  in.entropy = lp.entropy.slice(1, Lp);
+  if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, idx);
+  objective_->prepare(in);
+}
+
+// Position Lp − 1 + j predicts trained token j; logits a chunk of positions at a time.
+torch::Tensor PolicyUpdate::proxy_logp(const UpdateBatch& b, double kappa) {
+  torch::NoGradGuard no_grad;
+  const int64_t Lp = b.response_start;
+  const torch::Tensor response = b.tokens.slice(1, Lp);                    // (B, N)
+  const torch::Tensor hidden = model_->hidden_states(b.tokens, b.attention);  // (B, S, H)
+  const int64_t N = response.size(1);
+  torch::Tensor out = torch::full({response.size(0), N}, -std::numeric_limits<float>::infinity(), torch::kFloat32);
+  // Position 0 has no predecessor: with Lp = 0 the first token is never predicted (the mask of a
+  // trained token there must be 0).
+  const int64_t first = Lp == 0 ? 1 : 0;
+  for (int64_t c0 = first; c0 < N; c0 += opts_.logprob_chunk) {
+    const int64_t c1 = std::min(N, c0 + opts_.logprob_chunk);
+    const torch::Tensor logits = model_->logits(hidden.slice(1, Lp - 1 + c0, Lp - 1 + c1));  // (B, c, V)
+    out.slice(1, c0, c1).copy_(algo::min_p_proxy_logp(logits, response.slice(1, c0, c1), kappa));
+  }
+  return out;
+}
+
+void PolicyUpdate::save(CheckpointWriter& w) const {
+  if (reference_) reference_->save(w.child("reference"));
+  if (opts_.entropy_control == "epo") w.put_bytes("rl/epo_tracker", epo_history_.save().dump());
+}
+
+void PolicyUpdate::load(CheckpointReader& r) {
+  if (reference_) reference_->load(r.child("reference"));
+  if (opts_.entropy_control == "epo") epo_history_.load(nlohmann::json::parse(r.get_bytes("rl/epo_tracker")));
+}
+
+}  // namespace rlpp::train::lm
