@@ -11,7 +11,7 @@
 #include "rlpp/core/rng.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/sample/sampler_chain.h"
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 #include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/step_dpo.h"
 #include "rlpp/search/temperature_chain.h"
@@ -41,8 +41,8 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
   req.mcts.validate();
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, req.torch_threads)));
   torch::manual_seed(req.seed);
-  LmRun policy = load_lm_run(req.run_dir, req.task_run_dir);
-  LmRun reference = load_lm_run(req.run_dir, req.task_run_dir);
+  LoadedLm policy = load_lm(req.run_dir, req.task_run_dir);
+  LoadedLm reference = load_lm(req.run_dir, req.task_run_dir);
   for (auto& p : reference.model->parameters()) p.requires_grad_(false);
   const env::text::TextTask& task = *policy.data->task();
   const nn::Tokenizer& tok = *policy.tokenizer;

@@ -1,4 +1,4 @@
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 
 #include <filesystem>
 
@@ -10,7 +10,7 @@ namespace rlpp::search {
 
 namespace fs = std::filesystem;
 
-LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir) {
+LoadedLm load_lm(const std::string& run_dir, const std::string& task_run_dir) {
   std::error_code ec;
   const fs::path run(run_dir);
   const fs::path task_run(task_run_dir.empty() ? run_dir : task_run_dir);
@@ -20,7 +20,7 @@ LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir) {
   const core::Recipe recipe = core::Recipe::load((run / "recipe.toml").string());
   const core::Recipe task_recipe = core::Recipe::load((task_run / "recipe.toml").string());
 
-  LmRun out;
+  LoadedLm out;
   train::lm::LmDataOptions data_opts;
   core::Binder db = core::Binder::reader(task_recipe, "data");
   data_opts.bind(db);

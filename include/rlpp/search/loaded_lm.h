@@ -1,5 +1,6 @@
 // A finished language-model run loaded for search: its recipe's task data, the tokenizer and the
-// final model (RUN_DIR/model), in eval mode.
+// final model (RUN_DIR/model), in eval mode. (A run being trained is train::lm::LmRun, the LM
+// trainers' base; this is what such a run leaves behind, read back.)
 #pragma once
 #include <memory>
 #include <string>
@@ -10,7 +11,7 @@
 
 namespace rlpp::search {
 
-struct LmRun {
+struct LoadedLm {
   std::unique_ptr<train::lm::LmData> data;  // of task_run_dir's recipe: data.task() is set
   std::unique_ptr<nn::Tokenizer> tokenizer;
   std::string tokenizer_source;  // the file it was read from ("" = built from the task's alphabet)
@@ -20,6 +21,6 @@ struct LmRun {
 // task_run_dir: the run whose [data]/[task] sections define the task ("" = run_dir itself; a run
 // trained on JSONL data takes its task from the run that produced the data). UserError when a
 // directory lacks recipe.toml or model/, or the data is not a task.
-LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir = "");
+LoadedLm load_lm(const std::string& run_dir, const std::string& task_run_dir = "");
 
 }  // namespace rlpp::search
