@@ -13,7 +13,7 @@
 
 #include "command.h"
 #include "rlpp/core/error.h"
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 #include "rlpp/version.h"
 
 namespace {

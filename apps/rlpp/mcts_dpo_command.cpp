@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "command.h"
-#include "rlpp/search/mcts_dpo.h"
+#include "rlpp/search/trainers/mcts_dpo.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 // against a reference model (algo::dpo_loss), then refresh: the trained policy searches the next
 // round and becomes its reference. Greedy accuracy on fixed held-out problems is measured before
 // the first round and after every round; the final model is written to out_dir/model.
-// The same loop with checkpoints and resume is the `mcts_dpo` trainer (search/trainers.h).
+// The same loop with checkpoints and resume is the `mcts_dpo` trainer (search/trainers/trainers.h).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "rlpp/search/mcts_dpo.h"
+#include "rlpp/search/trainers/mcts_dpo.h"
 
 #include <algorithm>
 #include <filesystem>
