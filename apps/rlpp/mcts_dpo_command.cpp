@@ -1,4 +1,5 @@
-// `rlpp mcts-dpo`: MCTS-DPO rounds on a finished LM run (search/mcts_dpo.h).
+// `rlpp mcts-dpo`: MCTS-DPO rounds on a finished LM run, run by the mcts_dpo trainer
+// (search/trainers/mcts_dpo.h). Watches the stop flag: Ctrl-C checkpoints, `rlpp resume` continues.
 #include <iostream>
 #include <memory>
 
@@ -7,17 +8,22 @@
 
 namespace {
 
-int run_mcts_dpo_command(const rlpp::search::MctsDpoRequest& req) {
-  for (const auto& r : rlpp::search::run_mcts_dpo(req))
+int run_mcts_dpo_command(const rlpp::search::MctsDpoRequest& req, const std::atomic<bool>& stop) {
+  const auto outcome = rlpp::search::run_mcts_dpo(req, stop);
+  for (const auto& r : outcome.rounds)
     std::cout << "round " << r.round << "  pairs " << r.pairs << "  search_reward " << r.search_reward << "  dpo_loss "
               << r.dpo_loss_first << " -> " << r.dpo_loss_last << "  reward_accuracy " << r.reward_accuracy_last
               << "  greedy_accuracy " << r.greedy_accuracy << "  tokens " << r.tokens_generated << std::endl;
-  std::cout << "rlpp: wrote " << req.out_dir << std::endl;
+  if (outcome.finished) {
+    std::cout << "rlpp: wrote " << req.out_dir << std::endl;
+  } else {
+    std::cout << "rlpp: stopped early; checkpoint written. Continue with: rlpp resume " << req.out_dir << std::endl;
+  }
   return 0;
 }
 
 const bool kRegistered = rlpp::cli::register_command(
-    [](CLI::App& app, const std::atomic<bool>&) {
+    [](CLI::App& app, const std::atomic<bool>& stop) {
       auto req = std::make_shared<rlpp::search::MctsDpoRequest>();
       auto* mcts_dpo =
           app.add_subcommand("mcts-dpo", "MCTS-DPO rounds on an LM run: search, step preference pairs, DPO, refresh");
@@ -39,7 +45,7 @@ const bool kRegistered = rlpp::cli::register_command(
       mcts_dpo->add_option("--threads", req->torch_threads, "LibTorch threads")->check(CLI::Range(1, 256));
       mcts_dpo->footer(
           "Example:\n  rlpp mcts-dpo runs/lm-arith-150 --rounds 2 --problems 64 --out runs/lm-arith-150-mcts-dpo");
-      return rlpp::cli::Command{mcts_dpo, [req] { return run_mcts_dpo_command(*req); }, false};
+      return rlpp::cli::Command{mcts_dpo, [req, &stop] { return run_mcts_dpo_command(*req, stop); }};
     },
     110);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "rlpp/core/config.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/nn/tokenizer/tokenizer.h"
 #include "rlpp/train/lm/lm_data.h"
@@ -22,5 +23,13 @@ struct LoadedLm {
 // trained on JSONL data takes its task from the run that produced the data). UserError when a
 // directory lacks recipe.toml or model/, or the data is not a task.
 LoadedLm load_lm(const std::string& run_dir, const std::string& task_run_dir = "");
+
+// The recipes load_lm reads, checked the same way (recipe.toml in both, model/ in run_dir,
+// data.source = "task" in the task run), without loading anything.
+struct LmRunRecipes {
+  core::Recipe run;   // RUN_DIR/recipe.toml: [model], [tokenizer]
+  core::Recipe task;  // TASK_RUN_DIR/recipe.toml: [data], [task]
+};
+LmRunRecipes read_lm_run_recipes(const std::string& run_dir, const std::string& task_run_dir = "");
 
 }  // namespace rlpp::search

@@ -1,35 +1,30 @@
+// `rlpp mcts-dpo` as a front end of the mcts_dpo trainer: the request's options mapped onto the
+// trainer's recipe sections, so there is one MCTS-DPO loop (mcts_dpo_trainer.cpp).
 #include "rlpp/search/trainers/mcts_dpo.h"
 
-#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "rlpp/core/config.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
-#include "rlpp/core/rng.h"
-#include "rlpp/nn/lm/pretrained.h"
-#include "rlpp/sample/sampler_chain.h"
+#include "rlpp/core/metrics.h"
 #include "rlpp/search/loaded_lm.h"
-#include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/step_dpo.h"
-#include "rlpp/search/temperature_chain.h"
-#include "rlpp/search/tree_data.h"
-#include "rlpp/train/lm/adamw.h"
-#include "rlpp/train/lm/lm_eval.h"
-#include "rlpp/train/lm/model_section.h"
+#include "rlpp/train/run.h"
+#include "search/trainers/search_run.h"
 
 namespace rlpp::search {
 
 namespace fs = std::filesystem;
 
-std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
-  core::require(!req.out_dir.empty(), "mcts-dpo: no output directory");
-  core::require(req.rounds >= 1 && req.problems >= 1 && req.eval_problems >= 1 && req.epochs >= 1 &&
-                    req.batch_pairs >= 1,
-                "mcts-dpo: rounds, problems, eval_problems, epochs and batch_pairs must be >= 1");
-  core::require(req.learning_rate > 0, "mcts-dpo: learning_rate must be > 0");
+namespace {
+
+StepDpoOptions step_dpo_options(const MctsDpoRequest& req) {
   StepDpoOptions dpo;
   dpo.loss = req.loss;
   dpo.beta = req.dpo.beta;
@@ -37,90 +32,140 @@ std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req) {
   dpo.nll_weight = req.nll_weight;
   dpo.epochs = req.epochs;
   dpo.batch_pairs = req.batch_pairs;
-  dpo.validate();
-  req.mcts.validate();
-  torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, req.torch_threads)));
-  torch::manual_seed(req.seed);
-  LoadedLm policy = load_lm(req.run_dir, req.task_run_dir);
-  LoadedLm reference = load_lm(req.run_dir, req.task_run_dir);
-  for (auto& p : reference.model->parameters()) p.requires_grad_(false);
-  const env::text::TextTask& task = *policy.data->task();
-  const nn::Tokenizer& tok = *policy.tokenizer;
+  return dpo;
+}
 
-  std::vector<train::lm::TextExample> held_out;
-  for (const auto& inst : env::text::make_split(task, req.eval_problems, req.seed + 1))
-    held_out.push_back({inst.prompt, inst.solution, inst});
-  auto accuracy = [&] {
-    torch::NoGradGuard ng;
-    policy.model->eval();
-    return train::lm::greedy_accuracy(policy.model, tok, *policy.data, task, held_out, 64, 64).accuracy;
-  };
+// A section of `from` copied into `out` (an empty one when `from` has none), for `set` to amend.
+toml::table& copy_section(const core::Recipe& from, const std::string& section, toml::table& out) {
+  const toml::table* t = from.table()[section].as_table();
+  out.insert_or_assign(section, t ? *t : toml::table{});
+  return *out[section].as_table();
+}
 
-  train::lm::AdamWSettings adam;
-  adam.lr = req.learning_rate;
-  auto opt = train::lm::make_adamw(policy.model->parameters(), adam);
-  std::vector<MctsDpoRound> rounds;
-  MctsDpoRound r0;
-  r0.greedy_accuracy = accuracy();
-  rounds.push_back(r0);
-  core::Rng rng(req.seed + 2);
+double number_or_nan(const nlohmann::json& row, const char* key) {
+  const auto it = row.find(key);
+  return it != row.end() && it->is_number() ? it->get<double>() : std::nan("");
+}
 
-  for (int64_t round = 1; round <= req.rounds; ++round) {
-    MctsDpoRound rec;
-    rec.round = round;
-    // Search: the current policy proposes the steps.
-    std::vector<PairSequences> pairs;
-    const auto problems = env::text::make_split(task, req.problems, req.seed + 100 + static_cast<uint64_t>(round));
-    {
-      torch::NoGradGuard ng;
-      policy.model->eval();
-      LmStepOptions so;
-      so.seed = static_cast<int64_t>(req.seed) + round;
-      LmStepModel steps(*policy.model, tok, task, temperature_chain(req.temperature), so);
-      for (const auto& inst : problems) {
-        const Tokens prompt = policy.data->tokenize({inst.prompt, inst.solution, inst}, tok).prompt;
-        steps.set_problem(inst, prompt);
-        Mcts tree(steps, req.mcts);
-        const MctsResult res = tree.solve();
-        rec.search_reward += res.reward / static_cast<double>(problems.size());
-        for (PairSequences& s : pair_sequences(prompt, step_preferences(tree, req.min_gap))) pairs.push_back(std::move(s));
-      }
-      rec.tokens_generated = steps.compute().tokens_generated;
-    }
-    rec.pairs = static_cast<int64_t>(pairs.size());
-    // DPO / IPO on the round's pairs, step level (from the divergence point), against the reference.
-    const StepDpoStats st = train_step_dpo(policy.model, reference.model, pairs, dpo, *opt, rng);
-    rec.dpo_loss_first = st.loss_first;
-    rec.dpo_loss_last = st.loss_last;
-    rec.reward_accuracy_last = st.reward_accuracy_last;
-    rec.greedy_accuracy = accuracy();
-    rounds.push_back(rec);
-    // Refresh: the trained policy is the next round's reference (and searches it).
-    {
-      torch::NoGradGuard ng;
-      auto dst = reference.model->parameters();
-      auto src = policy.model->parameters();
-      for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
-    }
+// The rounds in RUN_DIR/metrics.jsonl: step 0 is the evaluation before training, step r round r.
+std::vector<MctsDpoRound> rounds_of(const std::string& run_dir) {
+  std::map<int64_t, MctsDpoRound> by_step;
+  std::ifstream in((fs::path(run_dir) / core::kMetricsJsonlFile).string());
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const nlohmann::json row = nlohmann::json::parse(line);
+    const int64_t step = row.at("step").get<int64_t>();
+    MctsDpoRound& r = by_step[step];
+    r.round = step;
+    auto take = [&](const char* key, auto& field) {
+      const double v = number_or_nan(row, key);
+      if (!std::isnan(v)) field = static_cast<std::decay_t<decltype(field)>>(v);
+    };
+    take("dpo/pairs", r.pairs);
+    take("search/reward_mean", r.search_reward);
+    take("dpo/loss_first", r.dpo_loss_first);
+    take("dpo/loss_last", r.dpo_loss_last);
+    take("dpo/reward_accuracy_last", r.reward_accuracy_last);
+    take("eval/accuracy", r.greedy_accuracy);
+    take("search/tokens_generated", r.tokens_generated);
   }
+  std::vector<MctsDpoRound> out;
+  for (const auto& [step, r] : by_step) out.push_back(r);
+  return out;
+}
 
-  std::error_code ec;
-  fs::create_directories(fs::path(req.out_dir) / "model", ec);
-  core::require(!ec, "mcts-dpo: cannot create '" + req.out_dir + "': " + ec.message());
-  nn::lm::save_pretrained((fs::path(req.out_dir) / "model").string(), policy.model);
-  // A loadable run directory: the recipe and the tokenizer travel with the model.
-  train::lm::save_tokenizer(tok, policy.tokenizer_source, (fs::path(req.out_dir) / "model").string());
-  fs::copy_file(fs::path(req.run_dir) / "recipe.toml", fs::path(req.out_dir) / "recipe.toml",
-                fs::copy_options::overwrite_existing, ec);
-  core::require(!ec, "mcts-dpo: cannot copy the recipe into '" + req.out_dir + "': " + ec.message());
+void write_rounds_json(const std::vector<MctsDpoRound>& rounds, const std::string& out_dir) {
   nlohmann::json arr = nlohmann::json::array();
   for (const MctsDpoRound& r : rounds)
     arr.push_back({{"round", r.round}, {"pairs", r.pairs}, {"search_reward", r.search_reward},
                    {"dpo_loss_first", r.dpo_loss_first}, {"dpo_loss_last", r.dpo_loss_last},
                    {"reward_accuracy_last", r.reward_accuracy_last}, {"greedy_accuracy", r.greedy_accuracy},
                    {"tokens_generated", r.tokens_generated}});
-  core::atomic_write_file((fs::path(req.out_dir) / "mcts_dpo.json").string(), arr.dump(1) + "\n");
-  return rounds;
+  core::atomic_write_file((fs::path(out_dir) / "mcts_dpo.json").string(), arr.dump(1) + "\n");
+}
+
+}  // namespace
+
+std::string mcts_dpo_recipe(const MctsDpoRequest& req) {
+  core::require(!req.out_dir.empty(), "mcts-dpo: no output directory");
+  core::require(req.rounds >= 1 && req.problems >= 1 && req.eval_problems >= 1 && req.epochs >= 1 &&
+                    req.batch_pairs >= 1,
+                "mcts-dpo: rounds, problems, eval_problems, epochs and batch_pairs must be >= 1");
+  core::require(req.learning_rate > 0, "mcts-dpo: learning_rate must be > 0");
+  const StepDpoOptions dpo = step_dpo_options(req);
+  dpo.validate();
+  req.mcts.validate();
+  const LmRunRecipes from = read_lm_run_recipes(req.run_dir, req.task_run_dir);
+
+  toml::table out;
+  toml::table run;
+  run.insert_or_assign("algorithm", "mcts_dpo");
+  run.insert_or_assign("seed", static_cast<int64_t>(req.seed));
+  run.insert_or_assign("total_steps", req.rounds);
+  run.insert_or_assign("checkpoint_every", int64_t{1});
+  run.insert_or_assign("torch_threads", req.torch_threads);
+  out.insert_or_assign("run", run);
+  // The task of the task run; its held-out split is the eval_problems problems of seed + 1.
+  toml::table& data = copy_section(from.task, "data", out);
+  data.insert_or_assign("eval_examples", req.eval_problems);
+  data.insert_or_assign("eval_seed", static_cast<int64_t>(req.seed + 1));
+  if (from.task.has_section("task")) copy_section(from.task, "task", out);
+  // The run's model and tokenizer, starting from its final weights.
+  copy_section(from.run, "model", out).insert_or_assign("from", (fs::path(req.run_dir) / "model").string());
+  if (from.run.has_section("tokenizer")) copy_section(from.run, "tokenizer", out);
+
+  SearchRoundOptions search;
+  search.problems = req.problems;
+  search.temperature = req.temperature;
+  search.learning_rate = req.learning_rate;
+  search.eval_every = 1;
+  search.accuracy_examples = req.eval_problems;
+  core::write_options(search, &out, "search");
+  core::write_options(req.mcts, &out, "mcts");
+  core::write_options(dpo, &out, "dpo");
+  toml::table& dpo_section = *out["dpo"].as_table();
+  dpo_section.insert_or_assign("min_gap", req.min_gap);
+  dpo_section.insert_or_assign("refresh_every", int64_t{1});  // the trained policy is the next reference
+  return core::to_toml_text(out);
+}
+
+MctsDpoOutcome run_mcts_dpo(const MctsDpoRequest& req, const std::atomic<bool>& stop) {
+  const std::string text = mcts_dpo_recipe(req);
+  const fs::path out(req.out_dir);
+  std::error_code ec;
+  core::require(!fs::exists(out / "recipe.toml", ec), "mcts-dpo: '" + req.out_dir + "' already holds a run; continue it with 'rlpp resume " +
+                                                          req.out_dir + "' or choose another --out");
+  core::require(!fs::exists(out, ec) || fs::is_directory(out, ec),
+                "mcts-dpo: output path '" + req.out_dir + "' exists and is not a directory");
+  const bool created = !fs::exists(out, ec);
+  fs::create_directories(out, ec);
+  core::require(!ec, "mcts-dpo: cannot create '" + req.out_dir + "': " + ec.message());
+  const std::string recipe_path = (out / "recipe.toml").string();
+  core::atomic_write_file(recipe_path, text);
+
+  train::StartRequest start;
+  start.recipe_path = recipe_path;
+  start.out_dir = req.out_dir;
+  start.quiet = true;
+  train::RunOutcome run;
+  try {
+    run = train::start_run(start, stop);
+  } catch (...) {
+    // A refused recipe (or a run that failed before its first checkpoint) leaves nothing behind.
+    if (train::latest_checkpoint(req.out_dir).empty()) {
+      if (created) {
+        fs::remove_all(out, ec);
+      } else {
+        fs::remove(recipe_path, ec);
+      }
+    }
+    throw;
+  }
+  MctsDpoOutcome outcome;
+  outcome.rounds = rounds_of(req.out_dir);
+  outcome.finished = run.finished;
+  if (run.finished) write_rounds_json(outcome.rounds, req.out_dir);
+  return outcome;
 }
 
 }  // namespace rlpp::search

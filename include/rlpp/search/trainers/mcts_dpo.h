@@ -1,11 +1,15 @@
-// The MCTS-DPO loop (arXiv 2405.00451) on a finished LM run: for each round, search every training
-// problem with MCTS (policy = the current model), read step-level preference pairs off the trees
-// (highest- vs lowest-Q sibling, tree_data.h), take DPO steps on them from the divergence point
-// against a reference model (algo::dpo_loss), then refresh: the trained policy searches the next
-// round and becomes its reference. Greedy accuracy on fixed held-out problems is measured before
-// the first round and after every round; the final model is written to out_dir/model.
-// The same loop with checkpoints and resume is the `mcts_dpo` trainer (search/trainers/trainers.h).
+// `rlpp mcts-dpo RUN --out DIR`: the MCTS-DPO loop (arXiv 2405.00451) on a finished LM run, as a
+// front end of the `mcts_dpo` trainer (trainers.h): the request becomes an mcts_dpo recipe that
+// starts from RUN/model (RUN's [model] and [tokenizer]; the task run's [data] and [task]) and runs
+// on the run loop into DIR. One round: MCTS on fresh problems under the current policy → sibling
+// step pairs (highest- vs lowest-Q child, tree_data.h) → DPO / IPO epochs from the divergence
+// point against the reference (step_dpo.h) → the policy becomes the next round's reference
+// (dpo.refresh_every = 1). Greedy accuracy on `eval_problems` held-out problems (seed + 1) before
+// the first round and after each. DIR is an ordinary run directory (recipe.toml, metrics.jsonl,
+// checkpoints/, model/; Ctrl-C checkpoints, `rlpp resume DIR` continues) plus mcts_dpo.json, the
+// rounds of a finished run.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,7 +22,7 @@ namespace rlpp::search {
 struct MctsDpoRequest {
   std::string run_dir;
   std::string task_run_dir;  // "" = run_dir
-  std::string out_dir;       // receives model/ (Hugging Face format) and mcts_dpo.json
+  std::string out_dir;       // the run directory (model/, recipe.toml, mcts_dpo.json, ...)
   int64_t rounds = 2;
   int64_t problems = 64;     // searched per round (fresh each round)
   int64_t eval_problems = 200;
@@ -53,6 +57,18 @@ struct MctsDpoRound {
   int64_t tokens_generated = 0;
 };
 
-std::vector<MctsDpoRound> run_mcts_dpo(const MctsDpoRequest& req);
+struct MctsDpoOutcome {
+  std::vector<MctsDpoRound> rounds;  // those done (round 0 = before training)
+  bool finished = false;             // false: stopped early, checkpoint written (`rlpp resume`)
+};
+
+// The mcts_dpo recipe (TOML text) equivalent to `req`. UserError, before anything is written, for
+// a bad option or a RUN that is not a finished LM run on a task (loaded_lm.h).
+std::string mcts_dpo_recipe(const MctsDpoRequest& req);
+
+// Writes that recipe to out_dir/recipe.toml and runs it (train::start_run, quiet); a finished run
+// also gets out_dir/mcts_dpo.json. Refuses an out_dir that already holds a run. Nothing is left
+// behind when the recipe is refused.
+MctsDpoOutcome run_mcts_dpo(const MctsDpoRequest& req, const std::atomic<bool>& stop);
 
 }  // namespace rlpp::search
