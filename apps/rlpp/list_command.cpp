@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "rlpp/core/error.h"
+#include "rlpp/core/strings.h"
 #include "rlpp/train/catalog.h"
 
 namespace {
