@@ -18,7 +18,7 @@
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/search/beam_search.h"
 #include "rlpp/search/best_of_n.h"
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 #include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/mcts.h"
 #include "rlpp/search/temperature_chain.h"
@@ -46,7 +46,7 @@ std::vector<ComputePoint> compute_curve(const ComputeCurveRequest& req) {
     core::require(std::find(known.begin(), known.end(), m) != known.end(),
                   "search-eval: unknown method '" + m + "'; valid: " + core::join(known, ", "));
   torch::set_num_threads(static_cast<int>(req.torch_threads));
-  LmRun run = load_lm_run(req.run_dir, req.task_run_dir);
+  LoadedLm run = load_lm(req.run_dir, req.task_run_dir);
   const train::lm::LmData& data = *run.data;
   const nn::Tokenizer* tok = run.tokenizer.get();
   nn::lm::TransformerLm& model = run.model;

@@ -10,7 +10,7 @@
 #include "rlpp/core/fs.h"
 #include "rlpp/sample/generator.h"
 #include "rlpp/search/best_of_n.h"
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 
 namespace rlpp::search {
 
@@ -19,7 +19,7 @@ ExpertDataResult write_expert_data(const ExpertDataRequest& req) {
   core::require(req.problems >= 1 && req.samples >= 1, "expert-data: problems and samples must be >= 1");
   core::require(req.torch_threads >= 1, "expert-data: torch_threads must be >= 1");
   torch::set_num_threads(static_cast<int>(req.torch_threads));
-  LmRun run = load_lm_run(req.run_dir, req.task_run_dir);
+  LoadedLm run = load_lm(req.run_dir, req.task_run_dir);
   const env::text::TextTask& task = *run.data->task();
   const core::Recipe chain_recipe =
       core::Recipe::parse("[s]\ntemperature = " + std::to_string(req.temperature) + "\n", "expert-data");

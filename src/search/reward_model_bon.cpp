@@ -14,7 +14,7 @@
 #include "rlpp/core/fs.h"
 #include "rlpp/core/plot.h"
 #include "rlpp/sample/generator.h"
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 #include "rlpp/search/value_head.h"
 
 namespace rlpp::search {
@@ -30,7 +30,7 @@ struct SamplePool {
   int64_t per_problem = 0;
 };
 
-SamplePool sample_pool(LmRun& run, const std::vector<env::text::TaskInstance>& problems, int64_t n, double temperature,
+SamplePool sample_pool(LoadedLm& run, const std::vector<env::text::TaskInstance>& problems, int64_t n, double temperature,
                        uint64_t seed) {
   const core::Recipe r = core::Recipe::parse("[s]\ntemperature = " + std::to_string(temperature) + "\n", "rm-bon");
   core::Binder b = core::Binder::reader(r, "s");
@@ -99,7 +99,7 @@ RewardModelBonResult run_reward_model_bon(const RewardModelBonRequest& req) {
                 "rm-bon: train_problems, eval_problems, max_n, steps, pairs_per_problem must be >= 1 and samples >= 2");
   torch::set_num_threads(static_cast<int>(std::max<int64_t>(1, req.torch_threads)));
   torch::manual_seed(req.seed);
-  LmRun run = load_lm_run(req.run_dir, req.task_run_dir);
+  LoadedLm run = load_lm(req.run_dir, req.task_run_dir);
   const env::text::TextTask& task = *run.data->task();
 
   const SamplePool train = sample_pool(run, env::text::make_split(task, req.train_problems, req.seed), req.samples,

@@ -18,7 +18,7 @@
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/serve/server.h"
 #include "serve/serve_test_util.h"
-#include "train/test_dirs.h"
+#include "common/temp_dir.h"
 
 namespace rlpp {
 namespace {

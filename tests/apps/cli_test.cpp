@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "apps/cli_util.h"
-#include "train/test_dirs.h"
+#include "common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using rlpp::testing::TempDir;

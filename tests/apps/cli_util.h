@@ -7,7 +7,8 @@
 #include <sstream>
 #include <string>
 
-#include "train/test_dirs.h"
+#include "common/files.h"
+#include "common/temp_dir.h"
 
 namespace rlpp::testing {
 
@@ -15,13 +16,6 @@ struct Result {
   int code = -1;
   std::string out, err;
 };
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `rlpp ARGS` from the source directory; captures exit code, stdout and stderr.
 inline Result run_cli(const std::string& args, const TempDir& dir) {

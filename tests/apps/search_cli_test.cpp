@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "apps/cli_util.h"
-#include "train/test_dirs.h"
+#include "common/temp_dir.h"
 
 using rlpp::testing::Result;
 using rlpp::testing::run_cli;

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_util.h"
-#include "train/test_dirs.h"
+#include "common/temp_dir.h"
 
 namespace fs = std::filesystem;
 using rlpp::testing::run_cli;

@@ -10,44 +10,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/files.h"
+#include "common/temp_dir.h"
 #include "rlpp/core/error.h"
 
 namespace rlpp::test {
 
-// A fresh directory under $TMPDIR (or /tmp) removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/rlpp-test-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using TempDir = rlpp::testing::TempDir;  // common/temp_dir.h
 
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void write_plain(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using rlpp::testing::slurp;  // common/files.h
+using rlpp::testing::write_plain;
 
 // Expects `fn` to throw core::UserError whose message contains every one of `parts`; returns it.
 template <class Fn>

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/tiny_lm.h"
 #include "rlpp/core/error.h"
 #include "rlpp/env/text/task.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
@@ -67,13 +68,7 @@ class LineBigram final : public nn::lm::CausalLm {
   torch::Tensor table_;  // (V, V)
 };
 
-nn::CharTokenizer make_tok() {
-  nn::CharTokenizerSpec spec;
-  spec.alphabet = OnePlusOne().alphabet();
-  spec.special_tokens = {"<eos>"};
-  spec.eos_token = "<eos>";
-  return nn::CharTokenizer(spec);
-}
+nn::CharTokenizer make_tok() { return nn::CharTokenizer(rlpp::testing::char_tokenizer_spec(OnePlusOne().alphabet(), {"<eos>"})); }
 
 // log of the bigram's probability 1/2 (two logits 0, the other V − 2 at −30), re-derived.
 double log_half(int64_t v) { return -std::log(2.0 + (v - 2) * std::exp(-30.0)); }

@@ -1,4 +1,5 @@
-// A tiny randomly initialised transformer for loss tests, and an independent log-prob reference:
+// A tiny randomly initialised transformer for loss tests (common/tiny_lm.h, tied embeddings), and an
+// independent log-prob reference:
 // the full forward's logits, log-softmax in double precision, read token by token (no chunking,
 // no padding, one sequence at a time).
 #pragma once
@@ -6,24 +7,16 @@
 
 #include <vector>
 
+#include "common/tiny_lm.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/search/step_model.h"
 
 namespace rlpp::search::test {
 
 inline nn::lm::TransformerLm tiny_lm(uint64_t seed, int64_t vocab = 12) {
-  torch::manual_seed(seed);
-  nn::lm::LmConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 16;
-  c.intermediate_size = 32;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
-  c.max_position_embeddings = 64;
+  nn::lm::LmConfig c = rlpp::testing::tiny_lm_config(vocab, /*hidden=*/16, /*max_positions=*/64);
   c.tie_word_embeddings = true;
-  c.initializer_range = 0.5;  // peaked distributions: log-probs far from uniform
-  return nn::lm::TransformerLm(c);
+  return rlpp::testing::tiny_lm(c, seed);
 }
 
 // log π(s_t | s_<t) for t = 1 … |s| − 1 (index t; entry 0 is 0), in double.

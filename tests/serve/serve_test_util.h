@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/tiny_lm.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/serve/backend.h"
@@ -21,14 +22,11 @@ namespace rlpp::serve::testing {
 
 // Printable ASCII and '\n'; ids: specials 0..6, then the characters.
 inline std::unique_ptr<nn::CharTokenizer> make_tokenizer() {
-  nn::CharTokenizerSpec spec;
-  for (char c = 32; c < 127; ++c) spec.alphabet += c;
-  spec.alphabet += '\n';
-  spec.special_tokens = {"<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"};
-  spec.pad_token = "<pad>";
-  spec.bos_token = "<bos>";
-  spec.eos_token = "<eos>";
-  return std::make_unique<nn::CharTokenizer>(spec);
+  std::string alphabet;
+  for (char c = 32; c < 127; ++c) alphabet += c;
+  alphabet += '\n';
+  return std::make_unique<nn::CharTokenizer>(rlpp::testing::char_tokenizer_spec(
+      alphabet, {"<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>"}));
 }
 
 // Answers every row with encode(text) + eos, cut to the row's budget (then "length"). Records
@@ -92,20 +90,11 @@ class ScriptedBackend final : public Backend {
 
 // A 1-layer random Llama over the tokenizer's vocabulary (eos = the tokenizer's).
 inline nn::lm::TransformerLm make_tiny_model(const nn::Tokenizer& tok, uint64_t seed = 0) {
-  nn::lm::LmConfig cfg;
-  cfg.vocab_size = tok.vocab_size();
-  cfg.hidden_size = 32;
-  cfg.intermediate_size = 64;
-  cfg.num_hidden_layers = 1;
-  cfg.num_attention_heads = 2;
-  cfg.num_key_value_heads = 1;
-  cfg.max_position_embeddings = 128;
+  nn::lm::LmConfig cfg = rlpp::testing::tiny_lm_config(tok.vocab_size(), /*hidden=*/32, /*max_positions=*/128);
   cfg.bos_token_id = tok.bos_id;
   cfg.eos_token_id = tok.eos_id;
   cfg.pad_token_id = tok.pad_id;
-  cfg.initializer_range = 0.5;  // large weights: peaked, varied next-token distributions
-  torch::manual_seed(seed);
-  nn::lm::TransformerLm model(cfg);
+  nn::lm::TransformerLm model = rlpp::testing::tiny_lm(cfg, seed);
   model->eval();
   return model;
 }

@@ -18,7 +18,7 @@ namespace rlpp::search {
 
 struct ComputeCurveRequest {
   std::string run_dir;
-  std::string task_run_dir;             // the run defining the task; "" = run_dir (lm_run.h)
+  std::string task_run_dir;             // the run defining the task; "" = run_dir (loaded_lm.h)
   int64_t problems = 64;
   uint64_t seed = 20261201;             // seed of the problems (distinct from training and held-out)
   std::vector<int64_t> budgets = {1, 2, 4, 8};

@@ -10,7 +10,7 @@ namespace rlpp::search {
 
 struct ExpertDataRequest {
   std::string run_dir;
-  std::string task_run_dir;  // "" = run_dir (lm_run.h)
+  std::string task_run_dir;  // "" = run_dir (loaded_lm.h)
   std::string out_path;      // the JSONL file
   int64_t problems = 512;
   int64_t samples = 8;       // N per problem

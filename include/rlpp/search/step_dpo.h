@@ -6,7 +6,7 @@
 //   DPO  ℓ = −(1 − ε) log σ(β(h_w − h_l)) − ε log σ(−β(h_w − h_l))
 //   IPO  ℓ = ((h_w − h_l) − 1/(2β))²
 //   h(y) = Σ_t m_t (log π_θ(y_t) − log π_ref(y_t)),  m = tokens from the divergence point
-// Shared by `rlpp mcts-dpo` and the `mcts_dpo` trainer.
+// The update of the `mcts_dpo` trainer (which `rlpp mcts-dpo` runs).
 #pragma once
 #include <torch/torch.h>
 

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "common/tiny_lm.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/sample/sampler_chain.h"
 
@@ -51,14 +52,7 @@ class Bigram final : public nn::lm::CausalLm {
   torch::Tensor table_;
 };
 
-nn::CharTokenizer make_tok() {
-  nn::CharTokenizerSpec spec;
-  spec.alphabet = "abc>.";
-  spec.special_tokens = {"<eos>", "<bos>"};
-  spec.eos_token = "<eos>";
-  spec.bos_token = "<bos>";
-  return nn::CharTokenizer(spec);
-}
+nn::CharTokenizer make_tok() { return nn::CharTokenizer(rlpp::testing::char_tokenizer_spec("abc>.", {"<eos>", "<bos>"})); }
 
 // Replies "." + "c>" after each model turn; done after `turns` model turns. Records what it got.
 class Echo final : public TurnEnv {

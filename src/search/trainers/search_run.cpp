@@ -1,4 +1,4 @@
-#include "search/search_run.h"
+#include "search/trainers/search_run.h"
 
 #include "rlpp/core/error.h"
 #include "rlpp/search/temperature_chain.h"

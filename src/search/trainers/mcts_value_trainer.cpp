@@ -11,7 +11,7 @@
 //   beam/value_accuracy  step-level beam search (B1 = beam_width, B2 = beam_expansions) in which
 //                        the head scores partial *and* finished solutions (no verifier: deployable),
 //                        graded afterwards; at step 0 the head is 0 and the beam keeps the first sample
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 
 #include <algorithm>
 #include <numeric>
@@ -24,7 +24,7 @@
 #include "rlpp/search/temperature_chain.h"
 #include "rlpp/search/tree_data.h"
 #include "rlpp/search/value_head.h"
-#include "search/search_run.h"
+#include "search/trainers/search_run.h"
 
 namespace rlpp::search {
 

@@ -118,7 +118,7 @@ const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std
   sub->add_option("--tool-style", r->tool_style, "tools in the system message: compact or full");
   sub->add_option("--alphabet-out", r->alphabet_out, "write the SFT texts' characters as JSON {alphabet, num_chars}");
   sub->add_option("--validate", r->validate, "validate a case file: report each malformed case by line, exit 2 if any");
-  return rlpp::cli::Command{sub, [r] { return run_agent_cases(*r); }};
-});
+  return rlpp::cli::Command{sub, [r] { return run_agent_cases(*r); }, false};
+}, 210);
 
 }  // namespace

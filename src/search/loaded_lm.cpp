@@ -1,4 +1,4 @@
-#include "rlpp/search/lm_run.h"
+#include "rlpp/search/loaded_lm.h"
 
 #include <filesystem>
 
@@ -10,23 +10,30 @@ namespace rlpp::search {
 
 namespace fs = std::filesystem;
 
-LmRun load_lm_run(const std::string& run_dir, const std::string& task_run_dir) {
+LmRunRecipes read_lm_run_recipes(const std::string& run_dir, const std::string& task_run_dir) {
   std::error_code ec;
   const fs::path run(run_dir);
   const fs::path task_run(task_run_dir.empty() ? run_dir : task_run_dir);
   for (const fs::path& r : {run, task_run})
     core::require(fs::exists(r / "recipe.toml", ec), "'" + r.string() + "' has no recipe.toml (not a run directory)");
   core::require(fs::is_directory(run / "model", ec), "'" + run_dir + "' has no model/ (train the run to the end)");
-  const core::Recipe recipe = core::Recipe::load((run / "recipe.toml").string());
-  const core::Recipe task_recipe = core::Recipe::load((task_run / "recipe.toml").string());
+  LmRunRecipes out{core::Recipe::load((run / "recipe.toml").string()), core::Recipe::load((task_run / "recipe.toml").string())};
+  core::require(out.task.get_string("data", "source", "task") == "task",
+                "the data of '" + task_run.string() + "' is not a task (data.source = \"task\"); name a task run");
+  return out;
+}
 
-  LmRun out;
+LoadedLm load_lm(const std::string& run_dir, const std::string& task_run_dir) {
+  const fs::path run(run_dir);
+  const LmRunRecipes recipes = read_lm_run_recipes(run_dir, task_run_dir);
+  const core::Recipe& recipe = recipes.run;
+  const core::Recipe& task_recipe = recipes.task;
+
+  LoadedLm out;
   train::lm::LmDataOptions data_opts;
   core::Binder db = core::Binder::reader(task_recipe, "data");
   data_opts.bind(db);
   out.data = std::make_unique<train::lm::LmData>(data_opts, task_recipe);
-  core::require(out.data->task() != nullptr,
-                "the data of '" + task_run.string() + "' is not a task (data.source = \"task\"); name a task run");
   train::lm::LmModelOptions model_opts;
   train::lm::TokenizerOptions tok_opts;
   core::Binder mb = core::Binder::reader(recipe, "model");

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/core/error.h"
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 #include "rlpp/train/run.h"
 #include "core/test_util.h"
 

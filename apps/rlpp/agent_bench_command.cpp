@@ -73,6 +73,6 @@ const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std
   sub->footer("Examples:\n  rlpp agent-bench --cases cases.jsonl --base-url http://127.0.0.1:8080 --model tiny --out runs/bench\n"
               "  rlpp agent-bench --cases cases.jsonl --scripted oracle --out runs/bench-oracle");
   return rlpp::cli::Command{sub, [req, &stop] { return run_agent_bench_command(*req, stop); }};
-});
+}, 200);
 
 }  // namespace

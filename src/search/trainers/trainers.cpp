@@ -1,4 +1,4 @@
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 
 namespace rlpp::search {
 

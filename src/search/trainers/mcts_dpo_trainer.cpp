@@ -4,12 +4,12 @@
 // against the reference → every [dpo].refresh_every rounds the reference becomes a copy of the
 // policy (the paper refreshes the search policy and reference together). The reference is part of
 // the checkpoint, so a resumed run continues exactly.
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 
 #include "rlpp/core/error.h"
 #include "rlpp/search/step_dpo.h"
 #include "rlpp/search/tree_data.h"
-#include "search/search_run.h"
+#include "search/trainers/search_run.h"
 
 namespace rlpp::search {
 

@@ -5,7 +5,7 @@
 // micro-batches, aggregation, KL, entropy), objective [objective].name, with advantages from
 // [advantage].name on the rewards ([pg].advantage_source = "reward", solutions of a problem form a
 // group) or the step Q advantages ("q").
-#include "rlpp/search/trainers.h"
+#include "rlpp/search/trainers/trainers.h"
 
 #include <algorithm>
 
@@ -15,7 +15,7 @@
 #include "rlpp/search/search_pg.h"
 #include "rlpp/search/tree_data.h"
 #include "rlpp/train/lm/policy_update.h"
-#include "search/search_run.h"
+#include "search/trainers/search_run.h"
 
 namespace rlpp::search {
 

@@ -71,7 +71,7 @@ const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std
   sub->add_option("--tool-style", r->task.tool_style, "compact | full");
   sub->add_option("--distractor-tools", r->task.distractor_tools, "tools offered beyond the golden ones");
   sub->add_option("--turn-end", r->task.turn_end, "text of the token that ends a model turn");
-  return rlpp::cli::Command{sub, [r] { return run_agent_sft(*r); }};
-});
+  return rlpp::cli::Command{sub, [r] { return run_agent_sft(*r); }, false};
+}, 220);
 
 }  // namespace
