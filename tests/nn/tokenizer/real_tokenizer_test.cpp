@@ -5,6 +5,7 @@
 // scripts/setup-deps.sh into .venv/ref-tokenizers/; without them the tests skip, saying so.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
