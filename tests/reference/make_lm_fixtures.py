@@ -2,30 +2,33 @@
 """Reference fixtures for rlpp's Llama/Qwen2 transformer (tests/nn/lm/pretrained_test.cpp).
 
 Writes tests/fixtures/lm/<name>/{config.json, model.safetensors | index + shards, reference.json}
-for two small random models:
+for two small random models built, saved and run by Hugging Face transformers itself:
   llama3_gqa          LlamaForCausalLM, GQA (4 heads, 2 kv heads), rope_scaling llama3, untied,
                       float32, one model.safetensors
   qwen2_tied_sharded  Qwen2ForCausalLM, q/k/v biases, tied embeddings, bfloat16 weights, two
                       shards + model.safetensors.index.json
-reference.json holds token id sequences and the logits of each sequence run alone (no padding),
-plus "backend": which implementation produced them.
+config.json and the safetensors files are transformers' save_pretrained output. reference.json
+holds token id sequences and the logits of each sequence run alone (no padding) by the saved
+directory loaded back with from_pretrained in float64 (eager attention), and "backend": the transformers and torch versions.
 
-Backends, in order of preference:
-  transformers  when `import transformers, torch` works: the models are built with transformers,
-                saved with save_pretrained(safe_serialization=True), logits from a float64 copy.
-  numpy         otherwise: an independent float64 implementation of the Hugging Face Llama/Qwen2
-                forward written below, random weights from numpy's seeded generator, safetensors
-                written with struct + json.
-Run with a Python that has numpy (e.g. /usr/bin/python3): python3 tests/reference/make_lm_fixtures.py
+As a cross-check the same logits are recomputed by a float64 numpy implementation of the Hugging
+Face forward written below from the papers' formulas; the script stops if the two disagree by more
+than float32 rounding.
+
+Needs the venv of scripts/setup-deps.sh (transformers on Debian's torch 1.13):
+    .venv/bin/python tests/reference/make_lm_fixtures.py
 """
 import json
 import math
 import os
 import shutil
-import struct
 import sys
 
 import numpy as np
+
+# everything is built here from a config: no model hub is ever asked
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "lm")
 
@@ -56,37 +59,7 @@ FIXTURES = {
 }
 
 
-# ---- shared: parameter names and shapes of the HF models ---------------------------------------
-def param_shapes(cfg):
-    H, I, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
-    nh, nkv, d = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    qwen = cfg["model_type"] == "qwen2"
-    bias_qkv = qwen or cfg.get("attention_bias", False)
-    bias_o = (not qwen) and cfg.get("attention_bias", False)
-    shapes = {"model.embed_tokens.weight": (V, H)}
-    for l in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        shapes[p + "self_attn.q_proj.weight"] = (nh * d, H)
-        shapes[p + "self_attn.k_proj.weight"] = (nkv * d, H)
-        shapes[p + "self_attn.v_proj.weight"] = (nkv * d, H)
-        shapes[p + "self_attn.o_proj.weight"] = (H, nh * d)
-        if bias_qkv:
-            shapes[p + "self_attn.q_proj.bias"] = (nh * d,)
-            shapes[p + "self_attn.k_proj.bias"] = (nkv * d,)
-            shapes[p + "self_attn.v_proj.bias"] = (nkv * d,)
-        if bias_o:
-            shapes[p + "self_attn.o_proj.bias"] = (H,)
-        shapes[p + "mlp.gate_proj.weight"] = (I, H)
-        shapes[p + "mlp.up_proj.weight"] = (I, H)
-        shapes[p + "mlp.down_proj.weight"] = (H, I)
-        shapes[p + "input_layernorm.weight"] = (H,)
-        shapes[p + "post_attention_layernorm.weight"] = (H,)
-    shapes["model.norm.weight"] = (H,)
-    if not cfg["tie_word_embeddings"]:
-        shapes["lm_head.weight"] = (V, H)
-    return shapes
-
-
+# ---- weights ----------------------------------------------------------------------------------
 def random_value(name, shape, rng):
     """Weights larger than HF's 0.02 init so that logits vary across the vocabulary."""
     if name.endswith("norm.weight"):
@@ -96,16 +69,7 @@ def random_value(name, shape, rng):
     return rng.normal(0.0, 0.15, size=shape)
 
 
-def bf16_round(x):
-    """float64 -> nearest bfloat16 (round to nearest even), returned as (uint16 bits, float64 value)."""
-    bits = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-    b16 = bits.astype(np.uint16)
-    back = (b16.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-    return b16, back
-
-
-# ---- numpy backend -----------------------------------------------------------------------------
+# ---- numpy cross-check ---------------------------------------------------------------------------
 def np_inv_freq(cfg):
     d, theta = cfg["head_dim"], cfg["rope_theta"]
     inv = 1.0 / theta ** (np.arange(0, d, 2, dtype=np.float64) / d)
@@ -170,57 +134,9 @@ def np_forward(cfg, W, ids):
     return x @ head.T
 
 
-def write_safetensors(path, tensors, dtype):
-    """tensors: list of (name, float64 array). Format: u64 LE header size, JSON header, data."""
-    header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
-    for name, arr in tensors:
-        if dtype == "bfloat16":
-            raw, tag = bf16_round(arr)[0].tobytes(), "BF16"
-        else:
-            raw, tag = np.asarray(arr, dtype="<f4").tobytes(), "F32"
-        header[name] = {"dtype": tag, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":"))
-    text += " " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text.encode())
-        for c in chunks:
-            f.write(c)
-    return offset
-
-
-def make_numpy(name, spec, out):
-    cfg = dict(spec["config"])
-    rng = np.random.default_rng(spec["seed"])
-    W = {}
-    for pname, shape in param_shapes(cfg).items():
-        value = random_value(pname, shape, rng)
-        # the model the reference runs is the one stored: weights rounded to the stored dtype
-        W[pname] = bf16_round(value)[1] if spec["dtype"] == "bfloat16" else value.astype(np.float32).astype(np.float64)
-    items = list(W.items())
-    if spec["shards"] == 1:
-        write_safetensors(os.path.join(out, "model.safetensors"), items, spec["dtype"])
-    else:
-        n = spec["shards"]
-        per = math.ceil(len(items) / n)
-        weight_map, total = {}, 0
-        for i in range(n):
-            fname = f"model-{i + 1:05d}-of-{n:05d}.safetensors"
-            part = items[i * per:(i + 1) * per]
-            total += write_safetensors(os.path.join(out, fname), part, spec["dtype"])
-            weight_map.update({k: fname for k, _ in part})
-        with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
-            json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
-    cfg["torch_dtype"] = spec["dtype"]
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-    return [np_forward(cfg, W, seq) for seq in SEQUENCES], "numpy-float64 (tests/reference/make_lm_fixtures.py)"
-
-
-# ---- transformers backend ----------------------------------------------------------------------
-def make_transformers(name, spec, out):
+# ---- transformers -------------------------------------------------------------------------------
+def make(spec, out):
+    """Builds, saves and runs one model; returns (transformers logits, numpy logits, backend)."""
     import torch
     import transformers
 
@@ -229,6 +145,8 @@ def make_transformers(name, spec, out):
         config, cls = transformers.LlamaConfig(**cfg), transformers.LlamaForCausalLM
     else:
         config, cls = transformers.Qwen2Config(**cfg), transformers.Qwen2ForCausalLM
+    # torch 1.13 has no scaled_dot_product_attention; eager is the reference path anyway
+    config._attn_implementation = "eager"
     torch.manual_seed(spec["seed"])
     model = cls(config).eval()
     rng = np.random.default_rng(spec["seed"])
@@ -239,32 +157,39 @@ def make_transformers(name, spec, out):
     model = model.to(dtype)
     shard = "100KB" if spec["shards"] > 1 else "10GB"
     model.save_pretrained(out, safe_serialization=True, max_shard_size=shard)
-    ref = model.to(torch.float64)
+    # The reference is transformers' own loader on the saved directory, widened to float64 (the
+    # stored weights exactly). Not model.to(float64): after .to(bfloat16) the RoPE inv_freq buffer
+    # would be bfloat16-rounded, which no model loaded from disk has.
+    ref = cls.from_pretrained(out, torch_dtype=torch.float64, attn_implementation="eager").eval()
     logits = []
     with torch.no_grad():
         for seq in SEQUENCES:
             logits.append(ref(torch.tensor([seq])).logits[0].numpy())
-    return logits, f"transformers {transformers.__version__}, torch {torch.__version__}"
+    W = {k: v.numpy() for k, v in ref.state_dict().items()}
+    np_cfg = dict(spec["config"])
+    np_logits = [np_forward(np_cfg, W, seq) for seq in SEQUENCES]
+    return logits, np_logits, f"transformers {transformers.__version__}, torch {torch.__version__}"
 
 
 def main():
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-        make = make_transformers
-    except ImportError:
-        make = make_numpy
     for name, spec in FIXTURES.items():
         out = os.path.join(ROOT, name)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
-        logits, backend = make(name, spec, out)
+        logits, np_logits, backend = make(spec, out)
+        cross = max(float(np.abs(a - b).max()) for a, b in zip(logits, np_logits))
+        scale = max(float(np.abs(a).max()) for a in logits)
+        # transformers computes RMSNorm and the RoPE angles in float32 even in a float64 model, so
+        # the two agree to float32 rounding only (about 1e-7 relative), far inside the test's 1e-4
+        if cross > 1e-5 * scale:
+            sys.exit(f"{name}: transformers and the numpy forward differ by {cross:.3g}")
         ref = {"backend": backend, "model": name, "sequences": SEQUENCES,
                "logits": [[[float(f"{v:.9g}") for v in row] for row in lg] for lg in logits]}
         with open(os.path.join(out, "reference.json"), "w") as f:
             json.dump(ref, f, separators=(",", ":"))
         size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-        print(f"{name}: {backend}, {size} bytes", file=sys.stderr)
+        print(f"{name}: {backend}, {size} bytes, max |logit| {scale:.3f}, "
+              f"numpy cross-check max abs diff {cross:.3g}", file=sys.stderr)
 
 
 if __name__ == "__main__":

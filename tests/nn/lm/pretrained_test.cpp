@@ -1,6 +1,6 @@
-// Checkpoint directories: the committed Hugging Face fixtures (tests/fixtures/lm, made by
-// tests/reference/make_lm_fixtures.py with transformers or its independent float64 numpy forward)
-// load and reproduce the reference logits; save_pretrained output loads back; a checkpoint that
+// Checkpoint directories: the committed Hugging Face fixtures (tests/fixtures/lm: checkpoints
+// written by transformers' save_pretrained and the logits transformers computes for them, made by
+// tests/reference/make_lm_fixtures.py) load and reproduce the reference logits; save_pretrained output loads back; a checkpoint that
 // does not fit the config is rejected naming the tensor.
 #include <gtest/gtest.h>
 
