@@ -114,8 +114,14 @@ void EpoEntropyTracker::load(const nlohmann::json& state) {
 
 double epo_phase_weight(double progress, const EpoOptions& opts) {
   core::require(progress >= 0 && progress <= 1, "epo: progress must be in [0, 1], got " + std::to_string(progress));
-  if (opts.phase_ramp <= 0) return 1.0;
-  return std::min(1.0, progress / opts.phase_ramp);
+  if (opts.phase_schedule == "constant") return 1.0;
+  if (opts.phase_schedule == "ramp") return opts.phase_ramp <= 0 ? 1.0 : std::min(1.0, progress / opts.phase_ramp);
+  core::require(opts.phase_schedule == "decay",
+                "epo: phase_schedule must be one of decay, ramp, constant, got \"" + opts.phase_schedule + "\"");
+  // The authors' schedule: a slow exponential decay to ~0.83 over the first half of training, then a
+  // fast one from 0.8 to 0.8·e^{−3} over the second half (the small step at ½ is theirs).
+  if (progress <= 0.5) return 1.0 - 0.2 * (1.0 - std::exp(-2.0 * (progress / 0.5)));
+  return 0.8 * std::exp(-3.0 * ((progress - 0.5) / 0.5));
 }
 
 EpoLoss epo_token_loss(const torch::Tensor& entropy, const torch::Tensor& turn, const torch::Tensor& mask,

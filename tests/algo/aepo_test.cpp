@@ -24,7 +24,7 @@ TEST(Aepo, TemperatureFollowsEntropyAgainstTarget) {
   EXPECT_EQ(o.target, 0.5);
   EXPECT_EQ(aepo_temperature(0.1, o), 1.2);
   EXPECT_EQ(aepo_temperature(0.4999999, o), 1.2);
-  EXPECT_EQ(aepo_temperature(0.5, o), 0.8);  // at the target: the low temperature
+  EXPECT_EQ(aepo_temperature(0.5, o), 1.2);  // at the target: the high one (the authors' `<=`)
   EXPECT_EQ(aepo_temperature(0.5000001, o), 0.8);
   EXPECT_EQ(aepo_temperature(3.0, o), 0.8);
   AepoOptions p;
@@ -34,6 +34,48 @@ TEST(Aepo, TemperatureFollowsEntropyAgainstTarget) {
   EXPECT_EQ(aepo_temperature(0.9, p), 1.5);
   EXPECT_EQ(aepo_temperature(1.1, p), 0.7);
   EXPECT_THROW(aepo_temperature(std::nan(""), o), core::UserError);
+}
+
+// The authors' selection: advantage > 0.05 gets weight 1, at most 60 rows while raising entropy and
+// 30 while lowering it, in row order.
+TEST(Aepo, RolloutWeightsSelectPositiveAdvantagesUpToTheCap) {
+  AepoOptions o;
+  EXPECT_EQ(o.select_threshold, 0.05);
+  EXPECT_EQ(o.max_samples, 60);
+  o.max_samples = 4;  // 4 while raising, 2 while lowering
+  const torch::Tensor a = torch::tensor({0.5, 0.05, -1.0, 0.06, 2.0, 0.0, 1.0, 0.3}, torch::kDouble);
+  const torch::Tensor up = aepo_rollout_weights(a, /*mean_entropy=*/0.2, o);
+  const std::vector<float> want_up = {1, 0, 0, 1, 1, 0, 1, 0};  // 0.05 is not above the threshold
+  const torch::Tensor down = aepo_rollout_weights(a, /*mean_entropy=*/0.9, o);
+  const std::vector<float> want_down = {1, 0, 0, 1, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(up[i].item<float>(), want_up[static_cast<size_t>(i)]) << i;
+    EXPECT_EQ(down[i].item<float>(), want_down[static_cast<size_t>(i)]) << i;
+  }
+  o.max_samples = 0;  // no cap: every row above the threshold
+  EXPECT_EQ(aepo_rollout_weights(a, 0.9, o).sum().item<float>(), 5.0f);
+  o.max_samples = 1;  // lowering: 1 / 2 = 0 rows
+  EXPECT_EQ(aepo_rollout_weights(a, 0.9, o).sum().item<float>(), 0.0f);
+  EXPECT_THROW(aepo_rollout_weights(a.reshape({2, 4}), 0.2, o), core::UserError);
+  EXPECT_THROW(aepo_rollout_weights(a, std::nan(""), o), core::UserError);
+}
+
+// aepo_loss = the weights, then −α·w·log π: rows 0 and 2 have A > 0.05, row 1 does not.
+TEST(Aepo, LossOfOneStepByHand) {
+  const torch::Tensor logp = torch::tensor({{-0.2, -1.0}, {-0.5, -0.5}, {-3.0, -0.1}}, torch::kDouble).requires_grad_(true);
+  const torch::Tensor mask = torch::tensor({{1.0, 1.0}, {1.0, 1.0}, {1.0, 0.0}}, torch::kDouble);
+  AepoOptions o;
+  o.alpha = 0.5;
+  const AepoLoss out = aepo_loss(logp, torch::tensor({0.7, -0.7, 0.1}, torch::kDouble), mask, 0.3, o);
+  const std::vector<double> want = {0.5 * 0.2, 0.5 * 1.0, 0.0, 0.0, 0.5 * 3.0, 0.0};
+  for (int i = 0; i < 6; ++i) EXPECT_NEAR(out.token_loss.reshape({-1})[i].item<double>(), want[static_cast<size_t>(i)], 1e-15) << i;
+  out.token_loss.sum().backward();
+  const std::vector<double> grad = {-0.5, -0.5, 0.0, 0.0, -0.5, 0.0};
+  for (int i = 0; i < 6; ++i) EXPECT_NEAR(logp.grad().reshape({-1})[i].item<double>(), grad[static_cast<size_t>(i)], 1e-15) << i;
+  EXPECT_EQ(out.metrics.at("aepo/temperature").item<double>(), 1.2);
+  EXPECT_EQ(out.metrics.at("aepo/reinforced").item<double>(), 2.0);
+  EXPECT_NEAR(out.metrics.at("aepo/reinforced_frac").item<double>(), 2.0 / 3.0, 1e-15);
+  EXPECT_THROW(aepo_loss(logp, torch::tensor({0.7, -0.7}, torch::kDouble), mask, 0.3, o), core::UserError);
 }
 
 TEST(Aepo, TokenLossValueAndGradientByHand) {

@@ -62,15 +62,48 @@ TEST(EpoTracker, RunningMeanOfPerStepTurnMeans) {
   EXPECT_THROW(t.update(dbl({1.0, 2.0}, 1, 2), lng({0, -1}, 1, 2), {}), core::UserError);
 }
 
-TEST(Epo, PhaseWeightRampsUp) {
-  EpoOptions o;
+TEST(Epo, PhaseWeightSchedules) {
+  EpoOptions o;  // the authors' decay: 1 − 0.2(1 − e^{−4p}) up to ½, then 0.8·e^{−3(2p − 1)}
+  EXPECT_EQ(o.phase_schedule, "decay");
+  EXPECT_DOUBLE_EQ(epo_phase_weight(0.0, o), 1.0);
+  EXPECT_NEAR(epo_phase_weight(0.25, o), 0.87357588823428847, 1e-15);
+  EXPECT_NEAR(epo_phase_weight(0.5, o), 0.82706705664732254, 1e-15);
+  EXPECT_NEAR(epo_phase_weight(0.75, o), 0.17850412811874386, 1e-15);
+  EXPECT_NEAR(epo_phase_weight(1.0, o), 0.03982965469429116, 1e-15);
+  o.phase_schedule = "ramp";
   EXPECT_DOUBLE_EQ(epo_phase_weight(0.0, o), 0.0);
   EXPECT_DOUBLE_EQ(epo_phase_weight(0.05, o), 0.5);
   EXPECT_DOUBLE_EQ(epo_phase_weight(0.1, o), 1.0);
   EXPECT_DOUBLE_EQ(epo_phase_weight(0.9, o), 1.0);
   o.phase_ramp = 0;
   EXPECT_DOUBLE_EQ(epo_phase_weight(0.0, o), 1.0);
+  o.phase_schedule = "constant";
+  EXPECT_DOUBLE_EQ(epo_phase_weight(0.3, o), 1.0);
   EXPECT_THROW(epo_phase_weight(1.5, o), core::UserError);
+  o.phase_schedule = "cosine";
+  EXPECT_THROW(epo_phase_weight(0.5, o), core::UserError);
+}
+
+// The defaults: the two-sided corridor [0.5μ, 1.5μ] and the decaying weight. μ = 1, p = 0.25
+// (β = 0.873575888…), c = 0.01, λ = 1; H = 0.3 (below), 1.0 (inside), 2.0 (above).
+TEST(Epo, DefaultsBoundEntropyOnBothSides) {
+  EpoEntropyTracker hist;
+  hist.observe(0, 1.0);
+  const EpoOptions o;
+  EXPECT_EQ(o.kappa_low, 0.5);
+  EXPECT_EQ(o.kappa_high, 1.5);
+  const double beta = 1.0 - 0.2 * (1.0 - std::exp(-1.0));
+  const torch::Tensor h = dbl({0.3, 1.0, 2.0}, 1, 3).requires_grad_(true);
+  const EpoLoss out = epo_token_loss(h, lng({0, 0, 0}, 1, 3), {}, hist, o, 0.25);
+  const std::vector<double> val = {-0.003 + beta * 0.2, -0.01, -0.02 + beta * 0.5};
+  const std::vector<double> grad = {-0.01 - beta, -0.01, -0.01 + beta};
+  out.token_loss.sum().backward();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NEAR(out.token_loss[0][i].item<double>(), val[static_cast<size_t>(i)], 1e-15) << i;
+    EXPECT_NEAR(h.grad()[0][i].item<double>(), grad[static_cast<size_t>(i)], 1e-15) << i;
+  }
+  EXPECT_NEAR(out.metrics.at("epo/out_of_band").item<double>(), 2.0 / 3.0, 1e-15);
+  EXPECT_NEAR(out.metrics.at("epo/phase").item<double>(), beta, 1e-15);
 }
 
 // ℓ written out: −c·H + λφ·1[known]·(max(0, H − κ_h μ) + max(0, κ_l μ − H)) at valid tokens.
@@ -98,6 +131,7 @@ TEST(Epo, TokenLossMatchesDoubleReference) {
     o.penalty_coef = 0.7;
     o.kappa_low = 0.5;
     o.kappa_high = 2.0;
+    o.phase_schedule = "ramp";
     const double phase = std::min(1.0, progress / 0.1);
     const EpoLoss out = epo_token_loss(dbl(h, B, L), lng(turn, B, L), dbl(mk, B, L), hist, o, progress);
     double pen_sum = 0, n = 0, outside = 0;
@@ -130,7 +164,8 @@ TEST(Epo, PenaltyGradientIsZeroInsideBandAndNonZeroOutside) {
   o.entropy_coef = 0;  // penalty alone
   o.penalty_coef = 0.4;
   o.kappa_low = 0.5;
-  o.phase_ramp = 0;
+  o.kappa_high = 2.0;
+  o.phase_schedule = "constant";
   // Turn 0: 0.3 (below), 1.0 (inside), 2.5 (above); turn 1: 0.05 (below), 0.2 (inside), 0.9 (above).
   const torch::Tensor h = dbl({0.3, 1.0, 2.5, 0.05, 0.2, 0.9}, 2, 3).requires_grad_(true);
   const torch::Tensor turn = lng({0, 0, 0, 1, 1, 1}, 2, 3);
@@ -153,14 +188,14 @@ TEST(Epo, UnknownTurnsAndMaskedPositions) {
   EpoEntropyTracker hist;
   hist.observe(0, 0.1);
   EpoOptions o;
-  o.phase_ramp = 0;
+  o.phase_schedule = "constant";
   // Turn 4 has no history → bonus only. Masked positions hold NaN and a negative turn.
   const torch::Tensor h = dbl({5.0, 5.0, std::nan(""), 7.0}, 1, 4).requires_grad_(true);
   const torch::Tensor turn = lng({0, 4, -1, 0}, 1, 4);
   const torch::Tensor mask = torch::tensor({1., 1., 0., 0.}, torch::kDouble).reshape({1, 4});
   ASSERT_EQ(mask.sum().item<double>(), 2.0);
   const EpoLoss out = epo_token_loss(h, turn, mask, hist, o, 1.0);
-  EXPECT_NEAR(out.token_loss[0][0].item<double>(), -0.01 * 5 + 1.0 * (5 - 0.2), 1e-14);
+  EXPECT_NEAR(out.token_loss[0][0].item<double>(), -0.01 * 5 + 1.0 * (5 - 0.15), 1e-14);
   EXPECT_NEAR(out.token_loss[0][1].item<double>(), -0.01 * 5, 1e-14);
   EXPECT_EQ(out.token_loss[0][2].item<double>(), 0.0);
   EXPECT_EQ(out.token_loss[0][3].item<double>(), 0.0);

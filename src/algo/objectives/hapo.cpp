@@ -32,6 +32,10 @@ EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Ten
   return s;
 }
 
+EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Tensor& mask, const HapoOptions& opts) {
+  return fit_entropy_norm(entropy, mask, opts.quantile, opts.h_floor);
+}
+
 torch::Tensor normalized_entropy(const torch::Tensor& entropy, const EntropyNormStats& stats) {
   torch::NoGradGuard no_grad;
   // In the entropy's own dtype: the statistics are double scalars, the per-token map is elementwise.
@@ -49,7 +53,7 @@ torch::Tensor hapo_adaptive_temperature(const torch::Tensor& entropy, const Entr
 EntropyNormStats hapo_stats(const PolicyLossInput& in, const HapoOptions& opts) {
   check_policy_input("hapo", in, /*needs_logp_old=*/true);
   check_defined("objective hapo", "entropy", in.entropy);
-  return fit_entropy_norm(in.entropy, in.mask, opts.quantile, opts.h_floor);
+  return fit_entropy_norm(in.entropy, in.mask, opts);
 }
 
 ObjectiveOutput hapo_loss(const PolicyLossInput& in, const HapoOptions& opts, const EntropyNormStats& stats) {

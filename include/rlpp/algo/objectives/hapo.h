@@ -60,6 +60,9 @@ struct EntropyNormStats {
 // token to ĥ = 0.
 EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Tensor& mask, double quantile,
                                   double h_floor = 1e-8);
+// The same fit with the objective's own p (`quantile`) and `h_floor`: the statistics the sampler's
+// adaptive temperature must use, so that it splits high- from low-entropy tokens where the loss does.
+EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Tensor& mask, const HapoOptions& opts);
 // ĥ ∈ [−1, 1] of every entry (same shape as entropy; not differentiable: a control signal). Entries
 // of a new batch beyond the fitted extremes are clamped to ±1.
 torch::Tensor normalized_entropy(const torch::Tensor& entropy, const EntropyNormStats& stats);
