@@ -6,6 +6,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "rlpp/algo/build_named.h"
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/control_eval.h"
@@ -58,13 +59,7 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
   // Advantages: the registry's estimator; gae at ppo's settings when the recipe names none.
   if (recipe.has_section("advantage")) {
     toml::table resolved;
-    const std::string name = recipe.get_string("advantage", "name", "gae");
-    try {
-      advantage_ = algo::build_component(algo::advantage_registry(), name, recipe, "advantage", {"name"}, &resolved);
-    } catch (const core::UserError& e) {
-      if (!algo::advantage_registry().contains(name)) throw core::UserError(recipe.origin("advantage.name") + ": " + e.what());
-      throw;
-    }
+    advantage_ = algo::build_named(algo::advantage_registry(), recipe, "advantage", "gae", &resolved);
     advantage_section_ = *resolved["advantage"].as_table();
     bootstrap_truncated_ = section_flag(advantage_section_, "bootstrap_truncated");
   } else {
@@ -78,13 +73,7 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
   // The objective: PPO's clip at ppo.clip_coef (both backends) unless the recipe names one.
   if (recipe.has_section("objective")) {
     toml::table resolved;
-    const std::string name = recipe.get_string("objective", "name", "ppo_clip");
-    try {
-      objective_ = algo::build_component(algo::objective_registry(), name, recipe, "objective", {"name"}, &resolved);
-    } catch (const core::UserError& e) {
-      if (!algo::objective_registry().contains(name)) throw core::UserError(recipe.origin("objective.name") + ": " + e.what());
-      throw;
-    }
+    objective_ = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved);
     objective_section_ = *resolved["objective"].as_table();
     core::require(policy_.backend != "fast",
                   recipe.origin("objective") + ": [objective] needs policy.backend = \"torch\" (the fast backend "

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "rlpp/algo/advantage.h"
+#include "rlpp/algo/build_named.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/error.h"
 #include "rlpp/search/search_pg.h"
@@ -44,10 +45,8 @@ class SearchPgTrainer : public SearchRun {
  public:
   SearchPgTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, search_pg_defaults()) {
     pg_ = core::read_options<SearchPgSection>(recipe, "pg");
-    auto objective = algo::build_component(algo::objective_registry(), recipe.get_string("objective", "name", "ppo_clip"),
-                                           recipe, "objective", {"name"}, &resolved_);
-    advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"),
-                                       recipe, "advantage", {"name"}, &resolved_);
+    auto objective = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved_);
+    advantage_ = algo::build_named(algo::advantage_registry(), recipe, "advantage", "grpo", &resolved_);
     build_search_policy();
     update_ = std::make_unique<train::lm::PolicyUpdate>(pg_.update, std::move(objective), model_, *optimizer_, recipe,
                                                         &resolved_);

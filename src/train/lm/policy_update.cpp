@@ -43,6 +43,20 @@ struct MetricMeans {
   }
 };
 
+// The objective's input for rows `rows` of the batch, log-probs `lp` computed on those rows.
+algo::PolicyLossInput loss_input(const UpdateBatch& b, const torch::Tensor& rows, const nn::lm::TokenLogProbs& lp,
+                                 const torch::Tensor& logp_proxy) {
+  const int64_t Lp = b.response_start;
+  algo::PolicyLossInput in;
+  in.logp = lp.logp.slice(1, Lp);
+  in.logp_old = b.logp_old.index_select(0, rows);
+  in.advantages = b.advantages.index_select(0, rows);
+  in.mask = b.mask.index_select(0, rows);
+  in.entropy = lp.entropy.slice(1, Lp).detach();
+  if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
+  return in;
+}
+
 }  // namespace
 
 PolicyUpdate::PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo::PolicyObjective> objective,
@@ -96,13 +110,7 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
         const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, rows), b.attention.index_select(0, rows),
                                               opts_.logprob_chunk);
-        algo::PolicyLossInput in;
-        in.logp = lp.logp.slice(1, Lp);
-        in.logp_old = b.logp_old.index_select(0, rows);
-        in.advantages = b.advantages.index_select(0, rows);
-        in.mask = mask.index_select(0, rows);
-        in.entropy = lp.entropy.slice(1, Lp).detach();
-        if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, rows);
+        algo::PolicyLossInput in = loss_input(b, rows, lp, logp_proxy);
         if (micro < mb) {
           in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
         } else {
@@ -155,17 +163,9 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
 
 void PolicyUpdate::prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy) {
   torch::NoGradGuard no_grad;
-  const int64_t Lp = b.response_start;
   const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, idx), b.attention.index_select(0, idx),
                                         opts_.logprob_chunk);
-  algo::PolicyLossInput in;
-  in.logp = lp.logp.slice(1, Lp);
-  in.logp_old = b.logp_old.index_select(0, idx);
-  in.advantages = b.advantages.index_select(0, idx);
-  in.mask = b.mask.index_select(0, idx);
-  in.entropy = lp.entropy.slice(1, Lp);
-  if (logp_proxy.defined()) in.logp_proxy = logp_proxy.index_select(0, idx);
-  objective_->prepare(in);
+  objective_->prepare(loss_input(b, idx, lp, logp_proxy));
 }
 
 // Position Lp − 1 + j predicts trained token j; logits a chunk of positions at a time.

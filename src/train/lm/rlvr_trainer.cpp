@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/algo/advantage.h"
+#include "rlpp/algo/build_named.h"
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/dynamic_sampling.h"
 #include "rlpp/algo/epo.h"
@@ -101,10 +102,8 @@ class RlvrTrainer : public LmRun {
     core::require(data_opts_.source == "task", recipe.origin("data.source") +
                                                    ": rlvr needs prompts with a grader: data.source = \"task\"");
     sampling_ = sample::read_sampling(recipe, "sample");
-    advantage_ = algo::build_component(algo::advantage_registry(), recipe.get_string("advantage", "name", "grpo"), recipe,
-                                       "advantage", {"name"}, &resolved_);
-    auto objective = algo::build_component(algo::objective_registry(), recipe.get_string("objective", "name", "ppo_clip"),
-                                           recipe, "objective", {"name"}, &resolved_);
+    advantage_ = algo::build_named(algo::advantage_registry(), recipe, "advantage", "grpo", &resolved_);
+    auto objective = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved_);
     for (const auto& name : opts_.selectors) {
       core::require(name != "knapsack", recipe.origin("rl.selectors") +
                                             ": knapsack allocates rollouts before generation: use rl.rollout_allocation = "
