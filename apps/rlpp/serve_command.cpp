@@ -23,7 +23,14 @@ const bool kServe = rlpp::cli::register_command([](CLI::App& app, const std::ato
   sub->add_option("--chat-format", req->chat_format, "auto | raw | plain | chatml | llama3");
   sub->add_option("--tool-style", req->tool_style, "how tools are rendered into the prompt: compact | full");
   sub->add_option("--threads", req->threads, "LibTorch threads")->check(CLI::Range(1, 256));
-  sub->add_option("--max-body-kb", req->max_body_kb, "largest request body")->check(CLI::Range(1, 1 << 20));
+  sub->add_option("--max-body-kb", req->max_body_kb, "largest request body, chunked or not (larger: 413)")
+      ->check(CLI::Range(1, 1 << 20));
+  sub->add_option("--max-connections", req->max_connections, "open connections (each has a thread); more: 503")
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--read-timeout-s", req->read_timeout_s, "longest silence while a request arrives (then 408)")
+      ->check(CLI::Range(1, 3600));
+  sub->add_option("--request-timeout-s", req->request_timeout_s, "a request's headers and body must arrive within this")
+      ->check(CLI::Range(1, 3600));
   sub->add_option("--seed", req->seed, "seed of unseeded sampled batches");
   sub->footer("Example:\n  rlpp serve --model runs/lm-arith-150 --port 8000\n"
               "  curl -s localhost:8000/v1/chat/completions -d '{\"model\": \"lm-arith-150\", "

@@ -9,7 +9,7 @@ namespace rlpp::serve {
 using nlohmann::json;
 
 json ApiError::body() const {
-  json e = {{"message", what()}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
+  json e = {{"message", message_}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
   if (!param_.empty()) e["param"] = param_;
   if (!code_.empty()) e["code"] = code_;
   return json{{"error", e}};

@@ -2,15 +2,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "rlpp/core/error.h"
 
 #ifdef RLPP_HAVE_HTTPLIB
-#include <httplib.h>
+#include "http_guard.h"
 #endif
 
 namespace rlpp::serve {
@@ -28,6 +30,18 @@ void send_json(httplib::Response& res, int status, const json& body) {
 
 void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status(), e.body()); }
 
+constexpr const char* kChatPath = "/v1/chat/completions";
+
+detail::GuardLimits guard_limits(const ServerOptions& o) {
+  detail::GuardLimits g;
+  g.max_body_bytes = o.max_body_bytes;
+  g.max_connections = static_cast<size_t>(std::max(1, o.max_connections));
+  g.read_timeout_ms = std::max(1, o.read_timeout_ms);
+  g.request_timeout_ms = std::max(1, o.request_timeout_ms);
+  g.keep_alive_ms = std::max(1, o.keep_alive_ms);
+  return g;
+}
+
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -39,7 +53,7 @@ struct Server::Impl {
   std::shared_ptr<Backend> backend;
   ServerOptions opts;
   BatchScheduler scheduler;
-  httplib::Server http;
+  detail::GuardedServer http;
   std::thread thread;
   std::atomic<int> port{-1};
   std::atomic<uint64_t> next_id{0};
@@ -47,13 +61,10 @@ struct Server::Impl {
   std::mutex stop_mu;
 
   Impl(std::shared_ptr<Backend> b, ServerOptions o)
-      : backend(std::move(b)), opts(std::move(o)), scheduler(*backend, opts.scheduler) {
-    const size_t threads = opts.http_threads > 0
-                               ? static_cast<size_t>(opts.http_threads)
-                               : static_cast<size_t>(std::max<int64_t>(8, 2 * opts.scheduler.max_batch + 2));
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_payload_max_length(opts.max_body_bytes);
-    http.set_keep_alive_timeout(5);
+      : backend(std::move(b)),
+        opts(std::move(o)),
+        scheduler(*backend, opts.scheduler),
+        http(guard_limits(opts), detail::GuardRoutes{{"/health", "/v1/models"}, kChatPath}) {
     routes();
   }
 
@@ -80,9 +91,9 @@ struct Server::Impl {
     return raw;
   }
 
-  void chat(const httplib::Request& req, httplib::Response& res) {
-    check_key(req);
-    const ChatRequest r = parse_chat_request(req.body, opts.limits);
+  void chat(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    check_key(req);  // before the body is read: an unauthorized upload is not taken in
+    const ChatRequest r = parse_chat_request(detail::read_body(reader, opts.max_body_bytes), opts.limits);
     if (r.model != opts.model_name)
       throw ApiError(404, "the model '" + r.model + "' does not exist (this server serves '" + opts.model_name + "')",
                      "invalid_request_error", "model", "model_not_found");
@@ -144,16 +155,14 @@ struct Server::Impl {
 
   // Runs a handler; every failure becomes a JSON error and the server goes on.
   template <typename F>
-  httplib::Server::Handler guarded(F f) {
-    return [this, f](const httplib::Request& req, httplib::Response& res) {
-      try {
-        (this->*f)(req, res);
-      } catch (const ApiError& e) {
-        send_error(res, e);
-      } catch (const std::exception& e) {
-        send_error(res, ApiError(500, std::string("internal error: ") + e.what(), "server_error"));
-      }
-    };
+  void guarded(httplib::Response& res, F&& f) {
+    try {
+      f();
+    } catch (const ApiError& e) {
+      send_error(res, e);
+    } catch (const std::exception& e) {
+      send_error(res, ApiError(500, std::string("internal error: ") + e.what(), "server_error"));
+    }
   }
 
   void models(const httplib::Request& req, httplib::Response& res) {
@@ -165,22 +174,19 @@ struct Server::Impl {
   void health(const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"status", "ok"}}); }
 
   void routes() {
-    http.Get("/health", guarded(&Impl::health));
-    http.Get("/v1/models", guarded(&Impl::models));
-    http.Post("/v1/chat/completions", guarded(&Impl::chat));
-    // statuses httplib sets itself (no route, body too large, unreadable request) get a JSON body too
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      if (res.status == 404) {
-        send_error(res, ApiError(404, "no such endpoint: " + req.method + " " + req.path, "invalid_request_error", "",
-                                 "unknown_url"));
-      } else if (res.status == 413) {
-        send_error(res, ApiError(413, "the request body is too large", "invalid_request_error", "", "body_too_large"));
-      } else {
-        send_error(res, ApiError(res.status, "bad request (HTTP " + std::to_string(res.status) + ")",
-                                 res.status >= 500 ? "server_error" : "invalid_request_error"));
-      }
+    // health never waits: it takes no key, no body and no scheduler, and its connection has a
+    // thread of its own (http_guard.h)
+    http.Get("/health", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { health(req, res); });
     });
+    http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] { models(req, res); });
+    });
+    // the body is read by the handler, so that its size is checked while it arrives (chunked too)
+    http.Post(kChatPath, [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& rd) {
+      guarded(res, [&] { chat(req, res, rd); });
+    });
+    // statuses httplib sets itself get a JSON body from the connection layer's error handler
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       std::string what = "unknown exception";
       try {
@@ -194,13 +200,13 @@ struct Server::Impl {
   }
 
   void bind() {
-    int p = opts.port;
-    if (p == 0) {
-      p = http.bind_to_any_port(opts.host);
-      core::require(p > 0, "cannot bind " + opts.host + " to a free port");
-    } else {
-      core::require(http.bind_to_port(opts.host, p),
-                    "cannot bind " + opts.host + ":" + std::to_string(p) + " (in use, or not a local address)");
+    errno = 0;
+    const int p = http.bind_and_listen(opts.host, opts.port);
+    if (p <= 0) {
+      // the failing bind()/getaddrinfo() leaves errno (EADDRINUSE, EADDRNOTAVAIL, EACCES) when it can
+      const std::string why = errno != 0 ? std::strerror(errno) : "in use, or not an address of this machine";
+      throw core::UserError("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + why +
+                            " (--host/--port)");
     }
     port = p;
   }
@@ -219,8 +225,9 @@ void Server::start() {
   impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
 }
 
-void Server::listen() {
+void Server::listen(const std::function<void(int port)>& on_listening) {
   impl_->bind();
+  if (on_listening) on_listening(impl_->port);
   impl_->http.listen_after_bind();
   impl_->scheduler.stop();  // after the handlers in flight finished
 }
@@ -249,7 +256,7 @@ struct Server::Impl {
 Server::Server(std::shared_ptr<Backend>, ServerOptions opts) : impl_(std::make_unique<Impl>(Impl{std::move(opts)})) {}
 Server::~Server() = default;
 void Server::start() { throw core::UserError("rlpp was built without cpp-httplib: `rlpp serve` is unavailable"); }
-void Server::listen() { start(); }
+void Server::listen(const std::function<void(int port)>&) { start(); }
 void Server::stop() {}
 int Server::port() const { return -1; }
 SchedulerStats Server::stats() const { return {}; }

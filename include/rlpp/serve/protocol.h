@@ -27,15 +27,17 @@ class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string param = "",
            std::string code = "")
-      : std::runtime_error(message), status_(status), type_(std::move(type)), param_(std::move(param)),
-        code_(std::move(code)) {}
+      : std::runtime_error(message), status_(status), message_(std::move(message)), type_(std::move(type)),
+        param_(std::move(param)), code_(std::move(code)) {}
   int status() const { return status_; }
+  // The whole message: what() stops at a NUL byte that came with the request's text.
+  const std::string& message() const { return message_; }
   // {"error": {"message", "type", "param" (null when empty), "code" (null when empty)}}
   nlohmann::json body() const;
 
  private:
   int status_;
-  std::string type_, param_, code_;
+  std::string message_, type_, param_, code_;
 };
 
 // Server-side bounds a request is checked against.

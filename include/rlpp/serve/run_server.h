@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 namespace rlpp::serve {
@@ -21,10 +22,15 @@ struct ServeRequest {
   std::string tool_style = "compact";
   int threads = 1;                  // LibTorch threads
   int64_t max_body_kb = 1024;
+  int64_t max_connections = 256;    // open connections; more are answered 503
+  int64_t read_timeout_s = 10;      // silence while a request arrives (then 408)
+  int64_t request_timeout_s = 30;   // a whole request must arrive within this (then 408)
   uint64_t seed = 0;                // seeds of unseeded sampled batches
 };
 
-// Returns the exit code (0 after a graceful stop); core::UserError on bad input.
-int run_server(const ServeRequest& req, const std::atomic<bool>& stop);
+// Returns the exit code (0 after a graceful stop); core::UserError on bad input or when the address
+// cannot be bound (nothing is printed then). The "serving ... on http://HOST:PORT/v1" line goes to
+// `out` (default std::cout) once the socket listens, with the bound port.
+int run_server(const ServeRequest& req, const std::atomic<bool>& stop, std::ostream* out = nullptr);
 
 }  // namespace rlpp::serve

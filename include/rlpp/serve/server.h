@@ -6,10 +6,13 @@
 //                              apply_chat_template (or raw), generated through the BatchScheduler
 //
 // Every failure is a JSON error (protocol.h): 400 bad request, 401 key, 404 path or model, 413 body
-// too large, 500 generation failed (the server keeps running). Needs cpp-httplib: without it
-// (RLPP_HAVE_HTTPLIB undefined) start()/listen() throw core::UserError.
+// too large, 500 generation failed (the server keeps running); malformed or slow HTTP is refused by
+// the connection layer (src/serve/http_guard.h: 400, 408, 411, 413, 414, 431, 501, 503) and the
+// connection closed. Needs cpp-httplib: without it (RLPP_HAVE_HTTPLIB undefined) start()/listen()
+// throw core::UserError.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,8 +35,13 @@ struct ServerOptions {
   RequestLimits limits;            // max_tokens / n / stop bounds
   int64_t max_prompt_tokens = 0;   // 0 = the model's context length
   int64_t default_max_tokens = 0;  // when a request gives none; 0 = limits.max_new_tokens
-  size_t max_body_bytes = 1 << 20;
-  int http_threads = 0;            // 0 = max(8, 2 * max_batch + 2): a handler waits for its batch
+  size_t max_body_bytes = 1 << 20;  // decoded body, chunked or not (larger: 413)
+  // Each open connection has a thread, so a request still arriving delays no other; past
+  // max_connections a new connection is answered 503.
+  int max_connections = 256;
+  int read_timeout_ms = 10000;     // longest silence while a request arrives (then 408)
+  int request_timeout_ms = 30000;  // a request's line, headers and body must arrive within this
+  int keep_alive_ms = 5000;        // an idle connection is closed after this
 };
 
 class Server {
@@ -45,8 +53,9 @@ class Server {
 
   // Binds host:port (throws core::UserError when it cannot) and serves on a background thread.
   void start();
-  // Binds and serves on the calling thread until stop().
-  void listen();
+  // Binds (throws core::UserError when it cannot), calls on_listening with the bound port (the
+  // free port chosen for port 0), then serves on the calling thread until stop().
+  void listen(const std::function<void(int port)>& on_listening = {});
   // Stops accepting, lets in-flight requests finish, then stops the scheduler. Idempotent; may be
   // called from any thread (e.g. a signal watcher).
   void stop();

@@ -19,6 +19,8 @@ namespace {
 std::string describe_char(char32_t cp, std::string_view utf8) {
   char hex[16];
   std::snprintf(hex, sizeof(hex), "U+%04X", static_cast<unsigned>(cp));
+  // a control character is named by its code alone: a raw NUL would end the message's C string
+  if (cp < 0x20 || cp == 0x7F) return hex;
   return "'" + std::string(utf8) + "' (" + hex + ")";
 }
 }  // namespace
