@@ -1,6 +1,7 @@
 #include "rlpp/harness/agent_bench.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -98,6 +99,14 @@ TEST(AgentBench, NoValidCaseOrBadOptionsWriteNothing) {
   o.cases_path = fixture("cases.jsonl");
   o.trials = 0;
   EXPECT_THROW(run_agent_bench(oracle, o, log), core::UserError);
+  // A FIFO with no writer would block the read forever; a device would never end.
+  o.trials = 1;
+  const std::string fifo = tmp / "cases.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& p : {fifo, std::string("/dev/zero")}) {
+    o.cases_path = p;
+    EXPECT_THROW(run_agent_bench(oracle, o, log), core::UserError) << p;
+  }
   EXPECT_FALSE(fs::exists(o.out_dir));
 }
 
