@@ -2,6 +2,7 @@
 // validate a case file. Argument parsing only; the work is in rlpp/env/agent.
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "rlpp/env/agent/case_generator.h"
 #include "rlpp/env/agent/case_validation.h"
 #include "rlpp/env/agent/golden_trajectory.h"
+#include "rlpp/nn/tokenizer/char_tokenizer.h"
 
 namespace {
 
@@ -28,28 +30,48 @@ struct AgentCasesRequest {
   std::string chat_format = "plain", tool_style = "compact";
 };
 
-std::vector<json> read_cases(const std::string& path) {
+std::vector<json> read_cases(const std::string& path, const std::atomic<bool>& stop) {
   int64_t n = 0;
-  const auto report = agent::validate_case_file(path, &n);
+  const auto report = agent::validate_case_file(path, &n, &stop);
   if (!report.empty())
     throw rlpp::core::UserError(std::to_string(report.size()) + " problem(s) in " + path + ", first: " + report.front() +
                                 " (run `rlpp agent-cases --validate " + path + "` for all)");
   std::vector<json> out;
-  std::ifstream in(path);
+  agent::CaseFileReader in(path);
   std::string line;
-  while (std::getline(in, line))
+  while (!stop.load() && in.next(&line))
     if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(json::parse(line));
   return out;
 }
 
-int run_agent_cases(const AgentCasesRequest& r) {
+// Fails (UserError, exit 2) unless `path` can be created: its directory exists and takes a new
+// file, and it is not itself a directory. Checked for every output before any is written.
+void check_output_file(const std::string& path, const std::string& option) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  rlpp::core::require(!fs::is_directory(path, ec), option + " " + path + ": is a directory");
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  rlpp::core::require(fs::is_directory(dir, ec), option + " " + path + ": directory " + dir.string() + " does not exist");
+  const std::string probe = rlpp::core::temp_path_for(path);
+  const bool writable = std::ofstream(probe).good();
+  fs::remove(probe, ec);
+  rlpp::core::require(writable, option + " " + path + ": cannot create a file in " + dir.string());
+}
+
+constexpr int kExitStopped = 130;
+
+int run_agent_cases(const AgentCasesRequest& r, const std::atomic<bool>& stop) {
   if (!r.validate.empty()) {
     int64_t n = 0;
-    const auto report = agent::validate_case_file(r.validate, &n);
+    const auto report = agent::validate_case_file(r.validate, &n, &stop);
     std::set<std::string> bad_lines;
     for (const auto& line : report) {
       std::fprintf(stderr, "%s\n", line.c_str());
       bad_lines.insert(line.substr(0, line.find(": ", r.validate.size() + 1)));
+    }
+    if (stop.load()) {
+      std::fprintf(stderr, "agent-cases: stopped after %lld case(s) of %s\n", static_cast<long long>(n), r.validate.c_str());
+      return kExitStopped;
     }
     std::printf("%s: %lld case(s), %zu malformed\n", r.validate.c_str(), static_cast<long long>(n), bad_lines.size());
     return bad_lines.empty() ? 0 : rlpp::core::kExitUserError;
@@ -57,8 +79,13 @@ int run_agent_cases(const AgentCasesRequest& r) {
   rlpp::core::require(!r.out.empty() || !r.sft_out.empty(), "agent-cases: give --out and/or --sft-out (or --validate FILE)");
   const auto format = rlpp::nn::chat_format_from_name(r.chat_format);
   const auto style = rlpp::nn::tool_style_from_name(r.tool_style);
-  const std::vector<json> cases = r.cases.empty() ? agent::generate_cases(r.gen) : read_cases(r.cases);
+  if (!r.out.empty()) check_output_file(r.out, "--out");
+  if (!r.sft_out.empty()) check_output_file(r.sft_out, "--sft-out");
+  if (!r.alphabet_out.empty()) check_output_file(r.alphabet_out, "--alphabet-out");
+  const std::vector<json> cases = r.cases.empty() ? agent::generate_cases(r.gen) : read_cases(r.cases, stop);
+  if (stop.load()) return kExitStopped;
 
+  // Everything is built in memory first: an error in any part writes no file at all.
   std::string text;
   std::map<std::string, int64_t> per_type;
   int64_t tasks = 0, true_multi = 0;
@@ -70,39 +97,41 @@ int run_agent_cases(const AgentCasesRequest& r) {
       if (c.contains("turn_type") && c.at("turn_type")[t] == true) ++true_multi;
     }
   }
+  std::string sft;
+  rlpp::nn::AlphabetBuilder chars;
+  int64_t examples = 0;
+  if (!r.sft_out.empty() || !r.alphabet_out.empty()) {
+    for (const json& c : cases) {
+      const std::string where = "case " + (c.contains("id") ? c.at("id").dump() : std::string("?"));
+      for (const auto& ex : agent::golden_sft_examples(c, format, style)) {
+        sft += agent::sft_jsonl_line(ex) + "\n";
+        chars.add(ex.prompt, where);
+        chars.add(ex.response, where);
+        ++examples;
+      }
+      if (stop.load()) return kExitStopped;
+    }
+  }
+  const std::string alphabet = chars.alphabet();
+
   if (!r.out.empty()) rlpp::core::atomic_write_file(r.out, text);
+  if (!r.sft_out.empty()) rlpp::core::atomic_write_file(r.sft_out, sft);
+  if (!r.alphabet_out.empty())
+    rlpp::core::atomic_write_file(r.alphabet_out, json{{"alphabet", alphabet}, {"num_chars", chars.size()}}.dump() + "\n");
+
   std::printf("%zu dialogue(s), %lld task(s):", cases.size(), static_cast<long long>(tasks));
   for (const auto& [type, n] : per_type) std::printf(" %s %lld", type.c_str(), static_cast<long long>(n));
   std::printf("; true multi-turn %lld of %lld later tasks\n", static_cast<long long>(true_multi),
               static_cast<long long>(tasks - static_cast<int64_t>(cases.size())));
   if (!r.out.empty()) std::printf("cases: %s\n", r.out.c_str());
-
-  if (!r.sft_out.empty() || !r.alphabet_out.empty()) {
-    std::string sft;
-    std::set<char> chars;
-    int64_t examples = 0;
-    for (const json& c : cases)
-      for (const auto& ex : agent::golden_sft_examples(c, format, style)) {
-        sft += agent::sft_jsonl_line(ex) + "\n";
-        chars.insert(ex.prompt.begin(), ex.prompt.end());
-        chars.insert(ex.response.begin(), ex.response.end());
-        ++examples;
-      }
-    if (!r.sft_out.empty()) {
-      rlpp::core::atomic_write_file(r.sft_out, sft);
-      std::printf("sft: %s (%lld examples, %s format, %s tools)\n", r.sft_out.c_str(), static_cast<long long>(examples),
-                  r.chat_format.c_str(), r.tool_style.c_str());
-    }
-    const std::string alphabet(chars.begin(), chars.end());
-    if (!r.alphabet_out.empty()) {
-      rlpp::core::atomic_write_file(r.alphabet_out, json{{"alphabet", alphabet}, {"num_chars", alphabet.size()}}.dump() + "\n");
-      std::printf("alphabet: %s (%zu characters)\n", r.alphabet_out.c_str(), alphabet.size());
-    }
-  }
+  if (!r.sft_out.empty())
+    std::printf("sft: %s (%lld examples, %s format, %s tools)\n", r.sft_out.c_str(), static_cast<long long>(examples),
+                r.chat_format.c_str(), r.tool_style.c_str());
+  if (!r.alphabet_out.empty()) std::printf("alphabet: %s (%zu characters)\n", r.alphabet_out.c_str(), chars.size());
   return 0;
 }
 
-const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std::atomic<bool>&) {
+const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std::atomic<bool>& stop) {
   auto r = std::make_shared<AgentCasesRequest>();
   auto* sub = app.add_subcommand("agent-cases", "generate C3-format tool-use dialogues and golden SFT data, or validate a case file");
   sub->add_option("--out", r->out, "write the cases here (JSONL, one dialogue per line)");
@@ -118,7 +147,7 @@ const bool kRegistered = rlpp::cli::register_command([](CLI::App& app, const std
   sub->add_option("--tool-style", r->tool_style, "tools in the system message: compact or full");
   sub->add_option("--alphabet-out", r->alphabet_out, "write the SFT texts' characters as JSON {alphabet, num_chars}");
   sub->add_option("--validate", r->validate, "validate a case file: report each malformed case by line, exit 2 if any");
-  return rlpp::cli::Command{sub, [r] { return run_agent_cases(*r); }, false};
+  return rlpp::cli::Command{sub, [r, &stop] { return run_agent_cases(*r, stop); }, true};  // SIGTERM stops validation
 }, 210);
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <numeric>
 #include <sstream>
 
 #include "rlpp/certify/margin.h"
@@ -93,17 +94,23 @@ std::pair<double, double> best_euler_ratio(const LocalConstants& lc, double lo, 
 
 Certificate certify(const Game& game, const CertifyOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
+  const auto stage = [&](const char* name) {
+    if (options.progress) options.progress(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  };
   Certificate c;
+  stage("local constants");
   c.constants = estimate_local_constants(game, options.region, options.geometry);
   const LocalConstants& lc = c.constants;
   const bool positive_mu = lc.mu.minCoeff() > 0.0;
   c.small_gain_radius = positive_mu ? small_gain_radius(lc.mu, lc.L) : std::numeric_limits<double>::infinity();
+  stage("weights");
   c.weights = optimise_weights(lc.mu, lc.L);
   if (lc.mu.size() == 2) {
     const WeightChoice closed = two_player_weights(lc.mu, lc.L);
     if (closed.alpha >= c.weights.alpha) c.weights = closed;
     c.band = timescale_band(lc.mu, lc.L, 0.0);
   }
+  stage("beta");
   c.beta = metric_lipschitz(lc.jacobians, lc.dims, lc.L, c.weights.w, &c.beta_exact);
   // α* at round-off level (e.g. 1e-15 on a game exactly at the edge) certifies nothing.
   c.holds = c.weights.alpha > 1e-10 * std::max(1.0, lc.mu.cwiseAbs().maxCoeff());
@@ -136,6 +143,7 @@ nlohmann::json certificate_json(const Certificate& c) {
   j["beta"] = c.beta;
   j["beta_exact"] = c.beta_exact;
   j["euclidean_margin"] = lc.euclidean_margin;
+  j["euclidean_margin_exact"] = lc.euclidean_margin_exact;
   j["small_gain_radius"] = std::isfinite(c.small_gain_radius) ? nlohmann::json(c.small_gain_radius) : nlohmann::json();
   j["mu"] = to_json(lc.mu);
   Eigen::MatrixXd L = lc.L;
@@ -172,8 +180,14 @@ std::string certificate_summary(const Certificate& c) {
                                : std::to_string(lc.centre_points) + " centre + " + std::to_string(lc.grid_points) +
                                      " vertices + " + std::to_string(lc.random_points) + " random points (an estimate)")
     << "\n";
-  s << "euclidean margin (lambda_min of sym J): " << num(lc.euclidean_margin)
-    << (lc.euclidean_margin > 0.0 ? "  monotone" : "  not monotone") << "\n";
+  if (lc.euclidean_margin_exact) {
+    s << "euclidean margin (lambda_min of sym J): " << num(lc.euclidean_margin)
+      << (lc.euclidean_margin > 0.0 ? "  monotone" : "  not monotone") << "\n";
+  } else {
+    s << "euclidean margin (lambda_min of sym J) >= " << num(lc.euclidean_margin) << " (block bound, "
+      << std::accumulate(lc.dims.begin(), lc.dims.end(), int64_t{0}) << " > " << kExactMarginLimit << " coordinates)"
+      << (lc.euclidean_margin > 0.0 ? "  monotone" : "  monotonicity not shown") << "\n";
+  }
   s << "SGN: " << (c.holds ? "HOLDS" : "FAILS") << "  alpha* = " << num(c.weights.alpha) << "  beta = " << num(c.beta)
     << (c.beta_exact ? "" : " (block-norm bound)") << "  weights (" << c.weights.method << ")";
   if (c.weights.w.size() <= 8) {

@@ -1,6 +1,8 @@
 #include "rlpp/certify/commands.h"
 
+#include <chrono>
 #include <cmath>
+#include <iostream>
 #include <iomanip>
 #include <random>
 #include <sstream>
@@ -8,6 +10,7 @@
 #include "rlpp/certify/certificate.h"
 #include "rlpp/certify/contraction_check.h"
 #include "rlpp/certify/game_file.h"
+#include "rlpp/certify/margin.h"
 #include "rlpp/certify/markov_game.h"
 #include "rlpp/certify/quadratic_game.h"
 #include "rlpp/core/error.h"
@@ -31,6 +34,10 @@ GameFile load(const std::string& path, const std::optional<double>& coupling) {
     f.game = std::make_unique<QuadraticGame>(need_quadratic(f, "--coupling").with_coupling(*coupling));
   }
   return f;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 std::string fmt(double v) {
@@ -62,6 +69,7 @@ void plot_margins(const QuadraticGame& game, double coupling_max, const std::str
 }  // namespace
 
 void run_certify(const CertifyRequest& req, std::ostream& out) {
+  const auto t0 = std::chrono::steady_clock::now();
   GameFile f = load(req.game_path, req.coupling);
   if (req.radius) {
     core::require(*req.radius >= 0.0 && std::isfinite(*req.radius), "--radius must be >= 0");
@@ -73,7 +81,16 @@ void run_certify(const CertifyRequest& req, std::ostream& out) {
     core::require(req.geometry == "euclidean" || f.kind == "markov", "--geometry fisher needs a Markov game");
     f.geometry = req.geometry == "fisher" ? Geometry::kFisher : Geometry::kEuclidean;
   }
-  const Certificate c = certify(*f.game, {f.region, f.geometry});
+  CertifyOptions options{f.region, f.geometry, nullptr};
+  // Large games take seconds to minutes (N² block norms, O(N³) weights): say what is running.
+  if (f.game->num_players() > kDenseRadiusLimit || f.game->dim() > kExactMarginLimit) {
+    std::cerr << "certify: " << f.path << ": " << f.game->num_players() << " players, " << f.game->dim()
+              << " coordinates, read in " << fmt(seconds_since(t0)) << " s" << std::endl;
+    options.progress = [](const std::string& stage, double s) {
+      std::cerr << "certify: " << stage << " (at " << fmt(s) << " s)" << std::endl;
+    };
+  }
+  const Certificate c = certify(*f.game, options);
   out << f.path << (f.name.empty() ? "" : " (" + f.name + ")") << "\n" << certificate_summary(c);
   out << "certified in " << fmt(c.seconds) << " s\n";
   if (!req.json_out.empty()) {
@@ -106,7 +123,7 @@ void run_simulate(const SimulateRequest& req, std::ostream& out) {
   }
   // NPG is Euler in the Fisher metric: certify in that geometry; Euclidean dynamics in the Euclidean one.
   const Geometry geometry = o.method == Method::kNpg ? Geometry::kFisher : Geometry::kEuclidean;
-  const Certificate c = certify(game, {f.region, geometry});
+  const Certificate c = certify(game, {f.region, geometry, nullptr});
   if (req.step) {
     core::require(*req.step > 0.0 && std::isfinite(*req.step), "--step must be positive");
     o.step = *req.step;

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -279,6 +280,15 @@ Region read_region(const Reader& rd, const json& doc, int64_t n) {
   return r;
 }
 
+// ":<line>" of the token quoted in nlohmann's message ("... parsing '1e999'"), or "" when not found.
+std::string where_in(const std::string& text, const std::string& message) {
+  const size_t open = message.find('\''), close = message.rfind('\'');
+  if (open == std::string::npos || close <= open + 1) return "";
+  const size_t at = text.find(message.substr(open + 1, close - open - 1));
+  if (at == std::string::npos) return "";
+  return ":" + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -292,6 +302,9 @@ GameFile parse_game_file(const std::string& text, const std::string& source) {
       doc = json::parse(text);
     } catch (const json::parse_error& e) {
       throw core::UserError(source + ": malformed JSON: " + e.what());
+    } catch (const json::out_of_range& e) {
+      // A literal beyond double range (1e999): the exception names the token but not where it is.
+      throw core::UserError(source + where_in(text, e.what()) + ": a number is out of range (" + e.what() + ")");
     }
   } else {
     try {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "rlpp/certify/markov_game.h"
+#include "rlpp/certify/quadratic_game.h"
 #include "rlpp/core/error.h"
 
 namespace rlpp::certify {
@@ -57,7 +58,7 @@ std::vector<Eigen::VectorXd> region_points(const Game& game, const Region& regio
 
 namespace {
 
-// Per player: basis B_i (d_i, k_i) and, in Fisher geometry, G_i^{-1/2} (k_i, k_i).
+// Per player: basis B_i (d_i, k_i) (empty when every B_i = I) and, in Fisher geometry, G_i^{-1/2} (k_i, k_i).
 struct Frame {
   std::vector<Eigen::MatrixXd> basis;
   std::vector<Eigen::MatrixXd> inv_sqrt_metric;  // empty in Euclidean geometry
@@ -74,9 +75,9 @@ Frame frame_at(const Game& game, const Eigen::VectorXd& x, Geometry geometry) {
   core::require(geometry == Geometry::kEuclidean || markov != nullptr,
                 "the Fisher geometry needs a Markov game (softmax policies)");
   Frame f;
+  if (markov == nullptr) return f;  // B_i = I: the blocks of J are used as they are
   for (int i = 0; i < game.num_players(); ++i) {
-    const int64_t d = game.players()[i].dim;
-    f.basis.push_back(markov ? markov->tangent_basis(i) : Eigen::MatrixXd::Identity(d, d));
+    f.basis.push_back(markov->tangent_basis(i));
     if (geometry == Geometry::kFisher) {
       const Eigen::MatrixXd& B = f.basis.back();
       f.inv_sqrt_metric.push_back(inverse_sqrt(B.transpose() * markov->fisher(x, i) * B));
@@ -103,29 +104,54 @@ LocalConstants estimate_local_constants(const Game& game, const Region& region, 
   lc.mu = Eigen::VectorXd::Constant(N, std::numeric_limits<double>::infinity());
   lc.L = Eigen::MatrixXd::Zero(N, N);
   lc.euclidean_margin = std::numeric_limits<double>::infinity();
+  // A quadratic game's Jacobian is its H: read it in place rather than copy n² doubles per point.
+  const auto* quadratic = dynamic_cast<const QuadraticGame*>(&game);
+  Eigen::MatrixXd J_copy;
+  std::vector<int64_t> off;
   for (const auto& x : pts) {
-    const Eigen::MatrixXd J = game.jacobian(x);
+    if (quadratic == nullptr) J_copy = game.jacobian(x);
+    const Eigen::MatrixXd& J = quadratic != nullptr ? quadratic->H() : J_copy;
     core::require(J.allFinite(), "the game's Jacobian is not finite at a point of the region");
     const Frame f = frame_at(game, x, geometry);
     if (lc.dims.empty()) {
-      for (int i = 0; i < N; ++i) lc.dims.push_back(f.basis[i].cols());
+      for (int i = 0; i < N; ++i) lc.dims.push_back(f.basis.empty() ? game.players()[i].dim : f.basis[i].cols());
+      off.assign(N + 1, 0);
+      for (int i = 0; i < N; ++i) off[i + 1] = off[i] + lc.dims[i];
+      lc.euclidean_margin_exact = off[N] <= kExactMarginLimit;
     }
-    std::vector<int64_t> off(N + 1, 0);
-    for (int i = 0; i < N; ++i) off[i + 1] = off[i] + lc.dims[i];
-    Eigen::MatrixXd Jh(off[N], off[N]);
+    // Ĵ is assembled only when its dense λ_min is affordable; the block constants never need it.
+    Eigen::MatrixXd Jh;
+    if (lc.euclidean_margin_exact) Jh.resize(off[N], off[N]);
     for (int i = 0; i < N; ++i) {
       const auto& pi = game.players()[i];
       for (int j = 0; j < N; ++j) {
         const auto& pj = game.players()[j];
-        Eigen::MatrixXd blk = f.basis[i].transpose() * J.block(pi.offset, pj.offset, pi.dim, pj.dim) * f.basis[j];
+        const auto raw = J.block(pi.offset, pj.offset, pi.dim, pj.dim);
+        Eigen::MatrixXd blk;
+        if (f.basis.empty()) {
+          blk = raw;
+        } else {
+          blk = f.basis[i].transpose() * raw * f.basis[j];
+        }
         if (!f.inv_sqrt_metric.empty()) blk = f.inv_sqrt_metric[i] * blk * f.inv_sqrt_metric[j];
-        Jh.block(off[i], off[j], lc.dims[i], lc.dims[j]) = blk;
+        if (lc.euclidean_margin_exact) Jh.block(off[i], off[j], lc.dims[i], lc.dims[j]) = blk;
+        // Uncoupled pairs (zero blocks) are common in large games: their norm needs no eigensolver.
+        if (i != j && blk.isZero(0.0)) continue;
         lc.L(i, j) = std::max(lc.L(i, j), spectral_norm(blk));
         if (i == j) lc.mu(i) = std::min(lc.mu(i), min_sym_eigenvalue(blk));
       }
     }
-    lc.euclidean_margin = std::min(lc.euclidean_margin, min_sym_eigenvalue(Jh));
-    lc.jacobians.push_back(std::move(Jh));
+    if (lc.euclidean_margin_exact) {
+      lc.euclidean_margin = std::min(lc.euclidean_margin, min_sym_eigenvalue(Jh));
+      lc.jacobians.push_back(std::move(Jh));
+    }
+  }
+  if (!lc.euclidean_margin_exact) {
+    // xᵀ sym(Ĵ) x ≥ Σ μ_i‖x_i‖² − Σ_{i≠j} L_ij‖x_i‖‖x_j‖ = tᵀKt, t_i = ‖x_i‖ ≥ 0, so λ_min(sym Ĵ) ≥ λ_min(sym K),
+    // at every sampled point (K's entries are the worst over the points).
+    Eigen::MatrixXd K = -0.5 * (lc.L + lc.L.transpose());
+    K.diagonal() = lc.mu;
+    lc.euclidean_margin = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(K, Eigen::EigenvaluesOnly).eigenvalues()(0);
   }
   return lc;
 }

@@ -65,7 +65,23 @@ double small_gain_radius(const Eigen::VectorXd& mu, const Eigen::MatrixXd& L) {
   G.diagonal().setZero();
   G = mu.cwiseInverse().asDiagonal() * G;
   if (G.size() == 0) return 0.0;
-  return Eigen::EigenSolver<Eigen::MatrixXd>(G, false).eigenvalues().cwiseAbs().maxCoeff();
+  if (G.rows() <= kDenseRadiusLimit) {
+    return Eigen::EigenSolver<Eigen::MatrixXd>(G, false).eigenvalues().cwiseAbs().maxCoeff();
+  }
+  // G ≥ 0, so ρ(G) is its Perron root, and any x > 0 brackets it (Collatz–Wielandt):
+  // min_i (Gx)_i/x_i ≤ ρ ≤ max_i (Gx)_i/x_i. Power iteration on G + I (same Perron vector, no
+  // period-k oscillation, x stays > 0) closes the bracket; the upper end is returned.
+  Eigen::VectorXd x = Eigen::VectorXd::Ones(G.rows());
+  double hi = 0.0;
+  for (int it = 0; it < 20000; ++it) {
+    const Eigen::VectorXd y = G * x;
+    const Eigen::ArrayXd r = y.array() / x.array();
+    hi = r.maxCoeff();
+    if (hi - r.minCoeff() <= 1e-12 * hi) break;
+    x = y + x;
+    x /= x.maxCoeff();
+  }
+  return hi;
 }
 
 }  // namespace rlpp::certify

@@ -1,5 +1,6 @@
 #include "rlpp/certify/weights.h"
 
+#include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <cmath>
 
@@ -12,6 +13,15 @@ WeightChoice choice(Eigen::VectorXd w, const Eigen::VectorXd& mu, const Eigen::M
   w /= w.maxCoeff();
   const double alpha = sgn_margin(mu, L, w);
   return {std::move(w), alpha, std::move(method)};
+}
+
+// α*(w) ≥ a ⇔ W^{-1/2}C(w)W^{-1/2} − 2aI ⪰ 0: one Cholesky (N³/3) instead of the eigenvalues.
+bool margin_at_least(const Eigen::VectorXd& mu, const Eigen::MatrixXd& L, const Eigen::VectorXd& w, double a) {
+  const Eigen::MatrixXd K = comparison_matrix(mu, L);
+  const Eigen::VectorXd s = w.cwiseSqrt().cwiseInverse();
+  Eigen::MatrixXd S = s.asDiagonal() * (w.asDiagonal() * K + K.transpose() * w.asDiagonal()) * s.asDiagonal();
+  S.diagonal().array() -= 2.0 * a;
+  return Eigen::LLT<Eigen::MatrixXd>(S).info() == Eigen::Success;
 }
 
 // W = diag(y/x) with (K − αI)x = 1, (K − αI)ᵀy = 1 when both are positive and W meets α.
@@ -27,7 +37,7 @@ bool feasible(const Eigen::MatrixXd& K, const Eigen::VectorXd& mu, const Eigen::
   Eigen::VectorXd v = y.cwiseQuotient(x);
   v /= v.maxCoeff();
   if (!(v.minCoeff() > 0.0)) return false;
-  if (sgn_margin(mu, L, v) < alpha - 1e-9 * (1.0 + std::abs(alpha))) return false;
+  if (!margin_at_least(mu, L, v, alpha - 1e-9 * (1.0 + std::abs(alpha)))) return false;
   *w = v;
   return true;
 }
@@ -64,9 +74,17 @@ WeightChoice perron_weights(const Eigen::VectorXd& mu, const Eigen::MatrixXd& L)
   Eigen::MatrixXd B = (mu.maxCoeff() + 1.0) * Eigen::MatrixXd::Identity(N, N) - K;
   B.array() += 1e-12 * B.cwiseAbs().maxCoeff();
   Eigen::VectorXd x = Eigen::VectorXd::Ones(N), y = Eigen::VectorXd::Ones(N);
+  // B > 0 keeps x, y > 0; stop once both Collatz–Wielandt brackets max/min (Bx)_i/x_i have closed.
+  const auto spread = [](const Eigen::VectorXd& bx, const Eigen::VectorXd& x) {
+    const Eigen::ArrayXd r = bx.array() / x.array();
+    return (r.maxCoeff() - r.minCoeff()) / r.maxCoeff();
+  };
   for (int it = 0; it < 5000; ++it) {
-    x = (B * x).normalized();
-    y = (B.transpose() * y).normalized();
+    const Eigen::VectorXd bx = B * x, by = B.transpose() * y;
+    const bool converged = std::max(spread(bx, x), spread(by, y)) <= 1e-14;
+    x = bx.normalized();
+    y = by.normalized();
+    if (converged) break;
   }
   return choice(y.cwiseQuotient(x), mu, L, "perron");
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <mutex>
 #include <ostream>
@@ -18,6 +19,7 @@
 namespace rlpp::harness {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 CaseFile load_cases_checked(const std::string& path, const CaseReadOptions& read, const PathOptions& paths,
                             std::ostream& log) {
@@ -117,6 +119,34 @@ void write_plots(const json& m, const std::string& dir, std::vector<std::string>
   draw(bars, "error taxonomy (failed tasks; argument errors per call)", "category", "count", "error_taxonomy.png");
 }
 
+// Creates the output directory up front (so that an unwritable --out fails before any request)
+// and, unless keep() is called, removes on destruction the levels it created, innermost first:
+// a stopped or failed run leaves no empty directory behind. remove() refuses a non-empty
+// directory, so nothing written there by anyone else is lost.
+class OutputDir {
+ public:
+  explicit OutputDir(const std::string& dir) {
+    std::error_code ec;
+    for (fs::path p(dir); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      created_.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    core::ensure_output_dir(dir);
+  }
+  OutputDir(const OutputDir&) = delete;
+  OutputDir& operator=(const OutputDir&) = delete;
+  ~OutputDir() {
+    if (keep_) return;
+    std::error_code ec;
+    for (const auto& p : created_) fs::remove(p, ec);
+  }
+  void keep() { keep_ = true; }
+
+ private:
+  std::vector<fs::path> created_;
+  bool keep_ = false;
+};
+
 }  // namespace
 
 std::string render_report(const json& m) {
@@ -207,7 +237,7 @@ BenchResult run_agent_bench(ChatModel& model, const BenchOptions& opts, std::ost
   CaseFile f = load_cases_checked(opts.cases_path, opts.read, opts.replay.paths, log);
   core::require(!f.cases.empty(), "no valid case in '" + opts.cases_path + "' (" + std::to_string(f.problems.size()) +
                                       " malformed)");
-  core::ensure_output_dir(opts.out_dir);
+  OutputDir out_dir(opts.out_dir);
 
   const auto t0 = std::chrono::steady_clock::now();
   std::mutex log_mu;
@@ -229,6 +259,17 @@ BenchResult run_agent_bench(ChatModel& model, const BenchOptions& opts, std::ost
   if (!run.complete) {
     log << "agent-bench: stopped before the end; nothing written\n";
     return out;
+  }
+  // A model that never answered (a wrong --base-url, a dead server) scores 0 %, which reads as a
+  // result: refuse it, with the first error, instead of writing a report.
+  const auto answered = std::find_if(run.transcript.begin(), run.transcript.end(),
+                                     [](const json& l) { return l.contains("response"); });
+  if (!run.transcript.empty() && answered == run.transcript.end()) {
+    const json& first = run.transcript.front();
+    throw core::UserError("agent-bench: none of the " + std::to_string(run.transcript.size()) +
+                          " model requests succeeded; the first failed with: " +
+                          (first.contains("error") && first["error"].is_string() ? first["error"].get<std::string>()
+                                                                                  : std::string("no reply")));
   }
 
   json m = compute_metrics(run.results, opts.trials);
@@ -275,6 +316,7 @@ BenchResult run_agent_bench(ChatModel& model, const BenchOptions& opts, std::ost
   core::atomic_write_file(opts.out_dir + "/transcripts.jsonl", transcript);
   core::atomic_write_file(opts.out_dir + "/metrics.json", m.dump(2) + "\n");
   core::atomic_write_file(opts.out_dir + "/report.md", report);
+  out_dir.keep();
   log << "agent-bench: action accuracy " << pct(m["overall"]["action_acc"].get<double>()) << "%, with arguments "
       << pct(m["overall"]["args_acc"].get<double>()) << "%; wrote " << opts.out_dir << "/{report.md,metrics.json,transcripts.jsonl}\n";
   out.metrics = std::move(m);

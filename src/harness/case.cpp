@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -376,6 +377,11 @@ Case parse_case(const json& j, int line, const CaseReadOptions& opts) {
 }
 
 CaseFile read_cases(const std::string& path, const CaseReadOptions& opts) {
+  // stat() first: opening a FIFO with no writer blocks, and a device may never end.
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw core::UserError("case file '" + path + "' is not a regular file (a directory, FIFO, device or socket)");
   std::ifstream in(path);
   if (!in) throw core::UserError("cannot read case file '" + path + "'");
   CaseFile out;

@@ -86,6 +86,13 @@ TEST(GameFile, BadFilesNameTheFileAndTheKey) {
   expect_user_error([&] { parse_game_file("kind = \"toy\"\n", "g.toml"); }, {"kind", "valid: quadratic"});
 }
 
+// nlohmann reports a literal beyond double range as out_of_range, not as a parse error.
+TEST(GameFile, NumberOverflowNamesTheFileAndLine) {
+  expect_user_error([] { parse_game_file("{\"kind\": \"lq_rotation\",\n \"dim\": 2,\n \"lambda\": 1e999}", "g.json"); },
+                    {"g.json:3", "1e999", "out of range"});
+  expect_user_error([] { parse_game_file("kind = \"lq_rotation\"\ndim = 2\nlambda = 1e999\n", "g.toml"); }, {"g.toml"});
+}
+
 TEST(GameFile, MissingFileIsAUserError) {
   expect_user_error([] { load_game_file("/nonexistent/game.toml"); }, {"/nonexistent/game.toml"});
 }

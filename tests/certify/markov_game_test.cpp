@@ -89,7 +89,7 @@ TEST(MarkovGame, PseudoGradientMatchesFiniteDifferencesAndNaturalGradientSolvesF
 
 TEST(MarkovGame, FisherCertificateHoldsAndNpgContractsAtHalfTheEulerBound) {
   const GameFile f = coordination();
-  CertifyOptions opts{f.region, f.geometry};
+  CertifyOptions opts{f.region, f.geometry, nullptr};
   const Certificate c = certify(*f.game, opts);
   ASSERT_TRUE(c.holds) << certificate_summary(c);
   EXPECT_FALSE(c.constants.exact);

@@ -1,6 +1,7 @@
 #include "rlpp/harness/agent_bench.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -98,7 +99,58 @@ TEST(AgentBench, NoValidCaseOrBadOptionsWriteNothing) {
   o.cases_path = fixture("cases.jsonl");
   o.trials = 0;
   EXPECT_THROW(run_agent_bench(oracle, o, log), core::UserError);
+  // A FIFO with no writer would block the read forever; a device would never end.
+  o.trials = 1;
+  const std::string fifo = tmp / "cases.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& p : {fifo, std::string("/dev/zero")}) {
+    o.cases_path = p;
+    EXPECT_THROW(run_agent_bench(oracle, o, log), core::UserError) << p;
+  }
   EXPECT_FALSE(fs::exists(o.out_dir));
+}
+
+// A server that never answers (nothing listening at --base-url).
+class DeadModel : public ChatModel {
+ public:
+  json complete(const json&, const json&) override { throw ModelError("no response from http://127.0.0.1:9 (Connection)"); }
+  std::string name() const override { return "dead"; }
+};
+
+TEST(AgentBench, NoSuccessfulRequestIsAnErrorAndLeavesNoDirectory) {
+  TempDir tmp;
+  DeadModel dead;
+  BenchOptions o;
+  o.cases_path = fixture("cases.jsonl");
+  o.out_dir = tmp / "a/out";
+  o.plots = false;
+  std::ostringstream log;
+  try {
+    run_agent_bench(dead, o, log);
+    ADD_FAILURE() << "no UserError";
+  } catch (const core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("none of the"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("http://127.0.0.1:9"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(tmp / "a"));
+}
+
+TEST(AgentBench, StoppedRunLeavesNoDirectoryButKeepsAnExistingOne) {
+  TempDir tmp;
+  const auto cases = read_cases(fixture("cases.jsonl")).cases;
+  OracleModel oracle(cases);
+  BenchOptions o;
+  o.cases_path = fixture("cases.jsonl");
+  o.out_dir = tmp / "new/out";
+  o.plots = false;
+  std::ostringstream log;
+  const std::atomic<bool> stop{true};
+  EXPECT_FALSE(run_agent_bench(oracle, o, log, &stop).complete);
+  EXPECT_FALSE(fs::exists(tmp / "new"));
+  fs::create_directories(tmp / "mine");
+  o.out_dir = tmp / "mine";
+  EXPECT_FALSE(run_agent_bench(oracle, o, log, &stop).complete);
+  EXPECT_TRUE(fs::is_directory(tmp / "mine"));
 }
 
 // ---- the command line ------------------------------------------------------------------------

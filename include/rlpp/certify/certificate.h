@@ -2,6 +2,7 @@
 // weights → {metric w, rate α*, β, safe Euler and RK4 steps, timescale band}, or the failing
 // condition and by how much.
 #pragma once
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +17,8 @@ namespace rlpp::certify {
 struct CertifyOptions {
   Region region;
   Geometry geometry = Geometry::kEuclidean;
+  // Called as each stage starts ("local constants", "weights", "beta"), with the seconds so far.
+  std::function<void(const std::string& stage, double seconds)> progress;
 };
 
 struct Certificate {

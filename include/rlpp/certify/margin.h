@@ -5,6 +5,7 @@
 // SGN holds when α*(w) > 0: then ⟨F(x)−F(y), x−y⟩_M ≥ α*‖x−y‖²_M on the region, M = diag(w_i I).
 #pragma once
 #include <Eigen/Core>
+#include <cstdint>
 #include <vector>
 
 namespace rlpp::certify {
@@ -27,7 +28,10 @@ double metric_lipschitz(const std::vector<Eigen::MatrixXd>& jacobians, const std
                         const Eigen::MatrixXd& L, const Eigen::VectorXd& w, bool* exact = nullptr,
                         int64_t exact_limit = 600);
 
-// ρ(diag(μ)^{-1} L_offdiag): some weights certify iff every μ_i > 0 and this is < 1.
+// ρ(diag(μ)^{-1} L_offdiag): some weights certify iff every μ_i > 0 and this is < 1. Dense
+// eigenvalues up to kDenseRadiusLimit players; above, the Collatz–Wielandt upper bound from power
+// iteration (relative gap to the lower bound ≤ 1e-12 when it converges; O(N²) per iteration).
+constexpr int64_t kDenseRadiusLimit = 64;
 double small_gain_radius(const Eigen::VectorXd& mu, const Eigen::MatrixXd& L);
 
 // Expands block weights (N,) to the metric's diagonal (n,).

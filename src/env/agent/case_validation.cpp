@@ -1,5 +1,6 @@
 #include "rlpp/env/agent/case_validation.h"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -183,17 +184,45 @@ std::vector<std::string> validate_case(const json& c) {
   return out;
 }
 
-std::vector<std::string> validate_case_file(const std::string& path, int64_t* num_cases) {
-  std::ifstream in(path);
-  if (!in) throw core::UserError("cannot read case file " + path);
+CaseFileReader::CaseFileReader(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path_, ec);  // stat() only: a FIFO is not opened
+  if (!fs::exists(st)) throw core::UserError("cannot read case file " + path_ + ": no such file");
+  if (fs::is_directory(st)) throw core::UserError("case file " + path_ + " is a directory, not a JSONL file");
+  if (!fs::is_regular_file(st))
+    throw core::UserError("case file " + path_ + " is not a regular file (a FIFO, device or socket)");
+  in_.open(path_, std::ios::binary);
+  if (!in_) throw core::UserError("cannot read case file " + path_);
+}
+
+bool CaseFileReader::next(std::string* line) {
+  line->clear();
+  std::streambuf* buf = in_.rdbuf();
+  for (int c = buf->sbumpc();; c = buf->sbumpc()) {
+    if (c == std::char_traits<char>::eof()) {
+      if (line->empty()) return false;
+      break;
+    }
+    if (c == '\n') break;
+    if (line->size() >= kMaxCaseLineBytes)
+      throw core::UserError(path_ + ":" + std::to_string(line_ + 1) + ": line longer than " +
+                            std::to_string(kMaxCaseLineBytes >> 20) + " MiB (not a JSONL case file?)");
+    line->push_back(static_cast<char>(c));
+  }
+  ++line_;
+  return true;
+}
+
+std::vector<std::string> validate_case_file(const std::string& path, int64_t* num_cases, const std::atomic<bool>* stop) {
+  CaseFileReader in(path);
   std::vector<std::string> report;
   std::string line;
-  int64_t lineno = 0, cases = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
+  int64_t cases = 0;
+  while ((stop == nullptr || !stop->load()) && in.next(&line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++cases;
-    const std::string where = path + ":" + std::to_string(lineno) + ": ";
+    const std::string where = path + ":" + std::to_string(in.line_number()) + ": ";
     const json c = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (c.is_discarded()) {
       report.push_back(where + "not valid JSON");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/core/error.h"
+#include "rlpp/nn/tokenizer/char_tokenizer.h"
 
 namespace rlpp::env::text {
 
@@ -25,16 +26,6 @@ namespace {
 std::string key_of(const TaskInstance& t) { return t.prompt + '\x1f' + t.answer; }
 
 bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
-
-// Adds the code points of `s` (valid UTF-8: nlohmann::json rejects anything else) to `out`.
-void add_code_points(const std::string& s, std::set<std::string>* out) {
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    out->insert(s.substr(i, len));
-    i += len;
-  }
-}
 
 }  // namespace
 
@@ -121,15 +112,16 @@ JsonlTask::JsonlTask(const JsonlOptions& opts) : opts_(opts) {
   std::vector<bool> is_test(static_cast<size_t>(n), false);
   for (int64_t i = 0; i < n_test; ++i) is_test[static_cast<size_t>(perm[static_cast<size_t>(i)])] = true;
 
-  std::set<std::string> chars = {"\n"};
+  nn::AlphabetBuilder chars;
+  chars.add("\n", opts.path);
   for (size_t i = 0; i < all.size(); ++i) {
-    add_code_points(all[i].prompt, &chars);
-    add_code_points(all[i].answer, &chars);
-    add_code_points(all[i].solution, &chars);
+    chars.add(all[i].prompt, opts.path);
+    chars.add(all[i].answer, opts.path);
+    chars.add(all[i].solution, opts.path);
     if (all_graders[i]) line_graders_.emplace(key_of(all[i]), all_graders[i]);
     (is_test[i] ? test_ : train_).push_back(std::move(all[i]));
   }
-  for (const auto& c : chars) alphabet_ += c;
+  alphabet_ = chars.alphabet();
 }
 
 TaskInstance JsonlTask::sample(core::Rng& rng) const { return train_[rng.below(train_.size())]; }

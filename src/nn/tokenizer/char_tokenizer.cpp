@@ -25,6 +25,22 @@ std::string describe_char(char32_t cp, std::string_view utf8) {
 }
 }  // namespace
 
+void AlphabetBuilder::add(std::string_view text, const std::string& where) {
+  for (size_t pos = 0; pos < text.size();) {
+    char32_t cp = 0;
+    const size_t len = utf8_length_at(text, pos, &cp);
+    if (len == 0) throw core::UserError(where + ": not UTF-8 at byte " + std::to_string(pos));
+    code_points_.insert(cp);
+    pos += len;
+  }
+}
+
+std::string AlphabetBuilder::alphabet() const {
+  std::string out;
+  for (char32_t cp : code_points_) append_utf8(cp, &out);
+  return out;
+}
+
 CharTokenizer::CharTokenizer(CharTokenizerSpec spec) : spec_(std::move(spec)) {
   std::vector<AddedToken> specials;
   for (const std::string& s : spec_.special_tokens) {
@@ -42,7 +58,12 @@ CharTokenizer::CharTokenizer(CharTokenizerSpec spec) : spec_(std::move(spec)) {
   for (size_t pos = 0; pos < spec_.alphabet.size();) {
     char32_t cp = 0;
     size_t len = utf8_length_at(spec_.alphabet, pos, &cp);
-    core::require(len > 0, "CharTokenizer: the alphabet is not UTF-8 at byte " + std::to_string(pos));
+    if (len == 0) {
+      char byte[8];
+      std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(spec_.alphabet[pos]));
+      throw core::UserError("CharTokenizer: the alphabet is not UTF-8 at byte " + std::to_string(pos) + " (" + byte +
+                            "); it must list whole characters, not the bytes of multi-byte ones");
+    }
     std::string ch = spec_.alphabet.substr(pos, len);
     core::require(ids_.emplace(ch, static_cast<int64_t>(tokens_.size())).second,
                   "CharTokenizer: character " + describe_char(cp, ch) +

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "env/agent/hand_case.h"
@@ -113,6 +117,52 @@ TEST(CaseValidation, FileReportNamesLines) {
   EXPECT_EQ(report[1], path + ":4: not valid JSON");
   std::remove(path.c_str());
   EXPECT_THROW(validate_case_file(path), core::UserError);
+}
+
+// What a case file must be, checked before it is opened or read without bound.
+TEST(CaseValidation, RefusesWhatIsNotARegularFileAndOverlongLines) {
+  const std::string dir = ::testing::TempDir() + "/agent_cases_not_files";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto refused = [](const std::string& path, const std::string& says) {
+    try {
+      validate_case_file(path);
+      ADD_FAILURE() << path << ": no UserError";
+    } catch (const core::UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  };
+  refused(dir, "is a directory");
+  // A FIFO with no writer: opening it would block forever.
+  const std::string fifo = dir + "/cases.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  refused(fifo, "not a regular file");
+  refused("/dev/zero", "not a regular file");
+  // One valid case, then a line with no end (a binary file): refused at that line, not read whole.
+  const std::string big = dir + "/big.jsonl";
+  {
+    std::ofstream out(big);
+    out << hand_case().dump() << "\n" << std::string(kMaxCaseLineBytes + 10, 'x');
+  }
+  refused(big, big + ":2: line longer than 16 MiB");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CaseValidation, StopFlagEndsTheFileEarly) {
+  const std::string path = ::testing::TempDir() + "/agent_cases_stop.jsonl";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 3; ++i) out << hand_case().dump() << "\n";
+  }
+  int64_t n = -1;
+  std::atomic<bool> stop{false};
+  EXPECT_TRUE(validate_case_file(path, &n, &stop).empty());
+  EXPECT_EQ(n, 3);
+  stop = true;
+  EXPECT_TRUE(validate_case_file(path, &n, &stop).empty());
+  EXPECT_EQ(n, 0);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -123,5 +123,25 @@ TEST(CharTokenizer, MalformedFilesNameTheProblem) {
             std::string::npos);
 }
 
+// Non-ASCII text: whole characters in code point order (a set of bytes sorted as signed chars put
+// 0xA9 before 'a' and split "é" = C3 A9, which the tokenizer then refused as "not UTF-8 at byte 0").
+TEST(CharTokenizer, AlphabetBuilderKeepsMultiByteCharactersWhole) {
+  AlphabetBuilder b;
+  b.add("caf\xC3\xA9", "data.jsonl:1");
+  b.add("\xE2\x9C\x93 ab", "data.jsonl:2");
+  EXPECT_EQ(b.size(), 7u);  // ' ' a b c f é ✓
+  EXPECT_EQ(b.alphabet(), " abcf\xC3\xA9\xE2\x9C\x93");
+  CharTokenizerSpec spec;
+  spec.alphabet = b.alphabet();
+  const CharTokenizer tok(spec);
+  EXPECT_EQ(tok.encode("caf\xC3\xA9"), (Ids{3, 1, 4, 5}));
+  try {
+    b.add("ok\xC3", "data.jsonl:3");
+    ADD_FAILURE() << "no UserError";
+  } catch (const core::UserError& e) {
+    EXPECT_EQ(std::string(e.what()), "data.jsonl:3: not UTF-8 at byte 2");
+  }
+}
+
 }  // namespace
 }  // namespace rlpp::nn

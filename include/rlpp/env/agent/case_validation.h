@@ -1,6 +1,9 @@
 // Validation of C³-format cases (case_format.h): a case file is data from outside, so every case is
 // checked before it is trusted by the evaluation, the SFT writer or an episode.
 #pragma once
+#include <atomic>
+#include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,7 +25,28 @@ namespace rlpp::env::agent {
 std::vector<std::string> validate_case(const nlohmann::json& case_json);
 
 // A whole JSONL file: each line is parsed and validated. Returns one report line per malformed case
-// ("<path>:<line>: <id>: <problem>"); blank lines are ignored. UserError when the file cannot be read.
-std::vector<std::string> validate_case_file(const std::string& path, int64_t* num_cases = nullptr);
+// ("<path>:<line>: <id>: <problem>"); blank lines are ignored. UserError (naming the file, and the
+// line where there is one) when the file cannot be read, is not a regular file (a directory, FIFO or
+// device: opening a FIFO with no writer would block, a device may never end), or has a line longer
+// than kMaxCaseLineBytes. When `stop` turns true it returns early with the lines read so far.
+std::vector<std::string> validate_case_file(const std::string& path, int64_t* num_cases = nullptr,
+                                            const std::atomic<bool>* stop = nullptr);
+
+// Generous for a case (real ones are kilobytes), small enough that a file with no newline fails fast.
+constexpr size_t kMaxCaseLineBytes = size_t{16} << 20;
+
+// Reads case files line by line, enforcing the rules above.
+class CaseFileReader {
+ public:
+  explicit CaseFileReader(std::string path);
+  // The next line without its '\n'; false at the end of the file.
+  bool next(std::string* line);
+  int64_t line_number() const { return line_; }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  int64_t line_ = 0;
+};
 
 }  // namespace rlpp::env::agent

@@ -7,6 +7,7 @@
 #pragma once
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,20 @@
 namespace rlpp::nn {
 
 class AddedTokenMatcher;
+
+// The distinct characters (code points) of some texts, in code point order: the alphabet of a
+// CharTokenizerSpec. Collecting bytes instead (a std::set<char>) splits multi-byte characters
+// and sorts their bytes apart, which is not UTF-8.
+class AlphabetBuilder {
+ public:
+  // UserError "<where>: not UTF-8 at byte <k>" when `text` is not well-formed UTF-8.
+  void add(std::string_view text, const std::string& where);
+  std::string alphabet() const;
+  size_t size() const { return code_points_.size(); }
+
+ private:
+  std::set<char32_t> code_points_;
+};
 
 struct CharTokenizerSpec {
   std::string alphabet;                     // UTF-8; each code point is one token
