@@ -19,6 +19,7 @@ packages=(
   libprotobuf-dev protobuf-compiler # independent decoding of TensorBoard event files in tests
   libmujoco-dev                     # MuJoCo 2.2.2: Hopper-v4 and the other MuJoCo environments
   libcpp-httplib-dev                # HTTP: `rlpp serve` and the agent harness's chat-completions client
+  clang-14 libclang-rt-14-dev       # libFuzzer + sanitizers for scripts/fuzz.sh (the normal build uses GCC)
 )
 
 missing=()
