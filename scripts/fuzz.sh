@@ -5,7 +5,8 @@
 #
 #   scripts/fuzz.sh [seconds per target (default 120)] [target ...]   (default: all five)
 #   env: BUILD (default build-fuzz), CXX (default clang++-14, else clang++), JOBS (build jobs, default 2),
-#        FUZZ_NO_BUILD=1 (skip the build)
+#        FUZZ_NO_BUILD=1 (skip the build), FUZZ_FORK=0 (one process: stops at the first finding, but
+#        spends no time starting jobs, which matters for targets that load LibTorch on a busy machine)
 #
 # The grown corpus stays in $BUILD/corpus/<target>/ (fuzz/corpus/ is only read); findings (crash-*,
 # leak-*, oom-*, timeout-*: the inputs) go to $BUILD/findings/<target>/, the full log to
@@ -38,12 +39,15 @@ for t in "${targets[@]}"; do
   log="$BUILD/logs/$t.log"
   dict=()
   [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
-  "$BUILD/fuzz_$t" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
+  mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+  [ "${FUZZ_FORK:-1}" = 0 ] && mode=(-print_final_stats=1)
+  "$BUILD/fuzz_$t" "${mode[@]}" \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=$max_len \
     -artifact_prefix="$BUILD/findings/$t/" "${dict[@]}" "$BUILD/corpus/$t" "fuzz/corpus/$t" > "$log" 2>&1 || true
-  # fork-mode status lines: "#<execs>: cov: C ft: F corp: N exec/s E oom/timeout/crash: a/b/c time: ..."
-  last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
-  execs=$(sed -nE 's/^#([0-9]+):.*/\1/p' <<< "$last")
+  # status lines: "#<execs>: cov: C ft: F corp: N exec/s E ..." (fork mode), "#<execs>\t<event> cov: C
+  # ft: F ... exec/s: E ..." (one process)
+  last=$(grep -E '^#[0-9]+:?[[:space:]].*cov:' "$log" | tail -1 || true)
+  execs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<< "$last")
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<< "$last")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<< "$last")
   rate=$(sed -nE 's/.* exec\/s:? ([0-9]+).*/\1/p' <<< "$last")
