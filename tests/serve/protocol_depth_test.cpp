@@ -1,6 +1,6 @@
 // Request bodies nested too deeply for the recursive JSON copy and dump are a 400, not a crash. The
-// input was found with fuzz/chat_request.cpp: 10^5 nested arrays in a message (200 KB, under the
-// server's 1 MiB body limit) overflowed the stack when parse_chat_request copied the messages.
+// input crashed fuzz/chat_request.cpp: 10^5 nested arrays in a message (200 KB, under the server's
+// 1 MiB body limit) overflowed the stack when parse_chat_request copied the messages.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,6 +1,7 @@
 // Token ids size the tokenizer's dense per-id tables, so a tokenizer.json with a huge id must be
-// refused as a malformed file before those tables are allocated. Both inputs were found by
-// fuzz/tokenizer_json.cpp (a 64 GiB allocation; a signed overflow computing the vocab size).
+// refused as a malformed file before those tables are allocated. Both inputs crashed
+// fuzz/tokenizer_json.cpp under the sanitizers (a 64 GiB allocation; a signed overflow computing
+// the vocab size).
 #include <gtest/gtest.h>
 
 #include "core/test_util.h"
