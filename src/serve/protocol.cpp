@@ -57,7 +57,18 @@ std::optional<int64_t> integer_in(const json& obj, const char* name, int64_t lo,
 }  // namespace
 
 ChatRequest parse_chat_request(const std::string& body, const RequestLimits& limits) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // nlohmann parses iteratively but copies and serialises recursively, one stack frame chain per
+  // level: a body of 10^5 '[' (200 KB, under the server's 1 MiB limit) overflowed the stack when the
+  // messages were copied. Real requests nest a few levels (tool schemas a dozen or so).
+  const json doc = json::parse(
+      body,
+      [](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxRequestDepth)
+          throw bad("", "the request body nests deeper than " + std::to_string(kMaxRequestDepth) + " levels",
+                    "invalid_json");
+        return true;
+      },
+      /*allow_exceptions=*/false);
   if (doc.is_discarded()) throw bad("", "the request body is not valid JSON", "invalid_json");
   if (!doc.is_object()) throw bad("", "the request body must be a JSON object", "invalid_json");
 

@@ -61,9 +61,12 @@ struct ChatRequest {
   bool stream = false;
 };
 
-// Throws ApiError (400, param = the field) on malformed JSON, a body that is not an object, a
-// missing or mistyped field, values out of range, invalid tool schemas (nn::validate_tools) or a
-// tool_choice other than "auto", "none" or absent.
+// Deepest JSON nesting a request may have (objects and arrays; deeper is a 400).
+constexpr int kMaxRequestDepth = 64;
+
+// Throws ApiError (400, param = the field) on malformed JSON, nesting deeper than kMaxRequestDepth,
+// a body that is not an object, a missing or mistyped field, values out of range, invalid tool
+// schemas (nn::validate_tools) or a tool_choice other than "auto", "none" or absent.
 ChatRequest parse_chat_request(const std::string& body, const RequestLimits& limits);
 
 // One finished choice, before formatting.

@@ -24,8 +24,9 @@ BpeModel::BpeModel(std::unordered_map<std::string, int64_t> vocab,
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   int64_t max_id = -1;
   for (const auto& [token, id] : vocab_) {
-    if (id < 0 || id >= (int64_t{1} << 31))
-      throw core::UserError(where + ": vocab id " + std::to_string(id) + " of '" + token + "' is out of range");
+    if (id < 0 || id > kMaxTokenId)
+      throw core::UserError(where + ": vocab id " + std::to_string(id) + " of '" + token + "' is out of range [0, " +
+                            std::to_string(kMaxTokenId) + "]");
     max_id = std::max(max_id, id);
   }
   tokens_.assign(static_cast<size_t>(max_id + 1), std::string());

@@ -222,6 +222,8 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::build(const json& doc, const std::st
       a.id = t["id"];
       a.content = t["content"];
       core::require(a.id >= 0, at + ": id must be >= 0");
+      core::require(a.id <= kMaxTokenId, at + ": id " + std::to_string(a.id) + " is out of range [0, " +
+                                             std::to_string(kMaxTokenId) + "]");
       core::require(!a.content.empty(), at + ": content must not be empty");
       a.special = flag(t, "special", false, at);
       a.single_word = flag(t, "single_word", false, at);

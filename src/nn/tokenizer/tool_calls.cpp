@@ -12,6 +12,7 @@ using nlohmann::json;
 
 constexpr std::string_view kOpen = "<tool_call>";
 constexpr std::string_view kClose = "</tool_call>";
+constexpr int kMaxArgumentsDepth = 64;
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -194,7 +195,16 @@ std::vector<ChatMessage> chat_messages_with_tools(const json& messages, const js
           call.name = tc[k].at("function").at("name").get<std::string>();
           json args = tc[k].at("function").value("arguments", json::object());
           if (args.is_string()) {
-            args = json::parse(args.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+            // bounded like a request body (serve::kMaxRequestDepth): rendering copies and dumps recursively
+            args = json::parse(
+                args.get<std::string>(),
+                [&](int depth, json::parse_event_t, json&) {
+                  if (depth > kMaxArgumentsDepth)
+                    throw core::UserError(cw + ".function.arguments nests deeper than " +
+                                          std::to_string(kMaxArgumentsDepth) + " levels");
+                  return true;
+                },
+                /*allow_exceptions=*/false);
             if (args.is_discarded()) throw core::UserError(cw + ".function.arguments is not valid JSON");
           }
           if (!args.is_object()) throw core::UserError(cw + ".function.arguments must be a JSON object");

@@ -13,6 +13,11 @@
 
 namespace rlpp::nn {
 
+// Ids index dense per-id tables (tokens, decoded text, embedding rows), so a file's largest id sets
+// their size: an id above this is a corrupt file, not a vocabulary (the largest published ones have
+// about 2.6e5 tokens), and is refused before anything that large is allocated.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 22) - 1;
+
 struct BpeOptions {
   std::optional<std::string> unk_token;  // characters outside the vocab -> this; none: dropped
   bool fuse_unk = false;                  // consecutive unknown characters -> one unk
@@ -22,8 +27,8 @@ struct BpeOptions {
 
 class BpeModel {
  public:
-  // Throws core::UserError naming `where` on duplicate ids, negative ids, merges whose parts or
-  // result are not in the vocab, or an unk_token missing from the vocab.
+  // Throws core::UserError naming `where` on duplicate ids, ids outside [0, kMaxTokenId], merges
+  // whose parts or result are not in the vocab, or an unk_token missing from the vocab.
   BpeModel(std::unordered_map<std::string, int64_t> vocab,
            const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
            const std::string& where);
