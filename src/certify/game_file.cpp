@@ -102,6 +102,13 @@ class Reader {
       fail(key, "expected a " + std::to_string(rows) + "x" + std::to_string(cols) + " matrix (array of " +
                     std::to_string(rows) + " rows)");
     }
+    // Every row's length is checked before the rows × cols matrix is allocated: a file of n short
+    // rows must not cost 8n² bytes before it is refused.
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!v[r].is_array() || static_cast<int64_t>(v[r].size()) != cols) {
+        vector(v[r], key + "[" + std::to_string(r) + "]", cols);  // the error naming the row
+      }
+    }
     Eigen::MatrixXd m(rows, cols);
     for (int64_t r = 0; r < rows; ++r) m.row(r) = vector(v[r], key + "[" + std::to_string(r) + "]", cols).transpose();
     return m;

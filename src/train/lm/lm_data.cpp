@@ -9,6 +9,7 @@
 #include "core/text_lines.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
+#include "rlpp/nn/tokenizer/char_tokenizer.h"
 
 namespace rlpp::train::lm {
 
@@ -132,14 +133,15 @@ TextExample LmData::next(core::Rng& rng) {
 
 std::string LmData::alphabet() const {
   if (task_) return task_->alphabet();
-  std::set<char> chars;
+  // Whole characters (code points), not bytes: valid non-ASCII text gets one token per character.
+  nn::AlphabetBuilder chars;
   for (const auto* set : {&train_, &eval_}) {
     for (const auto& ex : *set) {
-      chars.insert(ex.prompt.begin(), ex.prompt.end());
-      chars.insert(ex.response.begin(), ex.response.end());
+      chars.add(ex.prompt, opts_.path);
+      chars.add(ex.response, opts_.path);
     }
   }
-  return std::string(chars.begin(), chars.end());
+  return chars.alphabet();
 }
 
 LmExample LmData::tokenize(const TextExample& ex, const nn::Tokenizer& tok) const {

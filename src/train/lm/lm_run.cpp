@@ -13,7 +13,8 @@ LmRun::LmRun(const core::Recipe& recipe, const RunContext& ctx) : LoopTrainer(ct
   tok_opts_ = core::read_options<TokenizerOptions>(recipe, "tokenizer");
   data_opts_ = core::read_options<LmDataOptions>(recipe, "data");
   data_ = std::make_unique<LmData>(data_opts_, recipe);
-  if (!data_->skipped_report().empty() && !ctx_.quiet) std::cerr << "rlpp: " << data_->skipped_report() << "\n";
+  // A warning, not progress: --quiet does not hide it.
+  if (!data_->skipped_report().empty()) std::cerr << "rlpp: " << data_->skipped_report() << "\n";
 }
 
 void LmRun::build_policy(const AdamWSettings& adamw) {
