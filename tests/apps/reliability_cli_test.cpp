@@ -83,8 +83,12 @@ TEST(Reliability, AgentCasesAlphabetOfNonAsciiTextIsUtf8) {
   std::string first;
   std::getline(in, first);
   nlohmann::json c = nlohmann::json::parse(first);
+  // The user's words appear in the case's messages and in its task list (which the golden SFT
+  // prompt is rendered from).
   for (auto& m : c["messages"])
     if (m.value("role", "") == "user" && m["content"].is_string()) m["content"] = m["content"].get<std::string>() + " café ✓";
+  for (auto& t : c["task"])
+    if (t.is_string()) t = t.get<std::string>() + " café ✓";
   const std::string cases = dir.sub("cases.jsonl"), alphabet = dir.sub("alphabet.json");
   std::ofstream(cases) << c.dump() << "\n";
   r = run_cli("agent-cases --cases " + cases + " --sft-out " + dir.sub("sft.jsonl") + " --alphabet-out " + alphabet, dir);
