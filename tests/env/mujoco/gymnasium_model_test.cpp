@@ -374,16 +374,17 @@ TEST_P(GymnasiumModel, SteppingMatches) {
 
 INSTANTIATE_TEST_SUITE_P(Assets, GymnasiumModel, ::testing::ValuesIn(kCases), case_name);
 
-// The fixtures say which Gymnasium they come from; the pin in scripts/setup-deps.sh must agree.
+// The fixtures say which Gymnasium they come from; the pin in scripts/requirements-py.txt (what
+// scripts/setup-deps.sh installs into .venv) must agree.
 TEST(GymnasiumFixtures, VersionMatchesThePin) {
   std::ifstream in(gymnasium_model("GYMNASIUM_VERSION"));
   std::string version;
   in >> version;
-  std::ifstream setup(std::string(RLPP_SOURCE_DIR) + "/scripts/setup-deps.sh");
+  std::ifstream pins(std::string(RLPP_SOURCE_DIR) + "/scripts/requirements-py.txt");
   std::stringstream text;
-  text << setup.rdbuf();
+  text << pins.rdbuf();
   EXPECT_NE(text.str().find("gymnasium==" + version), std::string::npos)
-      << "fixtures are from gymnasium " << version << ", scripts/setup-deps.sh pins another";
+      << "fixtures are from gymnasium " << version << ", scripts/requirements-py.txt pins another";
 }
 
 }  // namespace
