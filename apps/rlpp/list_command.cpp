@@ -45,10 +45,10 @@ const bool kRegistered = rlpp::cli::register_command(
       auto a = std::make_shared<ListArgs>();
       auto* list = app.add_subcommand("list", "list registered components");
       list->add_option("kind", a->kind,
-                       "envs, algorithms, advantages, objectives, aggregations, kl, kl_controllers or selectors "
-                       "(default: all)");
+                       "envs, tasks, graders, algorithms, advantages, objectives, aggregations, kl, kl_controllers, "
+                       "entropy_controls, selectors, allocations or samplers (default: all)");
       list->add_flag("--markdown", a->markdown,
-                     "the algo components with every option and default, as markdown (docs/objectives.md)");
+                     "every kind with every option and default, as markdown (docs/objectives.md)");
       list->footer("Examples:\n  rlpp list objectives\n  rlpp list --markdown");
       return rlpp::cli::Command{list, [a] { return run_list(a->kind, a->markdown); }, false};
     },

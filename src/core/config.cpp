@@ -41,6 +41,28 @@ Recipe::~Recipe() = default;
 Recipe::Recipe(Recipe&&) noexcept = default;
 Recipe& Recipe::operator=(Recipe&&) noexcept = default;
 
+// The table at a section path: "name" ([name]) or "name[i]" (the i-th [[name]] table), created in
+// `root` when `create` (an array of tables grows by one table, i = its size; a larger i is refused
+// with nullptr, so that a typed index cannot allocate without bound).
+static toml::table* section_table(toml::table& root, const std::string& path, bool create) {
+  const size_t br = path.find('[');
+  if (br == std::string::npos) {
+    if (create && !root.contains(path)) root.insert(path, toml::table{});
+    return root[path].as_table();
+  }
+  const std::string name = path.substr(0, br);
+  const size_t idx = std::stoul(path.substr(br + 1));
+  if (create && !root.contains(name)) root.insert(name, toml::array{});
+  toml::array* arr = root[name].as_array();
+  if (!arr) return nullptr;
+  if (create && idx == arr->size()) arr->push_back(toml::table{});
+  return idx < arr->size() ? (*arr)[idx].as_table() : nullptr;
+}
+
+static const toml::table* section_table(const toml::table& root, const std::string& path) {
+  return root.at_path(path).as_table();
+}
+
 Recipe Recipe::parse(const std::string& text, const std::string& source_name) {
   Recipe r;
   r.source_ = source_name;
@@ -51,7 +73,7 @@ Recipe Recipe::parse(const std::string& text, const std::string& source_name) {
                     std::string(e.description()));
   }
   for (auto& [k, v] : *r.table_) {
-    if (!v.is_table()) {
+    if (!v.is_table() && !v.is_array_of_tables()) {  // [section] or [[section]]
       throw UserError(source_name + ":" + std::to_string(v.source().begin.line) + ": '" +
                       std::string(k.str()) + "' must be a section ([" + std::string(k.str()) +
                       "]), not a top-level value");
@@ -100,12 +122,13 @@ void Recipe::set(const std::string& assignment) {
   } catch (const toml::parse_error&) {
     as_toml = false;
   }
-  toml::table* section = (*table_)[parts[0]].as_table();
-  if (!section) {
-    if (table_->contains(parts[0])) throw UserError("--set " + assignment + ": '" + parts[0] + "' is not a section");
-    table_->insert(parts[0], toml::table{});
-    section = (*table_)[parts[0]].as_table();
+  // "section.key" or "list[i].key" (the i-th [[list]] table, created as needed)
+  toml::table* section = nullptr;
+  try {
+    section = section_table(*table_, parts[0], true);
+  } catch (const std::exception&) {  // a malformed index
   }
+  if (!section) throw UserError("--set " + assignment + ": '" + parts[0] + "' is not a section");
   if (as_toml) {
     section->insert_or_assign(parts[1], *parsed.get("v"));
   } else {
@@ -114,7 +137,7 @@ void Recipe::set(const std::string& assignment) {
   set_origins_[key] = "--set " + assignment;
 }
 
-bool Recipe::has_section(const std::string& section) const { return table_->contains(section); }
+bool Recipe::has_section(const std::string& section) const { return static_cast<bool>(table_->at_path(section)); }
 
 std::string Recipe::get_string(const std::string& section, const std::string& key,
                                const std::string& fallback) const {
@@ -126,7 +149,7 @@ std::string Recipe::get_string(const std::string& section, const std::string& ke
   return n->value<std::string>().value();
 }
 
-void Recipe::mark_used(const std::string& section) const { used_.insert(section); }
+void Recipe::mark_used(const std::string& section) const { used_.insert(section.substr(0, section.find('['))); }
 
 void Recipe::check_all_used() const {
   std::vector<std::string> used(used_.begin(), used_.end());
@@ -178,15 +201,22 @@ static std::string toml_value(const toml::node& n) {
   return s.str();
 }
 
+// Keys first, then [sections] and [[arrays of tables]] (flat elements), each with its keys.
 static void emit_table(const toml::table& t, const std::string& prefix, std::ostringstream& out) {
   for (const auto& [k, v] : t) {
-    if (!v.is_table()) out << k.str() << " = " << toml_value(v) << "\n";
+    if (!v.is_table() && !v.is_array_of_tables()) out << k.str() << " = " << toml_value(v) << "\n";
   }
   for (const auto& [k, v] : t) {
-    if (!v.is_table()) continue;
     const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-    out << "\n[" << name << "]\n";
-    emit_table(*v.as_table(), name, out);
+    if (v.is_table()) {
+      out << "\n[" << name << "]\n";
+      emit_table(*v.as_table(), name, out);
+    } else if (v.is_array_of_tables()) {
+      for (const auto& e : *v.as_array()) {
+        out << "\n[[" << name << "]]\n";
+        emit_table(*e.as_table(), name, out);
+      }
+    }
   }
 }
 
@@ -204,15 +234,15 @@ Binder::Binder(Mode mode, const Recipe* recipe, toml::table* out, std::string se
     : mode_(mode), recipe_(recipe), out_(out), section_(std::move(section)) {}
 
 Binder Binder::reader(const Recipe& recipe, const std::string& section, toml::table* resolved) {
-  if (recipe.has_section(section) && !recipe.table()[section].is_table()) {
+  if (recipe.has_section(section) && !section_table(recipe.table(), section)) {
     throw UserError(recipe.origin(section) + ": '" + section + "' must be a section");
   }
-  if (resolved && !resolved->contains(section)) resolved->insert(section, toml::table{});
+  if (resolved) section_table(*resolved, section, true);
   return Binder(Mode::kRead, &recipe, resolved, section);
 }
 
 Binder Binder::writer(toml::table* out, const std::string& section) {
-  if (!out->contains(section)) out->insert(section, toml::table{});
+  section_table(*out, section, true);
   return Binder(Mode::kWrite, nullptr, out, section);
 }
 
@@ -221,7 +251,7 @@ Binder Binder::describer(const std::string& section) { return Binder(Mode::kDesc
 const toml::node* Binder::lookup(const std::string& key) {
   known_.push_back(key);
   if (mode_ != Mode::kRead) return nullptr;
-  const toml::table* sec = recipe_->table()[section_].as_table();
+  const toml::table* sec = section_table(recipe_->table(), section_);
   if (!sec) return nullptr;
   return sec->get(key);
 }
@@ -249,7 +279,7 @@ static std::string type_name(const toml::node& n) {
 
 template <class T>
 static void store(toml::table* out, const std::string& section, const std::string& key, T value) {
-  (*out)[section].as_table()->insert_or_assign(key, value);
+  section_table(*out, section, true)->insert_or_assign(key, value);
 }
 
 // Read mode with a resolved-output table: when the reading function returns normally, the value
@@ -405,7 +435,7 @@ void Binder::passthrough(const std::string& key) { known_.push_back(key); }
 
 void Binder::finish() {
   if (mode_ != Mode::kRead) return;
-  const toml::table* sec = recipe_->table()[section_].as_table();
+  const toml::table* sec = section_table(recipe_->table(), section_);
   if (!sec) return;
   for (const auto& [k, v] : *sec) {
     const std::string key(k.str());

@@ -192,15 +192,20 @@ Generation Generator::generate(nn::lm::CausalLm& model, const std::vector<std::v
   return out;
 }
 
-SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section) {
+SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section, toml::table* resolved) {
   SamplingRecipe out;
   out.samplers = read_sampler_names(recipe, section);
-  core::Binder b = core::Binder::reader(recipe, section);
+  core::Binder b = core::Binder::reader(recipe, section, resolved);
   b.passthrough("samplers");
   out.chain = build_chain(out.samplers, b);
   out.generation.bind(b);
   b.finish();
   recipe.mark_used(section);
+  if (resolved) {
+    toml::array names;
+    for (const auto& n : out.samplers) names.push_back(n);
+    resolved->at_path(section).as_table()->insert_or_assign("samplers", names);
+  }
   return out;
 }
 

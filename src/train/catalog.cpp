@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "rlpp/algo/advantage.h"
+#include "rlpp/algo/allocation.h"
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
@@ -36,6 +37,7 @@ std::map<std::string, CatalogRows> catalog() {
       {"kl_controllers", algo::list_kl_controllers()},
       {"entropy_controls", rows_of(lm::entropy_control_registry())},
       {"selectors", algo::list_selectors()},
+      {"allocations", algo::list_allocations()},
       {"samplers", sample::list_samplers()},
   };
 }
@@ -55,12 +57,12 @@ std::string cell(const std::string& text) {
 // One kind's table of names, then an options table for each component that has options.
 template <class Base>
 void markdown_kind(std::ostringstream& md, const std::string& title, const std::string& kind,
-                   const core::Registry<algo::Factory<Base>>& reg) {
+                   const core::Registry<core::Factory<Base>>& reg) {
   md << "### " << title << " (`rlpp list " << kind << "`)\n\n| name | summary |\n| --- | --- |\n";
   for (const auto& n : reg.names()) md << "| `" << n << "` | " << cell(reg.summary(n)) << " |\n";
   md << "\n";
   for (const auto& n : reg.names()) {
-    const auto opts = algo::describe_component(reg, n);
+    const auto opts = core::describe_component(reg, n);
     if (opts.empty()) continue;
     md << "`" << n << "` options:\n\n| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
     for (const auto& o : opts) {
@@ -80,12 +82,19 @@ void markdown_names(std::ostringstream& md, const std::string& title, const std:
 
 std::string catalog_markdown() {
   std::ostringstream md;
+  markdown_names(md, "Environments", "envs", rows_of(env::registry()));
+  markdown_kind(md, "Tasks", "tasks", env::text::task_registry());
+  markdown_kind(md, "Graders", "graders", env::text::grader_registry());
+  markdown_names(md, "Algorithms (trainers)", "algorithms", rows_of(algorithm_registry()));
   markdown_kind(md, "Advantage estimators", "advantages", algo::advantage_registry());
   markdown_kind(md, "Policy objectives", "objectives", algo::objective_registry());
   markdown_names(md, "Aggregations", "aggregations", algo::list_aggregations());
   markdown_names(md, "KL estimators", "kl", algo::list_kl_estimators());
   markdown_kind(md, "KL coefficient controllers", "kl_controllers", algo::kl_controller_registry());
-  markdown_kind(md, "Selectors, budgets and off-policy correction", "selectors", algo::selector_registry());
+  markdown_kind(md, "Entropy controls", "entropy_controls", lm::entropy_control_registry());
+  markdown_kind(md, "Selectors and off-policy correction", "selectors", algo::selector_registry());
+  markdown_kind(md, "Rollout allocations", "allocations", algo::allocation_registry());
+  markdown_kind(md, "Samplers", "samplers", sample::sampler_registry());
   return md.str();
 }
 

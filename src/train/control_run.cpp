@@ -75,9 +75,6 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
     toml::table resolved;
     objective_ = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved);
     objective_section_ = *resolved["objective"].as_table();
-    core::require(policy_.backend != "fast",
-                  recipe.origin("objective") + ": [objective] needs policy.backend = \"torch\" (the fast backend "
-                  "implements PPO's clip at ppo.clip_coef only, which is what a recipe without [objective] trains)");
   }
 
   T_ = ppo_.num_steps;
@@ -105,6 +102,10 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
   lc_.policy = policy_;
   lc_.adam_eps = ppo_.adam_eps;
   learner_ = make_actor_critic_learner(lc_);
+  core::require(!objective_ || learner_->accepts_objectives(),
+                recipe.origin("objective") + ": [objective] needs policy.backend = \"torch\" (the \"" + policy_.backend +
+                    "\" backend implements PPO's clip at ppo.clip_coef only, which is what a recipe without [objective] "
+                    "trains)");
   if (ppo_.normalize_obs) obs_norm_ = std::make_unique<ObsNormalizer>(obs_dim_, ppo_.obs_clip);
   if (ppo_.normalize_reward) reward_scaler_ = std::make_unique<RewardScaler>(N_, ppo_.gamma, ppo_.reward_clip);
   done_.resize(static_cast<size_t>(N_));

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "rlpp/algo/allocation.h"
 #include "rlpp/algo/knapsack.h"
 #include "rlpp/core/error.h"
 
@@ -119,6 +120,33 @@ TEST(Knapsack, SelectorAllocatesPerGroup) {
   EXPECT_TRUE(torch::equal(out.token_mask, in.mask));
   o.budget_per_prompt = 1;  // 3 prompts · 1 < 3 · n_min
   EXPECT_THROW(knapsack_select(in, o), core::UserError);
+}
+
+// The allocation registry ([rollout_allocation] name = ...): uniform gives G each; knapsack gives
+// the DP's optimum for the estimates, checked against brute force; bad options are UserErrors.
+TEST(RolloutAllocation, RegistryBuildsUniformAndKnapsack) {
+  EXPECT_EQ(allocation_registry().names(), (std::vector<std::string>{"knapsack", "uniform"}));
+  const std::vector<double> p = {0.25, 0.5, 1.0};
+  const auto uniform = build_default(allocation_registry(), "uniform");
+  EXPECT_EQ(uniform->allocate(p, 4), (std::vector<int64_t>{4, 4, 4}));
+  EXPECT_FALSE(uniform->uses_success_estimates());
+  const auto knap = build_component(
+      allocation_registry(), "knapsack",
+      core::Recipe::parse("[a]\nname = \"knapsack\"\nn_min = 2\nn_max = 12\nbudget_per_prompt = 6\n", "r.toml"), "a",
+      {"name"});
+  EXPECT_TRUE(knap->uses_success_estimates());
+  const std::vector<int64_t> a = knap->allocate(p, 4);
+  EXPECT_EQ(a[2], 2);
+  EXPECT_NEAR(total_value(a, p), brute_best(p, 18, 2, 12), 1e-12);
+  const auto bad = [](const std::string& body) {
+    EXPECT_THROW(build_component(allocation_registry(), "knapsack", core::Recipe::parse("[o]\n" + body, "r.toml"), "o"),
+                 core::UserError)
+        << body;
+  };
+  bad("n_min = 0\n");
+  bad("unknown_key = 1\n");
+  bad("n_min = 9\nn_max = 8\n");
+  EXPECT_THROW(allocation_registry().get("knapsak"), core::UserError);
 }
 
 }  // namespace

@@ -209,7 +209,7 @@ TEST(Overlong, MaskZeroesTruncatedRows) {
 TEST(SelectorRegistry, ListsEveryName) {
   const std::set<std::string> want = {"dynamic_sampling", "overlong_shaping", "overlong_mask", "d3s_sample",
                                       "d3s_token", "capo", "top_entropy", "tis_token", "tis_sequence",
-                                      "ratio_mask_token", "ratio_mask_sequence", "knapsack"};
+                                      "ratio_mask_token", "ratio_mask_sequence"};
   std::set<std::string> got;
   for (const auto& [name, summary] : list_selectors()) {
     got.insert(name);
@@ -236,9 +236,6 @@ TEST(SelectorRegistry, BadOptionValuesAreUserErrors) {
   bad("tis_token", "cap = 0.0\n");
   bad("tis_sequence", "seq_ratio = \"arithmetic\"\n");
   bad("ratio_mask_token", "hi = -1.0\n");
-  bad("knapsack", "n_min = 0\n");
-  bad("knapsack", "unknown_key = 1\n");
-  bad("knapsack", "n_min = 9\nn_max = 8\n");
   bad("overlong_shaping", "max_length = 100\ncache_length = 200\n");
   bad("ratio_mask_sequence", "lo = 3.0\nhi = 2.0\n");
   auto ok = build_component(reg, "capo", core::Recipe::parse("[o]\nid = \"capo\"\nbudget = 0.5\n", "r.toml"), "o");

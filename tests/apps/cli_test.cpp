@@ -71,7 +71,8 @@ TEST(Cli, ObjectivesDocIsInSyncWithTheRegistries) {
   EXPECT_EQ(doc.substr(b + begin.size(), e - b - begin.size()), md.out)
       << "docs/objectives.md is out of date: run scripts/update-docs.sh";
   const std::string written = doc.substr(0, b);
-  for (const std::string kind : {"advantages", "objectives", "aggregations", "kl", "kl_controllers", "selectors"}) {
+  for (const std::string kind : {"advantages", "objectives", "aggregations", "kl", "kl_controllers", "selectors",
+                                 "allocations", "entropy_controls"}) {
     const Result r = run_cli("list " + kind, dir);
     ASSERT_EQ(r.code, 0) << kind << ": " << r.err;
     std::istringstream lines(r.out);

@@ -53,7 +53,7 @@ TEST(SearchCli, SearchTrainersAreListedAndBadRecipesRefused) {
   for (const char* a : {"mcts_dpo", "mcts_value", "search_pg"}) EXPECT_NE(list.out.find(a), std::string::npos) << a;
   // An unknown DPO loss in a search recipe: exit 2 naming the key, nothing written.
   const std::string recipe = dir.sub("bad.toml");
-  std::ofstream(recipe) << "[run]\nalgorithm = \"mcts_dpo\"\n[data]\nsource = \"task\"\ntask = \"arithmetic\"\n"
+  std::ofstream(recipe) << "[run]\nalgorithm = \"mcts_dpo\"\n[data]\nsource = \"task\"\n"
                         << "[dpo]\nloss = \"kto\"\n";
   const Result r = run_cli("train " + recipe + " --out " + dir.sub("run"), dir);
   EXPECT_EQ(r.code, 2);

@@ -27,9 +27,9 @@ total_steps = 3
 torch_threads = 1
 [data]
 source = "task"
-task = "arithmetic"
 eval_examples = 4
 [task]
+name = "arithmetic"
 max_digits = 1
 [model]
 hidden_size = 32

@@ -115,6 +115,33 @@ TEST(Config, SetOverridesParseTomlValuesOrBareStrings) {
   EXPECT_EQ(r.get_string("env", "missing", "fallback"), "fallback");
 }
 
+// Arrays of tables ([[list]]): a Binder reads the i-th table as section "list[i]" (unknown keys and
+// origins name it), --set list[i].key appends at most the next table, and a resolved table records
+// the same array.
+TEST(Config, ArraysOfTablesAreSectionsByIndex) {
+  Recipe r = Recipe::parse("[[ppo]]\nlr = 1e-3\n[[ppo]]\nepochs = 3\n", "recipe.toml");
+  toml::table resolved;
+  EXPECT_EQ(read_options<DemoOptions>(r, "ppo[0]", &resolved).lr, 1e-3);
+  EXPECT_EQ(read_options<DemoOptions>(r, "ppo[1]", &resolved).epochs, 3);
+  EXPECT_EQ(resolved.at_path("ppo[1].epochs").value_or(int64_t{0}), 3);
+  EXPECT_EQ(resolved.at_path("ppo[0].epochs").value_or(int64_t{0}), DemoOptions{}.epochs);  // defaults too
+  EXPECT_EQ(r.origin("ppo[1].epochs"), "recipe.toml:4");
+  expect_user_error([] { read_options<DemoOptions>(Recipe::parse("[[ppo]]\n[[ppo]]\nlrr = 1\n", "x.toml"), "ppo[1]"); },
+                    {"x.toml:3", "unknown key 'ppo[1].lrr'"});
+  r.set("ppo[1].lr=5e-4");
+  r.set("ppo[2].lr=6e-4");  // the next table
+  EXPECT_EQ(read_options<DemoOptions>(r, "ppo[2]").lr, 6e-4);
+  EXPECT_EQ(r.origin("ppo[1].lr"), "--set ppo[1].lr=5e-4");
+  expect_user_error([&] { r.set("ppo[9].lr=1"); }, {"ppo[9]", "is not a section"});  // no gap-filling
+  expect_user_error([&] { r.set("ppo[x].lr=1"); }, {"is not a section"});
+  // the resolved recipe's text reads back to the same array
+  const std::string text = to_toml_text(resolved);
+  EXPECT_NE(text.find("[[ppo]]"), std::string::npos) << text;
+  EXPECT_EQ(Recipe::parse(text, "r.toml").table(), resolved);
+  // a top-level value that is neither a table nor an array of tables is still refused
+  expect_user_error([] { Recipe::parse("x = [1, 2]\n", "y.toml"); }, {"y.toml:1", "must be a section"});
+}
+
 TEST(Config, SetOriginAppearsInErrors) {
   Recipe r = Recipe::parse("[ppo]\nclip = 0.1\n", "recipe.toml");
   r.set("ppo.clip=2");

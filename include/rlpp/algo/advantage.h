@@ -157,11 +157,16 @@ AdvantageOutput reinforce_pp_baseline(const AdvantageInput& in, const ReinforceP
 
 // ---- registry ---------------------------------------------------------------------------------
 
+class SpoTracker;
+
 class AdvantageEstimator {
  public:
   virtual ~AdvantageEstimator() = default;
   // Not const: some estimators keep state across steps (spo's per-prompt Beta trackers).
   virtual AdvantageOutput compute(const AdvantageInput& in) = 0;
+  // The per-prompt success estimates an estimator keeps across steps (spo), which a trainer
+  // checkpoints and prioritized prompt sampling draws from; nullptr for stateless estimators.
+  virtual SpoTracker* prompt_tracker() { return nullptr; }
 };
 
 using AdvantageFactory = Factory<AdvantageEstimator>;

@@ -2,6 +2,8 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rlpp/algo/component.h"
 
@@ -23,6 +25,34 @@ std::unique_ptr<Base> build_named(const core::Registry<Factory<Base>>& registry,
     }
   }
   return build_component(registry, name, recipe, section, {"name"}, resolved);
+}
+
+// The components of an array of tables `[[section]]`, in order, each picked by its required `name`
+// key: (name, component) pairs; none when the recipe has no such array. resolved[section] becomes
+// the same array with every option of each.
+template <class Base>
+std::vector<std::pair<std::string, std::unique_ptr<Base>>> build_list(const core::Registry<Factory<Base>>& registry,
+                                                                      const core::Recipe& recipe,
+                                                                      const std::string& section,
+                                                                      toml::table* resolved = nullptr) {
+  std::vector<std::pair<std::string, std::unique_ptr<Base>>> out;
+  recipe.mark_used(section);
+  if (!recipe.has_section(section)) return out;
+  const toml::array* items = recipe.table()[section].as_array();
+  if (!items || !items->is_array_of_tables()) {
+    throw core::UserError(recipe.origin(section) + ": '" + section + "' must be an array of tables: [[" + section +
+                          "]] name = \"...\" (rlpp list " + section + ")");
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    const std::string item = section + "[" + std::to_string(i) + "]";
+    const std::string name = recipe.get_string(item, "name", "");
+    if (name.empty()) {
+      throw core::UserError(recipe.origin(item) + ": every [[" + section + "]] needs name = \"...\"; valid: " +
+                            core::join(registry.names(), ", "));
+    }
+    out.emplace_back(name, build_named(registry, recipe, item, name, resolved));
+  }
+  return out;
 }
 
 }  // namespace rlpp::algo

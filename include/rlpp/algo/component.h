@@ -1,85 +1,14 @@
-// How algo components (advantage estimators, policy objectives, later KL estimators, regularizers
-// and selectors) are registered, built from a recipe section and described for `rlpp list`.
-//
-// A component kind has an abstract base (e.g. PolicyObjective). Its registry maps a name to a
-// Factory: a function that binds the component's typed options struct with a core::Binder and
-// returns the component. The same factory serves three purposes:
-//   * reading: the binder reads (and validates) the recipe section;
-//   * describing: the binder only collects the option rows (key, type, default, help);
-//   * defaults: an empty recipe gives the paper defaults.
-//
-// Adding a component = one options struct with `bind`, one function or class, one `add` line in the
-// kind's registry function.
+// The component machinery (core/component.h) under the names the algo layer has always used.
 #pragma once
-#include <functional>
-#include <memory>
-#include <string>
-#include <utility>
-#include <vector>
-
-#include "rlpp/core/config.h"
-#include "rlpp/core/registry.h"
+#include "rlpp/core/component.h"
 
 namespace rlpp::algo {
 
-template <class Base>
-using Factory = std::function<std::unique_ptr<Base>(core::Binder&)>;
-
-// Factory for a component class `Impl : Base` constructed from its options struct.
-template <class Base, class Impl, class Options>
-Factory<Base> factory_of() {
-  return [](core::Binder& b) -> std::unique_ptr<Base> {
-    Options opts;
-    opts.bind(b);
-    return std::make_unique<Impl>(opts);
-  };
-}
-
-// Builds component `name` from section `section` of `recipe`. Keys in `shared_keys` (the key that
-// picks the component, by default `id`) are accepted without being options; any other unknown key
-// is a UserError naming the key, the file and the line. With `resolved`, resolved[section] gets
-// `name` and every option of the component with its value (given or default).
-template <class Base>
-std::unique_ptr<Base> build_component(const core::Registry<Factory<Base>>& registry, const std::string& name,
-                                      const core::Recipe& recipe, const std::string& section,
-                                      const std::vector<std::string>& shared_keys = {"id"},
-                                      toml::table* resolved = nullptr) {
-  const Factory<Base>& make = registry.get(name);
-  core::Binder b = core::Binder::reader(recipe, section, resolved);
-  for (const auto& k : shared_keys) b.passthrough(k);
-  std::unique_ptr<Base> out = make(b);
-  b.finish();
-  recipe.mark_used(section);
-  if (resolved) {
-    toml::table& t = *(*resolved)[section].as_table();
-    t.insert_or_assign("name", name);
-  }
-  return out;
-}
-
-// Component `name` with its paper defaults.
-template <class Base>
-std::unique_ptr<Base> build_default(const core::Registry<Factory<Base>>& registry, const std::string& name) {
-  const core::Recipe empty;
-  core::Binder b = core::Binder::reader(empty, name);
-  return registry.get(name)(b);
-}
-
-// The options of component `name` (key, type, default, help), for listings and docs.
-template <class Base>
-std::vector<core::OptionInfo> describe_component(const core::Registry<Factory<Base>>& registry,
-                                                 const std::string& name) {
-  core::Binder b = core::Binder::describer(name);
-  registry.get(name)(b);
-  return b.infos();
-}
-
-// (name, summary) rows of any registry, in name order.
-template <class Entry>
-std::vector<std::pair<std::string, std::string>> listing(const core::Registry<Entry>& registry) {
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (const auto& n : registry.names()) rows.emplace_back(n, registry.summary(n));
-  return rows;
-}
+using core::build_component;
+using core::build_default;
+using core::describe_component;
+using core::Factory;
+using core::factory_of;
+using core::listing;
 
 }  // namespace rlpp::algo

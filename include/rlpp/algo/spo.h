@@ -118,6 +118,7 @@ class SpoAdvantage final : public AdvantageEstimator {
  public:
   explicit SpoAdvantage(const SpoOptions& opts) : tracker_(opts) {}
   AdvantageOutput compute(const AdvantageInput& in) override;
+  SpoTracker* prompt_tracker() override { return &tracker_; }
   SpoTracker& tracker() { return tracker_; }
   const SpoTracker& tracker() const { return tracker_; }
 

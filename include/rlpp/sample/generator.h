@@ -118,6 +118,7 @@ struct SamplingRecipe {
   SamplerChain chain;
   GenerationOptions generation;
 };
-SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section = "sample");
+SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section = "sample",
+                             toml::table* resolved = nullptr);
 
 }  // namespace rlpp::sample

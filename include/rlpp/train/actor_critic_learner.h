@@ -66,6 +66,8 @@ class ActorCriticLearner {
   virtual void value(const float* obs, int64_t n, float* value) = 0;
   // One Adam step on the PPO loss of `mb` at learning rate `lr`.
   virtual UpdateStats update(const ControlMinibatch& mb, const PpoLossOptions& opts, double lr) = 0;
+  // Whether update() takes a registered objective (PpoLossOptions::objective) in place of PPO's clip.
+  virtual bool accepts_objectives() const = 0;
 
   // Model + optimizer state (for checkpoints). Both backends use the same archive layout
   // (the LibTorch module's parameter names), so a checkpoint from one loads into the other.

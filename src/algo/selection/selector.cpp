@@ -5,7 +5,6 @@
 #include "rlpp/algo/d3s.h"
 #include "rlpp/algo/dynamic_sampling.h"
 #include "rlpp/algo/entropy.h"
-#include "rlpp/algo/knapsack.h"
 #include "rlpp/algo/off_policy.h"
 #include "rlpp/algo/overlong.h"
 
@@ -59,8 +58,6 @@ core::Registry<SelectorFactory>& selector_registry() {
           "mask tokens whose learner/behaviour ratio is outside [lo, hi]");
     r.add("ratio_mask_sequence", function_selector<RatioMaskOptions, &ratio_mask_sequence_select>(),
           "mask responses whose sequence ratio is outside [lo, hi]");
-    r.add("knapsack", function_selector<KnapsackOptions, &knapsack_select>(),
-          "per-prompt rollout budgets by exact knapsack DP (Knapsack RL, arXiv 2509.25849)");
     return r;
   }();
   return registry;

@@ -14,20 +14,9 @@ TaskInfo task_info(int version) {
   return t;
 }
 
-LocomotionParams task_params() {
-  LocomotionParams p;
-  p.ctrl_cost_weight = 1e-3;
-  p.healthy_reward = 1.0;
-  p.obs_qpos_skip = 1;
-  p.qvel_clip = 10.0;
-  p.reset_qpos_noise = 5e-3;
-  p.reset_qvel_noise = 5e-3;
-  return p;
-}
-
 }  // namespace
 
-Hopper::Hopper(int version) : Locomotion(task_info(version), version, task_params()) {}
+Hopper::Hopper(int version) : Locomotion(task_info(version), version, planar_walker_params()) {}
 
 bool Hopper::is_healthy(const mjData* d) const {
   const mjModel* m = model();

@@ -358,16 +358,9 @@ core::Registry<GraderFactory>& grader_registry() {
     core::Registry<GraderFactory> r("grader");
     for (const auto& [name, preset] : presets()) {
       r.add(name,
-            [name = name, preset = preset](const core::Recipe& recipe, const std::string& section)
-                -> std::unique_ptr<Grader> {
+            [name = name, preset = preset](core::Binder& b) -> std::unique_ptr<Grader> {
               GraderOptions opts;
-              if (recipe.has_section(section)) {
-                core::Binder b = core::Binder::reader(recipe, section);
-                b.passthrough("name");
-                opts.bind(b);
-                b.finish();
-                recipe.mark_used(section);
-              }
+              opts.bind(b);
               return std::make_unique<AnswerGrader>(name, preset, opts);
             },
             summaries.at(name));
@@ -378,7 +371,7 @@ core::Registry<GraderFactory>& grader_registry() {
 }
 
 std::unique_ptr<Grader> make_grader(const std::string& name, const core::Recipe& recipe, const std::string& section) {
-  return grader_registry().get(name)(recipe, section);
+  return core::build_component(grader_registry(), name, recipe, section, {"name"});
 }
 
 std::unique_ptr<Grader> make_grader(const std::string& name, const GraderOptions& opts) {

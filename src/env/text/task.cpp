@@ -51,17 +51,7 @@ std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t s
 namespace {
 template <class Task, class Options>
 TaskFactory factory() {
-  return [](const core::Recipe& recipe, const std::string& section) -> std::unique_ptr<TextTask> {
-    Options opts;
-    if (recipe.has_section(section)) {
-      core::Binder b = core::Binder::reader(recipe, section);
-      b.passthrough("name");
-      opts.bind(b);
-      b.finish();
-      recipe.mark_used(section);
-    }
-    return std::make_unique<Task>(opts);
-  };
+  return core::factory_of<TextTask, Task, Options>();
 }
 }  // namespace
 
@@ -85,8 +75,9 @@ core::Registry<TaskFactory>& task_registry() {
   return reg;
 }
 
-std::unique_ptr<TextTask> make_task(const std::string& name, const core::Recipe& recipe, const std::string& section) {
-  return task_registry().get(name)(recipe, section);
+std::unique_ptr<TextTask> make_task(const std::string& name, const core::Recipe& recipe, const std::string& section,
+                                    toml::table* resolved) {
+  return core::build_component(task_registry(), name, recipe, section, {"name"}, resolved);
 }
 
 }  // namespace rlpp::env::text

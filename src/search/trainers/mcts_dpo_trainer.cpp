@@ -49,7 +49,7 @@ class MctsDpoTrainer : public SearchRun {
     build_search_policy();
     reference_ = nn::lm::TransformerLm(model_->config());
     copy_policy_to_reference();
-    finish_setup(recipe, {"task"});
+    finish_setup();
   }
 
  private:

@@ -90,7 +90,7 @@ class MctsValueTrainer : public SearchRun {
     build_search_policy();
     head_ = ValueHead(model_->config().hidden_size);
     head_opt_ = std::make_unique<torch::optim::Adam>(head_->parameters(), torch::optim::AdamOptions(value_.head_learning_rate));
-    finish_setup(recipe, {"task"});
+    finish_setup();
   }
 
  private:

@@ -44,6 +44,7 @@ MctsOptions search_pg_defaults() {  // k = 4 steps per expansion, 8 iterations p
 class SearchPgTrainer : public SearchRun {
  public:
   SearchPgTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, search_pg_defaults()) {
+    train::lm::refuse_moved_keys(recipe, "pg");
     pg_ = core::read_options<SearchPgSection>(recipe, "pg");
     auto objective = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved_);
     advantage_ = algo::build_named(algo::advantage_registry(), recipe, "advantage", "grpo", &resolved_);
@@ -51,7 +52,7 @@ class SearchPgTrainer : public SearchRun {
     update_ = std::make_unique<train::lm::PolicyUpdate>(pg_.update, std::move(objective), model_, *optimizer_, recipe,
                                                         &resolved_);
     recipe.check_all_used();
-    finish_setup(recipe, {"task"});
+    finish_setup();
   }
 
  private:
@@ -103,13 +104,9 @@ class SearchPgTrainer : public SearchRun {
   void write_own_options(toml::table* out) const override {
     write_search_options(out);
     core::write_options(pg_, out, "pg");
-    for (const auto& [k, v] : resolved_) {  // components, with every option
-      if (const toml::table* t = v.as_table()) out->insert(k, *t);
-    }
   }
 
   SearchPgSection pg_;
-  toml::table resolved_;  // [objective], [advantage] (and [epo]) with every option
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
   std::unique_ptr<train::lm::PolicyUpdate> update_;
 };

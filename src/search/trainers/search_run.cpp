@@ -11,7 +11,7 @@ void SearchRoundOptions::bind(core::Binder& b) {
   b.integer("problems", problems, "fresh problems searched per round", Bounds::closed(1, 1 << 24));
   b.num("temperature", temperature, "sampling temperature of the searched steps", Bounds::positive());
   b.integer("max_step_tokens", max_step_tokens, "most tokens in one step (line)", Bounds::closed(1, 4096));
-  b.num("learning_rate", learning_rate, "AdamW learning rate of the policy (constant)", Bounds::positive());
+  b.num("learning_rate", learning_rate, "AdamW learning rate of the policy (search_pg: after pg.lr_warmup_steps)", Bounds::positive());
   b.num("weight_decay", weight_decay, "AdamW decoupled weight decay", Bounds::non_negative());
   b.integer("eval_every", eval_every, "rounds between evaluations (0 = at the end only)", Bounds::non_negative());
   b.integer("accuracy_examples", accuracy_examples, "held-out prompts decoded greedily (0 = off)", Bounds::non_negative());

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rlpp/algo/build_named.h"
 #include "rlpp/algo/entropy.h"
 #include "rlpp/algo/epo.h"
 
@@ -53,27 +54,29 @@ class AdaptiveEntropyControl final : public EntropyControl {
   algo::AdaptiveEntropyCoef coef_;
 };
 
-template <class Control, class Options>
-EntropyControlFactory control_factory() {
-  return [](const core::Recipe& recipe, const std::string& section, toml::table* resolved) {
-    return std::unique_ptr<EntropyControl>(new Control(core::read_options<Options>(recipe, section, resolved)));
-  };
-}
+struct NoOptions {
+  void bind(core::Binder&) {}
+};
 
 }  // namespace
 
 core::Registry<EntropyControlFactory>& entropy_control_registry() {
   static core::Registry<EntropyControlFactory> reg = [] {
     core::Registry<EntropyControlFactory> r("entropy control");
-    r.add("none", [](const core::Recipe&, const std::string&, toml::table*) { return std::unique_ptr<EntropyControl>(); },
+    r.add("none", [](core::Binder& b) { NoOptions{}.bind(b); return std::unique_ptr<EntropyControl>(); },
           "no entropy control (entropy_coef still adds a fixed bonus)");
-    r.add("epo", control_factory<EpoControl, algo::EpoOptions>(),
-          "EPO: entropy bonus + per-turn-step smoothing toward historical entropy (arXiv 2509.22576), options in [epo]");
-    r.add("adaptive", control_factory<AdaptiveEntropyControl, algo::AdaptiveEntropyOptions>(),
-          "adaptive entropy coefficient toward a target entropy (Skywork-OR1, arXiv 2505.22312), options in [adaptive]");
+    r.add("epo", algo::factory_of<EntropyControl, EpoControl, algo::EpoOptions>(),
+          "EPO: entropy bonus + per-turn-step smoothing toward historical entropy (arXiv 2509.22576)");
+    r.add("adaptive", algo::factory_of<EntropyControl, AdaptiveEntropyControl, algo::AdaptiveEntropyOptions>(),
+          "adaptive entropy coefficient toward a target entropy (Skywork-OR1, arXiv 2505.22312)");
     return r;
   }();
   return reg;
+}
+
+std::unique_ptr<EntropyControl> build_entropy_control(const core::Recipe& recipe, toml::table* resolved) {
+  if (!recipe.has_section("entropy_control")) return nullptr;
+  return algo::build_named(entropy_control_registry(), recipe, "entropy_control", "none", resolved);
 }
 
 }  // namespace rlpp::train::lm

@@ -16,7 +16,6 @@ namespace rlpp::train::lm {
 void LmDataOptions::bind(core::Binder& b) {
   b.choice("source", source, {"task", "jsonl", "text"}, "where examples come from");
   b.text("path", path, "data file (source = jsonl or text)");
-  b.text("task", task, "generated task (source = task; options in [task]; rlpp list tasks)");
   b.choice("target", target, {"solution", "answer"}, "task: train on the worked solution or the bare answer");
   b.choice("on_error", on_error, {"skip", "fail"}, "jsonl: skip malformed lines (reported) or stop");
   b.num("eval_fraction", eval_fraction, "file sources: fraction of examples held out", core::Bounds{0.0, 1.0, false, true});
@@ -95,9 +94,11 @@ std::vector<TextExample> read_text(const std::string& path) {
 
 }  // namespace
 
-LmData::LmData(const LmDataOptions& opts, const core::Recipe& recipe) : opts_(opts) {
+LmData::LmData(const LmDataOptions& opts, const core::Recipe& recipe, toml::table* resolved) : opts_(opts) {
+  core::require(!recipe.table().at_path("data.task"),
+                recipe.origin("data.task") + ": the task is spelled [task] name = \"...\" (its options beside the name)");
   if (opts.source == "task") {
-    task_ = env::text::make_task(opts.task, recipe, "task");
+    task_ = env::text::make_task(recipe.get_string("task", "name", "arithmetic"), recipe, "task", resolved);
     for (auto& inst : env::text::make_split(*task_, opts.eval_examples, static_cast<uint64_t>(opts.eval_seed))) {
       eval_.push_back({inst.prompt, opts.target == "solution" ? inst.solution : inst.answer, inst});
     }

@@ -12,7 +12,7 @@ LmRun::LmRun(const core::Recipe& recipe, const RunContext& ctx) : LoopTrainer(ct
   model_opts_ = core::read_options<LmModelOptions>(recipe, "model");
   tok_opts_ = core::read_options<TokenizerOptions>(recipe, "tokenizer");
   data_opts_ = core::read_options<LmDataOptions>(recipe, "data");
-  data_ = std::make_unique<LmData>(data_opts_, recipe);
+  data_ = std::make_unique<LmData>(data_opts_, recipe, &resolved_);
   // A warning, not progress: --quiet does not hide it.
   if (!data_->skipped_report().empty()) std::cerr << "rlpp: " << data_->skipped_report() << "\n";
 }
@@ -26,17 +26,17 @@ void LmRun::build_policy(const AdamWSettings& adamw) {
   optimizer_ = make_adamw(model_->parameters(), adamw);
 }
 
-void LmRun::finish_setup(const core::Recipe& recipe, const std::vector<std::string>& verbatim) {
-  for (const auto& s : verbatim) {
-    if (const toml::table* t = recipe.table()[s].as_table()) verbatim_[s] = *t;
-  }
+void LmRun::finish_setup() {
   toml::table out;
   core::write_options(run_, &out, "run");
   write_own_options(&out);
   core::write_options(model_opts_, &out, "model");
   core::write_options(tok_opts_, &out, "tokenizer");
   core::write_options(data_opts_, &out, "data");
-  for (const auto& [name, table] : verbatim_) out.insert(name, table);
+  for (const auto& [k, v] : resolved_) {
+    if (const toml::table* t = v.as_table()) out.insert(k, *t);
+    if (const toml::array* a = v.as_array()) out.insert(k, *a);  // [[selectors]]
+  }
   LoopTrainer::finish_setup(core::to_toml_text(out));
 }
 

@@ -32,9 +32,9 @@ class LmRun : public LoopTrainer {
   LmRun(const core::Recipe& recipe, const RunContext& ctx);
   // Seeds every generator, builds the tokenizer, the model and the optimizer.
   void build_policy(const AdamWSettings& adamw);
-  // Keeps the `verbatim` sections as written for the resolved recipe and restores the newest
+  // Writes the resolved recipe (every section with every option) and restores the newest
   // checkpoint when resuming. Call last in the trainer's constructor.
-  void finish_setup(const core::Recipe& recipe, const std::vector<std::string>& verbatim);
+  void finish_setup();
 
   // One training step (step_ is incremented by the loop afterwards); returns its metrics.
   virtual core::MetricRow train_step() = 0;
@@ -54,6 +54,9 @@ class LmRun : public LoopTrainer {
   std::string tokenizer_source_;
   nn::lm::TransformerLm model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  // The components' sections ([task], [advantage], [objective], [[selectors]], [kl], ...) with
+  // every option, given or default, for the resolved recipe; builders write here.
+  toml::table resolved_;
   core::Rng rng_;
   int64_t step_ = 0;
 
@@ -68,7 +71,6 @@ class LmRun : public LoopTrainer {
   const char* rate_label() const override { return "steps/s"; }
 
   static constexpr int64_t kLmCheckpointVersion = 1;
-  std::map<std::string, toml::table> verbatim_;
 };
 
 }  // namespace rlpp::train::lm

@@ -73,7 +73,7 @@ class LmTrainer : public LmRun {
     schedule_.warmup_steps = opts_.warmup_steps;
     schedule_.total_steps = run_.total_steps;
     schedule_.min_lr_ratio = opts_.min_lr_ratio;
-    finish_setup(recipe, {"task"});
+    finish_setup();
   }
 
   EvalResult evaluate(const EvalRequest& req) override {

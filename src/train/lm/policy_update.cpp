@@ -18,13 +18,22 @@ void PolicyUpdateOptions::bind(core::Binder& b) {
             Bounds::closed(0, 1 << 20));
   b.choice("aggregation", aggregation, algo::aggregation_registry().names(), "loss aggregation (rlpp list aggregations)");
   b.num("max_grad_norm", max_grad_norm, "global gradient-norm clip", Bounds::positive());
-  b.num("kl_coef", kl_coef, "KL-to-reference loss coefficient (0 = no reference model)", Bounds::non_negative());
-  b.choice("kl_estimator", kl_estimator, algo::kl_registry().names(), "KL estimator of the loss term (rlpp list kl)");
   b.num("entropy_coef", entropy_coef, "entropy bonus coefficient", Bounds::non_negative());
-  b.choice("entropy_control", entropy_control, entropy_control_registry().names(),
-           "entropy control (options in a section of the same name): epo (EPO's bonus and per-turn smoothing), "
-           "adaptive (coefficient toward a target entropy)");
+  b.integer("lr_warmup_steps", lr_warmup_steps,
+            "optimizer steps of linear learning-rate warm-up, lr*(k+1)/W at step k (0 = none)", Bounds::closed(0, 1 << 30));
   b.integer("logprob_chunk", logprob_chunk, "sequence positions per lm_head/log-softmax chunk", Bounds::closed(1, 1 << 20));
+}
+
+void refuse_moved_keys(const core::Recipe& recipe, const std::string& section) {
+  const std::pair<const char*, const char*> moved[] = {
+      {"kl_coef", "[kl] name = \"fixed\" (or \"adaptive\") with coef = ..."},
+      {"kl_estimator", "[kl] estimator = ..."},
+      {"entropy_control", "[entropy_control] name = ... with the control's options beside the name"},
+  };
+  for (const auto& [key, now] : moved) {
+    const std::string dotted = section + "." + key;
+    core::require(!recipe.table().at_path(dotted), recipe.origin(dotted) + ": " + dotted + " is now spelled " + now);
+  }
 }
 
 namespace {
@@ -64,9 +73,18 @@ PolicyUpdate::PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo
                            toml::table* resolved)
     : opts_(opts), objective_(std::move(objective)), model_(std::move(model)), optimizer_(optimizer) {
   aggregation_ = algo::aggregation_from_name(opts_.aggregation);
-  kl_fn_ = algo::kl_registry().get(opts_.kl_estimator);
-  entropy_control_ = entropy_control_registry().get(opts_.entropy_control)(recipe, opts_.entropy_control, resolved);
-  if (opts_.kl_coef > 0) {
+  base_lr_ = optimizer_.param_groups().front().options().get_lr();
+  entropy_control_ = build_entropy_control(recipe, resolved);
+  if (recipe.has_section("kl")) {
+    // The estimator is the update's, beside the controller's options.
+    const std::string name = recipe.get_string("kl", "name", "fixed");
+    kl_ = algo::build_component(algo::kl_controller_registry(), name, recipe, "kl", {"name", "estimator"}, resolved);
+    std::string estimator = "k3";
+    core::Binder b = core::Binder::reader(recipe, "kl", resolved);
+    b.choice("estimator", estimator, algo::kl_registry().names(), "KL estimator (rlpp list kl)");
+    kl_fn_ = algo::kl_registry().get(estimator);
+  }
+  if (kl_) {
     // A frozen copy of the initial policy.
     reference_ = nn::lm::TransformerLm(model_->config());
     torch::NoGradGuard no_grad;
@@ -80,6 +98,7 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   const int64_t B = b.tokens.size(0), Lp = b.response_start;
   const torch::Tensor& mask = b.mask;
   torch::Tensor logp_ref;  // (B, N)
+  const double kl_coef_start = kl_ ? kl_->coef() : 0.0;
   if (reference_) {
     torch::NoGradGuard no_grad;
     logp_ref = nn::lm::token_logprobs(reference_, b.tokens, b.attention, opts_.logprob_chunk).logp.slice(1, Lp);
@@ -89,6 +108,8 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
 
   MetricMeans means, control_means;
   double grad_norm = 0, kl_sum = 0, loss_sum = 0;
+  double kl_step_sum = 0, kl_step_tokens = 0;  // this optimizer step's KL, for the controller
+  double lr = learning_rate(optimizer_steps_);
   int64_t optimizer_steps = 0;
   // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
   // sampling and Knapsack budgets).
@@ -106,6 +127,7 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
       const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
       if (micro < mb) prepare(b, idx, logp_proxy);
       optimizer_.zero_grad();
+      kl_step_sum = kl_step_tokens = 0;
       for (int64_t r0 = 0; r0 < mb; r0 += micro) {
         const torch::Tensor rows = idx.slice(0, r0, std::min(mb, r0 + micro));
         const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, rows), b.attention.index_select(0, rows),
@@ -121,8 +143,11 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         if (b.weight.defined()) token_loss = token_loss * b.weight.index_select(0, rows);  // truncated IS, ...
         if (reference_) {
           const torch::Tensor kl = kl_fn_(in.logp, logp_ref.index_select(0, rows)) * in.mask;
-          token_loss = token_loss + opts_.kl_coef * kl;
-          kl_sum += kl.sum().item<double>();
+          token_loss = token_loss + kl_->coef() * kl;
+          const double s = kl.sum().item<double>();
+          kl_sum += s;
+          kl_step_sum += s;
+          kl_step_tokens += in.mask.sum().item<double>();
         }
         if (opts_.entropy_coef > 0) token_loss = token_loss - opts_.entropy_coef * lp.entropy.slice(1, Lp) * in.mask;
         if (entropy_control_) {
@@ -137,8 +162,12 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         means.add(out.metrics, in.mask.sum().item<double>());
       }
       grad_norm += torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
+      lr = learning_rate(optimizer_steps_);
+      for (auto& g : optimizer_.param_groups()) g.options().set_lr(lr);
       optimizer_.step();
+      ++optimizer_steps_;
       ++optimizer_steps;
+      if (kl_ && kl_step_tokens > 0) kl_->update(kl_step_sum / kl_step_tokens, mb);
     }
   }
   core::MetricRow row;
@@ -157,8 +186,15 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
       {metric::kClipFracHigh, means.get(algo::metric::kClipFracHigh)},
       {metric::kApproxKl, means.get(algo::metric::kApproxKl)},
       {metric::kGradNorm, grad_norm / steps},
+      {metric::kLearningRate, lr},
   });
+  if (kl_) row.emplace_back(metric::kKlCoef, kl_coef_start);
   return row;
+}
+
+double PolicyUpdate::learning_rate(int64_t step) const {
+  const int64_t w = opts_.lr_warmup_steps;
+  return step < w ? base_lr_ * static_cast<double>(step + 1) / static_cast<double>(w) : base_lr_;
 }
 
 void PolicyUpdate::prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy) {
@@ -188,11 +224,15 @@ torch::Tensor PolicyUpdate::proxy_logp(const UpdateBatch& b, double kappa) {
 }
 
 void PolicyUpdate::save(CheckpointWriter& w) const {
+  w.put_int("rl/optimizer_steps", optimizer_steps_);
+  if (kl_) w.put_doubles("rl/kl_coef", {kl_->coef()});
   if (reference_) reference_->save(w.child("reference"));
   if (entropy_control_) entropy_control_->save(w);
 }
 
 void PolicyUpdate::load(CheckpointReader& r) {
+  optimizer_steps_ = r.get_int("rl/optimizer_steps");
+  if (kl_) kl_->set_coef(r.get_doubles("rl/kl_coef", 1)[0]);
   if (reference_) reference_->load(r.child("reference"));
   if (entropy_control_) entropy_control_->load(r);
 }

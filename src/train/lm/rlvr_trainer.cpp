@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/algo/advantage.h"
+#include "rlpp/algo/allocation.h"
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/aggregation.h"
 #include "rlpp/algo/dynamic_sampling.h"
@@ -17,7 +18,6 @@
 #include "rlpp/algo/kl.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/hapo.h"
-#include "rlpp/algo/knapsack.h"
 #include "rlpp/algo/objectives/lp_reg.h"
 #include "rlpp/algo/selector.h"
 #include "rlpp/algo/spo.h"
@@ -48,17 +48,13 @@ void RlvrOptions::bind(core::Binder& b) {
             "prioritized sampling and knapsack)", Bounds::closed(0, 1 << 24));
   b.choice("prompt_sampling", prompt_sampling, {"uniform", "prioritized"},
            "how prompts are drawn from the pool (prioritized: SPO weights sqrt(p(1-p)) + floor)");
-  b.choice("rollout_allocation", rollout_allocation, {"uniform", "knapsack"},
-           "responses per prompt: sample.num_return_sequences each, or Knapsack budgets ([knapsack])");
   b.integer("dynamic_sampling_rounds", dynamic_sampling_rounds,
             "0 = off; N = DAPO dynamic sampling, up to N generation rounds to fill the batch with groups of "
             "non-zero reward spread", Bounds::closed(0, 1000));
-  b.texts("selectors", selectors, "sample/token selectors applied in order (rlpp list selectors), options in a "
-          "section named after each", algo::selector_registry().names());
   b.integer("reuse_steps", reuse_steps, "steps trained on one batch of rollouts (> 1: stale rollouts, proximal "
             "log-probs recomputed)", Bounds::closed(1, 1000));
   update.bind(b);
-  b.num("learning_rate", learning_rate, "AdamW learning rate (constant)", Bounds::positive());
+  b.num("learning_rate", learning_rate, "AdamW learning rate (after rl.lr_warmup_steps)", Bounds::positive());
   b.num("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices and embeddings only)", Bounds::non_negative());
   b.num("beta1", beta1, "AdamW beta1", Bounds{0.0, 1.0, false, true});
   b.num("beta2", beta2, "AdamW beta2", Bounds{0.0, 1.0, false, true});
@@ -98,27 +94,27 @@ struct Collected {
 class RlvrTrainer : public LmRun {
  public:
   RlvrTrainer(const core::Recipe& recipe, const RunContext& ctx) : LmRun(recipe, ctx) {
+    core::require(!recipe.table().at_path("rl.selectors"),
+                  recipe.origin("rl.selectors") + ": selectors are spelled [[selectors]] name = \"...\" (one table "
+                  "per selector, its options beside the name)");
+    core::require(!recipe.table().at_path("rl.rollout_allocation"),
+                  recipe.origin("rl.rollout_allocation") + ": the allocation is spelled [rollout_allocation] name = "
+                  "\"knapsack\" (its options beside the name)");
+    refuse_moved_keys(recipe, "rl");
     opts_ = core::read_options<RlvrOptions>(recipe, "rl");
     core::require(data_opts_.source == "task", recipe.origin("data.source") +
                                                    ": rlvr needs prompts with a grader: data.source = \"task\"");
-    sampling_ = sample::read_sampling(recipe, "sample");
+    sampling_ = sample::read_sampling(recipe, "sample", &resolved_);
     advantage_ = algo::build_named(algo::advantage_registry(), recipe, "advantage", "grpo", &resolved_);
     auto objective = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved_);
-    for (const auto& name : opts_.selectors) {
-      core::require(name != "knapsack", recipe.origin("rl.selectors") +
-                                            ": knapsack allocates rollouts before generation: use rl.rollout_allocation = "
-                                            "\"knapsack\" (options in [knapsack])");
-      selectors_.emplace_back(name, algo::build_component(algo::selector_registry(), name, recipe, name, {}, &resolved_));
-      resolved_[name].as_table()->erase("name");
-    }
+    selectors_ = algo::build_list(algo::selector_registry(), recipe, "selectors", &resolved_);
+    allocation_ = algo::build_named(algo::allocation_registry(), recipe, "rollout_allocation", "uniform", &resolved_);
     const bool pool = opts_.prompt_pool > 0;
     core::require(pool || opts_.prompt_sampling == "uniform",
                   recipe.origin("rl.prompt_sampling") + ": prioritized sampling needs a prompt pool (rl.prompt_pool > 0)");
-    core::require(pool || opts_.rollout_allocation == "uniform",
-                  recipe.origin("rl.rollout_allocation") + ": knapsack needs a prompt pool (rl.prompt_pool > 0)");
-    if (opts_.rollout_allocation == "knapsack") {
-      knapsack_ = core::read_options<algo::KnapsackOptions>(recipe, "knapsack", &resolved_);
-    }
+    core::require(pool || !allocation_->uses_success_estimates(),
+                  recipe.origin("rollout_allocation.name") + ": this allocation needs per-prompt success estimates: "
+                  "a prompt pool (rl.prompt_pool > 0)");
     reward_opts_ = core::read_options<env::text::RewardShapingOptions>(recipe, "reward");
     shaper_ = std::make_unique<env::text::RewardShaper>(reward_opts_);
     group_size_ = sampling_.generation.num_return_sequences;
@@ -134,9 +130,9 @@ class RlvrTrainer : public LmRun {
     generator_ = std::make_unique<sample::Generator>(sampling_.chain, per_row);
     prompts_ = std::make_unique<PromptSource>(data_.get(), opts_.prompt_pool,
                                               static_cast<uint64_t>(run_.seed) * 7919ULL + 17ULL);
-    spo_ = dynamic_cast<algo::SpoAdvantage*>(advantage_.get());
+    tracker_ = advantage_->prompt_tracker();
     dialogue_ = dynamic_cast<const env::text::MultiTurnTask*>(data_->task());
-    finish_setup(recipe, {"task", "sample"});
+    finish_setup();
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
@@ -146,19 +142,17 @@ class RlvrTrainer : public LmRun {
  private:
   // ---- collection: prompts -> responses -> rewards -> (refill) -> advantages ----------------------
 
-  // Responses per prompt: G each, or the Knapsack allocation from the prompts' success estimates.
+  // Responses per prompt from the allocation ([rollout_allocation]) and the prompts' success estimates.
   std::vector<int64_t> allocate(const std::vector<int64_t>& ids) const {
-    if (opts_.rollout_allocation != "knapsack") return std::vector<int64_t>(ids.size(), group_size_);
     std::vector<double> p;
     for (int64_t id : ids) p.push_back(success_.p_hat(id));
-    return algo::knapsack_allocate(p, knapsack_.budget_per_prompt * static_cast<int64_t>(ids.size()), knapsack_.n_min,
-                                   knapsack_.n_max);
+    return allocation_->allocate(p, group_size_);
   }
 
   // One generation round for P prompts, graded.
   RolloutBatch generate_round(double* gen_seconds, int64_t* gen_tokens) {
     const algo::SpoTracker* priority = nullptr;
-    if (opts_.prompt_sampling == "prioritized") priority = spo_ ? &spo_->tracker() : &success_;
+    if (opts_.prompt_sampling == "prioritized") priority = tracker_ ? tracker_ : &success_;
     const PromptPick pick = prompts_->next(opts_.prompts_per_step, rng_, priority);
     const std::vector<int64_t> counts = allocate(pick.ids);
     std::vector<std::vector<int64_t>> rows;  // one prompt per response
@@ -385,9 +379,6 @@ class RlvrTrainer : public LmRun {
   void write_own_options(toml::table* out) const override {
     core::write_options(opts_, out, "rl");
     core::write_options(reward_opts_, out, "reward");
-    for (const auto& [k, v] : resolved_) {  // components, with every option
-      if (const toml::table* t = v.as_table()) out->insert(k, *t);
-    }
   }
   std::optional<double> progress_value() const override { return last_reward_; }
 
@@ -397,7 +388,7 @@ class RlvrTrainer : public LmRun {
     update_->save(w);
     prompts_->save(w);
     w.put_bytes("rl/success_tracker", success_.save().dump());
-    if (spo_) w.put_bytes("rl/spo_tracker", spo_->tracker().save().dump());
+    if (tracker_) w.put_bytes("rl/spo_tracker", tracker_->save().dump());
     const bool live = live_ && live_->age < opts_.reuse_steps;
     w.put_int("rl/live_batch", live ? 1 : 0);
     if (!live) return;
@@ -418,7 +409,7 @@ class RlvrTrainer : public LmRun {
     update_->load(r);
     prompts_->load(r);
     success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
-    if (spo_) spo_->tracker().load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
+    if (tracker_) tracker_->load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
     live_.reset();
     if (r.get_int("rl/live_batch") == 0) return;
     Collected c;
@@ -436,13 +427,12 @@ class RlvrTrainer : public LmRun {
   }
 
   RlvrOptions opts_;
-  toml::table resolved_;  // the components' sections with every option (recipe.toml)
   sample::SamplingRecipe sampling_;
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
-  algo::SpoAdvantage* spo_ = nullptr;  // advantage_ when it is spo (its tracker drives prioritized sampling)
-  std::vector<std::pair<std::string, std::unique_ptr<algo::Selector>>> selectors_;
+  algo::SpoTracker* tracker_ = nullptr;  // the estimator's own success estimates (spo), which prioritized sampling uses
+  std::vector<std::pair<std::string, std::unique_ptr<algo::Selector>>> selectors_;  // [[selectors]], in order
   std::unique_ptr<PolicyUpdate> update_;
-  algo::KnapsackOptions knapsack_;
+  std::unique_ptr<algo::RolloutAllocation> allocation_;
   env::text::RewardShapingOptions reward_opts_;
   std::unique_ptr<env::text::RewardShaper> shaper_;
   // Per-prompt success counts without decay (Beta(½, ½) prior): Knapsack's p_i, and the weights of

@@ -25,10 +25,10 @@ namespace {
 
 const char* kTask = R"([data]
 source = "task"
-task = "arithmetic"
 eval_examples = 8
 
 [task]
+name = "arithmetic"
 min_digits = 1
 max_digits = 1
 ops = "+"
@@ -102,7 +102,7 @@ TEST(MctsDpoFrontEnd, RecipeCarriesEveryOption) {
   EXPECT_EQ(value_at<int64_t>(r, "run", "total_steps"), 1);
   EXPECT_EQ(value_at<int64_t>(r, "run", "torch_threads"), 1);
   // the task of the run, held out: eval_problems problems of seed + 1
-  EXPECT_EQ(value_at<std::string>(r, "data", "task"), "arithmetic");
+  EXPECT_EQ(value_at<std::string>(r, "task", "name"), "arithmetic");
   EXPECT_EQ(value_at<int64_t>(r, "data", "eval_examples"), 4);
   EXPECT_EQ(value_at<int64_t>(r, "data", "eval_seed"), 12);
   EXPECT_EQ(value_at<int64_t>(r, "task", "max_digits"), 1);
@@ -139,8 +139,8 @@ TEST(MctsDpoFrontEnd, RunEqualsTheTrainerOnAHandWrittenRecipe) {
   const std::string recipe = tmp / "hand.toml";
   test::write_plain(recipe, std::string("[run]\nalgorithm = \"mcts_dpo\"\nseed = 11\ntotal_steps = 1\n"
                                         "checkpoint_every = 1\ntorch_threads = 1\n\n") +
-                                "[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 4\neval_seed = 12\n"
-                                "\n[task]\nmin_digits = 1\nmax_digits = 1\nops = \"+\"\n\n[model]\nfrom = \"" + lm +
+                                "[data]\nsource = \"task\"\neval_examples = 4\neval_seed = 12\n"
+                                "\n[task]\nname = \"arithmetic\"\nmin_digits = 1\nmax_digits = 1\nops = \"+\"\n\n[model]\nfrom = \"" + lm +
                                 "/model\"\n\n[search]\nproblems = 2\nlearning_rate = 1e-2\naccuracy_examples = 4\n"
                                 "eval_every = 1\n\n[mcts]\nnum_children = 3\niterations = 3\nroot_multiplier = 1\n"
                                 "max_depth = 3\n\n[dpo]\nloss = \"ipo\"\nnll_weight = 0.5\nepochs = 2\nbatch_pairs = 4\n"

@@ -29,10 +29,10 @@ torch_threads = 1
 
 [data]
 source = "task"
-task = "arithmetic"
 eval_examples = 8
 
 [task]
+name = "arithmetic"
 min_digits = 1
 max_digits = 1
 ops = "+"

@@ -10,9 +10,10 @@ namespace rlpp::train::lm {
 namespace {
 
 TEST(EntropyControl, AdaptiveCoefficientStepsTowardTheTarget) {
-  const core::Recipe recipe = core::Recipe::parse("[adaptive]\ncoef = 0.1\ntarget = 1.0\nstep = 0.01\n", "test.toml");
+  const core::Recipe recipe = core::Recipe::parse(
+      "[entropy_control]\nname = \"adaptive\"\ncoef = 0.1\ntarget = 1.0\nstep = 0.01\n", "test.toml");
   toml::table resolved;
-  auto control = entropy_control_registry().get("adaptive")(recipe, "adaptive", &resolved);
+  auto control = build_entropy_control(recipe, &resolved);
   ASSERT_TRUE(control);
   EXPECT_NE(core::to_toml_text(resolved).find("max_coef = 1.0"), std::string::npos);  // every option recorded
   // Token term −c·H on valid tokens: c = 0.1.
@@ -36,7 +37,8 @@ TEST(EntropyControl, AdaptiveCoefficientStepsTowardTheTarget) {
 
 TEST(EntropyControl, NoneBuildsNothingAndUnknownNamesAreListed) {
   const core::Recipe recipe = core::Recipe::parse("", "test.toml");
-  EXPECT_FALSE(entropy_control_registry().get("none")(recipe, "none", nullptr));
+  EXPECT_FALSE(build_entropy_control(recipe, nullptr));
+  EXPECT_FALSE(build_entropy_control(core::Recipe::parse("[entropy_control]\nname = \"none\"\n", "t.toml"), nullptr));
   try {
     entropy_control_registry().get("epoo");
     FAIL();

@@ -44,7 +44,7 @@ TEST(LmEval, SampledEvaluationAgreesWithItsSamplesFile) {
   testing::TempDir tmp("lmeval");
   const std::string recipe =
       "[run]\nalgorithm = \"lm\"\nseed = 3\ntotal_steps = 40\n"
-      "[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 8\n[task]\nmax_digits = 1\n"
+      "[data]\nsource = \"task\"\neval_examples = 8\n[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
       "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
       "intermediate_size = 64\nmax_position_embeddings = 64\n"
       "[lm]\nbatch_size = 8\nmicro_batch_size = 8\nseq_len = 32\npack = false\nresponse_only = true\n"

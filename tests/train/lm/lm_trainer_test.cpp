@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 std::string tiny_recipe(int64_t steps, int64_t micro, const std::string& extra = "") {
   return "[run]\nalgorithm = \"lm\"\nseed = 3\ntotal_steps = " + std::to_string(steps) +
-         "\n[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 16\n"
-         "[task]\nmax_digits = 1\n"
+         "\n[data]\nsource = \"task\"\neval_examples = 16\n"
+         "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
          "intermediate_size = 64\nmax_position_embeddings = 64\n"
          "[lm]\nbatch_size = 8\nmicro_batch_size = " + std::to_string(micro) +

@@ -54,7 +54,7 @@ class RunningSum final : public env::text::TextTask, public env::text::MultiTurn
 const bool kRegistered = [] {
   env::text::task_registry().add(
       "test_running_sum",
-      [](const core::Recipe&, const std::string&) -> std::unique_ptr<env::text::TextTask> {
+      [](core::Binder&) -> std::unique_ptr<env::text::TextTask> {
         return std::make_unique<RunningSum>();
       },
       "test: a two-turn running sum");
@@ -63,13 +63,13 @@ const bool kRegistered = [] {
 
 std::string recipe(int64_t steps) {
   return "[run]\nalgorithm = \"rlvr\"\nseed = 3\ntotal_steps = " + std::to_string(steps) +
-         "\n[data]\nsource = \"task\"\ntask = \"test_running_sum\"\neval_examples = 6\n"
+         "\n[data]\nsource = \"task\"\neval_examples = 6\n[task]\nname = \"test_running_sum\"\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
          "intermediate_size = 64\nmax_position_embeddings = 64\n"
          "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 4\nnum_return_sequences = 4\n"
          "[objective]\nname = \"ppo_clip\"\n"
          "[rl]\nprompts_per_step = 2\nmini_batches = 2\nlearning_rate = 1e-3\nmax_turns = 3\nmax_total_tokens = 40\n"
-         "eval_every = 2\naccuracy_examples = 6\nentropy_control = \"epo\"\n[epo]\nentropy_coef = 0.01\nphase_ramp = 0.0\n";
+         "eval_every = 2\naccuracy_examples = 6\n[entropy_control]\nname = \"epo\"\nentropy_coef = 0.01\nphase_ramp = 0.0\n";
 }
 
 using test_util::read_metrics;

@@ -16,7 +16,7 @@ namespace {
 
 LmData arithmetic_data() {
   const core::Recipe recipe = core::Recipe::parse(
-      "[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 4\n[task]\nmax_digits = 3\n", "test.toml");
+      "[data]\nsource = \"task\"\neval_examples = 4\n[task]\nname = \"arithmetic\"\nmax_digits = 3\n", "test.toml");
   return LmData(core::read_options<LmDataOptions>(recipe, "data"), recipe);
 }
 

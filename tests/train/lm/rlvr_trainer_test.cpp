@@ -2,6 +2,7 @@
 // advantage estimator runs as one recipe line, metrics are finite, resume continues exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +24,8 @@ namespace fs = std::filesystem;
 std::string rlvr_recipe(int64_t steps, const std::string& advantage, const std::string& objective,
                         const std::string& extra_rl = "", const std::string& extra_sections = "") {
   return "[run]\nalgorithm = \"rlvr\"\nseed = 5\ntotal_steps = " + std::to_string(steps) +
-         "\n[data]\nsource = \"task\"\ntask = \"arithmetic\"\neval_examples = 8\n"
-         "[task]\nmax_digits = 1\n"
+         "\n[data]\nsource = \"task\"\neval_examples = 8\n"
+         "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
          "intermediate_size = 64\nmax_position_embeddings = 64\n"
          "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
@@ -43,7 +44,7 @@ TEST(RlvrTrainer, EveryObjectiveIsOneRecipeLine) {
   testing::TempDir tmp("rlvr");
   for (const std::string& name : algo::objective_registry().names()) {
     SCOPED_TRACE(name);
-    const std::string dir = run_recipe(rlvr_recipe(1, "grpo", name, "kl_coef = 0.01\n"), tmp, name);
+    const std::string dir = run_recipe(rlvr_recipe(1, "grpo", name, "", "[kl]\nname = \"fixed\"\ncoef = 0.01\n"), tmp, name);
     const auto rows = read_metrics(dir);
     ASSERT_EQ(rows.size(), 2u);  // the evaluation before training, then step 1
     for (const char* k : {"rl/reward_mean", "rl/entropy", metric::kPolicyLoss, metric::kGradNorm, metric::kKl}) {
@@ -66,7 +67,7 @@ TEST(RlvrTrainer, GroupAdvantageEstimatorsRun) {
 
 TEST(RlvrTrainer, ResumeContinuesExactly) {
   testing::TempDir tmp("rlvr");
-  const std::string recipe = rlvr_recipe(4, "grpo", "dapo", "kl_coef = 0.05\n");
+  const std::string recipe = rlvr_recipe(4, "grpo", "dapo", "", "[kl]\nname = \"fixed\"\ncoef = 0.05\n");
   const std::string whole = run_recipe(recipe, tmp, "whole");
   const std::string split = run_recipe(recipe, tmp, "split", /*stop_after=*/2);
   std::atomic<bool> stop{false};
@@ -80,6 +81,48 @@ TEST(RlvrTrainer, ResumeContinuesExactly) {
       EXPECT_EQ(v, rs[i].at(k)) << "row " << i << " " << k;
     }
   }
+}
+
+// [kl] name = "adaptive": Ziegler et al.'s controller, c ← c·(1 + clip(KL/target − 1, ±0.2)·n/horizon)
+// after every optimizer step with n = the mini-batch's sequences. One optimizer step per RL step, so
+// the logged KL of step t is the controller's input and c of step t + 1 follows by hand; the
+// coefficient travels in the checkpoint.
+TEST(RlvrTrainer, AdaptiveKlCoefficientFollowsTheController) {
+  testing::TempDir tmp("rlvr");
+  std::string recipe =
+      rlvr_recipe(4, "grpo", "ppo_clip", "", "[kl]\nname = \"adaptive\"\ncoef = 0.05\ntarget = 0.001\nhorizon = 24\n");
+  recipe.replace(recipe.find("mini_batches = 2"), 16, "mini_batches = 1");
+  const auto rows = read_metrics(run_recipe(recipe, tmp, "whole"));
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_DOUBLE_EQ(rows[1].at(metric::kKlCoef), 0.05);
+  EXPECT_NEAR(rows[1].at(metric::kKl), 0.0, 1e-9);  // the first step starts at the reference
+  for (size_t t = 2; t < rows.size(); ++t) {
+    const double err = std::clamp(rows[t - 1].at(metric::kKl) / 0.001 - 1.0, -0.2, 0.2);
+    const double want = rows[t - 1].at(metric::kKlCoef) * (1.0 + err * 12.0 / 24.0);  // 3 prompts x 4 samples
+    EXPECT_NEAR(rows[t].at(metric::kKlCoef), want, 1e-12 * want) << "step " << t;
+  }
+  EXPECT_NEAR(rows[2].at(metric::kKlCoef), 0.05 * 0.9, 1e-15);  // KL 0 < target: −20% × 12/24
+  const std::string split = run_recipe(recipe, tmp, "split", /*stop_after=*/2);
+  std::atomic<bool> stop{false};
+  resume_run(split, {}, 0, /*quiet=*/true, stop);
+  test_util::expect_same_metrics(rows, read_metrics(split));
+}
+
+// rl.lr_warmup_steps = W: optimizer step k trains at lr·(k+1)/W, then lr. Two optimizer steps per
+// RL step (mini_batches = 2); the row logs the rate of the step's last one. The position travels in
+// the checkpoint.
+TEST(RlvrTrainer, LearningRateWarmsUpLinearlyAndResumesExactly) {
+  testing::TempDir tmp("rlvr");
+  const std::string recipe = rlvr_recipe(3, "grpo", "ppo_clip", "lr_warmup_steps = 3\n");
+  const auto rows = read_metrics(run_recipe(recipe, tmp, "whole"));
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_DOUBLE_EQ(rows[1].at(metric::kLearningRate), 1e-3 * 2.0 / 3.0);  // steps k = 0, 1
+  EXPECT_DOUBLE_EQ(rows[2].at(metric::kLearningRate), 1e-3);              // k = 2 (3/3), 3
+  EXPECT_DOUBLE_EQ(rows[3].at(metric::kLearningRate), 1e-3);
+  const std::string split = run_recipe(recipe, tmp, "split", /*stop_after=*/1);
+  std::atomic<bool> stop{false};
+  resume_run(split, {}, 0, /*quiet=*/true, stop);
+  test_util::expect_same_metrics(rows, read_metrics(split));
 }
 
 TEST(RlvrTrainer, RefusesDataWithoutAGrader) {
@@ -122,8 +165,9 @@ TEST(RlvrTrainer, KnapsackBudgetsAndPrioritizedPrompts) {
   testing::TempDir tmp("rlvr");
   const auto rows = read_metrics(run_recipe(
       rlvr_recipe(3, "grpo", "ppo_clip",
-                  "prompt_pool = 6\nprompt_sampling = \"prioritized\"\nrollout_allocation = \"knapsack\"\n",
-                  std::string(kFormatReward) + "[knapsack]\nn_min = 2\nn_max = 6\nbudget_per_prompt = 3\n"),
+                  "prompt_pool = 6\nprompt_sampling = \"prioritized\"\n",
+                  std::string(kFormatReward) +
+                      "[rollout_allocation]\nname = \"knapsack\"\nn_min = 2\nn_max = 6\nbudget_per_prompt = 3\n"),
       tmp, "knapsack"));
   ASSERT_EQ(rows.size(), 4u);
   for (size_t i = 1; i < rows.size(); ++i) {
@@ -149,7 +193,7 @@ TEST(RlvrTrainer, SpoSingleStream) {
 TEST(RlvrTrainer, SelectorsChangeTheTrainedTokens) {
   testing::TempDir tmp("rlvr");
   const auto top = read_metrics(run_recipe(
-      rlvr_recipe(2, "grpo", "ppo_clip", "selectors = [\"top_entropy\"]\n", "[top_entropy]\nrho = 0.25\n"), tmp, "top"));
+      rlvr_recipe(2, "grpo", "ppo_clip", "", "[[selectors]]\nname = \"top_entropy\"\nrho = 0.25\n"), tmp, "top"));
   for (size_t i = 1; i < top.size(); ++i) {
     // ⌈0.25·n⌉ of n valid tokens (a dozen or more): between 0.25 and 0.34.
     EXPECT_GE(top[i].at("rl/selected_token_frac"), 0.25);
@@ -157,7 +201,7 @@ TEST(RlvrTrainer, SelectorsChangeTheTrainedTokens) {
     EXPECT_NEAR(top[i].at("select/top_entropy/kept_tokens_frac"), top[i].at("rl/selected_token_frac"), 1e-6);
   }
   // Truncated importance sampling against the sampling distribution (temperature 0.7 != 1).
-  std::string recipe = rlvr_recipe(2, "grpo", "ppo_clip", "selectors = [\"tis_token\"]\n", "[tis_token]\ncap = 1.5\n");
+  std::string recipe = rlvr_recipe(2, "grpo", "ppo_clip", "", "[[selectors]]\nname = \"tis_token\"\ncap = 1.5\n");
   recipe.replace(recipe.find("max_new_tokens"), 0, "temperature = 0.7\n");
   const auto tis = read_metrics(run_recipe(recipe, tmp, "tis"));
   for (size_t i = 1; i < tis.size(); ++i) {
@@ -193,11 +237,18 @@ TEST(RlvrTrainer, RefusesInconsistentSelection) {
       EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
     }
   };
-  expect_error("selectors = [\"knapsack\"]\n", "", "rollout_allocation");
-  expect_error("selectors = [\"top_entropi\"]\n", "", "did you mean 'top_entropy'");
+  expect_error("", "[[selectors]]\nname = \"knapsack\"\n", "unknown selector 'knapsack'");
+  expect_error("", "[[selectors]]\nname = \"top_entropi\"\n", "did you mean 'top_entropy'");
+  expect_error("", "[[selectors]]\nrho = 0.5\n", "needs name");
+  expect_error("", "[selectors]\nname = \"top_entropy\"\n", "array of tables");
   expect_error("prompt_sampling = \"prioritized\"\n", "", "prompt pool");
-  expect_error("rollout_allocation = \"knapsack\"\n", "", "prompt pool");
-  expect_error("selectors = [\"capo\"]\n", "[capo]\nbudgett = 1\n", "capo.budgett");
+  expect_error("", "[rollout_allocation]\nname = \"knapsack\"\n", "prompt pool");
+  expect_error("", "[[selectors]]\nname = \"capo\"\nbudgett = 1\n", "selectors[0].budgett");
+  // the spellings before components had sections of their own name the new one
+  expect_error("selectors = [\"top_entropy\"]\n", "", "[[selectors]]");
+  expect_error("rollout_allocation = \"knapsack\"\n", "", "[rollout_allocation]");
+  expect_error("kl_coef = 0.1\n", "", "[kl]");
+  expect_error("entropy_control = \"epo\"\n", "", "[entropy_control]");
 }
 
 }  // namespace

@@ -27,6 +27,19 @@ struct LocomotionParams {
   bool normal_qvel_noise = false;
 };
 
+// Hopper's and Walker2d's parameters (Gymnasium's, equal for the two planar walkers): healthy
+// bonus 1, x skipped in the observation, velocities clipped to ±10 there.
+inline LocomotionParams planar_walker_params() {
+  LocomotionParams p;
+  p.ctrl_cost_weight = 1e-3;
+  p.healthy_reward = 1.0;
+  p.obs_qpos_skip = 1;
+  p.qvel_clip = 10.0;
+  p.reset_qpos_noise = 5e-3;
+  p.reset_qvel_noise = 5e-3;
+  return p;
+}
+
 class Locomotion : public MujocoTask {
  public:
   void reset(mjData* d, core::Rng& rng) const override;

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "rlpp/core/component.h"
 #include "rlpp/core/config.h"
 #include "rlpp/core/registry.h"
 
@@ -76,8 +77,7 @@ std::optional<std::string> extract_boxed(std::string_view text);
 std::optional<std::string> extract_answer_span(std::string_view text);
 
 // Builds grader `name` with options from `section` of `recipe` (absent section: defaults).
-using GraderFactory =
-    std::function<std::unique_ptr<Grader>(const core::Recipe& recipe, const std::string& section)>;
+using GraderFactory = core::Factory<Grader>;
 core::Registry<GraderFactory>& grader_registry();
 std::unique_ptr<Grader> make_grader(const std::string& name, const core::Recipe& recipe, const std::string& section);
 // Builds grader `name` with `opts` (UserError for an unknown name or invalid options).

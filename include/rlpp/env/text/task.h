@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rlpp/core/component.h"
 #include "rlpp/core/config.h"
 #include "rlpp/core/registry.h"
 #include "rlpp/core/rng.h"
@@ -46,10 +47,12 @@ bool is_plain_integer(std::string_view s);
 // test sets are fixed this way; training draws from a different stream).
 std::vector<TaskInstance> make_split(const TextTask& task, int64_t n, uint64_t seed);
 
-// A task's factory reads its options from a recipe section (e.g. [data.task] keys).
-using TaskFactory = std::function<std::unique_ptr<TextTask>(const core::Recipe&, const std::string& section)>;
+// A task's factory binds its options struct (core/component.h).
+using TaskFactory = core::Factory<TextTask>;
 core::Registry<TaskFactory>& task_registry();
-// Builds task `name` with options from `section` of `recipe` (absent section: defaults).
-std::unique_ptr<TextTask> make_task(const std::string& name, const core::Recipe& recipe, const std::string& section);
+// Builds task `name` with options from `section` of `recipe` (absent section: defaults; a `name`
+// key there is the one that picked it). With `resolved`, every option is recorded there.
+std::unique_ptr<TextTask> make_task(const std::string& name, const core::Recipe& recipe, const std::string& section,
+                                    toml::table* resolved = nullptr);
 
 }  // namespace rlpp::env::text

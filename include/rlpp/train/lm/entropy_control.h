@@ -1,5 +1,5 @@
-// Entropy controls of the policy update (policy_update.h), chosen by name with
-// `entropy_control = "…"` in the trainer's section and options in a section of the same name:
+// Entropy controls of the policy update (policy_update.h), chosen in a recipe with
+// `[entropy_control] name = "…"` and the control's options in the same table:
 //   none      no term (the plain `entropy_coef` bonus still applies)
 //   epo       EPO's bonus and per-turn-step entropy smoothing for multi-turn agents (algo/epo.h)
 //   adaptive  an entropy bonus −c·H whose coefficient c follows Skywork-OR1's bang-bang control
@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "rlpp/algo/component.h"
 #include "rlpp/core/config.h"
 #include "rlpp/core/registry.h"
 #include "rlpp/train/checkpoint.h"
@@ -40,12 +41,13 @@ class EntropyControl {
   virtual void load(CheckpointReader& r) {}
 };
 
-// Builds a control from the recipe's section `name` (its options; written to `resolved`).
-using EntropyControlFactory =
-    std::function<std::unique_ptr<EntropyControl>(const core::Recipe& recipe, const std::string& section,
-                                                  toml::table* resolved)>;
+using EntropyControlFactory = algo::Factory<EntropyControl>;
 
 // Names: none (a factory returning {}), epo, adaptive.
 core::Registry<EntropyControlFactory>& entropy_control_registry();
+
+// The control of the recipe's [entropy_control] section ({} when absent or "none"); its options
+// are written to `resolved`.
+std::unique_ptr<EntropyControl> build_entropy_control(const core::Recipe& recipe, toml::table* resolved);
 
 }  // namespace rlpp::train::lm

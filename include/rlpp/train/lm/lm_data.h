@@ -1,5 +1,6 @@
 // Where LM training examples come from ([data] section of an `lm` recipe):
-//   source = "task"   fresh instances of a generated task (env/text), prompt -> worked solution
+//   source = "task"   fresh instances of the generated task of [task] name = "…" (env/text; its
+//                     options beside the name; default arithmetic), prompt -> worked solution
 //                     (or the bare answer); held-out set fixed by eval_seed
 //   source = "jsonl"  one JSON object per line: {"prompt": .., "response": ..} (or "completion"),
 //                     or {"text": ..} for plain pre-training text; malformed lines are reported with
@@ -24,7 +25,6 @@ namespace rlpp::train::lm {
 struct LmDataOptions {
   std::string source = "task";
   std::string path;                  // jsonl / text
-  std::string task = "arithmetic";   // source = "task": task name; options in the [task] section
   std::string target = "solution";   // task: "solution" (worked) or "answer"
   std::string on_error = "skip";     // jsonl: "skip" malformed lines (reported) or "fail"
   double eval_fraction = 0.05;       // jsonl / text
@@ -45,8 +45,9 @@ struct TextExample {
 
 class LmData {
  public:
-  // Reads/validates the source; a file error names the file (and line).
-  LmData(const LmDataOptions& opts, const core::Recipe& recipe);
+  // Reads/validates the source; a file error names the file (and line). The task's section, with
+  // every option, is written to `resolved`.
+  LmData(const LmDataOptions& opts, const core::Recipe& recipe, toml::table* resolved = nullptr);
 
   // The next training example (advances the data state).
   TextExample next(core::Rng& rng);

@@ -4,16 +4,20 @@
 //
 //   ℓ_t   = objective(log π_θ, log π_old, A, mask, entropy[, log π_proxy])   (algo/objective.h)
 //           · token weight (selectors: truncated IS, …)
-//           + kl_coef · KL_est(log π_θ, log π_ref)                           (algo/kl.h)
+//           + c · KL_est(log π_θ, log π_ref)      [kl] name = "fixed" | "adaptive" (algo/kl.h)
 //           − entropy_coef · H_t
-//           + entropy control (entropy_control.h: EPO's smoothing, an adaptive coefficient)
+//           + entropy control   [entropy_control] name = "epo" | "adaptive" (entropy_control.h)
 //   loss  = aggregate(ℓ, mask) with the counts of the whole mini-batch      (algo/aggregation.h)
 //
 // so micro-batching never changes the gradient; objectives whose loss depends on batch statistics
 // fix them on the whole mini-batch (PolicyObjective::prepare) before it is split. A component says
 // what it needs instead of being recognised by name: an objective that regularises toward a min-p
 // proxy of the old policy reports its κ (PolicyObjective::proxy_min_p), and the update computes
-// log π_proxy for it. The options are bound inside the trainer's own section ([rl], [pg]).
+// log π_proxy for it. The options are bound inside the trainer's own section ([rl], [pg]); the KL
+// term and the entropy control are components with sections of their own. Without a [kl] section
+// there is no KL term and no reference model; with one, the controller's coefficient c (fixed, or
+// adapted toward a target KL after every optimizer step, with the mini-batch's sequences as its
+// steps) multiplies the estimator `kl.estimator` against a frozen copy of the initial policy.
 #pragma once
 #include <torch/torch.h>
 
@@ -38,15 +42,17 @@ struct PolicyUpdateOptions {
   int64_t micro_batch_size = 0;     // rows per forward/backward; 0 = a whole mini-batch
   std::string aggregation = "token-mean";
   double max_grad_norm = 1.0;
-  double kl_coef = 0.0;             // > 0: KL to a frozen copy of the initial policy, as a loss term
-  std::string kl_estimator = "k3";
   double entropy_coef = 0.0;        // entropy bonus: − coef · H per token
-  std::string entropy_control = "none";  // entropy_control.h: none | epo | adaptive (options in [<name>])
+  int64_t lr_warmup_steps = 0;      // optimizer steps of linear learning-rate warm-up: lr·(k+1)/W at step k < W
   int64_t logprob_chunk = 128;
 
   // Binds into the trainer's section (the keys sit beside the trainer's own).
   void bind(core::Binder& b);
 };
+
+// A UserError naming the new spelling when the trainer's `section` still holds a key that became
+// a component section (kl_coef, kl_estimator -> [kl]; entropy_control -> [entropy_control]).
+void refuse_moved_keys(const core::Recipe& recipe, const std::string& section);
 
 // The batch one update trains on. Sequences are (B, S); the trained positions are the last
 // N = S − response_start ones (the response after a left-padded prompt; or every position, with
@@ -68,8 +74,8 @@ struct UpdateBatch {
 
 class PolicyUpdate {
  public:
-  // Reads the [epo] section when entropy_control = "epo", and makes the frozen reference policy
-  // when kl_coef > 0 (a copy of `model` as it is now).
+  // Reads the [kl] and [entropy_control] sections (absent: none), and makes the frozen reference
+  // policy when there is a KL term (a copy of `model` as it is now).
   PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo::PolicyObjective> objective,
                nn::lm::TransformerLm model, torch::optim::Optimizer& optimizer, const core::Recipe& recipe,
                toml::table* resolved);
@@ -85,6 +91,8 @@ class PolicyUpdate {
   void load(CheckpointReader& r);
 
  private:
+  // The learning rate of optimizer step `step` (0-based): the warm-up, then the optimizer's own.
+  double learning_rate(int64_t step) const;
   // log π_proxy (B, N) of the batch's tokens under the min-p proxy of the current policy.
   torch::Tensor proxy_logp(const UpdateBatch& b, double kappa);
   // Fixes the objective's batch statistics on mini-batch `idx` before it is split.
@@ -95,8 +103,11 @@ class PolicyUpdate {
   nn::lm::TransformerLm model_;
   torch::optim::Optimizer& optimizer_;
   algo::Aggregation aggregation_{};
+  double base_lr_ = 0;              // the optimizer's learning rate after warm-up
+  int64_t optimizer_steps_ = 0;     // optimizer steps taken over the run (warm-up position)
+  std::unique_ptr<algo::KlController> kl_;  // {} = no KL term
   algo::KlEstimatorFn kl_fn_ = nullptr;
-  nn::lm::TransformerLm reference_{nullptr};
+  nn::lm::TransformerLm reference_{nullptr};  // defined iff kl_
   std::unique_ptr<EntropyControl> entropy_control_;  // {} = none
 };
 

@@ -8,7 +8,8 @@
 // selector of the registries is one recipe line:
 //   [advantage]  name = "grpo"        (+ its options)
 //   [objective]  name = "hapo"        (+ its options)
-//   [rl]         selectors = ["top_entropy", "tis_token"]   (options in [top_entropy], [tis_token])
+//   [[selectors]] name = "top_entropy"  (+ its options; one table per selector, applied in order)
+//   [rollout_allocation] name = "knapsack"  (+ its options; default uniform)
 // A task whose instances are dialogues (tool use) is rolled out turn by turn (multi_turn.h); the
 // episode's reward replaces the grader and the [reward] terms.
 // run.total_steps counts RL steps. docs/language-models.md describes the step in full.
@@ -27,9 +28,7 @@ struct RlvrOptions {
   int64_t prompts_per_step = 16;    // P; the batch is P·G responses (G = sample.num_return_sequences)
   int64_t prompt_pool = 0;          // 0: a fresh task instance per prompt; > 0: a fixed training set of this size
   std::string prompt_sampling = "uniform";       // uniform | prioritized (SPO weights; needs prompt_pool)
-  std::string rollout_allocation = "uniform";    // uniform: G per prompt | knapsack ([knapsack]; needs prompt_pool)
   int64_t dynamic_sampling_rounds = 0;  // > 0: DAPO refill, at most this many generation rounds per batch
-  std::vector<std::string> selectors;   // applied in order; options in a section named after each
   int64_t reuse_steps = 1;          // steps trained on one batch of rollouts (> 1: stale, off-policy)
   PolicyUpdateOptions update;        // epochs, mini/micro-batches, aggregation, KL, entropy (policy_update.h)
   double learning_rate = 1e-5;
