@@ -2,6 +2,7 @@
 // logs its metrics, and a run split in two (stop after one round, resume) ends bit-identical to
 // the unsplit run (the same exported weights, the same metrics), on CPU.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <atomic>
 #include <cmath>

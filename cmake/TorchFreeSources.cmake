@@ -1,0 +1,63 @@
+# The LibTorch precompiled header (src/pch.h) saves about half of the compile time of a file that
+# includes LibTorch, and costs 4-7 s in one that does not (loading it is not free). Files that never
+# reach LibTorch — found by following their quoted includes through the file's own folder,
+# include/, src/, tests/ and the generated headers — are compiled without it.
+#
+#   rlpp_skip_pch_where_unused(TARGET)   after target_precompile_headers(TARGET ...)
+
+# result = 1 when `path` includes <torch/...>, <ATen/...> or <c10/...>, directly or through a
+# project header; memoised per file for the whole configure run.
+function(_rlpp_reaches_torch path result)
+  string(MD5 key "${path}")
+  get_property(memo GLOBAL PROPERTY "RLPP_TORCH_${key}")
+  if(NOT "${memo}" STREQUAL "")
+    set(${result} ${memo} PARENT_SCOPE)
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY "RLPP_TORCH_${key}" 0)  # while visiting: include cycles end here
+  file(STRINGS "${path}" lines REGEX "^[ \t]*#[ \t]*include")
+  get_filename_component(dir "${path}" DIRECTORY)
+  set(reaches 0)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "<(torch|ATen|c10)/")
+      set(reaches 1)
+      break()
+    endif()
+    if(line MATCHES "\"([^\"]+)\"")
+      set(name "${CMAKE_MATCH_1}")
+      foreach(base "${dir}" "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/src" "${PROJECT_SOURCE_DIR}/tests"
+                   "${PROJECT_BINARY_DIR}/generated")
+        if(EXISTS "${base}/${name}" AND NOT IS_DIRECTORY "${base}/${name}")
+          _rlpp_reaches_torch("${base}/${name}" sub)
+          if(sub)
+            set(reaches 1)
+          endif()
+          break()
+        endif()
+      endforeach()
+      if(reaches)
+        break()
+      endif()
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY "RLPP_TORCH_${key}" ${reaches})
+  set(${result} ${reaches} PARENT_SCOPE)
+endfunction()
+
+function(rlpp_skip_pch_where_unused target)
+  get_target_property(srcs ${target} SOURCES)
+  set(skipped 0)
+  foreach(src IN LISTS srcs)
+    if(NOT IS_ABSOLUTE "${src}" OR NOT src MATCHES "\\.cpp$")
+      continue()
+    endif()
+    _rlpp_reaches_torch("${src}" reaches)
+    if(NOT reaches)
+      set_source_files_properties("${src}" PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+      math(EXPR skipped "${skipped} + 1")
+    endif()
+  endforeach()
+  if(skipped GREATER 0)
+    message(STATUS "rlpp: ${target}: ${skipped} source(s) without LibTorch compile without its precompiled header")
+  endif()
+endfunction()
