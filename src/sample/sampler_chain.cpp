@@ -74,6 +74,15 @@ SamplerChain default_chain(const std::vector<std::string>& names) {
   return build_chain(names, b);
 }
 
+SamplerChain temperature_chain(double temperature) {
+  core::Recipe r;
+  toml::table sample;
+  sample.insert("temperature", temperature);
+  r.table().insert("sample", sample);
+  core::Binder b = core::Binder::reader(r, "sample");
+  return build_chain({"temperature"}, b);
+}
+
 std::vector<std::string> read_sampler_names(const core::Recipe& recipe, const std::string& section,
                                             const std::vector<std::string>& fallback) {
   const std::string key = section + ".samplers";

@@ -1,5 +1,8 @@
 #include "rlpp/search/search_pg.h"
 
+#include <algorithm>
+
+#include "rlpp/algo/potential_shaping.h"
 #include "rlpp/core/error.h"
 #include "rlpp/search/sequences.h"
 
@@ -23,17 +26,29 @@ PgBatch make_pg_batch(const std::vector<PgRow>& rows) {
   b.rewards = torch::zeros({B}, torch::kFloat32);
   b.group_ids = torch::zeros({B}, torch::kLong);
   b.lengths = torch::zeros({B}, torch::kLong);
+  size_t most_steps = 1;
+  for (const PgRow& r : rows) most_steps = std::max(most_steps, r.solution.step_lengths.size());
+  b.step_index = torch::full({B, L}, -1, torch::kLong);
+  b.step_values = torch::zeros({B, static_cast<int64_t>(most_steps)}, torch::kFloat32);
+  b.num_steps = torch::zeros({B}, torch::kLong);
   auto m = b.mask.accessor<float, 2>();
   auto a = b.step_advantages.accessor<float, 2>();
+  auto si = b.step_index.accessor<int64_t, 2>();
+  auto sv = b.step_values.accessor<float, 2>();
   for (int64_t i = 0; i < B; ++i) {
     const PgRow& r = rows[static_cast<size_t>(i)];
     core::require(r.solution.step_lengths.size() == r.solution.step_advantages.size(),
                   "search pg: a solution needs one advantage per step");
+    core::require(r.solution.step_values.empty() || r.solution.step_values.size() == r.solution.step_lengths.size(),
+                  "search pg: a solution needs one state value per step (or none)");
+    b.num_steps[i] = static_cast<int64_t>(r.solution.step_lengths.size());
+    for (size_t s = 0; s < r.solution.step_values.size(); ++s) sv[i][static_cast<int64_t>(s)] = static_cast<float>(r.solution.step_values[s]);
     int64_t t = static_cast<int64_t>(r.prompt.size());
     for (size_t s = 0; s < r.solution.step_lengths.size(); ++s)
       for (int64_t j = 0; j < r.solution.step_lengths[s]; ++j, ++t) {
         m[i][t] = 1.0F;
         a[i][t] = static_cast<float>(r.solution.step_advantages[s]);
+        si[i][t] = static_cast<int64_t>(s);
       }
     core::require(t == static_cast<int64_t>(seqs[static_cast<size_t>(i)].size()),
                   "search pg: step lengths do not add up to the solution's tokens");
@@ -44,9 +59,34 @@ PgBatch make_pg_batch(const std::vector<PgRow>& rows) {
   return b;
 }
 
-torch::Tensor pg_advantages(const PgBatch& batch, const std::string& source, algo::AdvantageEstimator* estimator) {
+namespace {
+
+// Per-token γ-discounted returns of the potential-shaped step rewards (B, L).
+torch::Tensor potential_advantages(const PgBatch& b, double gamma) {
+  const int64_t B = b.rows(), K = b.step_values.size(1);
+  const torch::Tensor steps = torch::arange(K, torch::kLong).unsqueeze(0) < b.num_steps.unsqueeze(1);  // (B, K)
+  const torch::Tensor step_mask = steps.to(torch::kFloat32);
+  // the verifier reward on each solution's last step
+  const torch::Tensor last = (b.num_steps - 1).clamp_min(0).unsqueeze(1);                          // (B, 1)
+  const torch::Tensor rewards = torch::zeros({B, K}, torch::kFloat32).scatter(1, last, b.rewards.unsqueeze(1)) * step_mask;
+  const torch::Tensor values = torch::cat({b.step_values, torch::zeros({B, 1}, torch::kFloat32)}, 1);  // (B, K + 1)
+  const torch::Tensor shaped = algo::potential_shaping(rewards, values, gamma, step_mask, /*terminal_after_last=*/true);
+  torch::Tensor ret = torch::zeros({B, K}, torch::kFloat32);  // G_s = r'_s + γ·G_{s+1}
+  torch::Tensor next = torch::zeros({B}, torch::kFloat32);
+  for (int64_t s = K - 1; s >= 0; --s) {
+    next = (shaped.select(1, s) + static_cast<float>(gamma) * next) * step_mask.select(1, s);
+    ret.select(1, s).copy_(next);
+  }
+  return ret.gather(1, b.step_index.clamp_min(0)) * b.mask;  // (B, L)
+}
+
+}  // namespace
+
+torch::Tensor pg_advantages(const PgBatch& batch, const std::string& source, algo::AdvantageEstimator* estimator,
+                            double gamma) {
   if (source == "q") return batch.step_advantages;
-  core::require(source == "reward", "search pg: advantage source must be reward or q, got '" + source + "'");
+  if (source == "potential") return potential_advantages(batch, gamma);
+  core::require(source == "reward", "search pg: advantage source must be reward, q or potential, got '" + source + "'");
   core::require(estimator != nullptr, "search pg: advantage source 'reward' needs an advantage estimator");
   algo::AdvantageInput in;
   in.seq_rewards = batch.rewards;

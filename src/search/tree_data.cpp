@@ -41,6 +41,7 @@ std::vector<SearchTrajectory> terminal_trajectories(const Mcts& tree) {
       t.steps.insert(t.steps.end(), c.step.begin(), c.step.end());
       t.step_lengths.push_back(static_cast<int64_t>(c.step.size()));
       t.step_advantages.push_back(c.q() - nodes[c.parent].q());
+      t.step_values.push_back(nodes[c.parent].q());
     }
     out.push_back(std::move(t));
   }

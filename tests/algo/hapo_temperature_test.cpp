@@ -58,5 +58,23 @@ TEST(HapoTemperature, StatisticsUseTheConfiguredQuantile) {
   EXPECT_THROW(fit_entropy_norm(H, mask, o), core::UserError);
 }
 
+// The trainer asks the objective for these statistics (PolicyObjective::entropy_norm_stats): the
+// registered hapo objective fits them with its own quantile; an objective without them says so.
+TEST(HapoTemperature, TheObjectiveDeclaresItsStatistics) {
+  const torch::Tensor H = torch::rand({4, 5}, at::detail::createCPUGenerator(3), torch::kDouble) * 2 + 1e-3;
+  const torch::Tensor mask = torch::ones({4, 5}, torch::kDouble);
+  const auto hapo = build_component(objective_registry(), "hapo",
+                                    core::Recipe::parse("[o]\nname = \"hapo\"\nquantile = 0.3\n", "r.toml"), "o", {"name"});
+  const std::optional<EntropyNormStats> s = hapo->entropy_norm_stats(H, mask);
+  ASSERT_TRUE(s.has_value());
+  HapoOptions o;
+  o.quantile = 0.3;
+  const EntropyNormStats want = fit_entropy_norm(H, mask, o);
+  EXPECT_EQ(s->q, want.q);
+  EXPECT_EQ(s->rms, want.rms);
+  EXPECT_NE(s->q, fit_entropy_norm(H, mask, HapoOptions{}).q);  // not the default 0.8
+  EXPECT_FALSE(build_default(objective_registry(), "ppo_clip")->entropy_norm_stats(H, mask).has_value());
+}
+
 }  // namespace
 }  // namespace rlpp::algo

@@ -80,6 +80,23 @@ TEST(SearchPg, BatchAndAdvantagesAreLaidOutByHand) {
   EXPECT_THROW(pg_advantages(b, "reward", nullptr), core::UserError);
 }
 
+// "potential": φ = the tree's Q of the state each step starts from (root 0.8; a 0.8), the verifier
+// reward on the last step, shaped r'_s = r_s + γ·φ(s+1) − φ(s) with φ(terminal) = 0, then returns
+// G_s = r'_s + γ·G_{s+1}. By hand, γ = 0.9: row 0 (one step, R = −1): G_0 = −1 − 0.8 = −1.8; row 1
+// (R = 1): r'_1 = 1 − 0.8 = 0.2, r'_0 = 0.9·0.8 − 0.8 = −0.08, G_0 = −0.08 + 0.9·0.2 = 0.1. At
+// γ = 1 every G_s is R − φ(s): the shaping telescopes.
+TEST(SearchPg, PotentialShapedAdvantagesByHand) {
+  HandTree h;
+  const auto t = terminal_trajectories(h.tree);
+  ASSERT_EQ(t[1].step_values, (std::vector<double>{0.8, 0.8}));
+  const PgBatch b = make_pg_batch({{{9}, t[0], 0}, {{9, 8}, t[1], 0}});
+  EXPECT_TRUE(torch::allclose(pg_advantages(b, "potential", nullptr, 0.9),
+                              torch::tensor({0.f, -1.8f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.1f, 0.1f, 0.2f}).view({2, 5}), 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(pg_advantages(b, "potential", nullptr, 1.0),
+                              torch::tensor({0.f, -1.8f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.2f, 0.2f, 0.2f}).view({2, 5}), 0, 1e-6));
+  EXPECT_THROW(pg_advantages(b, "potentail", nullptr), core::UserError);
+}
+
 TEST(SearchPg, PpoClipLossMatchesADoublePrecisionReference) {
   torch::set_num_threads(1);
   auto model = test::tiny_lm(3);

@@ -210,6 +210,16 @@ torch::Tensor row_masked_mean(const torch::Tensor& x,      // (B, L)
 
 // ---- registry ---------------------------------------------------------------------------------
 
+// Statistics that normalise token entropies into ĥ ∈ [−1, 1] (HAPO, objectives/hapo.h):
+// x = log max(H, h_floor), q = Q_p(x), rms = rms(x − q), and the extremes of (x − q)/rms.
+struct EntropyNormStats {
+  double q = 0;        // Q_p(log H)
+  double rms = 1;      // rms(log H − q)
+  double pos_max = 1;  // max h⁺ (1 when there is none)
+  double neg_max = 1;  // |min h⁻| (1 when there is none)
+  double h_floor = 1e-8;
+};
+
 class PolicyObjective {
  public:
   virtual ~PolicyObjective() = default;
@@ -222,13 +232,25 @@ class PolicyObjective {
   // an objective by name: κ > 0 asks for logp_proxy, the log-probs of the taken tokens under the
   // min-p proxy (threshold κ·max π) of the policy the update starts from (lp_reg).
   virtual double proxy_min_p() const { return 0.0; }
+  // The entropy statistics the objective normalises token entropies with (HAPO's ĥ), fitted on
+  // `entropy` at the valid positions of `mask`, so that a sampler's adaptive temperature
+  // (hapo_temperature) splits tokens where the loss does; nullopt for objectives without them.
+  virtual std::optional<EntropyNormStats> entropy_norm_stats(const torch::Tensor& entropy,
+                                                             const torch::Tensor& mask) const {
+    return std::nullopt;
+  }
 };
 
 // An options struct declares the min-p proxy it needs by overloading proxy_min_p_of (found by
-// argument-dependent lookup; lp_reg.h).
+// argument-dependent lookup; lp_reg.h), and its entropy statistics by overloading entropy_norm_of
+// (hapo.h).
 template <class Options>
 double proxy_min_p_of(const Options&) {
   return 0.0;
+}
+template <class Options>
+std::optional<EntropyNormStats> entropy_norm_of(const Options&, const torch::Tensor&, const torch::Tensor&) {
+  return std::nullopt;
 }
 
 using ObjectiveFactory = Factory<PolicyObjective>;
@@ -240,6 +262,10 @@ class FunctionObjective final : public PolicyObjective {
   explicit FunctionObjective(Options opts) : opts_(std::move(opts)) {}
   ObjectiveOutput compute(const PolicyLossInput& in) const override { return Fn(in, opts_); }
   double proxy_min_p() const override { return proxy_min_p_of(opts_); }
+  std::optional<EntropyNormStats> entropy_norm_stats(const torch::Tensor& entropy,
+                                                     const torch::Tensor& mask) const override {
+    return entropy_norm_of(opts_, entropy, mask);
+  }
   const Options& options() const { return opts_; }
 
  private:
@@ -269,6 +295,10 @@ class PreparedObjective final : public PolicyObjective {
     return Fn(in, opts_, Prepare(in, opts_));
   }
   double proxy_min_p() const override { return proxy_min_p_of(opts_); }
+  std::optional<EntropyNormStats> entropy_norm_stats(const torch::Tensor& entropy,
+                                                     const torch::Tensor& mask) const override {
+    return entropy_norm_of(opts_, entropy, mask);
+  }
   const Options& options() const { return opts_; }
   const std::optional<Stats>& stats() const { return stats_; }
 

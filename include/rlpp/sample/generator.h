@@ -14,7 +14,7 @@
 //
 // A trainer calls:
 //   sample::Generator gen(sample::default_chain({"top_p", "temperature"}), gen_opts);
-//   gen.set_entropy_stats(algo::fit_entropy_norm(prev.entropy, prev.mask, 0.8));  // HAPO only
+//   gen.set_entropy_stats(objective.entropy_norm_stats(prev.entropy, prev.mask));  // HAPO only
 //   sample::Generation out = gen.generate(model, prompts);
 //   // out.tokens (B, N), out.mask (B, N), out.logp (B, N) = logp_old at T = 1, out.logp_sample
 //   // (B, N) = behaviour log-probs, out.entropy (B, N), out.group_id (B)

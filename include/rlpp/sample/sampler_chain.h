@@ -55,6 +55,8 @@ class SamplerChain {
 SamplerChain build_chain(const std::vector<std::string>& names, core::Binder& b);
 // Paper/llama.cpp defaults.
 SamplerChain default_chain(const std::vector<std::string>& names);
+// One temperature sampler at `temperature` (>= 0; 0 = greedy).
+SamplerChain temperature_chain(double temperature);
 
 // The `samplers` list (array of strings) of `section`; `fallback` when absent. Errors name the key,
 // the file and the line.

@@ -5,6 +5,10 @@
 //               name (grpo: normalised within the problem's solutions), broadcast over its tokens;
 //               "q": each step's Q(step) − Q(parent) from the tree (a process signal), broadcast
 //               over that step's tokens
+//               "potential": potential-based shaping (algo/potential_shaping.h) with φ = the tree's
+//               Q of the state each step starts from and the verifier reward on the last step;
+//               each step's advantage is the γ-discounted return of the shaped rewards from it
+//               (with γ = 1: R − φ(state before the step)), broadcast over its tokens
 //   objective   by name (ppo_clip, grpo-style clipping, cispo, …), with logp_old = log π of the
 //               policy that searched (recomputed before the first update, so the first ratio is
 //               exactly 1 and later mini-batches and epochs are clipped against the search policy)
@@ -38,13 +42,17 @@ struct PgBatch {
   torch::Tensor rewards;          // (B) float terminal rewards
   torch::Tensor group_ids;        // (B) int64
   torch::Tensor lengths;          // (B) int64 solution tokens
+  torch::Tensor step_index;       // (B, L) int64 the step of each solution token, −1 elsewhere
+  torch::Tensor step_values;      // (B, K) float Q of the state each step starts from (K = most steps; 0 beyond)
+  torch::Tensor num_steps;        // (B) int64 steps of each solution
   int64_t rows() const { return tokens.defined() ? tokens.size(0) : 0; }
 };
 PgBatch make_pg_batch(const std::vector<PgRow>& rows);
 
-// (B, L) token advantages: source "q" (the step advantages) or "reward" (`estimator` on the
-// rewards grouped by problem; UserError without one).
-torch::Tensor pg_advantages(const PgBatch& batch, const std::string& source, algo::AdvantageEstimator* estimator);
+// (B, L) token advantages: source "q" (the step advantages), "potential" (the shaped returns with
+// discount `gamma`) or "reward" (`estimator` on the rewards grouped by problem; UserError without one).
+torch::Tensor pg_advantages(const PgBatch& batch, const std::string& source, algo::AdvantageEstimator* estimator,
+                            double gamma = 1.0);
 
 struct PgLoss {
   torch::Tensor loss;                            // 0-dim, differentiable

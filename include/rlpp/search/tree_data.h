@@ -36,6 +36,7 @@ struct SearchTrajectory {
   Tokens steps;                          // the steps from the original root to a terminal node, concatenated
   std::vector<int64_t> step_lengths;     // tokens of each step
   std::vector<double> step_advantages;   // Q(node) − Q(parent) of each step (Q as MctsNode::q())
+  std::vector<double> step_values;       // Q(parent) of each step: the value of the state it starts from
   double reward = 0;                     // the terminal reward
   int64_t node = -1;                     // the terminal node
 };

@@ -24,6 +24,7 @@ inline constexpr const char* kClipFracLow = "losses/clipfrac_low";
 inline constexpr const char* kClipFracHigh = "losses/clipfrac_high";
 inline constexpr const char* kKl = "losses/kl";                      // KL to the reference policy (a loss term)
 inline constexpr const char* kKlCoef = "losses/kl_coef";             // its coefficient at the start of the update
+inline constexpr const char* kExtraRolloutLoss = "losses/extra_rollout_loss";  // an entropy control's term on extra rollouts (AEPO)
 inline constexpr const char* kExplainedVariance = "losses/explained_variance";
 inline constexpr const char* kGradNorm = "losses/grad_norm";         // before clipping
 inline constexpr const char* kEpochs = "losses/epochs";              // epochs run (target_kl may stop early)

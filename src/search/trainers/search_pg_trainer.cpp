@@ -23,12 +23,16 @@ namespace rlpp::search {
 namespace {
 
 struct SearchPgSection {  // [pg]
-  std::string advantage_source = "reward";  // "reward" (through [advantage]) | "q" (step Q advantages)
+  std::string advantage_source = "reward";  // "reward" (through [advantage]) | "q" | "potential" (tree values)
+  double gamma = 1.0;                        // discount of the "potential" returns
   train::lm::PolicyUpdateOptions update;
 
   void bind(core::Binder& b) {
-    b.choice("advantage_source", advantage_source, {"reward", "q"},
-             "reward: [advantage] estimator on verifier rewards; q: each step's Q(step) - Q(parent)");
+    b.choice("advantage_source", advantage_source, {"reward", "q", "potential"},
+             "reward: [advantage] estimator on verifier rewards; q: each step's Q(step) - Q(parent); potential: "
+             "returns of potential-shaped rewards with phi = the tree's Q (R - Q(state) at gamma = 1)");
+    b.num("gamma", gamma, "discount of the potential-shaped returns (advantage_source = potential)",
+          core::Bounds::unit());
     update.bind(b);
   }
 };
@@ -72,7 +76,7 @@ class SearchPgTrainer : public SearchRun {
       return row;
     }
     const PgBatch batch = make_pg_batch(rows);
-    const torch::Tensor adv = pg_advantages(batch, pg_.advantage_source, advantage_.get());  // (B, L)
+    const torch::Tensor adv = pg_advantages(batch, pg_.advantage_source, advantage_.get(), pg_.gamma);  // (B, L)
     train::lm::UpdateBatch ub;
     ub.tokens = batch.tokens;
     ub.attention = batch.attention;

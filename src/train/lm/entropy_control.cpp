@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rlpp/algo/aepo.h"
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/entropy.h"
 #include "rlpp/algo/epo.h"
@@ -54,6 +55,29 @@ class AdaptiveEntropyControl final : public EntropyControl {
   algo::AdaptiveEntropyCoef coef_;
 };
 
+// AEPO (arXiv 2510.08141): no term on the batch's own tokens; extra rollouts at T = t_high or t_low
+// reinforced with weight w ∈ {0, 1} (aepo_rollout_weights) under π at T = 1.
+class AepoControl final : public EntropyControl {
+ public:
+  explicit AepoControl(const algo::AepoOptions& opts) : opts_(opts) {}
+  torch::Tensor token_loss(const EntropyTermInput& in, std::map<std::string, torch::Tensor>*) override {
+    return torch::zeros_like(in.entropy);
+  }
+  bool wants_extra_rollouts() const override { return true; }
+  double extra_rollout_temperature(double mean_entropy) const override {
+    return algo::aepo_temperature(mean_entropy, opts_);
+  }
+  torch::Tensor extra_rollout_loss(const torch::Tensor& logp, const torch::Tensor& mask, const torch::Tensor& advantages,
+                                   double mean_entropy, std::map<std::string, torch::Tensor>* metrics) override {
+    algo::AepoLoss l = algo::aepo_loss(logp, advantages, mask, mean_entropy, opts_);
+    *metrics = std::move(l.metrics);
+    return l.token_loss;
+  }
+
+ private:
+  algo::AepoOptions opts_;
+};
+
 struct NoOptions {
   void bind(core::Binder&) {}
 };
@@ -69,6 +93,8 @@ core::Registry<EntropyControlFactory>& entropy_control_registry() {
           "EPO: entropy bonus + per-turn-step smoothing toward historical entropy (arXiv 2509.22576)");
     r.add("adaptive", algo::factory_of<EntropyControl, AdaptiveEntropyControl, algo::AdaptiveEntropyOptions>(),
           "adaptive entropy coefficient toward a target entropy (Skywork-OR1, arXiv 2505.22312)");
+    r.add("aepo", algo::factory_of<EntropyControl, AepoControl, algo::AepoOptions>(),
+          "AEPO: REINFORCE on extra rollouts sampled at a temperature chosen from the entropy (arXiv 2510.08141)");
     return r;
   }();
   return reg;

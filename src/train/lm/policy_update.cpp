@@ -115,9 +115,15 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   // sampling and Knapsack budgets).
   const int64_t M = std::min(opts_.mini_batches, B);
   std::vector<int64_t> order(static_cast<size_t>(B));
+  const int64_t X = b.extra.rows();
+  std::vector<int64_t> extra_order(static_cast<size_t>(X));
+  std::map<std::string, double> extra_sums;
+  double extra_weight = 0;
   for (int64_t e = 0; e < opts_.ppo_epochs; ++e) {
     std::iota(order.begin(), order.end(), 0);
     rng.shuffle(order.data(), B);
+    std::iota(extra_order.begin(), extra_order.end(), 0);
+    if (X > 0) rng.shuffle(extra_order.data(), X);
     for (int64_t m = 0; m < M; ++m) {
       const int64_t lo = m * B / M, hi = (m + 1) * B / M, mb = hi - lo;
       const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
@@ -161,6 +167,13 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         loss_sum += loss.item<double>();
         means.add(out.metrics, in.mask.sum().item<double>());
       }
+      if (X > 0) {  // this mini-batch's share of the extra rollouts
+        const int64_t x0 = m * X / M, x1 = (m + 1) * X / M;
+        if (x1 > x0) {
+          const torch::Tensor rows = torch::from_blob(extra_order.data() + x0, {x1 - x0}, torch::kInt64).clone();
+          extra_backward(b.extra, rows, &extra_sums, &extra_weight);
+        }
+      }
       grad_norm += torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
       lr = learning_rate(optimizer_steps_);
       for (auto& g : optimizer_.param_groups()) g.options().set_lr(lr);
@@ -171,6 +184,7 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
     }
   }
   core::MetricRow row;
+  for (const auto& [k, v] : extra_sums) row.emplace_back(k, extra_weight > 0 ? v / extra_weight : std::nan(""));
   if (entropy_control_) {
     for (const auto& [k, v] : control_means.sum) row.emplace_back(k, control_means.get(k));
     entropy_control_->observe(b.sampled_entropy, b.turn, b.valid, b.fresh);
@@ -190,6 +204,26 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   });
   if (kl_) row.emplace_back(metric::kKlCoef, kl_coef_start);
   return row;
+}
+
+double PolicyUpdate::extra_backward(const ExtraRollouts& x, const torch::Tensor& rows,
+                                    std::map<std::string, double>* sums, double* weight) {
+  const int64_t Ls = x.response_start;
+  const torch::Tensor mask = x.mask.index_select(0, rows);  // (k, N)
+  const double n = mask.sum().item<double>();
+  if (n == 0) return 0.0;
+  const auto lp = nn::lm::token_logprobs(model_, x.tokens.index_select(0, rows), x.attention.index_select(0, rows),
+                                        opts_.logprob_chunk);
+  std::map<std::string, torch::Tensor> m;
+  const torch::Tensor token_loss =
+      entropy_control_->extra_rollout_loss(lp.logp.slice(1, Ls), mask, x.advantages.index_select(0, rows), x.mean_entropy, &m);
+  const torch::Tensor loss = algo::aggregate_loss(token_loss, mask, aggregation_, algo::aggregation_counts(mask));
+  loss.backward();
+  const double rows_k = static_cast<double>(rows.size(0));
+  for (const auto& [k, v] : m) (*sums)[k] += v.item<double>() * rows_k;
+  (*sums)[metric::kExtraRolloutLoss] += loss.item<double>() * rows_k;
+  *weight += rows_k;
+  return loss.item<double>();
 }
 
 double PolicyUpdate::learning_rate(int64_t step) const {

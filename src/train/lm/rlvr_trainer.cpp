@@ -27,6 +27,7 @@
 #include "rlpp/env/text/reward_shaping.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/sample/generator.h"
+#include "rlpp/sample/sampler_chain.h"
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/lm/adamw.h"
 #include "rlpp/train/lm/lm_data.h"
@@ -60,7 +61,8 @@ void RlvrOptions::bind(core::Binder& b) {
   b.num("beta2", beta2, "AdamW beta2", Bounds{0.0, 1.0, false, true});
   b.num("adam_eps", adam_eps, "AdamW epsilon", Bounds::positive());
   b.flag("hapo_temperature_stats", hapo_temperature_stats,
-         "give the sampler's hapo_temperature the entropy statistics of the previous batch");
+         "give the sampler's hapo_temperature the entropy statistics of the previous batch (fitted with the "
+         "objective's quantile and floor when it has them, e.g. hapo; else HAPO's defaults)");
   b.integer("eval_every", eval_every, "RL steps between greedy evaluations (0 = at the end only)", Bounds::non_negative());
   b.integer("eval_batch_size", eval_batch_size, "prompts per evaluation batch", Bounds::closed(1, 1 << 20));
   b.integer("accuracy_examples", accuracy_examples, "held-out prompts decoded greedily (0 = off)", Bounds::non_negative());
@@ -89,6 +91,12 @@ struct Collected {
   torch::Tensor advantages;   // (B, N) fp32
   core::MetricRow metrics;    // statistics of every response generated for this batch
   int64_t age = 0;            // steps already trained on it
+  // Extra rollouts the entropy control asked for (AEPO): one more response per row of the last
+  // round's prompts at the control's temperature, their group advantages (X) and the batch's mean
+  // sampling-time entropy that chose the temperature.
+  RolloutBatch extra;
+  torch::Tensor extra_advantages;
+  double extra_entropy = 0;
 };
 
 class RlvrTrainer : public LmRun {
@@ -153,8 +161,13 @@ class RlvrTrainer : public LmRun {
   RolloutBatch generate_round(double* gen_seconds, int64_t* gen_tokens) {
     const algo::SpoTracker* priority = nullptr;
     if (opts_.prompt_sampling == "prioritized") priority = tracker_ ? tracker_ : &success_;
-    const PromptPick pick = prompts_->next(opts_.prompts_per_step, rng_, priority);
-    const std::vector<int64_t> counts = allocate(pick.ids);
+    last_pick_ = prompts_->next(opts_.prompts_per_step, rng_, priority);
+    return rollouts(last_pick_, allocate(last_pick_.ids), *generator_, gen_seconds, gen_tokens);
+  }
+
+  // counts[i] responses to prompt i of `pick` from `gen`, graded (or rolled out as dialogues).
+  RolloutBatch rollouts(const PromptPick& pick, const std::vector<int64_t>& counts, sample::Generator& gen,
+                        double* gen_seconds, int64_t* gen_tokens) {
     std::vector<std::vector<int64_t>> rows;  // one prompt per response
     std::vector<int64_t> row_ids, row_prompt;
     for (size_t i = 0; i < pick.ids.size(); ++i) {
@@ -174,14 +187,14 @@ class RlvrTrainer : public LmRun {
       mt.add_bos = data_opts_.add_bos;
       const auto t0 = std::chrono::steady_clock::now();
       model_->eval();
-      RolloutBatch b = multi_turn_rollout(*model_, *tokenizer_, *generator_, envs, row_ids, mt);
+      RolloutBatch b = multi_turn_rollout(*model_, *tokenizer_, gen, envs, row_ids, mt);
       model_->train();
       *gen_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       *gen_tokens += b.lengths.sum().item<int64_t>();
       return b;
     }
     model_->eval();
-    const sample::Generation g = generator_->generate(*model_, rows);
+    const sample::Generation g = gen.generate(*model_, rows);
     model_->train();
     *gen_seconds += g.seconds;
     *gen_tokens += g.tokens_generated;
@@ -247,11 +260,15 @@ class RlvrTrainer : public LmRun {
       ai.logp_old = c.batch.logp;
       c.advantages = advantage_->compute(ai).advantages.to(torch::kFloat32);  // (B, N)
     }
-    if (opts_.hapo_temperature_stats) {
-      generator_->set_entropy_stats(algo::fit_entropy_norm(all.entropy, all.mask.to(torch::kFloat32), /*quantile=*/0.8));
+    if (opts_.hapo_temperature_stats) {  // the objective's own statistics (HAPO's p), else HAPO's defaults
+      const torch::Tensor m = all.mask.to(torch::kFloat32);
+      const std::optional<algo::EntropyNormStats> own = update_->objective().entropy_norm_stats(all.entropy, m);
+      generator_->set_entropy_stats(own ? *own : algo::fit_entropy_norm(all.entropy, m, algo::HapoOptions{}));
     }
     const torch::Tensor all_mask = all.mask.to(torch::kFloat32);
     const double n_all = static_cast<double>(all.rows());
+    if (update_->wants_extra_rollouts() && c.batch.rows() > 0) collect_extra(c, masked_mean(all.entropy, all_mask),
+                                                                            &gen_seconds, &gen_tokens);
     c.metrics = {
         {"rl/reward_mean", all.reward.mean().item<double>()},
         {"rl/accuracy", (all.correct >= 1.0F).to(torch::kFloat64).mean().item<double>()},
@@ -263,8 +280,30 @@ class RlvrTrainer : public LmRun {
         {"rl/generated_responses", n_all},
         {"perf/gen_tokens_per_s", static_cast<double>(gen_tokens) / std::max(gen_seconds, 1e-9)},
     };
+    if (c.extra.rows() > 0) {
+      c.metrics.emplace_back("rl/extra_rollouts", static_cast<double>(c.extra.rows()));
+      c.metrics.emplace_back("rl/extra_reward_mean", c.extra.reward.mean().item<double>());
+    }
     last_reward_ = c.metrics.front().second;
     return c;
+  }
+
+  // AEPO's rollouts: G more responses to each prompt of the last round, sampled at the control's
+  // temperature for mean entropy h from a stream of their own, graded, with group-normalised
+  // advantages (GRPO's, as the authors compute them).
+  void collect_extra(Collected& c, double h, double* gen_seconds, int64_t* gen_tokens) {
+    sample::GenerationOptions per_row = sampling_.generation;
+    per_row.num_return_sequences = 1;
+    sample::Generator gen(sample::temperature_chain(update_->extra_rollout_temperature(h)), per_row);
+    gen.reseed(static_cast<uint64_t>(run_.seed) * 2000003ULL + static_cast<uint64_t>(step_) + 7ULL);
+    c.extra = rollouts(last_pick_, std::vector<int64_t>(last_pick_.ids.size(), group_size_), gen, gen_seconds,
+                       gen_tokens);
+    algo::AdvantageInput ai;
+    ai.seq_rewards = c.extra.reward;
+    ai.group_ids = c.extra.group_id;
+    ai.mask = torch::ones({c.extra.rows(), 1}, torch::kFloat32);
+    c.extra_advantages = algo::grpo(ai, algo::GroupNormOptions{}).advantages.select(1, 0).to(torch::kFloat32);  // (X)
+    c.extra_entropy = h;
   }
 
   algo::SelectionInput selection_input(const RolloutBatch& b, const torch::Tensor& reward, const torch::Tensor& adv,
@@ -337,6 +376,14 @@ class RlvrTrainer : public LmRun {
     ub.fresh = c.age == 0;
     ub.sampled_entropy = b.entropy;
     ub.valid = valid_mask;
+    if (c.extra.rows() > 0) {
+      ub.extra.tokens = torch::cat({c.extra.prompt_tokens, c.extra.tokens}, 1);
+      ub.extra.attention = torch::cat({c.extra.prompt_mask, c.extra.attend}, 1);
+      ub.extra.response_start = c.extra.prompt_tokens.size(1);
+      ub.extra.mask = c.extra.mask.to(torch::kFloat32);
+      ub.extra.advantages = c.extra_advantages;
+      ub.extra.mean_entropy = c.extra_entropy;
+    }
     const double progress =
         std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
     const core::MetricRow update_row = update_->run(ub, rng_, progress);
@@ -400,6 +447,15 @@ class RlvrTrainer : public LmRun {
     a.write("advantages", c.advantages.defined() ? c.advantages : torch::Tensor());
     a.write("pad_token", torch::tensor({b.pad_token}, torch::kInt64));
     a.write("age", torch::tensor({c.age}, torch::kInt64));
+    w.put_int("rl/live_extra", c.extra.rows() > 0 ? 1 : 0);
+    if (c.extra.rows() > 0) {
+      auto& x = w.child("extra_rollouts");
+      RolloutBatch e = c.extra;
+      for (const auto& f : batch_fields(e)) x.write(f.key, *f.tensor);
+      x.write("advantages", c.extra_advantages);
+      x.write("pad_token", torch::tensor({e.pad_token}, torch::kInt64));
+      w.put_doubles("rl/extra_entropy", {c.extra_entropy});
+    }
     nlohmann::json m = nlohmann::json::array();
     for (const auto& [k, v] : c.metrics) m.push_back({k, v});
     w.put_bytes("rl/live_metrics", m.dump());
@@ -422,6 +478,15 @@ class RlvrTrainer : public LmRun {
     a.read("age", age);
     c.batch.pad_token = pad.item<int64_t>();
     c.age = age.item<int64_t>();
+    if (r.get_int("rl/live_extra") == 1) {
+      auto& x = r.child("extra_rollouts");
+      torch::Tensor xpad;
+      for (const auto& f : batch_fields(c.extra)) x.read(f.key, *f.tensor);
+      x.read("advantages", c.extra_advantages);
+      x.read("pad_token", xpad);
+      c.extra.pad_token = xpad.item<int64_t>();
+      c.extra_entropy = r.get_doubles("rl/extra_entropy", 1)[0];
+    }
     for (const auto& e : nlohmann::json::parse(r.get_bytes("rl/live_metrics"))) c.metrics.emplace_back(e[0], e[1]);
     live_ = std::move(c);
   }
@@ -441,6 +506,7 @@ class RlvrTrainer : public LmRun {
   int64_t group_size_ = 1;
   std::unique_ptr<sample::Generator> generator_;
   std::unique_ptr<PromptSource> prompts_;
+  PromptPick last_pick_;  // the prompts of the last generation round
   const env::text::MultiTurnTask* dialogue_ = nullptr;  // the task, when its instances are dialogues
   std::optional<Collected> live_;
   double last_reward_ = 0;

@@ -129,6 +129,13 @@ TEST(SearchTrainers, SearchPgSplitRunEqualsUnsplit) {
                               "\n[pg]\nadvantage_source = \"q\"\nmini_batches = 2\n[objective]\nname = \"ppo_clip\"\n");
 }
 
+// The potential-shaped advantages (tree values as φ) and the learning-rate warm-up of the shared
+// policy update, through a split run.
+TEST(SearchTrainers, SearchPgPotentialSourceSplitRunEqualsUnsplit) {
+  expect_split_equals_unsplit("search_pg", "\n[pg]\nadvantage_source = \"potential\"\ngamma = 0.9\nlr_warmup_steps = 2\n"
+                                           "[objective]\nname = \"ppo_clip\"\n");
+}
+
 TEST(SearchTrainers, MctsValueSplitRunEqualsUnsplit) {
   expect_split_equals_unsplit("mcts_value",
                               "\n[value]\nepochs = 2\nbatch_size = 8\neval_trees = 2\neval_beam_problems = 2\n");

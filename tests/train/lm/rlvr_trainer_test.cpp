@@ -125,6 +125,32 @@ TEST(RlvrTrainer, LearningRateWarmsUpLinearlyAndResumesExactly) {
   test_util::expect_same_metrics(rows, read_metrics(split));
 }
 
+// [entropy_control] name = "aepo": every step samples one extra response per row of the batch's
+// prompts at the temperature the entropy chose (target far above: t_high; far below: t_low) and
+// trains a REINFORCE term on them; a reused batch keeps its extra rollouts through a checkpoint.
+TEST(RlvrTrainer, AepoTrainsOnExtraRolloutsAtTheChosenTemperature) {
+  testing::TempDir tmp("rlvr");
+  for (const auto& [target, want_t] : std::vector<std::pair<std::string, double>>{{"100.0", 1.25}, {"0.0", 0.75}}) {
+    const std::string recipe =
+        rlvr_recipe(3, "grpo", "ppo_clip", "reuse_steps = 2\n",
+                    std::string(kFormatReward) + "[entropy_control]\nname = \"aepo\"\ntarget = " + target +
+                        "\nt_high = 1.25\nt_low = 0.75\nselect_threshold = -100.0\n");
+    const std::string name = "aepo" + target;
+    const auto rows = read_metrics(run_recipe(recipe, tmp, name));
+    ASSERT_EQ(rows.size(), 4u);
+    for (size_t i = 1; i < rows.size(); ++i) {
+      EXPECT_EQ(rows[i].at("rl/extra_rollouts"), 12.0);  // 3 prompts x 4
+      EXPECT_DOUBLE_EQ(rows[i].at("aepo/temperature"), want_t);
+      EXPECT_EQ(rows[i].at("aepo/reinforced_frac"), 1.0);  // threshold −100: every rollout reinforced
+      EXPECT_TRUE(std::isfinite(rows[i].at(metric::kExtraRolloutLoss)));
+    }
+    const std::string split = run_recipe(recipe, tmp, name + "split", /*stop_after=*/1);  // inside a reused batch
+    std::atomic<bool> stop{false};
+    resume_run(split, {}, 0, /*quiet=*/true, stop);
+    test_util::expect_same_metrics(rows, read_metrics(split));
+  }
+}
+
 TEST(RlvrTrainer, RefusesDataWithoutAGrader) {
   testing::TempDir tmp("rlvr");
   std::string recipe = rlvr_recipe(1, "grpo", "ppo_clip");

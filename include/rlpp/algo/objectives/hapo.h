@@ -46,15 +46,7 @@ struct HapoOptions {
   }
 };
 
-// Statistics of step 1, fitted on a batch of entropies.
-struct EntropyNormStats {
-  double q = 0;        // Q_p(log H)
-  double rms = 1;      // rms(log H − q)
-  double pos_max = 1;  // max h⁺ (1 when there is none)
-  double neg_max = 1;  // |min h⁻| (1 when there is none)
-  double h_floor = 1e-8;
-};
-
+// Statistics of step 1 (EntropyNormStats, objective.h), fitted on a batch of entropies.
 // Fits the statistics on the valid entries of `entropy` (any shape; mask {} = all valid). A batch
 // without valid entries, or whose log-entropies are all equal, gives statistics that map every
 // token to ĥ = 0.
@@ -63,6 +55,11 @@ EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Ten
 // The same fit with the objective's own p (`quantile`) and `h_floor`: the statistics the sampler's
 // adaptive temperature must use, so that it splits high- from low-entropy tokens where the loss does.
 EntropyNormStats fit_entropy_norm(const torch::Tensor& entropy, const torch::Tensor& mask, const HapoOptions& opts);
+// HAPO declares those statistics to the trainer (PolicyObjective::entropy_norm_stats).
+inline std::optional<EntropyNormStats> entropy_norm_of(const HapoOptions& opts, const torch::Tensor& entropy,
+                                                       const torch::Tensor& mask) {
+  return fit_entropy_norm(entropy, mask, opts);
+}
 // ĥ ∈ [−1, 1] of every entry (same shape as entropy; not differentiable: a control signal). Entries
 // of a new batch beyond the fitted extremes are clamped to ±1.
 torch::Tensor normalized_entropy(const torch::Tensor& entropy, const EntropyNormStats& stats);

@@ -4,6 +4,9 @@
 //   epo       EPO's bonus and per-turn-step entropy smoothing for multi-turn agents (algo/epo.h)
 //   adaptive  an entropy bonus −c·H whose coefficient c follows Skywork-OR1's bang-bang control
 //             toward a target entropy (algo/entropy.h, AdaptiveEntropyCoef)
+//   aepo      AEPO (algo/aepo.h): the trainer samples extra rollouts of the batch's prompts at a
+//             temperature chosen from the batch's mean entropy (t_high at or below the target,
+//             t_low above), and the update adds α·E[−w·log π] on them (REINFORCE toward π^T)
 // A control adds a per-token term to ℓ before aggregation, may learn from each batch after the
 // update, and checkpoints its state.
 #pragma once
@@ -39,11 +42,24 @@ class EntropyControl {
                        bool fresh) {}
   virtual void save(CheckpointWriter& w) const {}
   virtual void load(CheckpointReader& r) {}
+
+  // Extra rollouts (AEPO): the temperature at which the trainer samples one more response per row
+  // of the batch, chosen from the batch's mean sampling-time entropy; 0 = none (the default).
+  virtual bool wants_extra_rollouts() const { return false; }
+  virtual double extra_rollout_temperature(double mean_entropy) const { return 0; }
+  // The term on (a mini-batch's share of) those rollouts: the token loss (B, L) from their log π at
+  // T = 1 (differentiable), the valid tokens, their group advantages (B) and the entropy that chose
+  // their temperature; `metrics` gets 0-dim values to average.
+  virtual torch::Tensor extra_rollout_loss(const torch::Tensor& logp, const torch::Tensor& mask,
+                                           const torch::Tensor& advantages, double mean_entropy,
+                                           std::map<std::string, torch::Tensor>* metrics) {
+    return {};
+  }
 };
 
 using EntropyControlFactory = algo::Factory<EntropyControl>;
 
-// Names: none (a factory returning {}), epo, adaptive.
+// Names: none (a factory returning {}), epo, adaptive, aepo.
 core::Registry<EntropyControlFactory>& entropy_control_registry();
 
 // The control of the recipe's [entropy_control] section ({} when absent or "none"); its options

@@ -57,6 +57,19 @@ void refuse_moved_keys(const core::Recipe& recipe, const std::string& section);
 // The batch one update trains on. Sequences are (B, S); the trained positions are the last
 // N = S − response_start ones (the response after a left-padded prompt; or every position, with
 // the mask selecting the trained tokens).
+// Extra rollouts an entropy control asked for (AEPO), trained on beside the batch: mini-batch m of
+// M takes the m-th of M near-equal shares of them (in a shuffled order), and its term is aggregated
+// like the policy loss over that share.
+struct ExtraRollouts {
+  torch::Tensor tokens;      // (X, S) int64 prompt + response
+  torch::Tensor attention;   // (X, S) bool
+  int64_t response_start = 0;
+  torch::Tensor mask;        // (X, N) float 0/1 the responses' tokens
+  torch::Tensor advantages;  // (X) float group advantages of their rewards
+  double mean_entropy = 0;   // the batch's mean sampling-time entropy that chose their temperature
+  int64_t rows() const { return tokens.defined() ? tokens.size(0) : 0; }
+};
+
 struct UpdateBatch {
   torch::Tensor tokens;      // (B, S) int64
   torch::Tensor attention;   // (B, S) bool or 0/1
@@ -70,6 +83,7 @@ struct UpdateBatch {
   bool fresh = true;
   torch::Tensor sampled_entropy;  // (B, N) float H at sampling time
   torch::Tensor valid;            // (B, N) float every response token (before selection)
+  ExtraRollouts extra;            // none unless the entropy control wants them
 };
 
 class PolicyUpdate {
@@ -85,6 +99,12 @@ class PolicyUpdate {
   core::MetricRow run(const UpdateBatch& batch, core::Rng& rng, double progress);
 
   const algo::PolicyObjective& objective() const { return *objective_; }
+  // Whether the entropy control wants extra rollouts (AEPO), and their temperature for a batch of
+  // mean sampling-time entropy `mean_entropy`.
+  bool wants_extra_rollouts() const { return entropy_control_ && entropy_control_->wants_extra_rollouts(); }
+  double extra_rollout_temperature(double mean_entropy) const {
+    return wants_extra_rollouts() ? entropy_control_->extra_rollout_temperature(mean_entropy) : 0.0;
+  }
   bool has_reference() const { return static_cast<bool>(reference_); }
 
   void save(CheckpointWriter& w) const;
@@ -95,6 +115,9 @@ class PolicyUpdate {
   double learning_rate(int64_t step) const;
   // log π_proxy (B, N) of the batch's tokens under the min-p proxy of the current policy.
   torch::Tensor proxy_logp(const UpdateBatch& b, double kappa);
+  // Backward of the entropy control's term on extra rollouts `rows` (int64 (k)); returns its loss.
+  double extra_backward(const ExtraRollouts& x, const torch::Tensor& rows, std::map<std::string, double>* sums,
+                        double* weight);
   // Fixes the objective's batch statistics on mini-batch `idx` before it is split.
   void prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy);
 
