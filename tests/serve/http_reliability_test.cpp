@@ -29,16 +29,7 @@ using testing::RawResponse;
 
 #ifdef RLPP_HAVE_HTTPLIB
 
-ServerOptions test_options() {
-  ServerOptions o;
-  o.port = 0;
-  o.model_name = "tiny";
-  o.format.chat = nn::ChatFormat::kPlain;
-  o.format.add_bos = true;
-  o.scheduler.batch_wait_ms = 0;
-  o.limits.max_new_tokens = 64;
-  return o;
-}
+ServerOptions test_options() { return testing::http_test_options(); }
 
 struct Served {
   std::shared_ptr<testing::ScriptedBackend> backend = std::make_shared<testing::ScriptedBackend>("ok");

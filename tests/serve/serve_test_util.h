@@ -17,6 +17,7 @@
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/nn/tokenizer/char_tokenizer.h"
 #include "rlpp/serve/backend.h"
+#include "rlpp/serve/server.h"
 
 namespace rlpp::serve::testing {
 
@@ -112,6 +113,19 @@ inline std::vector<int64_t> naive_greedy(nn::lm::TransformerLm& model, std::vect
     if (next == eos) break;
   }
   return out;
+}
+
+// Server options of the HTTP tests: any free port, model "tiny", plain chat prompts with BOS, no
+// batching wait, at most 64 new tokens.
+inline ServerOptions http_test_options() {
+  ServerOptions o;
+  o.port = 0;
+  o.model_name = "tiny";
+  o.format.chat = nn::ChatFormat::kPlain;
+  o.format.add_bos = true;
+  o.scheduler.batch_wait_ms = 0;
+  o.limits.max_new_tokens = 64;
+  return o;
 }
 
 }  // namespace rlpp::serve::testing

@@ -22,16 +22,7 @@ using nlohmann::json;
 
 #ifdef RLPP_HAVE_HTTPLIB
 
-ServerOptions test_options() {
-  ServerOptions o;
-  o.port = 0;
-  o.model_name = "tiny";
-  o.format.chat = nn::ChatFormat::kPlain;
-  o.format.add_bos = true;
-  o.scheduler.batch_wait_ms = 0;
-  o.limits.max_new_tokens = 64;
-  return o;
-}
+ServerOptions test_options() { return testing::http_test_options(); }
 
 json user(const std::string& content) { return json::array({{{"role", "user"}, {"content", content}}}); }
 
