@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "rlpp/algo/build_named.h"
 #include "rlpp/core/error.h"
 
 namespace rlpp::sample {
@@ -192,19 +193,45 @@ Generation Generator::generate(nn::lm::CausalLm& model, const std::vector<std::v
   return out;
 }
 
-SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section, toml::table* resolved) {
+namespace {
+
+// The earlier spelling of the chain (a `samplers` name list in [section], the samplers' options flat
+// beside it) is refused with the one that replaced it.
+void refuse_flat_samplers(const core::Recipe& recipe, const std::string& section, const std::string& list) {
+  const toml::table* sec = recipe.table()[section].as_table();
+  if (!sec) return;
+  const std::string hint = "; write each sampler as its own table, in the order they apply: [[" + list +
+                           "]] name = \"top_p\" with top_p = 0.9 in that table (rlpp list samplers)";
+  const std::string names_key = section + ".samplers";
+  core::require(!sec->contains("samplers"),
+                recipe.origin(names_key) + ": " + names_key + " is now spelled as an array of tables" + hint);
+  for (const auto& name : sampler_registry().names()) {
+    for (const auto& opt : core::describe_component(sampler_registry(), name)) {
+      const std::string dotted = section + "." + opt.key;
+      core::require(!sec->contains(opt.key), recipe.origin(dotted) + ": " + dotted + " is an option of sampler '" +
+                                                 name + "', which now sits in that sampler's [[" + list + "]] table" +
+                                                 hint);
+    }
+  }
+}
+
+}  // namespace
+
+SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section, toml::table* resolved,
+                             const std::string& list) {
+  refuse_flat_samplers(recipe, section, list);
   SamplingRecipe out;
-  out.samplers = read_sampler_names(recipe, section);
   core::Binder b = core::Binder::reader(recipe, section, resolved);
-  b.passthrough("samplers");
-  out.chain = build_chain(out.samplers, b);
   out.generation.bind(b);
   b.finish();
   recipe.mark_used(section);
-  if (resolved) {
-    toml::array names;
-    for (const auto& n : out.samplers) names.push_back(n);
-    resolved->at_path(section).as_table()->insert_or_assign("samplers", names);
+  // No [[list]]: the policy itself, one temperature sampler at its default T = 1.
+  const core::Recipe fallback = core::Recipe::parse("[[" + list + "]]\nname = \"temperature\"\n", "the default chain");
+  const core::Recipe& source = recipe.has_section(list) ? recipe : fallback;
+  recipe.mark_used(list);
+  for (auto& [name, sampler] : algo::build_list(sampler_registry(), source, list, resolved)) {
+    out.samplers.push_back(name);
+    out.chain.add(name, std::shared_ptr<const Sampler>(std::move(sampler)));
   }
   return out;
 }

@@ -83,31 +83,4 @@ SamplerChain temperature_chain(double temperature) {
   return build_chain({"temperature"}, b);
 }
 
-std::vector<std::string> read_sampler_names(const core::Recipe& recipe, const std::string& section,
-                                            const std::vector<std::string>& fallback) {
-  const std::string key = section + ".samplers";
-  const toml::table* sec = recipe.table()[section].as_table();
-  const toml::node* n = sec ? sec->get("samplers") : nullptr;
-  if (!n) return fallback;
-  const toml::array* arr = n->as_array();
-  if (!arr) {
-    throw core::UserError(recipe.origin(key) + ": " + key +
-                          " expects an array of sampler names, e.g. [\"top_k\", \"top_p\", \"temperature\"]");
-  }
-  std::vector<std::string> names;
-  for (const auto& e : *arr) {
-    auto s = e.value_exact<std::string>();
-    if (!s) throw core::UserError(recipe.origin(key) + ": " + key + " must contain only strings");
-    if (!sampler_registry().contains(*s)) {
-      try {
-        sampler_registry().get(*s);
-      } catch (const core::UserError& err) {
-        throw core::UserError(recipe.origin(key) + ": " + key + ": " + err.what());
-      }
-    }
-    names.push_back(*s);
-  }
-  return names;
-}
-
 }  // namespace rlpp::sample

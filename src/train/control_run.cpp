@@ -52,7 +52,7 @@ bool section_flag(const toml::table& t, const char* key) {
 
 ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : LoopTrainer(ctx) {
   run_ = core::read_options<RunOptions>(recipe, "run");
-  env_opts_ = core::read_options<EnvSection>(recipe, "env");
+  env_opts_ = read_env_section(recipe);
   ppo_ = core::read_options<PpoOptions>(recipe, "ppo");
   policy_ = core::read_options<nn::MlpPolicyOptions>(recipe, "policy");
 

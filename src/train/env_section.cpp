@@ -1,24 +1,32 @@
 #include "rlpp/train/env_section.h"
 
+#include "rlpp/core/error.h"
 #include "rlpp/env/registry.h"
 
 namespace rlpp::train {
 
 void EnvSection::bind(core::Binder& b) {
-  b.text("id", id, "environment id (rlpp list envs)");
+  b.text("name", name, "environment: its Gymnasium id (rlpp list envs)");
   b.integer("num_envs", num_envs, "environment copies stepped together", core::Bounds::closed(1, 1 << 20));
   b.integer("num_threads", num_threads, "threads stepping the copies", core::Bounds::closed(1, 256));
   b.flag("clip_action", clip_action,
          "clip Box actions to the box before the environment (Gymnasium's ClipAction wrapper, as "
          "CleanRL); false: the environment gets and penalises the raw action, as a bare Gymnasium env");
-  // An unknown id: an error naming the key (and where it was set) and listing the valid ids.
-  if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(id)) {
+  // An unknown name: an error naming the key (and where it was set) and listing the valid ids.
+  if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(name)) {
     try {
-      env::registry().get(id);
+      env::registry().get(name);
     } catch (const core::UserError& e) {
-      b.reject("id", std::string("is invalid: ") + e.what());
+      b.reject("name", std::string("is invalid: ") + e.what());
     }
   }
+}
+
+EnvSection read_env_section(const core::Recipe& recipe) {
+  // `id` (Gymnasium's word) was the key before every component was picked by `name`.
+  core::require(!recipe.table().at_path("env.id"),
+                recipe.origin("env.id") + ": env.id is now spelled env.name (the Gymnasium id, e.g. name = \"CartPole-v1\")");
+  return core::read_options<EnvSection>(recipe, "env");
 }
 
 std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
@@ -26,7 +34,7 @@ std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
   opts.num_envs = num_envs_override > 0 ? num_envs_override : num_envs;
   opts.num_threads = num_threads;
   opts.clip_action = clip_action;
-  return env::make(id, opts);
+  return env::make(name, opts);
 }
 
 }  // namespace rlpp::train

@@ -7,6 +7,7 @@
 
 #include "rlpp/core/error.h"
 #include "rlpp/nn/action_sampling.h"
+#include "rlpp/train/behavior_policy.h"
 
 namespace rlpp::train {
 
@@ -251,6 +252,47 @@ BehaviorUpdateStats FastBehaviorPolicy::update(const nn::ActorCritic& theta, con
     if (opts.behavior_target_kl > 0 && stats.kl > opts.behavior_target_kl) break;
   }
   return stats;
+}
+
+}  // namespace rlpp::train
+
+namespace rlpp::train {
+
+namespace {
+
+// FastBehaviorPolicy behind the BehaviorPolicy interface; `module_` is φ's archive form only.
+class FastBehavior final : public BehaviorPolicy {
+ public:
+  FastBehavior(const LearnerConfig& config, nn::ActorCritic init)
+      : phi_(config.obs_dim, config.act_dim, config.discrete, config.policy), module_(std::move(init)) {
+    phi_.set(module_);
+  }
+
+  void sample(const float* obs, int64_t n, core::Rng& rng, float* actions) override { phi_.sample(obs, n, rng, actions); }
+
+  BehaviorUpdateStats update(nn::ActorCritic& theta, const torch::Tensor& obs, const torch::Tensor& actions,
+                             const PropsOptions& opts, core::Rng& rng) override {
+    return phi_.update(theta, obs.data_ptr<float>(), actions.data_ptr<float>(), obs.size(0), opts, rng);
+  }
+
+  void save(torch::serialize::OutputArchive& archive) override {
+    phi_.to_module(module_);
+    module_->save(archive);
+  }
+  void load(torch::serialize::InputArchive& archive) override {
+    module_->load(archive);
+    phi_.set(module_);
+  }
+
+ private:
+  FastBehaviorPolicy phi_;
+  nn::ActorCritic module_;
+};
+
+}  // namespace
+
+std::unique_ptr<BehaviorPolicy> make_fast_behavior_policy(const LearnerConfig& config, nn::ActorCritic init) {
+  return std::make_unique<FastBehavior>(config, std::move(init));
 }
 
 }  // namespace rlpp::train

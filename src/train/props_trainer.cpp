@@ -12,8 +12,7 @@
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"
 #include "rlpp/env/vec_env.h"
-#include "rlpp/nn/action_sampling.h"
-#include "rlpp/train/fast_behavior_policy.h"
+#include "rlpp/train/behavior_policy.h"
 #include "rlpp/train/control_run.h"
 #include "rlpp/train/sampling_error.h"
 
@@ -146,11 +145,7 @@ class PropsTrainer : public ControlRun {
                   recipe.origin("props.behavior_every") + ": props.behavior_every = " +
                       std::to_string(props_.behavior_every) + " must be a multiple of env.num_envs and divide "
                       "num_steps * num_envs = " + std::to_string(n));
-    phi_ = snapshot_policy(*learner_, lc_);
-    if (policy_.backend == "fast") {
-      fast_phi_ = std::make_unique<FastBehaviorPolicy>(obs_dim_, lc_.act_dim, lc_.discrete, policy_);
-      fast_phi_->set(phi_);
-    }
+    phi_ = make_behavior_policy(lc_, snapshot_policy(*learner_, lc_));
     const int64_t cap = props_.buffer_batches * T_;
     obs_ring_ = std::make_unique<RowRing>(cap, N_ * obs_dim_);
     act_ring_ = std::make_unique<RowRing>(cap, N_ * act_flat_);
@@ -214,7 +209,7 @@ class PropsTrainer : public ControlRun {
     std::vector<float> obs_n(static_cast<size_t>(N_ * obs_dim_)), act(static_cast<size_t>(N_ * act_flat_));
     normalize(raw_obs_.data(), N_, obs_n.data());
     if (props_.behavior) {
-      sample_behavior(obs_n.data(), act.data());
+      phi_->sample(obs_n.data(), N_, rng_, act.data());
     } else {
       std::vector<float> logp(static_cast<size_t>(N_)), val(static_cast<size_t>(N_));
       learner_->act(obs_n.data(), N_, rng_, /*deterministic=*/false, act.data(), logp.data(), val.data());
@@ -231,21 +226,6 @@ class PropsTrainer : public ControlRun {
     if (final_ring_) final_ring_->push(envs_->final_obs());
     raw_obs_.assign(envs_->obs(), envs_->obs() + N_ * obs_dim_);
     if (obs_norm_) obs_norm_->stats().update(raw_obs_.data(), N_);
-  }
-
-  // a ~ π_φ(·|obs) from rng_ (nn/action_sampling.h's draws, the same for both backends).
-  void sample_behavior(const float* obs_n, float* act) {
-    if (fast_phi_) return fast_phi_->sample(obs_n, N_, rng_, act);
-    const torch::Tensor o = torch::from_blob(const_cast<float*>(obs_n), {N_, obs_dim_});
-    const torch::Tensor out = phi_->actor_out(o).contiguous();  // (N, A)
-    std::vector<float> logp(static_cast<size_t>(N_));
-    if (lc_.discrete) {
-      nn::sample_categorical(out.data_ptr<float>(), N_, lc_.act_dim, rng_, false, act, logp.data());
-    } else {
-      const torch::Tensor log_std = phi_->log_std.contiguous();
-      nn::sample_gaussian(out.data_ptr<float>(), log_std.data_ptr<float>(), N_, lc_.act_dim, rng_, false, act,
-                          logp.data());
-    }
   }
 
   // The ring's rows oldest first, observations re-normalised now, θ snapshotted.
@@ -300,8 +280,7 @@ class PropsTrainer : public ControlRun {
 
   BehaviorUpdateStats behavior_update() {
     Buffer b = linearize();
-    if (!fast_phi_) return props_behavior_update(b.theta, phi_, b.obs, b.actions, props_, rng_);
-    return fast_phi_->update(b.theta, b.obs.data_ptr<float>(), b.actions.data_ptr<float>(), b.obs.size(0), props_, rng_);
+    return phi_->update(b.theta, b.obs, b.actions, props_, rng_);
   }
 
   // Everything a bit-identical continuation needs beyond ControlRun's: φ, the buffer rings and
@@ -311,7 +290,6 @@ class PropsTrainer : public ControlRun {
     w.put_int("ring_rows", obs_ring_->size());
     w.put_floats("raw_obs", raw_obs_);
     for (const auto& [key, ring] : rings()) w.put_floats("ring_" + key, ring->ordered());
-    if (fast_phi_) fast_phi_->to_module(phi_);
     phi_->save(w.child("phi"));
   }
 
@@ -330,7 +308,6 @@ class PropsTrainer : public ControlRun {
       for (int64_t k = 0; k < ring_rows; ++k) ring->push(rows.data() + k * ring->row_floats());
     }
     phi_->load(r.child("phi"));
-    if (fast_phi_) fast_phi_->set(phi_);
   }
 
   // The buffer's rings by checkpoint key.
@@ -345,8 +322,7 @@ class PropsTrainer : public ControlRun {
   static constexpr int64_t kPropsCheckpointVersion = 3;
 
   PropsOptions props_;
-  nn::ActorCritic phi_{nullptr};                 // π_φ (its critic is unused); the reference backend's
-  std::unique_ptr<FastBehaviorPolicy> fast_phi_; // π_φ on the fast backend (then phi_ is only its archive form)
+  std::unique_ptr<BehaviorPolicy> phi_;  // π_φ on policy.backend's path
 
   // The buffer: the last b·T rows of N copies, time-major.
   std::unique_ptr<RowRing> obs_ring_;    // (rows, N·obs_dim) raw observations

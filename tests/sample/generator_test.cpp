@@ -319,8 +319,8 @@ TEST(Generator, UserErrors) {
 
 TEST(Generator, RecipeSection) {
   const core::Recipe r = core::Recipe::parse(
-      "[sample]\nsamplers = [\"top_k\", \"temperature\"]\ntop_k = 2\ntemperature = 0.7\n"
-      "max_new_tokens = 64\nnum_return_sequences = 8\nstop_tokens = [2, 7]\nseed = 9\n",
+      "[sample]\nmax_new_tokens = 64\nnum_return_sequences = 8\nstop_tokens = [2, 7]\nseed = 9\n"
+      "[[samplers]]\nname = \"top_k\"\ntop_k = 2\n[[samplers]]\nname = \"temperature\"\ntemperature = 0.7\n",
       "r.toml");
   const SamplingRecipe s = read_sampling(r, "sample");
   EXPECT_EQ(s.samplers, (std::vector<std::string>{"top_k", "temperature"}));
@@ -329,9 +329,19 @@ TEST(Generator, RecipeSection) {
   EXPECT_EQ(s.generation.num_return_sequences, 8);
   EXPECT_EQ(s.generation.stop_tokens, (std::vector<int64_t>{2, 7}));
   EXPECT_EQ(s.generation.seed, 9);
-  // A key of a sampler that is not in the chain is refused.
-  EXPECT_THROW(read_sampling(core::Recipe::parse("[sample]\nsamplers = [\"top_k\"]\ntop_p = 0.9\n", "r.toml")),
+  // A key of another sampler is refused in a sampler's table.
+  EXPECT_THROW(read_sampling(core::Recipe::parse("[sample]\n[[samplers]]\nname = \"top_k\"\ntop_p = 0.9\n", "r.toml")),
                core::UserError);
+  // The earlier spelling (names in [sample], options flat beside them) is refused, naming the new one.
+  for (const char* old : {"[sample]\nsamplers = [\"top_k\"]\n", "[sample]\ntemperature = 0.7\n"}) {
+    try {
+      read_sampling(core::Recipe::parse(old, "r.toml"));
+      FAIL() << old;
+    } catch (const core::UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("r.toml:2"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("[[samplers]]"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

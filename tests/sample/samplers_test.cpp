@@ -9,6 +9,7 @@
 
 #include "rlpp/core/config.h"
 #include "rlpp/core/error.h"
+#include "rlpp/sample/generator.h"
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/sample/samplers.h"
 
@@ -225,27 +226,24 @@ TEST(SamplerRegistry, NamesAndErrors) {
 
 TEST(SamplerRecipe, ReadsNamesAndOptions) {
   const core::Recipe r = core::Recipe::parse(
-      "[sample]\nsamplers = [\"top_k\", \"top_p\", \"temperature\"]\ntop_k = 3\ntop_p = 0.9\ntemperature = 2.0\n",
+      "[sample]\n[[samplers]]\nname = \"top_k\"\ntop_k = 3\n[[samplers]]\nname = \"top_p\"\ntop_p = 0.9\n"
+      "[[samplers]]\nname = \"temperature\"\ntemperature = 2.0\n",
       "r.toml");
-  const auto names = read_sampler_names(r, "sample");
-  EXPECT_EQ(names, (std::vector<std::string>{"top_k", "top_p", "temperature"}));
-  core::Binder b = core::Binder::reader(r, "sample");
-  b.passthrough("samplers");
-  const SamplerChain chain = build_chain(names, b);
-  b.finish();
+  const SamplingRecipe s = read_sampling(r, "sample");
+  EXPECT_EQ(s.samplers, (std::vector<std::string>{"top_k", "top_p", "temperature"}));
   // top_k 3 keeps {0, 1, 3}; top_p 0.9 of softmax([1, 2, 3]) = [0.090, 0.245, 0.665] keeps {1, 3}
   // (0.665 + 0.245 = 0.910); T = 2: softmax([1, 1.5]) over {1, 3}.
-  expect_probs(chain.process(rows({kL})), {0, 0.377540669, 0, 0.622459331, 0});
+  expect_probs(s.chain.process(rows({kL})), {0, 0.377540669, 0, 0.622459331, 0});
 
-  EXPECT_EQ(read_sampler_names(core::Recipe::parse("[sample]\n", "r.toml"), "sample"),
+  EXPECT_EQ(read_sampling(core::Recipe::parse("[sample]\n", "r.toml")).samplers,
             (std::vector<std::string>{"temperature"}));
-  EXPECT_THROW(read_sampler_names(core::Recipe::parse("[sample]\nsamplers = \"top_k\"\n", "r.toml"), "sample"),
-               core::UserError);
+  EXPECT_THROW(read_sampling(core::Recipe::parse("[sample]\nsamplers = \"top_k\"\n", "r.toml")), core::UserError);
   try {
-    read_sampler_names(core::Recipe::parse("[sample]\nsamplers = [\"top_k\", \"nucleus\"]\n", "r.toml"), "sample");
+    read_sampling(core::Recipe::parse("[sample]\n[[samplers]]\nname = \"top_k\"\n[[samplers]]\nname = \"nucleus\"\n",
+                                      "r.toml"));
     FAIL() << "unknown sampler accepted";
   } catch (const core::UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("r.toml:2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("r.toml:5"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("nucleus"), std::string::npos) << e.what();
   }
   // Out-of-range option: names the key.

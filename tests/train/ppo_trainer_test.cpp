@@ -45,7 +45,7 @@ TEST(PpoTrainer, ResumeIsBitIdentical) {
   for (const std::string backend : {"torch", "fast"}) {
     TempDir dir("resume");
     const std::vector<std::string> sets = {"run.total_steps=6144", "policy.backend=\"" + backend + "\"",
-                                           "env.id=\"Pendulum-v1\"", "ppo.normalize_obs=true",
+                                           "env.name=\"Pendulum-v1\"", "ppo.normalize_obs=true",
                                            "ppo.normalize_reward=true", "ppo.bootstrap_truncated=true",
                                            "ppo.num_minibatches=8"};
     auto whole = start(dir.sub("whole"), sets);
@@ -132,7 +132,7 @@ TEST(PpoTrainer, BadRecipeIsRejectedBeforeAnythingIsWritten) {
   }
   EXPECT_THROW(start(out, {"ppo.gamma=1.5"}), rlpp::core::UserError);
   EXPECT_THROW(start(out, {"ppo.num_minibatches=3"}), rlpp::core::UserError);  // does not divide 512
-  EXPECT_THROW(start(out, {"env.id=\"CartPole-v9\""}), rlpp::core::UserError);
+  EXPECT_THROW(start(out, {"env.name=\"CartPole-v9\""}), rlpp::core::UserError);
   EXPECT_THROW(start(out, {"run.algorithm=\"ppx\""}), rlpp::core::UserError);
   EXPECT_FALSE(fs::exists(out));
 }

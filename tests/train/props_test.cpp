@@ -317,7 +317,7 @@ TEST(PropsTrainer, ResumeIsBitIdentical) {
       SCOPED_TRACE(backend + " " + env);
       rlpp::testing::TempDir dir("props_resume");
       const std::vector<std::string> sets = {
-          "env.id=\"" + env + "\"", "policy.backend=\"" + backend + "\"", "run.total_steps=2048",
+          "env.name=\"" + env + "\"", "policy.backend=\"" + backend + "\"", "run.total_steps=2048",
           "ppo.num_steps=256",        "ppo.num_minibatches=4",                "props.behavior_every=128",
           "props.behavior_epochs=2",  "props.mle_steps=5",                    "ppo.update_epochs=2",
           "ppo.bootstrap_truncated=true"};

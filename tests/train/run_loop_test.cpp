@@ -145,7 +145,7 @@ TEST(RunLoop, ResumeRefusesChangesToWhatTheCheckpointHolds) {
   start(run, kShort, /*stop_after=*/1);
   const std::string m = message_of([&] { resume(run, false, {"policy.hidden=[32]"}); });
   EXPECT_NE(m.find("policy.hidden"), std::string::npos) << m;
-  EXPECT_NE(message_of([&] { resume(run, false, {"env.id=\"Acrobot-v1\""}); }).find("env.id"), std::string::npos);
+  EXPECT_NE(message_of([&] { resume(run, false, {"env.name=\"Acrobot-v1\""}); }).find("env.name"), std::string::npos);
   // What a resume may change: the length of the run.
   EXPECT_TRUE(resume(run, false, {"run.total_steps=2560"}).finished);
   EXPECT_EQ(read_rows(run).size(), 5u);
@@ -194,9 +194,13 @@ TEST(RunLoop, ControlRecipesReachTheRegistries) {
 
 TEST(RunLoop, ErrorsNameTheKeyOrOption) {
   TempDir dir("keys");
-  const std::string m = message_of([&] { start(dir.sub("r"), {"env.id=\"CartPol-v1\""}); });
-  EXPECT_NE(m.find("env.id"), std::string::npos) << m;
+  const std::string m = message_of([&] { start(dir.sub("r"), {"env.name=\"CartPol-v1\""}); });
+  EXPECT_NE(m.find("env.name"), std::string::npos) << m;
   EXPECT_NE(m.find("CartPole-v1"), std::string::npos) << m;  // the valid ids are listed
+  // The earlier key env.id is refused, naming the one that replaced it.
+  const std::string moved = message_of([&] { start(dir.sub("id"), {"env.id=\"CartPole-v1\""}); });
+  EXPECT_NE(moved.find("env.name"), std::string::npos) << moved;
+  EXPECT_FALSE(fs::exists(dir.sub("id")));
   // --samples-out is checked before any evaluation runs.
   EvalRequest req;
   req.samples_path = "/nonexistent-rlpp-dir/samples.jsonl";

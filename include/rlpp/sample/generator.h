@@ -111,14 +111,18 @@ class Generator {
   nn::lm::KvCache cache_;  // allocated once per (B, L_p + max_new_tokens), reset between calls
 };
 
-// Reads `section` of a recipe: `samplers` (default ["temperature"]), every listed sampler's options
-// and the GenerationOptions, all flat in the section; unknown keys are errors.
+// Reads the GenerationOptions from `[section]` and the sampler chain from the array of tables
+// `[[list]]`, one table per sampler in the order they apply, each `name = "…"` plus that sampler's
+// options (rlpp list samplers); no `[[list]]`: one temperature sampler at T = 1. Unknown keys are
+// errors naming the file and line; the earlier spelling (`samplers = [...]` and the samplers'
+// options flat in `[section]`) is refused with the new one. With `resolved`, resolved[section] and
+// resolved[list] get every option with its value.
 struct SamplingRecipe {
-  std::vector<std::string> samplers;
+  std::vector<std::string> samplers;  // the chain's names, in order
   SamplerChain chain;
   GenerationOptions generation;
 };
 SamplingRecipe read_sampling(const core::Recipe& recipe, const std::string& section = "sample",
-                             toml::table* resolved = nullptr);
+                             toml::table* resolved = nullptr, const std::string& list = "samplers");
 
 }  // namespace rlpp::sample

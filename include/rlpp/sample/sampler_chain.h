@@ -58,9 +58,4 @@ SamplerChain default_chain(const std::vector<std::string>& names);
 // One temperature sampler at `temperature` (>= 0; 0 = greedy).
 SamplerChain temperature_chain(double temperature);
 
-// The `samplers` list (array of strings) of `section`; `fallback` when absent. Errors name the key,
-// the file and the line.
-std::vector<std::string> read_sampler_names(const core::Recipe& recipe, const std::string& section,
-                                            const std::vector<std::string>& fallback = {"temperature"});
-
 }  // namespace rlpp::sample

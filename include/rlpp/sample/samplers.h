@@ -1,9 +1,14 @@
 // The built-in samplers: pure functions on logits (B, V) fp32 plus the options that configure them
-// in a recipe. Options live flat in the sampling section, as llama.cpp's flags do:
-//   [sample]
-//   samplers = ["top_k", "top_p", "temperature"]
+// in a recipe. A recipe lists the chain as an array of tables, one per sampler in the order they
+// apply, each with its own options (programmatic chains, build_chain, read them flat):
+//   [[samplers]]
+//   name = "top_k"
 //   top_k = 40
+//   [[samplers]]
+//   name = "top_p"
 //   top_p = 0.95
+//   [[samplers]]
+//   name = "temperature"
 //   temperature = 1.0
 // Defaults are llama.cpp's (top_k 40, top_p 0.95, min_p 0.05) except temperature = 1, which is the
 // policy itself (what on-policy RL samples from; llama.cpp's 0.8 is a chat default).

@@ -9,14 +9,17 @@
 namespace rlpp::train {
 
 struct EnvSection {
-  std::string id = "CartPole-v1";  // Gymnasium id (rlpp list envs)
+  std::string name = "CartPole-v1";  // the Gymnasium id (rlpp list envs)
   int num_envs = 4;
   int num_threads = 1;
   bool clip_action = true;  // env::VecEnvOptions::clip_action
 
   void bind(core::Binder& b);
-  // A new batch of environments as this section describes (unknown id -> UserError).
+  // A new batch of environments as this section describes (unknown name -> UserError).
   std::unique_ptr<env::VecEnv> make(int num_envs_override = 0) const;
 };
+
+// The [env] section of `recipe` (the earlier key `id` is refused, naming `name`).
+EnvSection read_env_section(const core::Recipe& recipe);
 
 }  // namespace rlpp::train

@@ -12,7 +12,8 @@
 //  * sampling error KL(π_D‖π_θ) measured at each update (algo::sampling_error after a
 //    maximum-likelihood fit of the policy head from θ with the feature layers frozen).
 // θ is the usual ActorCriticLearner (fast or LibTorch backend); φ follows policy.backend too
-// (train/fast_behavior_policy.h or the LibTorch props_behavior_update below); the θ snapshots used
+// (train/behavior_policy.h: train/fast_behavior_policy.h or the LibTorch props_behavior_update
+// below); the θ snapshots used
 // for recomputation are LibTorch nn::ActorCritic modules. Runs resume bit-identically from their
 // checkpoints (run.checkpoint_every, `rlpp resume`).
 #pragma once

@@ -66,7 +66,7 @@ std::string recipe(int64_t steps) {
          "\n[data]\nsource = \"task\"\neval_examples = 6\n[task]\nname = \"test_running_sum\"\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
          "intermediate_size = 64\nmax_position_embeddings = 64\n"
-         "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 4\nnum_return_sequences = 4\n"
+         "[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 4\nnum_return_sequences = 4\n"
          "[objective]\nname = \"ppo_clip\"\n"
          "[rl]\nprompts_per_step = 2\nmini_batches = 2\nlearning_rate = 1e-3\nmax_turns = 3\nmax_total_tokens = 40\n"
          "eval_every = 2\naccuracy_examples = 6\n[entropy_control]\nname = \"epo\"\nentropy_coef = 0.01\nphase_ramp = 0.0\n";

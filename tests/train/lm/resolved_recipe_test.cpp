@@ -26,7 +26,7 @@ const char* kRecipe =
     "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
     "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
     "intermediate_size = 64\nmax_position_embeddings = 64\n"
-    "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
+    "[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
     "[advantage]\nname = \"grpo\"\n[objective]\nname = \"dapo\"\n"
     "[rl]\nprompts_per_step = 3\nlearning_rate = 1e-3\neval_every = 0\naccuracy_examples = 4\n"
     "[[selectors]]\nname = \"top_entropy\"\nrho = 0.5\n"
@@ -57,8 +57,8 @@ TEST(ResolvedRecipe, EveryComponentOptionIsRecordedAndResumeKeepsIt) {
   expect_every_option(recorded, "task", env::text::task_registry(), "arithmetic");
   EXPECT_EQ(recorded.at_path("task.name").value_or(std::string()), "arithmetic");
   EXPECT_EQ(recorded.at_path("task.max_digits").value_or(int64_t{0}), 1);
-  expect_every_option(recorded, "sample", sample::sampler_registry(), "temperature");
-  EXPECT_EQ(recorded.at_path("sample.samplers[0]").value_or(std::string()), "temperature");
+  expect_every_option(recorded, "samplers[0]", sample::sampler_registry(), "temperature");
+  EXPECT_EQ(recorded.at_path("samplers[0].name").value_or(std::string()), "temperature");
   EXPECT_TRUE(recorded.at_path("sample.max_new_tokens"));
   EXPECT_EQ(recorded.at_path("selectors[0].name").value_or(std::string()), "top_entropy");
   // Defaults are written out: dapo's clip-higher bound, which the recipe never named.

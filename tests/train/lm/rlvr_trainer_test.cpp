@@ -28,7 +28,7 @@ std::string rlvr_recipe(int64_t steps, const std::string& advantage, const std::
          "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
          "intermediate_size = 64\nmax_position_embeddings = 64\n"
-         "[sample]\nsamplers = [\"temperature\"]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
+         "[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
          "[advantage]\nname = \"" + advantage + "\"\n[objective]\nname = \"" + objective + "\"\n"
          "[rl]\nprompts_per_step = 3\nmini_batches = 2\nmicro_batch_size = 3\nlearning_rate = 1e-3\n"
          "eval_every = 0\naccuracy_examples = 4\n" + extra_rl + extra_sections;
@@ -228,7 +228,7 @@ TEST(RlvrTrainer, SelectorsChangeTheTrainedTokens) {
   }
   // Truncated importance sampling against the sampling distribution (temperature 0.7 != 1).
   std::string recipe = rlvr_recipe(2, "grpo", "ppo_clip", "", "[[selectors]]\nname = \"tis_token\"\ncap = 1.5\n");
-  recipe.replace(recipe.find("max_new_tokens"), 0, "temperature = 0.7\n");
+  recipe.replace(recipe.find("[sample]"), 0, "temperature = 0.7\n");  // in the [[samplers]] table
   const auto tis = read_metrics(run_recipe(recipe, tmp, "tis"));
   for (size_t i = 1; i < tis.size(); ++i) {
     const double w = tis[i].at("select/tis/mean_weight");
