@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test bench clean
+.PHONY: deps configure build demo test bench python-install clean
 
 deps:
 	bash scripts/setup-deps.sh
@@ -28,6 +28,13 @@ test: configure
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
+
+# The Python module (build/python/rlpp) copied into the user's site-packages of Debian's python3,
+# whose torch is the LibTorch the module links.
+python-install: configure
+	cmake --build $(BUILD) -j $(JOBS) --target rlpp_python
+	site="$$(/usr/bin/python3 -m site --user-site)" && mkdir -p "$$site" && rm -rf "$$site/rlpp" && \
+	  cp -r $(BUILD)/python/rlpp "$$site/" && echo "installed rlpp into $$site"
 
 clean:
 	rm -rf $(BUILD)

@@ -21,6 +21,7 @@ packages=(
   libmujoco-dev                     # MuJoCo 2.2.2: Hopper-v4 and the other MuJoCo environments
   libcpp-httplib-dev                # HTTP: `rlpp serve` and the agent harness's chat-completions client
   python3-venv python3-torch python3-numpy  # .venv: reference checks (transformers runs on Debian's torch 1.13)
+  python3-dev pybind11-dev python3-pytest  # the Python module (import rlpp) and its pytest suite
   clang-14 libclang-rt-14-dev       # libFuzzer + sanitizers for scripts/fuzz.sh (the normal build uses GCC)
 )
 
