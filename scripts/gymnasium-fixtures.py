@@ -14,7 +14,7 @@ import pathlib
 import shutil
 import sys
 
-PINNED = "1.0.0"  # keep equal to the pin in scripts/requirements-py.txt
+PINNED = "1.1.1"  # keep equal to the pin in scripts/requirements-py.txt
 FILES = [
     "ant.xml", "half_cheetah.xml", "hopper.xml", "inverted_double_pendulum.xml",
     "inverted_pendulum.xml", "reacher.xml", "swimmer.xml", "walker2d.xml", "walker2d_v5.xml",
