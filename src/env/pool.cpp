@@ -137,3 +137,61 @@ void throw_bad_box_action(const std::string& id, int64_t copy, int64_t dim, floa
 }
 
 }  // namespace rlpp::env::detail
+
+namespace rlpp::env {
+
+namespace {
+
+template <class T>
+void write_vector(std::ostream& out, const std::vector<T>& v) {
+  detail::write_bytes(out, v.data(), v.size() * sizeof(T));
+}
+
+template <class T>
+std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, const char* what) {
+  std::vector<T> v(n);
+  detail::read_bytes(in, v.data(), n * sizeof(T), id, what);
+  return v;
+}
+
+}  // namespace
+
+void VecEnv::write_buffers(std::ostream& out) const {
+  write_vector(out, obs_);
+  write_vector(out, reward_);
+  write_vector(out, terminated_);
+  write_vector(out, truncated_);
+  write_vector(out, final_obs_);
+  write_vector(out, episode_return_);
+  write_vector(out, episode_length_);
+}
+
+VecEnv::Buffers VecEnv::read_buffers(std::istream& in, const std::string& id) const {
+  const size_t n = static_cast<size_t>(num_envs_), d = static_cast<size_t>(obs_floats_);
+  Buffers b;
+  b.obs = read_vector<float>(in, n * d, id, "obs");
+  b.reward = read_vector<float>(in, n, id, "reward");
+  b.terminated = read_vector<uint8_t>(in, n, id, "terminated");
+  b.truncated = read_vector<uint8_t>(in, n, id, "truncated");
+  b.final_obs = read_vector<float>(in, n * d, id, "final_obs");
+  b.episode_return = read_vector<double>(in, n, id, "episode_return");
+  b.episode_length = read_vector<int>(in, n, id, "episode_length");
+  for (size_t i = 0; i < n; ++i) {
+    if (b.terminated[i] > 1 || b.truncated[i] > 1 || b.episode_length[i] < 0) {
+      detail::throw_bad_state(id, "malformed done flags or episode length for copy " + std::to_string(i));
+    }
+  }
+  return b;
+}
+
+void VecEnv::set_buffers(Buffers&& b) {
+  obs_ = std::move(b.obs);
+  reward_ = std::move(b.reward);
+  terminated_ = std::move(b.terminated);
+  truncated_ = std::move(b.truncated);
+  final_obs_ = std::move(b.final_obs);
+  episode_return_ = std::move(b.episode_return);
+  episode_length_ = std::move(b.episode_length);
+}
+
+}  // namespace rlpp::env

@@ -6,6 +6,7 @@ namespace rlpp::env {
 
 VecEnv::VecEnv(int num_envs, int64_t obs_dim)
     : num_envs_(num_envs),
+      obs_floats_(obs_dim),
       obs_(static_cast<size_t>(num_envs * obs_dim)),
       reward_(num_envs),
       terminated_(num_envs),

@@ -140,8 +140,7 @@ class Pool final : public VecEnv {
         c.rng.reseed(seed + static_cast<uint64_t>(i));
         c.env = E();
         c.env.reset(c.rng, obs + i * kObsDim);
-        c.steps = 0;
-        c.ret = 0.0;
+        c.ep = EpisodeCounters{};
       }
     });
     std::fill(reward_.begin(), reward_.end(), 0.0f);
@@ -166,17 +165,11 @@ class Pool final : public VecEnv {
     for (const Copy& c : copies_) {
       detail::write_bytes(out, &c.env, sizeof(E));
       detail::write_rng(out, c.rng);
-      const int32_t steps = c.steps;
+      const int32_t steps = c.ep.steps;
       detail::write_bytes(out, &steps, sizeof(steps));
-      detail::write_bytes(out, &c.ret, sizeof(c.ret));
+      detail::write_bytes(out, &c.ep.ret, sizeof(c.ep.ret));
     }
-    write_vector(out, obs_);
-    write_vector(out, reward_);
-    write_vector(out, terminated_);
-    write_vector(out, truncated_);
-    write_vector(out, final_obs_);
-    write_vector(out, episode_return_);
-    write_vector(out, episode_length_);
+    write_buffers(out);
     detail::write_pool_trailer(out);
     if (!out) throw core::UserError(spec_.id + ": writing the environment state failed");
   }
@@ -195,37 +188,18 @@ class Pool final : public VecEnv {
       detail::read_rng(in, &c.rng, id);
       int32_t steps = 0;
       detail::read_bytes(in, &steps, sizeof(steps), id, "step counter");
-      detail::read_bytes(in, &c.ret, sizeof(c.ret), id, "running return");
+      detail::read_bytes(in, &c.ep.ret, sizeof(c.ep.ret), id, "running return");
       if (steps < 0 || steps >= spec_.max_episode_steps) {
         detail::throw_bad_state(id, "copy " + std::to_string(i) + " has step counter " +
                                         std::to_string(steps) + ", outside [0, " +
                                         std::to_string(spec_.max_episode_steps) + ")");
       }
-      c.steps = steps;
+      c.ep.steps = steps;
     }
-    auto obs = read_vector(in, obs_, "obs");
-    auto reward = read_vector(in, reward_, "reward");
-    auto terminated = read_vector(in, terminated_, "terminated");
-    auto truncated = read_vector(in, truncated_, "truncated");
-    auto final_obs = read_vector(in, final_obs_, "final_obs");
-    auto episode_return = read_vector(in, episode_return_, "episode_return");
-    auto episode_length = read_vector(in, episode_length_, "episode_length");
+    Buffers buffers = read_buffers(in, id);
     detail::read_pool_trailer(in, id);
-    for (size_t i = 0; i < terminated.size(); ++i) {
-      if (terminated[i] > 1 || truncated[i] > 1 || episode_length[i] < 0) {
-        detail::throw_bad_state(id, "malformed done flags or episode length for copy " +
-                                        std::to_string(i));
-      }
-    }
-
     copies_ = std::move(copies);
-    obs_ = std::move(obs);
-    reward_ = std::move(reward);
-    terminated_ = std::move(terminated);
-    truncated_ = std::move(truncated);
-    final_obs_ = std::move(final_obs);
-    episode_return_ = std::move(episode_return);
-    episode_length_ = std::move(episode_length);
+    set_buffers(std::move(buffers));
     started_ = started == 1;
   }
 
@@ -234,15 +208,14 @@ class Pool final : public VecEnv {
   E& env(int i) { return copies_.at(static_cast<size_t>(i)).env; }
   const E& env(int i) const { return copies_.at(static_cast<size_t>(i)).env; }
   // Steps taken in copy i's current episode, and its reward sum so far.
-  int episode_steps(int i) const { return copies_.at(static_cast<size_t>(i)).steps; }
-  double running_return(int i) const { return copies_.at(static_cast<size_t>(i)).ret; }
+  int episode_steps(int i) const { return copies_.at(static_cast<size_t>(i)).ep.steps; }
+  double running_return(int i) const { return copies_.at(static_cast<size_t>(i)).ep.ret; }
 
  private:
   struct Copy {
     E env{};
     core::Rng rng;
-    double ret = 0.0;  // reward sum of the current episode
-    int steps = 0;     // steps taken in the current episode
+    EpisodeCounters ep;
   };
 
   static int checked_num_envs(const VecEnvOptions& opts) {
@@ -299,12 +272,6 @@ class Pool final : public VecEnv {
   [[gnu::flatten]] void step_range(const float* actions, int64_t begin, int64_t end) {  // actions: (N, kActDim)
     Copy* copies = copies_.data();
     float* obs = obs_.data();
-    float* reward = reward_.data();
-    uint8_t* terminated = terminated_.data();
-    uint8_t* truncated = truncated_.data();
-    float* final_obs = final_obs_.data();
-    double* episode_return = episode_return_.data();
-    int* episode_length = episode_length_.data();
     const int max_steps = spec_.max_episode_steps;
     for (int64_t i = begin; i < end; ++i) {
       Copy& c = copies[i];
@@ -319,34 +286,8 @@ class Pool final : public VecEnv {
       }
       bool term = false;
       const double r = c.env.step(a, c.rng, o, &term);
-      c.ret += r;
-      const int len = ++c.steps;
-      // Gymnasium's TimeLimit: truncated once the episode reaches max_episode_steps, also on a
-      // step that terminates (then both flags are set; terminated wins for bootstrapping).
-      const bool trunc = len >= max_steps;
-      reward[i] = static_cast<float>(r);
-      terminated[i] = term;
-      truncated[i] = trunc;
-      if (term || trunc) {
-        std::memcpy(final_obs + i * kObsDim, o, sizeof(float) * kObsDim);
-        episode_return[i] = c.ret;
-        episode_length[i] = len;
-        c.ret = 0.0;
-        c.steps = 0;
-        c.env.reset(c.rng, o);
-      }
+      if (record_step(i, r, term, max_steps, c.ep)) c.env.reset(c.rng, o);
     }
-  }
-
-  template <class T>
-  static void write_vector(std::ostream& out, const std::vector<T>& v) {
-    detail::write_bytes(out, v.data(), v.size() * sizeof(T));
-  }
-  template <class T>
-  std::vector<T> read_vector(std::istream& in, const std::vector<T>& like, const char* what) const {
-    std::vector<T> v(like.size());
-    detail::read_bytes(in, v.data(), v.size() * sizeof(T), spec_.id, what);
-    return v;
   }
 
   Spec spec_;

@@ -10,6 +10,7 @@
 // so results do not depend on how the batch is split across threads.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -18,6 +19,12 @@
 #include "rlpp/env/space.h"
 
 namespace rlpp::env {
+
+// One copy's running episode, which the batch's bookkeeping (VecEnv::record_step) advances.
+struct EpisodeCounters {
+  double ret = 0.0;  // reward sum of the current episode
+  int steps = 0;     // steps taken in the current episode
+};
 
 class VecEnv {
  public:
@@ -51,7 +58,42 @@ class VecEnv {
  protected:
   explicit VecEnv(int num_envs, int64_t obs_dim);
 
+  // The bookkeeping of every batch, after copy i stepped (its new observation already in obs row
+  // i) with reward r and terminal flag `term`: the reward and flags of row i, with Gymnasium's
+  // TimeLimit (truncated once the episode reaches max_steps, also on a terminating step; then
+  // both flags are set and terminated wins for bootstrapping). Returns true when the episode
+  // ended: final_obs row i then holds the last observation, the episode's totals are recorded and
+  // `ep` restarts; the caller resets the copy and writes its first observation into obs row i.
+  bool record_step(int64_t i, double r, bool term, int max_steps, EpisodeCounters& ep) {
+    ep.ret += r;
+    const int len = ++ep.steps;
+    const bool trunc = len >= max_steps;
+    reward_[static_cast<size_t>(i)] = static_cast<float>(r);
+    terminated_[static_cast<size_t>(i)] = term;
+    truncated_[static_cast<size_t>(i)] = trunc;
+    if (!term && !trunc) return false;
+    std::memcpy(final_obs_.data() + i * obs_floats_, obs_.data() + i * obs_floats_, sizeof(float) * obs_floats_);
+    episode_return_[static_cast<size_t>(i)] = ep.ret;
+    episode_length_[static_cast<size_t>(i)] = len;
+    ep = EpisodeCounters{};
+    return true;
+  }
+
+  // The batch buffers below in a saved state (after the subclass's own), and back: read_buffers
+  // checks sizes and flags (UserError naming `id`) and changes nothing until everything is read;
+  // then set_buffers installs them.
+  struct Buffers {
+    std::vector<float> obs, reward, final_obs;
+    std::vector<uint8_t> terminated, truncated;
+    std::vector<double> episode_return;
+    std::vector<int> episode_length;
+  };
+  void write_buffers(std::ostream& out) const;
+  Buffers read_buffers(std::istream& in, const std::string& id) const;
+  void set_buffers(Buffers&& b);
+
   int num_envs_;
+  int64_t obs_floats_;  // obs_dim
   std::vector<float> obs_;
   std::vector<float> reward_;
   std::vector<uint8_t> terminated_;

@@ -24,11 +24,6 @@ int checked_num_envs(const VecEnvOptions& opts, const std::string& id) {
 }
 
 template <class T>
-void write_vector(std::ostream& out, const std::vector<T>& v) {
-  detail::write_bytes(out, v.data(), v.size() * sizeof(T));
-}
-
-template <class T>
 std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, const char* what) {
   std::vector<T> v(n);
   detail::read_bytes(in, v.data(), n * sizeof(T), id, what);
@@ -74,8 +69,7 @@ void MujocoPool::reset(uint64_t seed) {
       mj_resetData(m, c.data);
       task_->reset(c.data, c.rng);
       task_->observe(c.data, obs_.data() + i * d_obs);
-      c.steps = 0;
-      c.ret = 0.0;
+      c.ep = EpisodeCounters{};
     }
   });
   std::fill(reward_.begin(), reward_.end(), 0.0f);
@@ -116,18 +110,7 @@ void MujocoPool::step_range(const float* actions, int64_t begin, int64_t end) {
     const double r = task_->step(c.data, a, &term);
     float* o = obs_.data() + i * d_obs;
     task_->observe(c.data, o);
-    c.ret += r;
-    const int len = ++c.steps;
-    const bool trunc = len >= max_steps;  // Gymnasium's TimeLimit, also on a terminating step
-    reward_[i] = static_cast<float>(r);
-    terminated_[i] = term;
-    truncated_[i] = trunc;
-    if (term || trunc) {
-      std::memcpy(final_obs_.data() + i * d_obs, o, sizeof(float) * d_obs);
-      episode_return_[i] = c.ret;
-      episode_length_[i] = len;
-      c.ret = 0.0;
-      c.steps = 0;
+    if (record_step(i, r, term, max_steps, c.ep)) {
       mj_resetData(m, c.data);
       task_->reset(c.data, c.rng);
       task_->observe(c.data, o);
@@ -154,17 +137,11 @@ void MujocoPool::save(std::ostream& out) const {
     detail::write_bytes(out, c.data->act, sizeof(double) * m->na);
     detail::write_bytes(out, c.data->qacc_warmstart, sizeof(double) * m->nv);
     detail::write_rng(out, c.rng);
-    const int32_t steps = c.steps;
+    const int32_t steps = c.ep.steps;
     detail::write_bytes(out, &steps, sizeof(steps));
-    detail::write_bytes(out, &c.ret, sizeof(c.ret));
+    detail::write_bytes(out, &c.ep.ret, sizeof(c.ep.ret));
   }
-  write_vector(out, obs_);
-  write_vector(out, reward_);
-  write_vector(out, terminated_);
-  write_vector(out, truncated_);
-  write_vector(out, final_obs_);
-  write_vector(out, episode_return_);
-  write_vector(out, episode_length_);
+  write_buffers(out);
   detail::write_pool_trailer(out);
   if (!out) throw core::UserError(id + ": writing the environment state failed");
 }
@@ -224,15 +201,9 @@ void MujocoPool::load(std::istream& in) {
                                       std::to_string(s.steps));
     }
   }
-  const size_t n = copies_.size(), d = static_cast<size_t>(obs_dim());
-  auto obs = read_vector<float>(in, n * d, id, "obs");
-  auto reward = read_vector<float>(in, n, id, "reward");
-  auto terminated = read_vector<uint8_t>(in, n, id, "terminated");
-  auto truncated = read_vector<uint8_t>(in, n, id, "truncated");
-  auto final_obs = read_vector<float>(in, n * d, id, "final_obs");
-  auto episode_return = read_vector<double>(in, n, id, "episode_return");
-  auto episode_length = read_vector<int>(in, n, id, "episode_length");
+  Buffers buffers = read_buffers(in, id);
   detail::read_pool_trailer(in, id);
+  const size_t n = copies_.size();
 
   for (size_t i = 0; i < n; ++i) {
     Copy& c = copies_[i];
@@ -245,16 +216,9 @@ void MujocoPool::load(std::istream& in) {
     std::copy(s.warm.begin(), s.warm.end(), c.data->qacc_warmstart);
     mj_forward(m, c.data);
     c.rng = s.rng;
-    c.steps = s.steps;
-    c.ret = s.ret;
+    c.ep = EpisodeCounters{s.ret, s.steps};
   }
-  obs_ = std::move(obs);
-  reward_ = std::move(reward);
-  terminated_ = std::move(terminated);
-  truncated_ = std::move(truncated);
-  final_obs_ = std::move(final_obs);
-  episode_return_ = std::move(episode_return);
-  episode_length_ = std::move(episode_length);
+  set_buffers(std::move(buffers));
   started_ = started == 1;
 }
 

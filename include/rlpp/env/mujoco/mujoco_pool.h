@@ -39,14 +39,13 @@ class MujocoPool final : public VecEnv {
   // from it; obs() is not updated.
   mjData* data(int i) { return copies_.at(static_cast<size_t>(i)).data; }
   const mjData* data(int i) const { return copies_.at(static_cast<size_t>(i)).data; }
-  int episode_steps(int i) const { return copies_.at(static_cast<size_t>(i)).steps; }
+  int episode_steps(int i) const { return copies_.at(static_cast<size_t>(i)).ep.steps; }
 
  private:
   struct Copy {
     mjData* data = nullptr;
     core::Rng rng;
-    double ret = 0.0;
-    int steps = 0;
+    EpisodeCounters ep;
   };
 
   template <class F>
