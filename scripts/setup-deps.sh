@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev                      # LibTorch 1.13 (CPU)
+  libgloo-dev                       # the headers of LibTorch's Gloo process groups (data-parallel runs)
   libopenblas0-openmp               # optimised BLAS for LibTorch (the default reference BLAS is ~10x slower)
   nlohmann-json3-dev                # JSON (metrics, checkpoints' metadata)
   libtomlplusplus-dev               # TOML recipes

@@ -1,0 +1,110 @@
+#include "rlpp/dist/comm.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <functional>
+
+#include "rlpp/core/error.h"
+
+namespace rlpp::dist {
+
+namespace {
+
+std::string seconds(std::chrono::milliseconds t) { return std::to_string(t.count() / 1000.0).substr(0, 5) + " s"; }
+
+class GlooComm final : public Comm {
+ public:
+  GlooComm(const World& w, const CommOptions& opts) : rank_(w.rank), size_(w.world_size), timeout_(opts.timeout) {
+    const std::string where = w.master_addr + ":" + std::to_string(w.master_port);
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(w.master_port);
+    so.isServer = w.rank == 0;
+    so.numWorkers = static_cast<std::size_t>(w.world_size);
+    so.waitWorkers = true;
+    so.timeout = opts.timeout;
+    try {
+      store_ = c10::make_intrusive<c10d::TCPStore>(w.master_addr, so);
+    } catch (const std::exception& e) {
+      throw core::UserError("rank " + std::to_string(rank_) +
+                            (rank_ == 0 ? ": cannot host the rendezvous at " + where + " (is the port in use?)"
+                                        : ": cannot reach the master at " + where + " within " + seconds(timeout_)) +
+                            ": " + first_line(e.what()));
+    }
+    auto go = c10d::ProcessGroupGloo::Options::create(opts.timeout);
+    go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(w.master_addr == "localhost" ? "127.0.0.1"
+                                                                                                      : w.master_addr));
+    try {
+      pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, go);
+    } catch (const std::exception& e) {
+      throw core::UserError("rank " + std::to_string(rank_) + ": joining the process group at " + where +
+                            " failed: " + first_line(e.what()));
+    }
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const std::string& backend() const override { return backend_; }
+
+  void allreduce_sum(torch::Tensor& t) override {
+    run("allreduce", [&] {
+      std::vector<at::Tensor> v{t};
+      pg_->allreduce(v)->wait(timeout_);
+    });
+  }
+
+  void broadcast(torch::Tensor& t, int root) override {
+    run("broadcast", [&] {
+      std::vector<at::Tensor> v{t};
+      c10d::BroadcastOptions o;
+      o.rootRank = root;
+      pg_->broadcast(v, o)->wait(timeout_);
+    });
+  }
+
+  void barrier() override {
+    run("barrier", [&] { pg_->barrier()->wait(timeout_); });
+  }
+
+ private:
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  // A collective, its failure (a peer gone, a timeout) as a UserError naming this rank.
+  void run(const char* op, const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      throw core::UserError("rank " + std::to_string(rank_) + ": " + op + " failed (another rank died, hung past " +
+                            seconds(timeout_) + " or left): " + first_line(e.what()));
+    }
+  }
+
+  int rank_, size_;
+  std::chrono::milliseconds timeout_;
+  std::string backend_ = "gloo";
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> Comm::connect(const World& world, const CommOptions& opts) {
+  core::require(opts.backend == "auto" || opts.backend == "gloo",
+                "distributed backend '" + opts.backend + "': this build has gloo only (CPU tensors)");
+  return std::make_unique<GlooComm>(world, opts);
+}
+
+void Comm::check_same(const std::string& what, const std::string& text) {
+  // Every rank writes the hash of its text into its own slot; the sum gives everyone all of them.
+  torch::Tensor h = torch::zeros({size()}, torch::kLong);
+  h[rank()] = static_cast<int64_t>(std::hash<std::string>{}(text) >> 1);
+  allreduce_sum(h);
+  std::string differ;
+  for (int r = 1; r < size(); ++r) {
+    if (h[r].item<int64_t>() != h[0].item<int64_t>()) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  }
+  core::require(differ.empty(), "rank " + std::to_string(rank()) + ": the " + what + " of rank(s) " + differ +
+                                    " differs from rank 0's: every rank must run the same " + what);
+}
+
+}  // namespace rlpp::dist
