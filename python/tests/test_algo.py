@@ -216,3 +216,16 @@ def test_bad_options_and_names_are_value_errors_with_rlpps_message():
         rlpp.algo.objective("ppo_clip", eps_low=[1, "a"])
     with pytest.raises(ValueError, match="kind"):
         rlpp.algo.list("objectivs")
+
+
+def test_tensors_cross_the_boundary_without_copies():
+    # A selector that does not shape rewards hands the caller's reward tensor back: the same memory.
+    R = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    mask = torch.ones(4, 3)
+    out = rlpp.algo.selector("top_entropy", rho=0.5)(seq_rewards=R, mask=mask, entropy=torch.rand(4, 3))
+    assert out["seq_rewards"].data_ptr() == R.data_ptr()
+    # The loss is built on the caller's logp: its gradient lands in that very tensor.
+    lp = torch.zeros(2, 3, requires_grad=True)
+    loss, _ = rlpp.algo.objective("pg").loss(logp=lp, advantages=torch.ones(2, 3), mask=torch.ones(2, 3))
+    loss.backward()
+    assert torch.allclose(lp.grad, torch.full((2, 3), -1.0 / 6))
