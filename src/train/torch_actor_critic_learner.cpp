@@ -2,6 +2,7 @@
 
 #include "rlpp/algo/normalize.h"
 #include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/ppo_clip.h"
 #include "rlpp/algo/value_loss.h"
 #include "rlpp/nn/action_sampling.h"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/ppo_clip.h"
 #include "rlpp/core/error.h"
 
 namespace rlpp::algo {

@@ -3,6 +3,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -51,6 +52,42 @@ inline PolicyLossInput with_garbage_at_padding(const PolicyLossInput& a) {
   if (a.entropy.defined()) b.entropy = torch::where(pad, torch::full_like(a.entropy, -1e5), a.entropy);
   if (a.logp_proxy.defined()) b.logp_proxy = torch::where(pad, torch::full_like(a.logp_proxy, 5e3), a.logp_proxy);
   return b;
+}
+
+// Rows of random_input with at least one valid token (row 3 is empty): the N_seqs of the sequence
+// aggregations.
+inline constexpr double kSeqs = 5;
+
+// PPO clip from its definition: value and whether the token is clipped (A>0 high / A<0 low).
+struct ClipRef {
+  double loss;
+  int side;  // 0 unclipped, -1 low, +1 high
+};
+inline ClipRef clip_ref(double r, double a, double el, double eh) {
+  const double rc = std::min(std::max(r, 1 - el), 1 + eh);
+  const double unclipped = -r * a, clipped = -rc * a;
+  if (clipped > unclipped) return {clipped, a > 0 ? 1 : -1};
+  return {unclipped, 0};
+}
+
+// Row statistics in double over the valid tokens: mean log r, mean A, count.
+struct RowRef {
+  double mean_lr, mean_a;
+  int n;
+};
+inline RowRef row_ref(const PolicyLossInput& in, int64_t i) {
+  RowRef ref{0, 0, 0};
+  for (int64_t t = 0; t < kL; ++t) {
+    if (!valid(in, i, t)) continue;
+    ref.mean_lr += val(in.logp.detach(), i, t) - val(in.logp_old, i, t);
+    ref.mean_a += val(in.advantages, i, t);
+    ++ref.n;
+  }
+  if (ref.n > 0) {
+    ref.mean_lr /= ref.n;
+    ref.mean_a /= ref.n;
+  }
+  return ref;
 }
 
 }  // namespace rlpp::algo::test_util

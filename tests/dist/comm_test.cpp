@@ -84,7 +84,13 @@ TEST(CommWorker, Scenario) {
   std::ofstream log(std::getenv("RLPP_COMM_TEST_LOG"));
   CommOptions opts;
   opts.timeout = std::chrono::seconds(4);
-  auto comm = Comm::connect(read_world(), opts);
+  std::unique_ptr<Comm> comm;
+  try {
+    comm = Comm::connect(read_world(), opts);
+  } catch (const std::exception& e) {
+    log << "connect: " << e.what() << std::endl;
+    throw;
+  }
   const int r = comm->rank();
   if (s == "sum") {
     torch::Tensor t = torch::full({4}, static_cast<float>(r + 1));
@@ -102,7 +108,8 @@ TEST(CommWorker, Scenario) {
       EXPECT_NE(std::string(e.what()).find("recipe of rank(s) 1 differs"), std::string::npos) << e.what();
     }
   } else if (s == "dies") {
-    if (r == 1) std::_Exit(0);  // gone without a word
+    comm->barrier();            // both have joined: the run is under way
+    if (r == 1) std::_Exit(0);  // then gone without a word
     const auto t0 = Clock::now();
     torch::Tensor t = torch::ones({8});
     try {
@@ -124,7 +131,7 @@ TEST(Comm, CollectivesAcrossTwoProcesses) {
 TEST(Comm, ADeadRankFailsTheOthersWithinTheTimeout) {
   testing::TempDir dir("comm");
   const auto t0 = Clock::now();
-  EXPECT_EQ(run_ranks("dies", 2, dir), (std::vector<int>{0, 0}));
+  EXPECT_EQ(run_ranks("dies", 2, dir), (std::vector<int>{0, 0})) << testing::slurp(dir.sub("rank0.txt"));
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 30.0);
 }
 

@@ -2,7 +2,8 @@
 //
 // Every objective is a pure function
 //     ObjectiveOutput <name>_loss(const PolicyLossInput&, const <Name>Options&)
-// registered by name in objective_registry(). Aggregation to a scalar is a separate step
+// declared with its options in rlpp/algo/objectives/<name>.h and registered by name in
+// objective_registry(). Aggregation to a scalar is a separate step
 // (aggregation.h), so objectives never see micro-batch or global counts. The same code serves
 // language batches (B, L) with a response mask and control minibatches (M) or (T, N) (mask {}).
 //
@@ -60,147 +61,6 @@ inline constexpr const char* kApproxKl = "approx_kl";
 inline constexpr const char* kApproxKlK1 = "approx_kl_k1";
 inline constexpr const char* kEntropy = "entropy";
 }  // namespace metric
-
-// ---- objectives ------------------------------------------------------------------------------
-
-// REINFORCE: ℓ = −A·log π.
-struct PgOptions {
-  void bind(core::Binder&) {}
-};
-ObjectiveOutput pg_loss(const PolicyLossInput& in, const PgOptions& opts);
-
-// Importance-weighted REINFORCE: ℓ = −sg(r)·A·log π (gradient −r·A·∇log π).
-struct PgIsOptions {
-  void bind(core::Binder&) {}
-};
-ObjectiveOutput pg_is_loss(const PolicyLossInput& in, const PgIsOptions& opts);
-
-// PPO clip (arXiv 1707.06347) with asymmetric ε (clip-higher, arXiv 2503.14476) and optional dual
-// clip (arXiv 1912.09729): ℓ = max(−rA, −clip(r, 1−ε_low, 1+ε_high)A); if A < 0, ℓ = min(ℓ, −cA).
-struct PpoClipOptions {
-  double eps_low = 0.2;
-  double eps_high = 0.2;
-  bool dual_clip = false;
-  double clip_c = 3.0;
-
-  void bind(core::Binder& b) {
-    b.num("eps_low", eps_low, "lower clip: r >= 1 - eps_low", core::Bounds{0.0, 1.0, true, true});
-    b.num("eps_high", eps_high, "upper clip: r <= 1 + eps_high", core::Bounds::positive());
-    b.flag("dual_clip", dual_clip, "bound the loss of negative-advantage tokens at -c*A");
-    b.num("clip_c", clip_c, "dual-clip constant c",
-          core::Bounds{1.0, std::numeric_limits<double>::infinity(), true, false});
-  }
-};
-ObjectiveOutput ppo_clip_loss(const PolicyLossInput& in, const PpoClipOptions& opts);
-
-// ==== clip-higher, soft-gated, sequence-level and regularised objectives ========================
-// dapo, cispo, sapo, gppo, gspo, dro, gmpo (docs/OBJECTIVES.md "Policy objectives").
-
-// DAPO (arXiv 2503.14476): ppo_clip with clip-higher defaults ε_low = 0.2, ε_high = 0.28; the
-// paper pairs it with token-mean aggregation and no KL term (chosen elsewhere in the recipe).
-struct DapoOptions : PpoClipOptions {
-  DapoOptions() { eps_high = 0.28; }
-};
-ObjectiveOutput dapo_loss(const PolicyLossInput& in, const DapoOptions& opts);
-
-// CISPO (MiniMax-M1, arXiv 2506.13585): ℓ = −sg(ĉ)·A·log π with ĉ = clamp(r, min_ratio, eps_max).
-// The clip caps the importance weight but never removes a token's gradient, so `clipfrac` stays 0;
-// the metric `cispo_capfrac` is the fraction of tokens whose weight was capped (either side).
-struct CispoOptions {
-  double eps_max = 5.0;    // absolute upper cap on the weight
-  double min_ratio = 0.0;  // absolute lower bound on the weight; 0 = no lower clip
-
-  void bind(core::Binder& b) {
-    b.num("eps_max", eps_max, "upper cap on the importance weight sg(r)", core::Bounds::positive());
-    b.num("min_ratio", min_ratio, "lower bound on the importance weight (0 = none)",
-          core::Bounds{0.0, 1.0, false, true});
-  }
-};
-ObjectiveOutput cispo_loss(const PolicyLossInput& in, const CispoOptions& opts);
-
-// SAPO (soft adaptive policy optimization): ℓ = −(4/τ)·σ(τ(r − 1))·A with τ = τ_pos if A > 0
-// else τ_neg. d ℓ / d log π = −4σ(1−σ)·r·A, whose weight 4σ(1−σ)r is exactly 1 at r = 1 and decays
-// smoothly away from it (a soft trust region instead of a hard clip; `clipfrac` stays 0).
-// Intended with seq-mean-token-mean aggregation.
-struct SapoOptions {
-  double tau_pos = 1.0;
-  double tau_neg = 1.05;
-
-  void bind(core::Binder& b) {
-    b.num("tau_pos", tau_pos, "gate temperature for A > 0", core::Bounds::positive());
-    b.num("tau_neg", tau_neg, "gate temperature for A <= 0", core::Bounds::positive());
-  }
-};
-ObjectiveOutput sapo_loss(const PolicyLossInput& in, const SapoOptions& opts);
-
-// GPPO (gradient-preserving clipping, Klear-Reasoner, arXiv 2508.07629): the forward value is
-// clip-higher PPO, but a clipped token's constant −(1±ε)·A is written −(1±ε)·A·(1 + β(r/sg(r) − 1)),
-// equal in value, so its gradient is −β·(1±ε)·A·∇log π (β = β₁ on the low side, A < 0; β₂ on the
-// high side, A > 0) instead of 0. clipfrac_* count tokens on the clipped branch (gradient rescaled).
-struct GppoOptions {
-  double eps_low = 0.2;
-  double eps_high = 0.28;
-  double beta1 = 1.0;
-  double beta2 = 1.0;
-
-  void bind(core::Binder& b) {
-    b.num("eps_low", eps_low, "lower clip: r >= 1 - eps_low", core::Bounds{0.0, 1.0, true, true});
-    b.num("eps_high", eps_high, "upper clip: r <= 1 + eps_high", core::Bounds::positive());
-    b.num("beta1", beta1, "gradient scale on low-clipped tokens (A < 0)", core::Bounds::non_negative());
-    b.num("beta2", beta2, "gradient scale on high-clipped tokens (A > 0)", core::Bounds::non_negative());
-  }
-};
-ObjectiveOutput gppo_loss(const PolicyLossInput& in, const GppoOptions& opts);
-
-// GSPO (arXiv 2507.18071): sequence ratio s_i = exp(min(mean_t log r_{i,t}, 10)) over the valid
-// tokens of row i, sequence advantage A_i = masked mean of the row's advantages, and
-// ℓ_i = max(−s_i·A_i, −clip(s_i, 1−ε_low, 1+ε_high)·A_i). Requires (B, L) input.
-// Placement on tokens: every valid token of row i carries the value ℓ_i, so seq-mean-token-mean
-// aggregation (the intended one) gives exactly mean_i ℓ_i, in value and in gradient.
-//  * sequence form (token_level = false): ℓ_i is computed from s_i and copied to the tokens;
-//  * token form (token_level = true): s_{i,t} = sg(s_i)·π_{i,t}/sg(π_{i,t}) per token (value s_i),
-//    so token t's gradient is −s_i·A_i·∇log π_{i,t}; after the per-row token mean this equals the
-//    sequence form's gradient, and per-token advantages could replace A_i (GSPO-token).
-// All tokens of a row share one clip decision; clipfrac_* are fractions of tokens.
-struct GspoOptions {
-  double eps_low = 3e-4;
-  double eps_high = 4e-4;
-  bool token_level = false;
-
-  void bind(core::Binder& b) {
-    b.num("eps_low", eps_low, "lower clip on the sequence ratio: s >= 1 - eps_low",
-          core::Bounds{0.0, 1.0, true, true});
-    b.num("eps_high", eps_high, "upper clip on the sequence ratio: s <= 1 + eps_high", core::Bounds::positive());
-    b.flag("token_level", token_level, "token form s_it = sg(s_i) * pi / sg(pi) (same value)");
-  }
-};
-ObjectiveOutput gspo_loss(const PolicyLossInput& in, const GspoOptions& opts);
-
-// DRO-style regularised REINFORCE: ℓ = −(A·log π − ½β(log r)²); the quadratic penalty on the
-// log-ratio keeps π near π_old without clipping.
-struct DroOptions {
-  double beta = 1.0;
-
-  void bind(core::Binder& b) {
-    b.num("beta", beta, "weight of the (log r)^2 / 2 penalty", core::Bounds::non_negative());
-  }
-};
-ObjectiveOutput dro_loss(const PolicyLossInput& in, const DroOptions& opts);
-
-// GMPO (geometric-mean policy optimization, arXiv 2507.20673): per token, the log-ratio is clipped
-// pessimistically in log space, ℓr_t = sgn(A)·min(sgn(A)·log r_t, sgn(A)·clamp(log r_t, −ε_low, ε_high)),
-// then ρ_i = exp(mean_t ℓr_t) over row i's valid tokens and ℓ_i = −ρ_i·A_i (A_i the row's masked
-// mean advantage), placed on every valid token as for gspo (use seq-mean-token-mean).
-struct GmpoOptions {
-  double eps_low = 0.4;
-  double eps_high = 0.4;
-
-  void bind(core::Binder& b) {
-    b.num("eps_low", eps_low, "log-space lower clip: log r >= -eps_low", core::Bounds::positive());
-    b.num("eps_high", eps_high, "log-space upper clip: log r <= eps_high", core::Bounds::positive());
-  }
-};
-ObjectiveOutput gmpo_loss(const PolicyLossInput& in, const GmpoOptions& opts);
 
 // Shared by the sequence-level objectives (gspo, gmpo): per-row mean of x over the valid positions,
 // 0 for a row without any; garbage at masked positions reaches neither value nor gradient.

@@ -1,6 +1,7 @@
 // CISPO (MiniMax-M1, arXiv 2506.13585): clip the importance-sampling weight, not the token update,
 // so tokens PPO would clip still contribute a (capped) gradient.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/cispo.h"
+
 #include "rlpp/algo/ratio.h"
 #include "rlpp/algo/stats.h"
 

@@ -1,6 +1,6 @@
 // DAPO's policy loss is PPO's clipped surrogate with clip-higher bounds (arXiv 2503.14476): only
 // the defaults differ, so it delegates to ppo_clip.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/dapo.h"
 
 namespace rlpp::algo {
 

@@ -1,6 +1,7 @@
 // Regularised REINFORCE: ℓ = −(A·log π − ½β(log r)²). The penalty's gradient β·log r·∇log π pulls
 // π back towards π_old in proportion to how far it moved, a smooth alternative to clipping.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/dro.h"
+
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {

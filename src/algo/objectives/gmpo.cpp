@@ -1,7 +1,8 @@
 // GMPO (arXiv 2507.20673): maximise the geometric rather than arithmetic mean of token rewards
 // r_t·A, which is far less sensitive to outlier ratios; each token's ratio is clipped in log space
 // on the pessimistic side (as PPO's min does), then the row's log-ratios are averaged.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/gmpo.h"
+
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {

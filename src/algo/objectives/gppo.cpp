@@ -2,7 +2,8 @@
 // bounded gradient. On a clipped token the constant −(1±ε)·A becomes
 //     −(1±ε)·A·(1 + β·(r/sg(r) − 1)),
 // whose value is unchanged (r/sg(r) = 1) and whose gradient is −β·(1±ε)·A·∇log π.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/gppo.h"
+
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {

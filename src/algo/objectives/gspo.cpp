@@ -1,6 +1,7 @@
 // GSPO (arXiv 2507.18071): importance ratio and clip at the sequence level, s_i = (π(y_i)/π_old(y_i))^{1/|y_i|}
 // = exp(mean_t log r_{i,t}), so a single noisy token cannot swing the update of its sequence.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/gspo.h"
+
 #include "rlpp/algo/ratio.h"
 #include "rlpp/algo/stats.h"
 

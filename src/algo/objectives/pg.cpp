@@ -1,6 +1,8 @@
 // REINFORCE (Williams 1992) and its importance-weighted form; both share the score-function term
 // A·log π and differ only by the stop-gradient weight.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/pg.h"
+
+#include "rlpp/algo/objectives/pg_is.h"
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {

@@ -1,4 +1,5 @@
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/ppo_clip.h"
+
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {

@@ -1,7 +1,8 @@
 // SAPO: a sigmoid gate on the ratio replaces PPO's hard clip. With g(r) = (4/τ)σ(τ(r − 1)),
 // dg/dlog π = 4σ(1 − σ)·r, which is 1 at r = 1 (plain policy gradient on-policy) and decays
 // smoothly as r leaves 1; a larger τ for A ≤ 0 damps negative updates faster.
-#include "rlpp/algo/objective.h"
+#include "rlpp/algo/objectives/sapo.h"
+
 #include "rlpp/algo/ratio.h"
 
 namespace rlpp::algo {
