@@ -55,6 +55,7 @@ struct Server::Impl {
   BatchScheduler scheduler;
   detail::GuardedServer http;
   std::thread thread;
+  std::atomic<bool> thread_done{false};  // the background accept loop returned
   std::atomic<int> port{-1};
   std::atomic<uint64_t> next_id{0};
   int64_t created = unix_seconds();
@@ -222,7 +223,10 @@ Server::~Server() {
 
 void Server::start() {
   impl_->bind();
-  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
+  impl_->thread = std::thread([this] {
+    impl_->http.listen_after_bind();
+    impl_->thread_done = true;
+  });
 }
 
 void Server::listen(const std::function<void(int port)>& on_listening) {
@@ -238,6 +242,12 @@ void Server::stop() {
   impl_->http.stop();
   std::lock_guard<std::mutex> lk(impl_->stop_mu);
   if (impl_->thread.joinable()) {
+    // httplib's stop() does nothing until the accept loop has begun: a stop that comes right after
+    // start() is repeated until the background thread returns
+    while (!impl_->thread_done.load()) {
+      impl_->http.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     impl_->thread.join();
     impl_->scheduler.stop();
   }

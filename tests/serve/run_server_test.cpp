@@ -64,6 +64,18 @@ TEST(ServerListenTest, AnnouncesTheBoundPortOnlyOnceListening) {
   t.join();
 }
 
+// httplib's stop() is a no-op until the accept loop runs: a server stopped right after start()
+// must still return (it once hung when the background thread had not been scheduled yet)
+TEST(ServerListenTest, StopRightAfterStartReturns) {
+  auto backend = std::make_shared<testing::ScriptedBackend>("ok");
+  for (int i = 0; i < 200; ++i) {
+    Server s(backend, test_options());
+    s.start();
+    s.stop();
+  }
+  SUCCEED();
+}
+
 TEST(ServerListenTest, APortInUseIsAUserErrorAndNothingIsAnnounced) {
   auto backend = std::make_shared<testing::ScriptedBackend>("ok");
   Server first(backend, test_options());
