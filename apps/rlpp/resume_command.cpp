@@ -17,6 +17,9 @@ const bool kRegistered = rlpp::cli::register_command(
                          "run.torch_threads or run.log_interval_s");
       resume->add_option("--stop-after-updates", req->stop_after_updates, "checkpoint and stop after this many updates");
       resume->add_flag("--quiet", req->quiet, "no progress output");
+      resume->add_option("--dist-timeout", req->dist_timeout_s,
+                        "data-parallel runs: seconds a rank waits for the others (rendezvous, each collective)")
+          ->check(CLI::Range(1.0, 86400.0));
       resume->add_flag("--skip-damaged", req->skip_damaged,
                        "continue from the newest intact checkpoint when newer ones are damaged");
       resume->footer("Example:\n  rlpp resume runs/cp3 --set run.total_steps=1000000");

@@ -17,6 +17,9 @@ const bool kRegistered = rlpp::cli::register_command(
       train->add_option("--stop-after-updates", start->stop_after_updates,
                         "checkpoint and stop after this many updates (resume later)");
       train->add_flag("--quiet", start->quiet, "no progress output");
+      train->add_option("--dist-timeout", start->dist_timeout_s,
+                        "data-parallel runs: seconds a rank waits for the others (rendezvous, each collective)")
+          ->check(CLI::Range(1.0, 86400.0));
       train->footer(
           "Examples:\n  rlpp train configs/cartpole_ppo.toml\n"
           "  rlpp train configs/cartpole_ppo.toml --set run.seed=3 --set ppo.learning_rate=1e-3 --out runs/cp3\n"

@@ -66,6 +66,43 @@ class GlooComm final : public Comm {
     run("barrier", [&] { pg_->barrier()->wait(timeout_); });
   }
 
+  // Keys are numbered by a counter every rank advances in step (the calls are collective); a
+  // barrier after the reads lets the writer delete its keys.
+  void broadcast_bytes(std::string& bytes, int root) override {
+    const std::string key = "rlpp/bytes/" + std::to_string(seq_++);
+    run("broadcast of bytes", [&] {
+      if (rank_ == root) {
+        store_->set(key, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+      } else {
+        const std::vector<uint8_t> v = store_->get(key);
+        bytes.assign(v.begin(), v.end());
+      }
+    });
+    barrier();
+    if (rank_ == root) store_->deleteKey(key);
+  }
+
+  std::vector<std::string> gather_bytes(const std::string& mine, int root) override {
+    const std::string key = "rlpp/gather/" + std::to_string(seq_++) + "/";
+    std::vector<std::string> all;
+    run("gather of bytes", [&] {
+      if (rank_ != root) {
+        store_->set(key + std::to_string(rank_), std::vector<uint8_t>(mine.begin(), mine.end()));
+        return;
+      }
+      all.resize(static_cast<size_t>(size_));
+      all[static_cast<size_t>(root)] = mine;
+      for (int r = 0; r < size_; ++r) {
+        if (r == root) continue;
+        const std::vector<uint8_t> v = store_->get(key + std::to_string(r));
+        all[static_cast<size_t>(r)].assign(v.begin(), v.end());
+        store_->deleteKey(key + std::to_string(r));
+      }
+    });
+    barrier();
+    return all;
+  }
+
  private:
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -82,6 +119,7 @@ class GlooComm final : public Comm {
   int rank_, size_;
   std::chrono::milliseconds timeout_;
   std::string backend_ = "gloo";
+  int64_t seq_ = 0;  // byte collectives so far (the same on every rank)
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
 };
@@ -92,6 +130,22 @@ std::unique_ptr<Comm> Comm::connect(const World& world, const CommOptions& opts)
   core::require(opts.backend == "auto" || opts.backend == "gloo",
                 "distributed backend '" + opts.backend + "': this build has gloo only (CPU tensors)");
   return std::make_unique<GlooComm>(world, opts);
+}
+
+void Comm::allreduce_sum(double* v, int64_t n) {
+  torch::Tensor t = torch::from_blob(v, {n}, torch::kDouble);
+  allreduce_sum(t);
+}
+
+void Comm::allreduce_sum(float* v, int64_t n) {
+  torch::Tensor t = torch::from_blob(v, {n}, torch::kFloat32);
+  allreduce_sum(t);
+}
+
+bool Comm::any(bool mine) {
+  double v = mine ? 1.0 : 0.0;
+  allreduce_sum(&v, 1);
+  return v > 0.5;
 }
 
 void Comm::check_same(const std::string& what, const std::string& text) {

@@ -69,16 +69,21 @@ torch::serialize::OutputArchive& CheckpointWriter::child(const std::string& key)
   return *children_.back().second;
 }
 
-std::string CheckpointWriter::commit(const std::string& run_dir, int64_t update, int keep) {
+std::string CheckpointWriter::bytes() {
   for (auto& [key, child] : children_) archive_.write(key, *child);
+  children_.clear();
+  std::ostringstream out;
+  archive_.save_to(out);
+  return out.str();
+}
+
+std::string CheckpointWriter::commit(const std::string& run_dir, int64_t update, int keep) {
   const fs::path dir = fs::path(run_dir) / "checkpoints";
   core::ensure_output_dir(dir.string());
   std::ostringstream name;
   name << "update_" << std::setw(7) << std::setfill('0') << update << ".pt";
   const fs::path path = dir / name.str();
-  std::ostringstream bytes;
-  archive_.save_to(bytes);
-  core::atomic_write_file(path.string(), bytes.str());
+  core::atomic_write_file(path.string(), bytes());
 
   // Keep the newest `keep` checkpoints (names sort by update number).
   std::vector<fs::path> all;
@@ -103,16 +108,26 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   core::require(fs::is_regular_file(path, ec), "checkpoint '" + path + "' does not exist or is not a regular file");
   // LibTorch's reader ignores the archive's CRCs: check them first, so flipped bytes inside a
   // tensor are refused instead of loaded.
-  const std::string bytes = core::read_file(path);
+  open(core::read_file(path));
+}
+
+CheckpointReader::CheckpointReader(const Bytes& bytes) : path_(bytes.name) { open(bytes.data); }
+
+void CheckpointReader::open(const std::string& bytes) {
   const std::string damage = core::zip_integrity_error(bytes);
-  if (!damage.empty()) throw core::UserError("checkpoint '" + path + "' is damaged: " + damage);
+  if (!damage.empty()) throw core::UserError("checkpoint '" + path_ + "' is damaged: " + damage);
   try {
     std::istringstream in(bytes);
     archive_.load_from(in);
   } catch (const c10::Error& e) {
-    throw core::UserError("checkpoint '" + path + "' is not a readable rlpp checkpoint (" +
+    throw core::UserError("checkpoint '" + path_ + "' is not a readable rlpp checkpoint (" +
                           std::string(e.what_without_backtrace()) + ")");
   }
+}
+
+bool CheckpointReader::has(const std::string& key) {
+  torch::Tensor t;
+  return archive_.try_read(key, t);
 }
 
 torch::Tensor CheckpointReader::tensor(const std::string& key) {

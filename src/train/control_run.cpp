@@ -9,6 +9,8 @@
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"
+#include "rlpp/core/zip_check.h"
+#include "rlpp/dist/comm.h"
 #include "rlpp/train/control_eval.h"
 #include "rlpp/train/metric_names.h"
 
@@ -83,14 +85,16 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
   core::require(n % ppo_.num_minibatches == 0,
                 recipe.origin("ppo.num_minibatches") + ": ppo.num_minibatches = " + std::to_string(ppo_.num_minibatches) +
                     " must divide num_steps * num_envs = " + std::to_string(n));
-  num_updates_ = run_.total_steps / n;
+  // run.total_steps counts the steps of every rank (each steps num_envs copies)
+  num_updates_ = run_.total_steps / (n * world_size());
   core::require(num_updates_ >= 1, recipe.origin("run.total_steps") + ": run.total_steps = " +
                                        std::to_string(run_.total_steps) + " is less than one rollout (" +
-                                       std::to_string(n) + " steps)");
+                                       std::to_string(n * world_size()) + " steps" +
+                                       (world_size() > 1 ? " over " + std::to_string(world_size()) + " ranks)" : ")"));
 
   torch::set_num_threads(run_.torch_threads);
-  torch::manual_seed(static_cast<uint64_t>(run_.seed));
-  rng_.reseed(static_cast<uint64_t>(run_.seed));
+  torch::manual_seed(static_cast<uint64_t>(run_.seed));  // the same initial weights on every rank
+  rng_.reseed(static_cast<uint64_t>(run_.seed) + kRankSeedStride * static_cast<uint64_t>(rank()));
   envs_ = env_opts_.make();
   const env::Spec& spec = envs_->spec();
   N_ = envs_->num_envs();
@@ -106,8 +110,14 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
                 recipe.origin("objective") + ": [objective] needs policy.backend = \"torch\" (the \"" + policy_.backend +
                     "\" backend implements PPO's clip at ppo.clip_coef only, which is what a recipe without [objective] "
                     "trains)");
-  if (ppo_.normalize_obs) obs_norm_ = std::make_unique<ObsNormalizer>(obs_dim_, ppo_.obs_clip);
-  if (ppo_.normalize_reward) reward_scaler_ = std::make_unique<RewardScaler>(N_, ppo_.gamma, ppo_.reward_clip);
+  if (ppo_.normalize_obs) {
+    obs_norm_ = std::make_unique<ObsNormalizer>(obs_dim_, ppo_.obs_clip);
+    obs_norm_->stats().set_comm(comm());
+  }
+  if (ppo_.normalize_reward) {
+    reward_scaler_ = std::make_unique<RewardScaler>(N_, ppo_.gamma, ppo_.reward_clip);
+    reward_scaler_->stats().set_comm(comm());
+  }
   done_.resize(static_cast<size_t>(N_));
 }
 
@@ -152,8 +162,7 @@ void ControlRun::record_step(float* rewards, float* terminated, float* truncated
     eps->ret += r;
     eps->len += envs_->episode_length()[i];
     eps->count += 1;
-    ++episodes_;
-    recent_.push(r);
+    ended_returns_.push_back(r);
   }
   if (reward_scaler_) reward_scaler_->scale(rewards, done_.data());
 }
@@ -184,6 +193,7 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
   lo.max_grad_norm = ppo_.max_grad_norm;
   lo.norm_adv = ppo_.norm_adv;
   lo.objective = objective_.get();
+  lo.comm = comm();
 
   const int64_t B = batch.rows;
   const int64_t mb = B / ppo_.num_minibatches;
@@ -213,6 +223,7 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
       const ControlMinibatch m{mb, mb_obs_.data(), mb_act_.data(), mb_logp_.data(), mb_adv_.data(), mb_ret_.data(),
                                mb_val_.data()};
       s.last = learner_->update(m, lo, lr);
+      if (comm()) average_over_ranks(&s.last);  // the global minibatch's statistics (target_kl agrees)
       clipfrac += s.last.clipfrac;
       ++count;
     }
@@ -220,12 +231,66 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
     if (ppo_.target_kl > 0 && s.last.approx_kl > ppo_.target_kl) break;
   }
   s.clipfrac = clipfrac / static_cast<double>(std::max<int64_t>(count, 1));
-  s.explained_variance = algo::explained_variance(torch::from_blob(const_cast<float*>(batch.values), {B}),
-                                                  torch::from_blob(const_cast<float*>(batch.returns), {B}));
+  s.explained_variance = explained_variance(batch.values, batch.returns, B);
   return s;
 }
 
-core::MetricRow ControlRun::control_row(double lr, const EpisodeSums& eps, const ControlUpdateSummary& u) const {
+void ControlRun::average_over_ranks(UpdateStats* u) {
+  double v[] = {u->policy_loss, u->value_loss, u->entropy, u->old_approx_kl, u->approx_kl, u->clipfrac, u->grad_norm};
+  comm()->allreduce_sum(v, 7);
+  for (double& x : v) x /= world_size();
+  *u = UpdateStats{v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+}
+
+double ControlRun::explained_variance(const float* values, const float* returns, int64_t n) {
+  if (!comm()) {
+    return algo::explained_variance(torch::from_blob(const_cast<float*>(values), {n}),
+                                    torch::from_blob(const_cast<float*>(returns), {n}));
+  }
+  // 1 − Var(y − ŷ) / Var(y) over the rows of every rank, from their sums (population variances)
+  double sums[5] = {static_cast<double>(n), 0, 0, 0, 0};  // n, Σy, Σy², Σr, Σr² with r = y − ŷ
+  for (int64_t i = 0; i < n; ++i) {
+    const double y = returns[i], r = y - static_cast<double>(values[i]);
+    sums[1] += y;
+    sums[2] += y * y;
+    sums[3] += r;
+    sums[4] += r * r;
+  }
+  comm()->allreduce_sum(sums, 5);
+  const double var_y = sums[2] / sums[0] - (sums[1] / sums[0]) * (sums[1] / sums[0]);
+  const double var_r = sums[4] / sums[0] - (sums[3] / sums[0]) * (sums[3] / sums[0]);
+  return var_y > 0 ? 1.0 - var_r / var_y : std::nan("");
+}
+
+void ControlRun::gather_episodes(EpisodeSums* eps) {
+  if (comm()) {
+    // Every rank's episodes of this update, in rank order: each rank's count, then the returns
+    // placed at their offsets (the sums give everyone all of them).
+    std::vector<double> counts(static_cast<size_t>(world_size()), 0.0);
+    counts[static_cast<size_t>(rank())] = static_cast<double>(ended_returns_.size());
+    comm()->allreduce_sum(counts.data(), world_size());
+    int64_t total = 0, offset = 0;
+    for (int r = 0; r < world_size(); ++r) {
+      if (r == rank()) offset = total;
+      total += static_cast<int64_t>(counts[static_cast<size_t>(r)]);
+    }
+    std::vector<double> all(static_cast<size_t>(total) + 2, 0.0);  // returns, then Σ length and Σ return
+    std::copy(ended_returns_.begin(), ended_returns_.end(), all.begin() + offset);
+    all[static_cast<size_t>(total)] = eps->len;
+    all[static_cast<size_t>(total) + 1] = eps->ret;
+    comm()->allreduce_sum(all.data(), total + 2);
+    eps->len = all[static_cast<size_t>(total)];
+    eps->ret = all[static_cast<size_t>(total) + 1];
+    eps->count = static_cast<int>(total);
+    ended_returns_.assign(all.begin(), all.begin() + total);
+  }
+  for (double r : ended_returns_) recent_.push(r);
+  episodes_ += static_cast<int64_t>(ended_returns_.size());
+  ended_returns_.clear();
+}
+
+core::MetricRow ControlRun::control_row(double lr, EpisodeSums eps, const ControlUpdateSummary& u) {
+  gather_episodes(&eps);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count();
   const double sps = static_cast<double>(global_step_ - call_start_step_) / std::max(elapsed, 1e-9);
   const double nan = std::nan("");
@@ -248,17 +313,14 @@ core::MetricRow ControlRun::control_row(double lr, const EpisodeSums& eps, const
   };
 }
 
-void ControlRun::save_control_state(CheckpointWriter& w) {
+void ControlRun::save_state(CheckpointWriter& w) {
   w.put_ints("counters", {global_step_, update_, episodes_});
-  w.put_rng("rng", rng_);
-  w.put_env("env", *envs_);
   recent_.save(w, "recent_returns");
   if (obs_norm_) w.put_rms("obs_norm", obs_norm_->stats());
-  if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);
   learner_->save(w.child("learner"));
 }
 
-void ControlRun::load_control_state(CheckpointReader& r, bool full) {
+void ControlRun::load_state(CheckpointReader& r, bool full) {
   learner_->load(r.child("learner"));
   if (obs_norm_) r.get_rms("obs_norm", &obs_norm_->stats());
   if (!full) return;
@@ -266,13 +328,41 @@ void ControlRun::load_control_state(CheckpointReader& r, bool full) {
   global_step_ = counters[0];
   update_ = counters[1];
   episodes_ = counters[2];
+  recent_.load(r, "recent_returns");
+}
+
+void ControlRun::save_rank_state(CheckpointWriter& w) {
+  w.put_rng("rng", rng_);
+  w.put_env("env", *envs_);
+  if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);  // this rank's running returns
+}
+
+void ControlRun::load_rank_state(CheckpointReader& r) {
   r.get_rng("rng", &rng_);
   r.get_env("env", envs_.get());
-  recent_.load(r, "recent_returns");
   if (reward_scaler_) r.get_reward_scaler("reward_norm", reward_scaler_.get());
 }
 
-LoopPosition ControlRun::position() const { return {update_, num_updates_, global_step_, num_updates_ * T_ * N_}; }
+std::string ControlRun::replica_fingerprint() {
+  uint32_t crc = 0;
+  int64_t bytes = 0;
+  for (const torch::Tensor& w : learner_->weights()) {
+    const torch::Tensor c = w.detach().contiguous();
+    const size_t n = static_cast<size_t>(c.numel() * c.element_size());
+    crc = core::crc32(std::string_view(static_cast<const char*>(c.data_ptr()), n), crc);
+    bytes += static_cast<int64_t>(n);
+  }
+  if (obs_norm_) {
+    for (const auto* v : {&obs_norm_->stats().mean(), &obs_norm_->stats().var()}) {
+      crc = core::crc32(std::string_view(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(double)), crc);
+    }
+  }
+  return "crc32 " + std::to_string(crc) + " of " + std::to_string(bytes) + " weight bytes";
+}
+
+LoopPosition ControlRun::position() const {
+  return {update_, num_updates_, global_step_, num_updates_ * T_ * N_ * world_size()};
+}
 
 void ControlRun::on_start(core::MetricsLogger&) {
   call_start_ = std::chrono::steady_clock::now();

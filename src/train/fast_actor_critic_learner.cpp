@@ -7,6 +7,7 @@
 #include "rlpp/algo/normalize.h"
 #include "rlpp/algo/ratio.h"
 #include "rlpp/core/error.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/nn/action_sampling.h"
 
 namespace rlpp::train {
@@ -109,7 +110,11 @@ UpdateStats FastActorCriticLearner::update(const ControlMinibatch& mb, const Ppo
 
   // CleanRL's per-minibatch whitening, in double like algo::normalize_advantages:
   //   Â = (A − mean) / (std_unbiased + 1e-8), std = 0 for a single sample.
-  if (opts.norm_adv) {
+  if (opts.norm_adv && opts.comm) {
+    const torch::Tensor a = torch::from_blob(const_cast<float*>(mb.advantages), {m}, torch::kFloat32);
+    const torch::Tensor w = dist::whiten(*opts.comm, a, algo::kAdvantageNormEps).contiguous();
+    std::copy_n(w.data_ptr<float>(), m, adv_.data());
+  } else if (opts.norm_adv) {
     double mean = 0.0;
     for (int64_t i = 0; i < m; ++i) mean += mb.advantages[i];
     mean /= static_cast<double>(m);
@@ -130,6 +135,7 @@ UpdateStats FastActorCriticLearner::update(const ControlMinibatch& mb, const Ppo
   stats.value_loss = value_backward(mb, opts, v);
   actor_.backward(params_.data() + actor_offset_, d_actor_out_.data(), grads_.data() + actor_offset_);
   critic_.backward(params_.data() + critic_offset_, d_value_.data(), grads_.data() + critic_offset_);
+  if (opts.comm) dist::average(*opts.comm, grads_.data(), static_cast<int64_t>(grads_.size()));
   stats.grad_norm = clip_and_adam_step(opts.max_grad_norm, lr);
   return stats;
 }
@@ -268,6 +274,10 @@ double FastActorCriticLearner::value_backward(const ControlMinibatch& mb, const 
 double FastActorCriticLearner::clip_and_adam_step(double max_grad_norm, double lr) {
   last_lr_ = lr;
   return adam_.clip_and_step(params_.data(), grads_.data(), max_grad_norm, lr);
+}
+
+std::vector<torch::Tensor> FastActorCriticLearner::weights() {
+  return {torch::from_blob(params_.data(), {static_cast<int64_t>(params_.size())}, torch::kFloat32)};
 }
 
 void FastActorCriticLearner::save(torch::serialize::OutputArchive& archive) {

@@ -26,7 +26,7 @@ class PpoTrainer : public ControlRun {
     final_obs_norm_.resize(next_obs_.size());
     scratch_.resize(static_cast<size_t>(N_));
 
-    envs_->reset(static_cast<uint64_t>(run_.seed));
+    envs_->reset(env_seed());
     observe(envs_->obs());
     finish_setup(resolve(recipe, {}));
   }
@@ -58,7 +58,7 @@ class PpoTrainer : public ControlRun {
   void collect_rollout(EpisodeSums* eps) {
     torch::NoGradGuard no_grad;
     for (int64_t t = 0; t < T_; ++t) {
-      global_step_ += N_;
+      global_step_ += steps_per_batch_step();
       float* obs_t = obs_buf_.data() + t * N_ * obs_dim_;
       std::copy(next_obs_.begin(), next_obs_.end(), obs_t);
       float* act_t = act_buf_.data() + t * N_ * act_flat_;
@@ -94,17 +94,17 @@ class PpoTrainer : public ControlRun {
                       view(trunc_buf_, {T_, N_}), view(next_value, {N_}), view(final_val_buf_, {T_, N_}));
   }
 
-  void save_state(CheckpointWriter& w) override {
-    save_control_state(w);
+  void save_rank_state(CheckpointWriter& w) override {
+    ControlRun::save_rank_state(w);
     w.put_floats("next_obs", next_obs_);
   }
 
-  void load_state(CheckpointReader& r, bool full) override {
-    load_control_state(r, full);
-    if (full) next_obs_ = r.get_floats("next_obs", next_obs_.size());
+  void load_rank_state(CheckpointReader& r) override {
+    ControlRun::load_rank_state(r);
+    next_obs_ = r.get_floats("next_obs", next_obs_.size());
   }
 
-  static constexpr int64_t kPpoCheckpointVersion = 3;
+  static constexpr int64_t kPpoCheckpointVersion = 4;
 
   // Rollout storage, time-major. T = num_steps, N = num_envs.
   std::vector<float> obs_buf_;        // (T, N, obs_dim) normalised observations the policy saw

@@ -154,7 +154,7 @@ class PropsTrainer : public ControlRun {
     trunc_ring_ = std::make_unique<RowRing>(cap, N_);
     if (bootstraps_truncation()) final_ring_ = std::make_unique<RowRing>(cap, N_ * obs_dim_);
 
-    envs_->reset(static_cast<uint64_t>(run_.seed));
+    envs_->reset(env_seed());
     raw_obs_.assign(envs_->obs(), envs_->obs() + N_ * obs_dim_);
     if (obs_norm_) obs_norm_->stats().update(raw_obs_.data(), N_);
     toml::table own;
@@ -205,7 +205,7 @@ class PropsTrainer : public ControlRun {
 
   void collect_step(EpisodeSums* eps) {
     torch::NoGradGuard no_grad;
-    global_step_ += N_;
+    global_step_ += steps_per_batch_step();
     std::vector<float> obs_n(static_cast<size_t>(N_ * obs_dim_)), act(static_cast<size_t>(N_ * act_flat_));
     normalize(raw_obs_.data(), N_, obs_n.data());
     if (props_.behavior) {
@@ -283,20 +283,20 @@ class PropsTrainer : public ControlRun {
     return phi_->update(b.theta, b.obs, b.actions, props_, rng_);
   }
 
-  // Everything a bit-identical continuation needs beyond ControlRun's: φ, the buffer rings and
-  // the current raw observations. (φ's Adam starts afresh at every behaviour update.)
-  void save_state(CheckpointWriter& w) override {
-    save_control_state(w);
+  // Everything a bit-identical continuation needs beyond ControlRun's, all of it this rank's own
+  // (data-parallel: each rank keeps the buffer of its copies and adapts its own behaviour policy
+  // to it; the target update is the one shared step): φ, the buffer rings and the current raw
+  // observations. (φ's Adam starts afresh at every behaviour update.)
+  void save_rank_state(CheckpointWriter& w) override {
+    ControlRun::save_rank_state(w);
     w.put_int("ring_rows", obs_ring_->size());
     w.put_floats("raw_obs", raw_obs_);
     for (const auto& [key, ring] : rings()) w.put_floats("ring_" + key, ring->ordered());
     phi_->save(w.child("phi"));
   }
 
-  // full = false: the learner and normaliser only (enough for `rlpp eval`).
-  void load_state(CheckpointReader& r, bool full) override {
-    load_control_state(r, full);
-    if (!full) return;
+  void load_rank_state(CheckpointReader& r) override {
+    ControlRun::load_rank_state(r);
     const int64_t ring_rows = r.get_int("ring_rows");
     core::require(ring_rows >= 0 && ring_rows <= props_.buffer_batches * T_,
                   r.path() + ": the buffer holds " + std::to_string(ring_rows) + " rows, more than this recipe's " +
@@ -319,7 +319,7 @@ class PropsTrainer : public ControlRun {
     return out;
   }
 
-  static constexpr int64_t kPropsCheckpointVersion = 3;
+  static constexpr int64_t kPropsCheckpointVersion = 4;
 
   PropsOptions props_;
   std::unique_ptr<BehaviorPolicy> phi_;  // π_φ on policy.backend's path

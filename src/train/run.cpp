@@ -5,11 +5,14 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
 #include "rlpp/core/strings.h"
+#include "rlpp/dist/comm.h"
+#include "rlpp/dist/world.h"
 #include "rlpp/train/run_loop.h"
 
 namespace rlpp::train {
@@ -30,12 +33,54 @@ static void write_recipe(const std::string& run_dir, const Trainer& trainer) {
   core::atomic_write_file((fs::path(run_dir) / "recipe.toml").string(), trainer.resolved_recipe());
 }
 
+// The process group when torchrun's variables name more than one rank; {} otherwise.
+static std::shared_ptr<dist::Comm> join_if_distributed(double timeout_s) {
+  const dist::World world = dist::read_world();
+  if (!world.distributed()) return {};
+  dist::CommOptions opts;
+  opts.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  return dist::Comm::connect(world, opts);
+}
+
+// Checks that rank 0 runs (the others would only wait on it): its UserError, sent to every rank
+// and thrown there too, so no rank is left waiting on a collective.
+static void on_rank0(dist::Comm* comm, const std::function<void()>& check) {
+  std::string error;
+  if (!comm || comm->rank() == 0) {
+    try {
+      check();
+    } catch (const core::UserError& e) {
+      if (!comm) throw;
+      error = e.what();
+    }
+  }
+  if (comm) comm->broadcast_bytes(error, 0);
+  if (!error.empty()) throw core::UserError(error);
+}
+
+static bool is_lead(const RunContext& ctx) { return !ctx.comm || ctx.comm->rank() == 0; }
+
+// Before the first update: the ranks run the same recipe, of an algorithm that trains data-parallel.
+static void check_ranks(const RunContext& ctx, const core::Recipe& recipe, const Trainer& trainer) {
+  if (!ctx.comm) return;
+  const toml::node* alg = recipe.table().at_path("run.algorithm").node();
+  core::require(trainer.data_parallel(),
+                "run.algorithm = \"" + (alg ? alg->value_or(std::string("?")) : std::string("?")) +
+                    "\" does not train data-parallel yet (ppo and props do): run it as one process, "
+                    "without rlpp launch");
+  ctx.comm->check_same("recipe", trainer.resolved_recipe());
+}
+
 static RunOutcome run_trainer(Trainer& trainer, const RunContext& ctx, const std::atomic<bool>& stop) {
-  if (!ctx.quiet) std::cout << "rlpp: run directory " << ctx.run_dir << std::endl;
+  if (!ctx.quiet && is_lead(ctx)) {
+    std::cout << "rlpp: run directory " << ctx.run_dir;
+    if (ctx.comm) std::cout << " (" << ctx.comm->size() << " ranks, " << ctx.comm->backend() << ")";
+    std::cout << std::endl;
+  }
   RunOutcome out;
   out.run_dir = ctx.run_dir;
   out.finished = trainer.run(stop);
-  if (!ctx.quiet && !out.finished) {
+  if (!ctx.quiet && !out.finished && is_lead(ctx)) {
     std::cout << "rlpp: stopped early; checkpoint written. Continue with: rlpp resume " << ctx.run_dir << std::endl;
   }
   return out;
@@ -48,19 +93,24 @@ RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
   ctx.run_dir = req.out_dir.empty() ? default_run_dir(recipe, req.recipe_path) : req.out_dir;
   ctx.stop_after_updates = req.stop_after_updates;
   ctx.quiet = req.quiet;
-  std::error_code ec;
-  // A directory whose run never reached a checkpoint (stopped or killed early) may be started
-  // again in place; one with a checkpoint is continued with `rlpp resume`.
-  if (fs::exists(fs::path(ctx.run_dir) / "recipe.toml", ec) && !latest_checkpoint(ctx.run_dir).empty()) {
-    throw core::UserError("output directory '" + ctx.run_dir +
-                          "' already holds a run; continue it with 'rlpp resume " + ctx.run_dir +
-                          "' or choose another --out");
-  }
-  if (fs::exists(ctx.run_dir, ec) && !fs::is_directory(ctx.run_dir, ec)) {
-    throw core::UserError("output path '" + ctx.run_dir + "' exists and is not a directory");
-  }
+  ctx.comm = join_if_distributed(req.dist_timeout_s);
+  if (ctx.comm) ctx.comm->broadcast_bytes(ctx.run_dir, 0);  // rank 0's (its default has its clock)
+  on_rank0(ctx.comm.get(), [&] {
+    std::error_code ec;
+    // A directory whose run never reached a checkpoint (stopped or killed early) may be started
+    // again in place; one with a checkpoint is continued with `rlpp resume`.
+    if (fs::exists(fs::path(ctx.run_dir) / "recipe.toml", ec) && !latest_checkpoint(ctx.run_dir).empty()) {
+      throw core::UserError("output directory '" + ctx.run_dir +
+                            "' already holds a run; continue it with 'rlpp resume " + ctx.run_dir +
+                            "' or choose another --out");
+    }
+    if (fs::exists(ctx.run_dir, ec) && !fs::is_directory(ctx.run_dir, ec)) {
+      throw core::UserError("output path '" + ctx.run_dir + "' exists and is not a directory");
+    }
+  });
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);  // validates everything first
-  write_recipe(ctx.run_dir, *trainer);
+  check_ranks(ctx, recipe, *trainer);
+  if (is_lead(ctx)) write_recipe(ctx.run_dir, *trainer);
   return run_trainer(*trainer, ctx, stop);
 }
 
@@ -90,8 +140,10 @@ RunOutcome resume_run(const ResumeRequest& req, const std::atomic<bool>& stop) {
   ctx.stop_after_updates = req.stop_after_updates;
   ctx.quiet = req.quiet;
   ctx.skip_damaged = req.skip_damaged;
+  ctx.comm = join_if_distributed(req.dist_timeout_s);
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
-  if (!req.overrides.empty()) write_recipe(run_dir, *trainer);
+  check_ranks(ctx, recipe, *trainer);
+  if (!req.overrides.empty() && is_lead(ctx)) write_recipe(run_dir, *trainer);
   return run_trainer(*trainer, ctx, stop);
 }
 

@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "rlpp/core/error.h"
+#include "rlpp/core/fs.h"
 #include "rlpp/core/progress.h"
+#include "rlpp/dist/comm.h"
 
 namespace rlpp::train {
 
@@ -67,23 +69,16 @@ void LoopTrainer::finish_setup(std::string resolved_recipe) {
   if (ctx_.resume) restore_newest();
 }
 
-void LoopTrainer::restore_newest() {
+dist::Comm* LoopTrainer::comm() const { return ctx_.comm && ctx_.comm->size() > 1 ? ctx_.comm.get() : nullptr; }
+int LoopTrainer::rank() const { return comm() ? comm()->rank() : 0; }
+int LoopTrainer::world_size() const { return comm() ? comm()->size() : 1; }
+
+std::pair<std::string, std::string> LoopTrainer::read_newest() {
   remove_stale_temp_files(fs::path(ctx_.run_dir) / "checkpoints", ctx_.quiet);
   const std::vector<std::string> all = checkpoints_newest_first(ctx_.run_dir);
-  if (all.empty()) {
-    // Stopped (or killed) before its first checkpoint: the same run from its beginning.
-    if (!ctx_.quiet) std::cout << "rlpp: " << ctx_.run_dir << " has no checkpoint yet: starting the run from the beginning\n";
-    ctx_.resume = false;
-    return;
-  }
   for (const std::string& path : all) {
     const std::string damage = checkpoint_damage(path);
-    if (damage.empty()) {
-      CheckpointReader r(path);
-      r.require_version(checkpoint_version());
-      load_state(r, /*full=*/true);
-      return;
-    }
+    if (damage.empty()) return {path, core::read_file(path)};
     if (!ctx_.skip_damaged) {
       throw core::UserError("checkpoint '" + path + "' is damaged (" + damage +
                             "); to continue from the newest intact checkpoint: rlpp resume " + ctx_.run_dir +
@@ -96,7 +91,41 @@ void LoopTrainer::restore_newest() {
     std::cerr << "rlpp: skipping damaged checkpoint '" << path << "' (" << damage << "), moved to '" << path
               << ".damaged'\n";
   }
-  throw core::UserError("every checkpoint in " + ctx_.run_dir + "/checkpoints is damaged; nothing to resume from");
+  if (!all.empty()) {
+    throw core::UserError("every checkpoint in " + ctx_.run_dir + "/checkpoints is damaged; nothing to resume from");
+  }
+  return {"", ""};
+}
+
+void LoopTrainer::restore_newest() {
+  std::pair<std::string, std::string> file;  // path, bytes
+  if (rank() == 0) file = read_newest();
+  if (comm()) {
+    comm()->broadcast_bytes(file.first, 0);
+    comm()->broadcast_bytes(file.second, 0);
+  }
+  if (file.first.empty()) {
+    // Stopped (or killed) before its first checkpoint: the same run from its beginning.
+    if (!ctx_.quiet && rank() == 0) {
+      std::cout << "rlpp: " << ctx_.run_dir << " has no checkpoint yet: starting the run from the beginning\n";
+    }
+    ctx_.resume = false;
+    return;
+  }
+  CheckpointReader r(CheckpointReader::Bytes{file.second, file.first});
+  r.require_version(checkpoint_version());
+  const int64_t ranks = r.has("world_size") ? r.get_int("world_size") : 1;
+  if (ranks != world_size()) {
+    throw core::UserError("checkpoint '" + file.first + "' was written by a run of " + std::to_string(ranks) +
+                          " rank(s); resume it with " + std::to_string(ranks) + " (rlpp launch --nproc-per-node …), not " +
+                          std::to_string(world_size()) + ": each rank's environments are in it");
+  }
+  load_state(r, /*full=*/true);
+  const std::string key = "rank_state." + std::to_string(rank());
+  if (r.has(key)) {
+    CheckpointReader part(CheckpointReader::Bytes{r.get_bytes(key), file.first + " [" + key + "]"});
+    load_rank_state(part);
+  }
 }
 
 void LoopTrainer::load_checkpoint(const std::string& path) {
@@ -106,26 +135,55 @@ void LoopTrainer::load_checkpoint(const std::string& path) {
 }
 
 void LoopTrainer::save_checkpoint() {
+  CheckpointWriter mine;
+  save_rank_state(mine);
+  const std::string part = mine.bytes();
+  std::vector<std::string> parts = comm() ? comm()->gather_bytes(part, 0) : std::vector<std::string>{part};
+  const std::string fingerprint = replica_fingerprint();
+  std::vector<std::string> fingerprints =
+      comm() ? comm()->gather_bytes(fingerprint, 0) : std::vector<std::string>{fingerprint};
+  if (rank() != 0) return;
+  std::string diverged;
+  for (size_t r = 1; r < fingerprints.size(); ++r) {
+    if (fingerprints[r] != fingerprints[0]) diverged += (diverged.empty() ? "" : ", ") + std::to_string(r);
+  }
+  core::require(diverged.empty(), "data-parallel run diverged: at update " + std::to_string(position().update) +
+                                      " the weights of rank(s) " + diverged + " differ from rank 0's");
   CheckpointWriter w;
   w.put_int("version", checkpoint_version());
+  w.put_int("world_size", world_size());
   save_state(w);
+  for (size_t r = 0; r < parts.size(); ++r) {
+    w.put_bytes("rank_state." + std::to_string(r), parts[r]);
+    if (!fingerprints[r].empty()) w.put_bytes("replica." + std::to_string(r), fingerprints[r]);
+  }
   w.commit(ctx_.run_dir, position().update, run_.keep_checkpoints);
+}
+
+// A stop request (Ctrl-C, SIGTERM) may reach the ranks at different updates: they stop together
+// at the first update after any of them saw it.
+bool LoopTrainer::agreed_stop(const std::atomic<bool>& stop) const {
+  const bool mine = stop.load();
+  return comm() ? comm()->any(mine) : mine;
 }
 
 bool LoopTrainer::run(const std::atomic<bool>& stop) {
   LoopPosition pos = position();
-  if (!ctx_.resume) remove_metric_files(ctx_.run_dir);
-  core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, pos.step);
+  const bool lead = rank() == 0;  // logs, shows progress and writes checkpoints
+  if (!ctx_.resume && lead) remove_metric_files(ctx_.run_dir);
+  const core::MetricsSinks sinks = lead ? core::MetricsSinks{} : core::MetricsSinks{false, false, false};
+  core::MetricsLogger metrics(ctx_.run_dir, ctx_.resume, pos.step, sinks);
+  const bool quiet = ctx_.quiet || !lead;
   std::ostream null_out(nullptr);  // a stream with no buffer discards what is written
-  core::Progress progress(pos.total_steps, ctx_.quiet ? std::optional<bool>(false) : std::nullopt,
-                          ctx_.quiet ? 1e30 : run_.log_interval_s, ctx_.quiet ? null_out : std::cout);
+  core::Progress progress(pos.total_steps, quiet ? std::optional<bool>(false) : std::nullopt,
+                          quiet ? 1e30 : run_.log_interval_s, quiet ? null_out : std::cout);
   progress.set_rate_label(rate_label());
   on_start(metrics);
   const auto start = std::chrono::steady_clock::now();
   const int64_t start_step = pos.step;
   int64_t updates_this_call = 0;
   bool finished = pos.update >= pos.total_updates;
-  while (!finished && !stop.load()) {
+  while (!finished && !agreed_stop(stop)) {
     const core::MetricRow row = step();
     pos = position();
     metrics.log(pos.step, row);

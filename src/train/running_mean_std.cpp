@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rlpp/dist/comm.h"
+
 namespace rlpp::train {
 
 RunningMeanStd::RunningMeanStd(int64_t dim, double epsilon)
@@ -14,31 +16,40 @@ void RunningMeanStd::set(std::vector<double> mean, std::vector<double> var, doub
   count_ = count;
 }
 
+// Mean and population variance (numpy's var()) of the rows of x (n, dim), two passes; with a
+// comm, of the rows of every rank (each pass's sums added over the ranks). Returns the row count.
 template <class T>
-static void batch_moments(const T* x, int64_t n, int64_t dim, std::vector<double>* mean, std::vector<double>* var) {
-  mean->assign(static_cast<size_t>(dim), 0.0);
+static double batch_moments(const T* x, int64_t n, int64_t dim, dist::Comm* comm, std::vector<double>* mean,
+                            std::vector<double>* var) {
+  mean->assign(static_cast<size_t>(dim) + 1, 0.0);  // the sums, then the count
   var->assign(static_cast<size_t>(dim), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < dim; ++j) (*mean)[j] += x[i * dim + j];
-  for (auto& m : *mean) m /= static_cast<double>(n);
+  (*mean)[dim] = static_cast<double>(n);
+  if (comm) comm->allreduce_sum(mean->data(), dim + 1);
+  const double total = (*mean)[dim];
+  mean->pop_back();
+  for (auto& m : *mean) m /= total;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < dim; ++j) {
       const double d = x[i * dim + j] - (*mean)[j];
       (*var)[j] += d * d;
     }
-  for (auto& v : *var) v /= static_cast<double>(n);  // population variance, as numpy's var()
+  if (comm) comm->allreduce_sum(var->data(), dim);
+  for (auto& v : *var) v /= total;
+  return total;
 }
 
 void RunningMeanStd::update(const float* x, int64_t n) {
   std::vector<double> m, v;
-  batch_moments(x, n, dim(), &m, &v);
-  merge(m, v, static_cast<double>(n));
+  const double total = batch_moments(x, n, dim(), comm_, &m, &v);
+  merge(m, v, total);
 }
 
 void RunningMeanStd::update(const double* x, int64_t n) {
   std::vector<double> m, v;
-  batch_moments(x, n, dim(), &m, &v);
-  merge(m, v, static_cast<double>(n));
+  const double total = batch_moments(x, n, dim(), comm_, &m, &v);
+  merge(m, v, total);
 }
 
 // Parallel combination: delta = mb - m; M2 = va*na + vb*nb + delta^2 na nb / (na + nb).

@@ -4,6 +4,7 @@
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/ppo_clip.h"
 #include "rlpp/algo/value_loss.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/nn/action_sampling.h"
 
 namespace rlpp::train {
@@ -49,7 +50,9 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
   const torch::Tensor value = model_->value(obs);                 // (M)
 
   torch::Tensor adv = view(mb.advantages, {m});
-  if (opts.norm_adv) adv = algo::normalize_advantages(adv);
+  if (opts.norm_adv) {
+    adv = opts.comm ? dist::whiten(*opts.comm, adv, algo::kAdvantageNormEps) : algo::normalize_advantages(adv);
+  }
 
   algo::PolicyLossInput in;
   in.logp = logp;
@@ -58,7 +61,9 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
   algo::ObjectiveOutput pg;
   if (opts.objective) {
     in.entropy = entropy.detach();
-    opts.objective->prepare(in);  // the minibatch is the whole batch of this optimizer step
+    // the minibatch is the whole batch of this optimizer step (this rank's share of it when
+    // data-parallel: prepare()'s statistics are then this rank's)
+    opts.objective->prepare(in);
     pg = opts.objective->compute(in);
   } else {
     algo::PpoClipOptions clip;
@@ -76,6 +81,7 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
 
   optimizer_->zero_grad();
   loss.backward();
+  if (opts.comm) dist::average_gradients(*opts.comm, model_->parameters());
   const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), opts.max_grad_norm);
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer_->step();
@@ -94,6 +100,8 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
   s.grad_norm = grad_norm;
   return s;
 }
+
+std::vector<torch::Tensor> TorchActorCriticLearner::weights() { return model_->parameters(); }
 
 void TorchActorCriticLearner::save(torch::serialize::OutputArchive& archive) {
   torch::serialize::OutputArchive model, optim;

@@ -42,6 +42,17 @@ class Comm {
   // In place: every rank ends with `root`'s values.
   virtual void broadcast(torch::Tensor& t, int root) = 0;
   virtual void barrier() = 0;
+  // Byte strings of any length, through the rendezvous store (checkpoints, run directories; not
+  // for per-step traffic). broadcast_bytes: every rank ends with `root`'s `bytes`. gather_bytes:
+  // `root` gets every rank's `mine` in rank order; the others get {}.
+  virtual void broadcast_bytes(std::string& bytes, int root) = 0;
+  virtual std::vector<std::string> gather_bytes(const std::string& mine, int root) = 0;
+
+  // Conveniences on the collectives above: in place over a raw buffer.
+  void allreduce_sum(double* v, int64_t n);
+  void allreduce_sum(float* v, int64_t n);
+  // Whether any rank passes true (e.g. a stop request that reached some ranks only).
+  bool any(bool mine);
 
   // Every rank passes its own `text` (e.g. its resolved recipe): a UserError on every rank, naming
   // the ranks whose text differs from rank 0's and `what`, unless all are equal.

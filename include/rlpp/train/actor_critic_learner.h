@@ -15,6 +15,9 @@
 namespace rlpp::algo {
 class PolicyObjective;
 }
+namespace rlpp::dist {
+class Comm;
+}
 
 namespace rlpp::train {
 
@@ -30,6 +33,10 @@ struct PpoLossOptions {
   double max_grad_norm = 0.5;
   bool norm_adv = true;
   algo::PolicyObjective* objective = nullptr;  // {} = ppo_clip at clip_coef
+  // Data-parallel (dist/data_parallel.h): the minibatch is this rank's equal share of the global
+  // one; advantages are whitened over every rank's rows and gradients averaged over the ranks
+  // before the norm clip, so every rank takes the same step. {} = one process.
+  dist::Comm* comm = nullptr;
 };
 
 // One minibatch, contiguous. M = minibatch size.
@@ -68,6 +75,9 @@ class ActorCriticLearner {
   virtual UpdateStats update(const ControlMinibatch& mb, const PpoLossOptions& opts, double lr) = 0;
   // Whether update() takes a registered objective (PpoLossOptions::objective) in place of PPO's clip.
   virtual bool accepts_objectives() const = 0;
+
+  // The current weights (views; e.g. to check that data-parallel replicas agree).
+  virtual std::vector<torch::Tensor> weights() = 0;
 
   // Model + optimizer state (for checkpoints). Both backends use the same archive layout
   // (the LibTorch module's parameter names), so a checkpoint from one loads into the other.

@@ -34,6 +34,8 @@ class CheckpointWriter {
   // Writes RUN_DIR/checkpoints/update_<update>.pt atomically and keeps the newest `keep` files.
   // Returns the path written.
   std::string commit(const std::string& run_dir, int64_t update, int keep);
+  // The archive as the bytes of a checkpoint file (e.g. one rank's part, sent to rank 0).
+  std::string bytes();
 
  private:
   torch::serialize::OutputArchive archive_;
@@ -48,6 +50,14 @@ class CheckpointReader {
   // Opens a checkpoint file; a missing, damaged (CRC-32 mismatch) or malformed file is a UserError
   // naming it.
   explicit CheckpointReader(const std::string& path);
+  // The same from the bytes of a checkpoint (CheckpointWriter::bytes(), or a file rank 0 read and
+  // sent); `name` stands for the path in errors.
+  struct Bytes {
+    std::string data;
+    std::string name;
+  };
+  explicit CheckpointReader(const Bytes& bytes);
+  bool has(const std::string& key);
   int64_t get_int(const std::string& key);
   // The following check the stored length against `expected` (UserError on mismatch).
   std::vector<int64_t> get_ints(const std::string& key, size_t expected);
@@ -65,6 +75,7 @@ class CheckpointReader {
 
  private:
   torch::Tensor tensor(const std::string& key);
+  void open(const std::string& bytes);
   std::string path_;
   torch::serialize::InputArchive archive_;
   std::vector<std::pair<std::string, std::unique_ptr<torch::serialize::InputArchive>>> children_;

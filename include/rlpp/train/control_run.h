@@ -81,6 +81,7 @@ struct EpisodeSums {
 class ControlRun : public LoopTrainer {
  public:
   EvalResult evaluate(const EvalRequest& req) override;
+  bool data_parallel() const override { return true; }
 
  protected:
   // Reads [run], [env], [ppo], [policy], [advantage], [objective]; checks that the minibatches
@@ -107,13 +108,23 @@ class ControlRun : public LoopTrainer {
   bool bootstraps_truncation() const { return bootstrap_truncated_; }
   // ppo.update_epochs passes of shuffled minibatches over `batch` (one learner update each).
   ControlUpdateSummary minibatch_update(const ControlBatch& batch, double lr);
-  // The row every control trainer logs (names: metric_names.h).
-  core::MetricRow control_row(double lr, const EpisodeSums& eps, const ControlUpdateSummary& u) const;
+  // The row every control trainer logs (names: metric_names.h), once per update: the episodes
+  // that ended (`eps`, of every rank when data-parallel) join the episode window.
+  core::MetricRow control_row(double lr, EpisodeSums eps, const ControlUpdateSummary& u);
+  // Environment copies seeded by reset(): rank r's copy i is seeded as copy r·N + i of one
+  // process with every rank's copies.
+  uint64_t env_seed() const { return static_cast<uint64_t>(run_.seed) + static_cast<uint64_t>(rank() * N_); }
+  // Environment steps of one step of the batch (every rank's copies).
+  int64_t steps_per_batch_step() const { return N_ * world_size(); }
 
-  // Checkpoint pieces shared by the control trainers: counters, generator, environments,
-  // episode window, normalisers and the learner.
-  void save_control_state(CheckpointWriter& w);
-  void load_control_state(CheckpointReader& r, bool full);
+  // Checkpoint: shared state (counters, episode window, observation statistics, the learner) and
+  // each rank's own (its generator, environments and reward scaler). A trainer adds its own.
+  void save_state(CheckpointWriter& w) override;
+  void load_state(CheckpointReader& r, bool full) override;
+  void save_rank_state(CheckpointWriter& w) override;
+  void load_rank_state(CheckpointReader& r) override;
+  // CRC-32 of the learner's weights (and of the observation statistics).
+  std::string replica_fingerprint() override;
 
   LoopPosition position() const override;
   void on_start(core::MetricsLogger& metrics) override;
@@ -137,7 +148,17 @@ class ControlRun : public LoopTrainer {
   RecentReturns recent_;  // charts/return_mean_100
 
  private:
+  // Data-parallel: the update's statistics averaged over the ranks (each trained on an equal
+  // share of the global minibatch), and the explained variance over every rank's rows.
+  void average_over_ranks(UpdateStats* u);
+  double explained_variance(const float* values, const float* returns, int64_t n);
+  // The returns of episodes ended since the last row (of every rank, in rank order) into the window.
+  void gather_episodes(EpisodeSums* eps);
+
+  static constexpr uint64_t kRankSeedStride = 1000003;  // rank r's generator: seed + r * stride
+
   bool bootstrap_truncated_ = false;
+  std::vector<double> ended_returns_;  // this rank's episodes ended since the last row
   toml::table advantage_section_, objective_section_;  // resolved, when given
   std::chrono::steady_clock::time_point call_start_{};
   int64_t call_start_step_ = 0;

@@ -36,6 +36,7 @@ class FastActorCriticLearner : public ActorCriticLearner {
   void value(const float* obs, int64_t n, float* value) override;
   UpdateStats update(const ControlMinibatch& mb, const PpoLossOptions& opts, double lr) override;
   bool accepts_objectives() const override { return false; }
+  std::vector<torch::Tensor> weights() override;
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 

@@ -1,5 +1,8 @@
 // What the `rlpp` program's run commands do: start a run from a recipe, resume it, evaluate it.
-// Every input is validated before anything is written.
+// Every input is validated before anything is written. A process started with torchrun's
+// variables (dist/world.h: `rlpp launch`, torch.distributed.run) with WORLD_SIZE > 1 joins a
+// data-parallel run: rank 0 picks the run directory and writes the recipe, and every rank must
+// have resolved the same recipe.
 #pragma once
 #include <atomic>
 #include <string>
@@ -15,6 +18,7 @@ struct StartRequest {
   std::string out_dir;                 // "" = runs/<recipe name>-s<seed>-<date-time>
   int64_t stop_after_updates = 0;
   bool quiet = false;
+  double dist_timeout_s = 300;         // data-parallel: rendezvous and each collective
 };
 
 struct RunOutcome {
@@ -30,6 +34,7 @@ struct ResumeRequest {
   int64_t stop_after_updates = 0;
   bool quiet = false;
   bool skip_damaged = false;           // continue from the newest intact checkpoint
+  double dist_timeout_s = 300;         // data-parallel: rendezvous and each collective
 };
 
 // The options a resumed run may change (`rlpp resume --set`): how long it runs, how it

@@ -28,6 +28,14 @@
 //     void save_state(CheckpointWriter& w) override;        // everything a bit-identical resume needs
 //     void load_state(CheckpointReader& r, bool full) override;  // full = false: weights for eval
 //   };
+//
+// Data-parallel runs (ctx.comm): the ranks agree on stopping after every update (a signal that
+// reached one rank stops all of them at the same update); rank 0 alone logs metrics and shows
+// progress; a checkpoint is one file written by rank 0 holding the shared state (save_state) and
+// each rank's own part (save_rank_state: its environments, generators), sent to rank 0. On resume
+// rank 0 reads the file and sends it to every rank, so the ranks need not share a file system; a
+// checkpoint resumes only with the number of ranks that wrote it.
+
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -66,6 +74,13 @@ class LoopTrainer : public Trainer {
   virtual void save_state(CheckpointWriter& w) = 0;
   // full = false: only what evaluation needs (weights, normaliser statistics).
   virtual void load_state(CheckpointReader& r, bool full) = 0;
+  // What differs between the ranks of a data-parallel run (a single process has one rank).
+  virtual void save_rank_state(CheckpointWriter& w) {}
+  virtual void load_rank_state(CheckpointReader& r) {}
+  // What must be the same on every rank (e.g. a checksum of the weights and optimizer state), or
+  // "". At each checkpoint rank 0 compares the ranks' values (a UserError naming the ranks that
+  // diverged) and stores them as replica.<rank>.
+  virtual std::string replica_fingerprint() { return ""; }
   // Before the first update of this call (e.g. an evaluation row at step 0 of a fresh run).
   virtual void on_start(core::MetricsLogger& metrics) {}
   // After the final checkpoint of a finished run (e.g. exporting the model).
@@ -75,12 +90,20 @@ class LoopTrainer : public Trainer {
   // The progress line's rate: "sps" (steps per second) unless a trainer names its unit.
   virtual const char* rate_label() const { return "sps"; }
 
+  // The process group of a data-parallel run; nullptr for a single process.
+  dist::Comm* comm() const;
+  int rank() const;
+  int world_size() const;
+
   RunContext ctx_;
   RunOptions run_;
 
  private:
   void save_checkpoint();
   void restore_newest();
+  // Rank 0: the newest intact checkpoint file's path and bytes ("" when there is none).
+  std::pair<std::string, std::string> read_newest();
+  bool agreed_stop(const std::atomic<bool>& stop) const;
 
   std::string resolved_;
 };

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <vector>
 
+namespace rlpp::dist {
+class Comm;
+}
+
 namespace rlpp::train {
 
 class RunningMeanStd {
@@ -12,9 +16,13 @@ class RunningMeanStd {
   // `count` starts at epsilon (1e-4) as in Gymnasium so the first update dominates.
   explicit RunningMeanStd(int64_t dim = 1, double epsilon = 1e-4);
 
-  // Merges a batch x (n, dim) into the statistics.
+  // Merges a batch x (n, dim) into the statistics. Data-parallel (set_comm): x is this rank's
+  // part of the batch; its moments are taken over the rows of every rank together (two
+  // collectives per update), so every rank holds the same statistics, those of one process
+  // seeing the whole batch.
   void update(const float* x, int64_t n);
   void update(const double* x, int64_t n);
+  void set_comm(dist::Comm* comm) { comm_ = comm; }
 
   int64_t dim() const { return static_cast<int64_t>(mean_.size()); }
   const std::vector<double>& mean() const { return mean_; }
@@ -27,6 +35,7 @@ class RunningMeanStd {
   std::vector<double> mean_;
   std::vector<double> var_;
   double count_;
+  dist::Comm* comm_ = nullptr;
 };
 
 // Observation normaliser: y = clip((x - mean) / sqrt(var + 1e-8), -clip, clip).

@@ -12,6 +12,10 @@
 #include "rlpp/core/config.h"
 #include "rlpp/core/registry.h"
 
+namespace rlpp::dist {
+class Comm;
+}
+
 namespace rlpp::train {
 
 // Options of the [run] section, common to every algorithm.
@@ -34,6 +38,9 @@ struct RunContext {
   int64_t stop_after_updates = 0;  // > 0: checkpoint and stop after this many updates in this call
   bool quiet = false;           // no progress output
   bool skip_damaged = false;    // resume: skip damaged checkpoints for the newest intact one
+  // Data-parallel runs (docs/distributed.md): this rank's process group; {} or one rank = a
+  // single process. Rank 0 writes the metrics, the recipe and the checkpoints.
+  std::shared_ptr<dist::Comm> comm;
 };
 
 // What `rlpp eval` asks for. Control runs use episodes and seed; language-model runs also draw
@@ -69,6 +76,9 @@ class Trainer {
   virtual EvalResult evaluate(const EvalRequest& req) = 0;
   // Loads model (and normaliser) state from a checkpoint file, for evaluation.
   virtual void load_checkpoint(const std::string& path) = 0;
+  // Whether the algorithm trains data-parallel over the ranks of RunContext::comm (the others
+  // are refused when started with more than one rank).
+  virtual bool data_parallel() const { return false; }
 };
 
 using TrainerFactory = std::function<std::unique_ptr<Trainer>(const core::Recipe&, const RunContext&)>;

@@ -1,0 +1,33 @@
+// The reductions of a data-parallel update. Each is a collective: every rank calls it, in the same
+// order. Gradients are averaged over the ranks (the loss of each rank is a mean over its equal share
+// of the global minibatch, so the average is the gradient of the global mean), and statistics of a
+// batch split across ranks are computed over all of its rows, so that N ranks compute what one
+// process computes on the global batch.
+//
+//   loss.backward();
+//   dist::average_gradients(comm, model->parameters());  // every rank: the same gradient
+//   clip_grad_norm_(...); optimizer.step();              // identical parameters on every rank
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "rlpp/dist/comm.h"
+
+namespace rlpp::dist {
+
+// g (n) fp32 in place: the mean over ranks, in one collective (the fast learner's flat buffer).
+void average(Comm& comm, float* g, int64_t n);
+
+// Every parameter's .grad() in place: the mean over ranks. The gradients are packed into flat
+// buckets of at most `bucket_bytes` (one collective each, a parameter never split) and unpacked; a
+// parameter without a gradient takes part as zeros and gets one.
+void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes = 25 << 20);
+
+// a (m) -> (a − mean) / (std + eps) with mean and unbiased std over the rows of every rank together
+// (std = 0 for fewer than two rows in all), as algo::normalize_advantages does on one process. In
+// double; two collectives (the sum and count, then the centred sum of squares). Returns a's dtype.
+torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps);
+
+}  // namespace rlpp::dist

@@ -1,0 +1,63 @@
+#include "rlpp/dist/data_parallel.h"
+
+namespace rlpp::dist {
+
+void average(Comm& comm, float* g, int64_t n) {
+  if (comm.size() == 1) return;
+  comm.allreduce_sum(g, n);
+  const float inv = 1.0f / static_cast<float>(comm.size());
+  for (int64_t i = 0; i < n; ++i) g[i] *= inv;
+}
+
+void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+  if (comm.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  size_t begin = 0;
+  while (begin < params.size()) {
+    // [begin, end): parameters of one dtype whose gradients fit the bucket (at least one)
+    size_t end = begin;
+    int64_t bytes = 0;
+    while (end < params.size() && params[end].scalar_type() == params[begin].scalar_type() &&
+           (end == begin || bytes + params[end].numel() * params[end].element_size() <= bucket_bytes)) {
+      bytes += params[end].numel() * params[end].element_size();
+      ++end;
+    }
+    std::vector<torch::Tensor> flat;
+    for (size_t i = begin; i < end; ++i) {
+      const torch::Tensor& g = params[i].grad();
+      flat.push_back(g.defined() ? g.reshape({-1}) : torch::zeros({params[i].numel()}, params[i].options()));
+    }
+    torch::Tensor bucket = torch::cat(flat).contiguous();  // (Σ numel)
+    comm.allreduce_sum(bucket);
+    bucket.div_(static_cast<double>(comm.size()));
+    int64_t offset = 0;
+    for (size_t i = begin; i < end; ++i) {
+      torch::Tensor p = params[i];
+      const int64_t n = p.numel();
+      torch::Tensor avg = bucket.narrow(0, offset, n).view(p.sizes());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(avg);
+      } else {
+        p.mutable_grad() = avg.clone();
+      }
+      offset += n;
+    }
+    begin = end;
+  }
+}
+
+torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = a.to(torch::kDouble).reshape({-1});
+  torch::Tensor sum_n = torch::stack({x.sum(), torch::scalar_tensor(static_cast<double>(x.numel()), x.options())});
+  comm.allreduce_sum(sum_n);
+  const double n = sum_n[1].item<double>();
+  const double mean = sum_n[0].item<double>() / std::max(n, 1.0);
+  const torch::Tensor centred = x - mean;
+  torch::Tensor ss = (centred * centred).sum().reshape({1});
+  comm.allreduce_sum(ss);
+  const double sd = n > 1 ? std::sqrt(ss.item<double>() / (n - 1)) : 0.0;
+  return (centred / (sd + eps)).view(a.sizes()).to(a.scalar_type());
+}
+
+}  // namespace rlpp::dist
