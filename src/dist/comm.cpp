@@ -4,6 +4,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <functional>
+#include <sstream>
 
 #include "rlpp/core/error.h"
 
@@ -11,7 +12,11 @@ namespace rlpp::dist {
 
 namespace {
 
-std::string seconds(std::chrono::milliseconds t) { return std::to_string(t.count() / 1000.0).substr(0, 5) + " s"; }
+std::string seconds(std::chrono::milliseconds t) {
+  std::ostringstream o;
+  o << static_cast<double>(t.count()) / 1000.0 << " s";  // "3 s", "2.5 s", "300 s"
+  return o.str();
+}
 
 class GlooComm final : public Comm {
  public:

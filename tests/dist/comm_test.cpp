@@ -2,13 +2,9 @@
 // CommWorker test, which runs only with RLPP_COMM_TEST set) and checks their exit codes.
 #include "rlpp/dist/comm.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -17,62 +13,17 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/ranks.h"
 #include "common/temp_dir.h"
 #include "rlpp/core/error.h"
-
-extern char** environ;
 
 namespace rlpp::dist {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A TCP port nobody listens on now (bound to 0, read back, closed).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t n = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string self() {
-  std::string p(4096, '\0');
-  p.resize(static_cast<size_t>(::readlink("/proc/self/exe", p.data(), p.size() - 1)));
-  return p;
-}
-
-// Starts `size` ranks running `scenario`, each logging to dir/rank<r>.txt; their exit codes.
 std::vector<int> run_ranks(const std::string& scenario, int size, const testing::TempDir& dir) {
-  const int port = free_port();
-  std::vector<pid_t> pids;
-  for (int r = 0; r < size; ++r) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    const std::vector<std::string> vars = {"RLPP_COMM_TEST=" + scenario, "RANK=" + std::to_string(r),
-                                 "WORLD_SIZE=" + std::to_string(size), "MASTER_ADDR=127.0.0.1",
-                                 "MASTER_PORT=" + std::to_string(port), "RLPP_COMM_TEST_LOG=" + dir.sub("rank" + std::to_string(r) + ".txt")};
-    env.insert(env.end(), vars.begin(), vars.end());
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string exe = self(), filter = "--gtest_filter=CommWorker.Scenario";
-    char* argv[] = {exe.data(), filter.data(), nullptr};
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, envp.data()), 0);
-    pids.push_back(pid);
-  }
-  std::vector<int> codes;
-  for (pid_t p : pids) {
-    int status = 0;
-    ::waitpid(p, &status, 0);
-    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
-  return codes;
+  return testing::run_ranks("CommWorker.Scenario", "RLPP_COMM_TEST", scenario, size, dir);
 }
 
 // The ranks' half. Scenarios: "sum" (the collectives and check_same), "dies" (rank 1 leaves
@@ -81,7 +32,7 @@ TEST(CommWorker, Scenario) {
   const char* scenario = std::getenv("RLPP_COMM_TEST");
   if (scenario == nullptr) GTEST_SKIP() << "a rank of the Comm tests (started by them)";
   const std::string s = scenario;
-  std::ofstream log(std::getenv("RLPP_COMM_TEST_LOG"));
+  std::ofstream log(std::getenv("RLPP_RANK_LOG"));
   CommOptions opts;
   opts.timeout = std::chrono::seconds(4);
   std::unique_ptr<Comm> comm;
@@ -100,6 +51,19 @@ TEST(CommWorker, Scenario) {
     comm->broadcast(b, /*root=*/1);
     EXPECT_TRUE(torch::equal(b, torch::full({2}, 17.0, torch::kDouble))) << b;
     comm->barrier();
+    // byte strings of any length and content, through the store
+    const std::string payload("from rank 1\0and a zero byte", 27);
+    std::string got = r == 1 ? payload : "";
+    comm->broadcast_bytes(got, /*root=*/1);
+    EXPECT_EQ(got, payload);
+    const std::vector<std::string> all = comm->gather_bytes(std::string(static_cast<size_t>(r + 1), 'a' + r), 0);
+    if (r == 0) {
+      EXPECT_EQ(all, (std::vector<std::string>{"a", "bb"}));
+    } else {
+      EXPECT_TRUE(all.empty());
+    }
+    EXPECT_TRUE(comm->any(r == 1));
+    EXPECT_FALSE(comm->any(false));
     EXPECT_NO_THROW(comm->check_same("recipe", "[run]\nseed = 1\n"));
     try {
       comm->check_same("recipe", r == 0 ? "a" : "b");
@@ -159,7 +123,7 @@ TEST(Comm, APortInUseAndAnUnreachableMasterAreClearErrors) {
   ::close(fd);
   // Rank 1 waits for a master that never comes: an error naming it once the timeout passes.
   w.rank = 1;
-  w.master_port = free_port();
+  w.master_port = testing::free_port();
   const auto t0 = Clock::now();
   try {
     Comm::connect(w, opts);
