@@ -3,6 +3,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 
@@ -11,6 +18,30 @@
 namespace rlpp::dist {
 
 namespace {
+
+// This machine's address on the route to host:port (a UDP socket connected there sends
+// nothing); the host itself when that cannot be found.
+std::string address_towards(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return host;
+  std::string out = host;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+    sockaddr_in local{};
+    socklen_t n = sizeof(local);
+    char text[INET_ADDRSTRLEN] = {};
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &n) == 0 &&
+        ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text))) {
+      out = text;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  ::freeaddrinfo(res);
+  return out;
+}
 
 std::string seconds(std::chrono::milliseconds t) {
   std::ostringstream o;
@@ -37,8 +68,18 @@ class GlooComm final : public Comm {
                             ": " + first_line(e.what()));
     }
     auto go = c10d::ProcessGroupGloo::Options::create(opts.timeout);
-    go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(w.master_addr == "localhost" ? "127.0.0.1"
-                                                                                                      : w.master_addr));
+    // The ranks' own connections: on the interface GLOO_SOCKET_IFNAME names (as with torchrun),
+    // else on this machine's address on the route to the master.
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    try {
+      go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                                              : c10d::ProcessGroupGloo::createDeviceForHostname(
+                                                    address_towards(w.master_addr, w.master_port)));
+    } catch (const std::exception& e) {
+      throw core::UserError("rank " + std::to_string(rank_) + ": no network device for the process group" +
+                            (ifname && *ifname ? " on GLOO_SOCKET_IFNAME=" + std::string(ifname) : "") + ": " +
+                            first_line(e.what()));
+    }
     try {
       pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank_, size_, go);
     } catch (const std::exception& e) {
@@ -113,8 +154,10 @@ class GlooComm final : public Comm {
 
   // A collective, its failure (a peer gone, a timeout) as a UserError naming this rank.
   void run(const char* op, const std::function<void()>& fn) {
+    const auto t0 = std::chrono::steady_clock::now();
     try {
       fn();
+      busy_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } catch (const std::exception& e) {
       throw core::UserError("rank " + std::to_string(rank_) + ": " + op + " failed (another rank died, hung past " +
                             seconds(timeout_) + " or left): " + first_line(e.what()));

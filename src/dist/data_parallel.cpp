@@ -49,15 +49,15 @@ void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int
 torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps) {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = a.to(torch::kDouble).reshape({-1});
-  torch::Tensor sum_n = torch::stack({x.sum(), torch::scalar_tensor(static_cast<double>(x.numel()), x.options())});
-  comm.allreduce_sum(sum_n);
-  const double n = sum_n[1].item<double>();
-  const double mean = sum_n[0].item<double>() / std::max(n, 1.0);
-  const torch::Tensor centred = x - mean;
-  torch::Tensor ss = (centred * centred).sum().reshape({1});
-  comm.allreduce_sum(ss);
-  const double sd = n > 1 ? std::sqrt(ss.item<double>() / (n - 1)) : 0.0;
-  return (centred / (sd + eps)).view(a.sizes()).to(a.scalar_type());
+  // one collective: Σx, Σx², n (in double, the one-pass variance loses nothing that matters for
+  // advantages, whose mean is not many standard deviations from zero)
+  torch::Tensor sums =
+      torch::stack({x.sum(), (x * x).sum(), torch::scalar_tensor(static_cast<double>(x.numel()), x.options())});
+  comm.allreduce_sum(sums);
+  const double s = sums[0].item<double>(), ss = sums[1].item<double>(), n = sums[2].item<double>();
+  const double mean = s / std::max(n, 1.0);
+  const double sd = n > 1 ? std::sqrt(std::max(ss - n * mean * mean, 0.0) / (n - 1)) : 0.0;
+  return ((x - mean) / (sd + eps)).view(a.sizes()).to(a.scalar_type());
 }
 
 }  // namespace rlpp::dist

@@ -223,11 +223,13 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
       const ControlMinibatch m{mb, mb_obs_.data(), mb_act_.data(), mb_logp_.data(), mb_adv_.data(), mb_ret_.data(),
                                mb_val_.data()};
       s.last = learner_->update(m, lo, lr);
-      if (comm()) average_over_ranks(&s.last);  // the global minibatch's statistics (target_kl agrees)
       clipfrac += s.last.clipfrac;
       ++count;
     }
     s.epochs = epoch + 1;
+    // data-parallel: the last minibatch's statistics over every rank's share (one collective an
+    // epoch), so the target-KL stop is the same decision on every rank
+    if (comm()) average_over_ranks(&s.last, &clipfrac);
     if (ppo_.target_kl > 0 && s.last.approx_kl > ppo_.target_kl) break;
   }
   s.clipfrac = clipfrac / static_cast<double>(std::max<int64_t>(count, 1));
@@ -235,11 +237,13 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
   return s;
 }
 
-void ControlRun::average_over_ranks(UpdateStats* u) {
-  double v[] = {u->policy_loss, u->value_loss, u->entropy, u->old_approx_kl, u->approx_kl, u->clipfrac, u->grad_norm};
-  comm()->allreduce_sum(v, 7);
+void ControlRun::average_over_ranks(UpdateStats* u, double* clipfrac_sum) {
+  double v[] = {u->policy_loss, u->value_loss, u->entropy,   u->old_approx_kl,
+                u->approx_kl,   u->clipfrac,   u->grad_norm, *clipfrac_sum};
+  comm()->allreduce_sum(v, 8);
   for (double& x : v) x /= world_size();
   *u = UpdateStats{v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+  *clipfrac_sum = v[7];
 }
 
 double ControlRun::explained_variance(const float* values, const float* returns, int64_t n) {
@@ -291,6 +295,12 @@ void ControlRun::gather_episodes(EpisodeSums* eps) {
 
 core::MetricRow ControlRun::control_row(double lr, EpisodeSums eps, const ControlUpdateSummary& u) {
   gather_episodes(&eps);
+  core::MetricRow row = control_row_values(lr, eps, u);
+  add_comm_share(&row);
+  return row;
+}
+
+core::MetricRow ControlRun::control_row_values(double lr, const EpisodeSums& eps, const ControlUpdateSummary& u) const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count();
   const double sps = static_cast<double>(global_step_ - call_start_step_) / std::max(elapsed, 1e-9);
   const double nan = std::nan("");
@@ -311,6 +321,16 @@ core::MetricRow ControlRun::control_row(double lr, EpisodeSums eps, const Contro
       {metric::kGradNorm, u.last.grad_norm},
       {metric::kEpochs, static_cast<double>(u.epochs)},
   };
+}
+
+void ControlRun::add_comm_share(core::MetricRow* row) {
+  if (!comm()) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double busy = comm()->busy_seconds();
+  const double wall = std::chrono::duration<double>(now - last_row_time_).count();
+  row->push_back({metric::kCommShare, (busy - last_row_busy_) / std::max(wall, 1e-9)});
+  last_row_time_ = now;
+  last_row_busy_ = busy;
 }
 
 void ControlRun::save_state(CheckpointWriter& w) {
@@ -366,6 +386,8 @@ LoopPosition ControlRun::position() const {
 
 void ControlRun::on_start(core::MetricsLogger&) {
   call_start_ = std::chrono::steady_clock::now();
+  last_row_time_ = call_start_;
+  last_row_busy_ = comm() ? comm()->busy_seconds() : 0.0;
   call_start_step_ = global_step_;
 }
 

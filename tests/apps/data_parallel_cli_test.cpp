@@ -38,11 +38,11 @@ int shell(const std::string& line) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// metrics.jsonl without the wall-clock column
+// metrics.jsonl without the wall-clock columns (steps per second, the share of time in collectives)
 std::vector<std::string> rows_without_sps(const std::string& run) {
   std::ifstream in(run + "/metrics.jsonl");
   std::vector<std::string> rows;
-  const std::regex sps(R"("charts/SPS":[^,}]*,?)");
+  const std::regex sps(R"("(charts/SPS|perf/comm_share)":[^,}]*,?)");
   for (std::string line; std::getline(in, line);) rows.push_back(std::regex_replace(line, sps, ""));
   return rows;
 }

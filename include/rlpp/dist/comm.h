@@ -54,9 +54,15 @@ class Comm {
   // Whether any rank passes true (e.g. a stop request that reached some ranks only).
   bool any(bool mine);
 
+  // Seconds this rank has spent inside collectives (waiting for the others included).
+  double busy_seconds() const { return busy_s_; }
+
   // Every rank passes its own `text` (e.g. its resolved recipe): a UserError on every rank, naming
   // the ranks whose text differs from rank 0's and `what`, unless all are equal.
   void check_same(const std::string& what, const std::string& text);
+
+ protected:
+  double busy_s_ = 0;  // accumulated by the implementation's collectives
 };
 
 }  // namespace rlpp::dist

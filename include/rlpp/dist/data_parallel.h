@@ -27,7 +27,7 @@ void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int
 
 // a (m) -> (a − mean) / (std + eps) with mean and unbiased std over the rows of every rank together
 // (std = 0 for fewer than two rows in all), as algo::normalize_advantages does on one process. In
-// double; two collectives (the sum and count, then the centred sum of squares). Returns a's dtype.
+// double; one collective (the sum, the sum of squares and the count). Returns a's dtype.
 torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps);
 
 }  // namespace rlpp::dist

@@ -148,19 +148,24 @@ class ControlRun : public LoopTrainer {
   RecentReturns recent_;  // charts/return_mean_100
 
  private:
-  // Data-parallel: the update's statistics averaged over the ranks (each trained on an equal
-  // share of the global minibatch), and the explained variance over every rank's rows.
-  void average_over_ranks(UpdateStats* u);
+  // Data-parallel: an epoch's statistics (its last minibatch's, and the running clip-fraction sum)
+  // averaged over the ranks, each trained on an equal share of the global minibatch; and the
+  // explained variance over every rank's rows.
+  void average_over_ranks(UpdateStats* u, double* clipfrac_sum);
   double explained_variance(const float* values, const float* returns, int64_t n);
   // The returns of episodes ended since the last row (of every rank, in rank order) into the window.
   void gather_episodes(EpisodeSums* eps);
+  core::MetricRow control_row_values(double lr, const EpisodeSums& eps, const ControlUpdateSummary& u) const;
+  // Data-parallel: perf/comm_share, the share of the time since the last row spent in collectives.
+  void add_comm_share(core::MetricRow* row);
 
   static constexpr uint64_t kRankSeedStride = 1000003;  // rank r's generator: seed + r * stride
 
   bool bootstrap_truncated_ = false;
   std::vector<double> ended_returns_;  // this rank's episodes ended since the last row
   toml::table advantage_section_, objective_section_;  // resolved, when given
-  std::chrono::steady_clock::time_point call_start_{};
+  std::chrono::steady_clock::time_point call_start_{}, last_row_time_{};
+  double last_row_busy_ = 0;
   int64_t call_start_step_ = 0;
   std::vector<uint8_t> done_;  // (N)
   // Minibatch gather buffers (M = rows / num_minibatches).

@@ -12,6 +12,7 @@ inline constexpr const char* kEpisodicLength = "charts/episodic_length";
 inline constexpr const char* kEpisodes = "charts/episodes";               // episodes ended since the start of the run
 inline constexpr const char* kReturnMean100 = "charts/return_mean_100";   // mean of the last 100 episodic returns
 inline constexpr const char* kSps = "charts/SPS";                         // environment steps per second
+inline constexpr const char* kCommShare = "perf/comm_share";             // data-parallel: share of the update's time in collectives
 
 // ---- the policy update (means over the update's minibatches / tokens) ----
 inline constexpr const char* kPolicyLoss = "losses/policy_loss";
