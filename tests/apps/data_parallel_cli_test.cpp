@@ -42,7 +42,7 @@ int shell(const std::string& line) {
 std::vector<std::string> rows_without_sps(const std::string& run) {
   std::ifstream in(run + "/metrics.jsonl");
   std::vector<std::string> rows;
-  const std::regex sps(R"("(charts/SPS|perf/comm_share)":[^,}]*,?)");
+  const std::regex sps(R"re("(charts/SPS|perf/comm_share)":[^,}]*,?)re");
   for (std::string line; std::getline(in, line);) rows.push_back(std::regex_replace(line, sps, ""));
   return rows;
 }
