@@ -38,3 +38,4 @@ print(f"  backend {backend:5s}: {steps} steps in {end - start:.1f} s wall = {ste
       f"(trainer SPS {rows[-1]['charts/SPS']:,.0f}); return_mean_100 {rows[-1]['charts/return_mean_100']:.1f}")
 PY
 done
+bash scripts/dist-bench.sh "$build"

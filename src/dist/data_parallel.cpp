@@ -46,18 +46,16 @@ void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int
   }
 }
 
-torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = a.to(torch::kDouble).reshape({-1});
-  // one collective: Σx, Σx², n (in double, the one-pass variance loses nothing that matters for
-  // advantages, whose mean is not many standard deviations from zero)
-  torch::Tensor sums =
-      torch::stack({x.sum(), (x * x).sum(), torch::scalar_tensor(static_cast<double>(x.numel()), x.options())});
-  comm.allreduce_sum(sums);
-  const double s = sums[0].item<double>(), ss = sums[1].item<double>(), n = sums[2].item<double>();
-  const double mean = s / std::max(n, 1.0);
-  const double sd = n > 1 ? std::sqrt(std::max(ss - n * mean * mean, 0.0) / (n - 1)) : 0.0;
-  return ((x - mean) / (sd + eps)).view(a.sizes()).to(a.scalar_type());
+std::vector<std::pair<double, double>> group_mean_std(Comm& comm, std::vector<double> sums) {
+  const int64_t k = static_cast<int64_t>(sums.size() / 3);
+  if (comm.size() > 1) comm.allreduce_sum(sums.data(), static_cast<int64_t>(sums.size()));
+  std::vector<std::pair<double, double>> out;
+  for (int64_t g = 0; g < k; ++g) {
+    const double s = sums[3 * g], ss = sums[3 * g + 1], n = sums[3 * g + 2];
+    const double mean = s / std::max(n, 1.0);
+    out.emplace_back(mean, n > 1 ? std::sqrt(std::max(ss - n * mean * mean, 0.0) / (n - 1)) : 0.0);
+  }
+  return out;
 }
 
 }  // namespace rlpp::dist

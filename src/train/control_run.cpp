@@ -5,12 +5,14 @@
 #include <cmath>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"
 #include "rlpp/core/zip_check.h"
 #include "rlpp/dist/comm.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/train/control_eval.h"
 #include "rlpp/train/metric_names.h"
 
@@ -167,6 +169,11 @@ void ControlRun::record_step(float* rewards, float* terminated, float* truncated
   if (reward_scaler_) reward_scaler_->scale(rewards, done_.data());
 }
 
+void ControlRun::sync_normalizers() {
+  if (obs_norm_) obs_norm_->stats().sync();
+  if (reward_scaler_) reward_scaler_->stats().sync();
+}
+
 algo::AdvantageOutput ControlRun::advantages(const torch::Tensor& rewards, const torch::Tensor& values,
                                              const torch::Tensor& terminated, const torch::Tensor& truncated,
                                              const torch::Tensor& next_value, const torch::Tensor& final_values) {
@@ -210,7 +217,11 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
   int64_t count = 0;
   for (int epoch = 0; epoch < ppo_.update_epochs; ++epoch) {
     rng_.shuffle(idx.data(), B);
+    // data-parallel: every minibatch's whitening over every rank's share, one collective an epoch
+    std::vector<std::pair<double, double>> whitening;
+    if (comm() && ppo_.norm_adv) whitening = global_whitening(batch.advantages, idx, mb);
     for (int64_t start = 0; start + mb <= B; start += mb) {
+      if (!whitening.empty()) std::tie(lo.adv_mean, lo.adv_std) = whitening[static_cast<size_t>(start / mb)];
       for (int64_t k = 0; k < mb; ++k) {
         const int64_t j = idx[static_cast<size_t>(start + k)];
         std::copy_n(batch.obs + j * obs_dim_, obs_dim_, mb_obs_.data() + k * obs_dim_);
@@ -235,6 +246,21 @@ ControlUpdateSummary ControlRun::minibatch_update(const ControlBatch& batch, dou
   s.clipfrac = clipfrac / static_cast<double>(std::max<int64_t>(count, 1));
   s.explained_variance = explained_variance(batch.values, batch.returns, B);
   return s;
+}
+
+std::vector<std::pair<double, double>> ControlRun::global_whitening(const float* adv, const std::vector<int64_t>& idx,
+                                                                    int64_t mb) {
+  const int64_t k = static_cast<int64_t>(idx.size()) / mb;
+  std::vector<double> sums(static_cast<size_t>(3 * k), 0.0);  // (K, 3): Σa, Σa², n of this rank's rows
+  for (int64_t g = 0; g < k; ++g) {
+    for (int64_t i = g * mb; i < (g + 1) * mb; ++i) {
+      const double a = adv[idx[static_cast<size_t>(i)]];
+      sums[3 * g] += a;
+      sums[3 * g + 1] += a * a;
+    }
+    sums[3 * g + 2] = static_cast<double>(mb);
+  }
+  return dist::group_mean_std(*comm(), std::move(sums));
 }
 
 void ControlRun::average_over_ranks(UpdateStats* u, double* clipfrac_sum) {

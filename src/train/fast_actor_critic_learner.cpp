@@ -110,10 +110,10 @@ UpdateStats FastActorCriticLearner::update(const ControlMinibatch& mb, const Ppo
 
   // CleanRL's per-minibatch whitening, in double like algo::normalize_advantages:
   //   Â = (A − mean) / (std_unbiased + 1e-8), std = 0 for a single sample.
-  if (opts.norm_adv && opts.comm) {
-    const torch::Tensor a = torch::from_blob(const_cast<float*>(mb.advantages), {m}, torch::kFloat32);
-    const torch::Tensor w = dist::whiten(*opts.comm, a, algo::kAdvantageNormEps).contiguous();
-    std::copy_n(w.data_ptr<float>(), m, adv_.data());
+  if (opts.norm_adv && !std::isnan(opts.adv_mean)) {
+    for (int64_t i = 0; i < m; ++i) {
+      adv_[i] = static_cast<float>((mb.advantages[i] - opts.adv_mean) / (opts.adv_std + algo::kAdvantageNormEps));
+    }
   } else if (opts.norm_adv) {
     double mean = 0.0;
     for (int64_t i = 0; i < m; ++i) mean += mb.advantages[i];

@@ -38,6 +38,7 @@ class PpoTrainer : public ControlRun {
     const double lr = learning_rate();
     EpisodeSums eps;
     collect_rollout(&eps);
+    sync_normalizers();
     const algo::AdvantageOutput a = compute_advantages();
     const torch::Tensor adv = a.advantages.contiguous(), ret = a.returns.contiguous();
     ++update_;

@@ -183,6 +183,7 @@ class PropsTrainer : public ControlRun {
       if (props_.behavior && ((t + 1) * N_) % props_.behavior_every == 0 && t + 1 < T_) bstats = behavior_update();
     }
     ++update_;
+    sync_normalizers();
     Buffer buf = linearize();
     double sampling_error = std::nan("");
     if (props_.sampling_error) {

@@ -8,48 +8,97 @@
 namespace rlpp::train {
 
 RunningMeanStd::RunningMeanStd(int64_t dim, double epsilon)
-    : mean_(static_cast<size_t>(dim), 0.0), var_(static_cast<size_t>(dim), 1.0), count_(epsilon) {}
+    : mean_(static_cast<size_t>(dim), 0.0),
+      var_(static_cast<size_t>(dim), 1.0),
+      count_(epsilon),
+      synced_mean_(mean_),
+      synced_var_(var_),
+      synced_count_(count_) {}
 
 void RunningMeanStd::set(std::vector<double> mean, std::vector<double> var, double count) {
   mean_ = std::move(mean);
   var_ = std::move(var);
   count_ = count;
+  // a restored checkpoint is a synced state
+  synced_mean_ = mean_;
+  synced_var_ = var_;
+  synced_count_ = count_;
+  pending_n_ = 0;
+  pending_sum_.clear();
+  pending_sq_.clear();
 }
 
-// Mean and population variance (numpy's var()) of the rows of x (n, dim), two passes; with a
-// comm, of the rows of every rank (each pass's sums added over the ranks). Returns the row count.
 template <class T>
-static double batch_moments(const T* x, int64_t n, int64_t dim, dist::Comm* comm, std::vector<double>* mean,
-                            std::vector<double>* var) {
-  mean->assign(static_cast<size_t>(dim) + 1, 0.0);  // the sums, then the count
+static void batch_moments(const T* x, int64_t n, int64_t dim, std::vector<double>* mean, std::vector<double>* var) {
+  mean->assign(static_cast<size_t>(dim), 0.0);
   var->assign(static_cast<size_t>(dim), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < dim; ++j) (*mean)[j] += x[i * dim + j];
-  (*mean)[dim] = static_cast<double>(n);
-  if (comm) comm->allreduce_sum(mean->data(), dim + 1);
-  const double total = (*mean)[dim];
-  mean->pop_back();
-  for (auto& m : *mean) m /= total;
+  for (auto& m : *mean) m /= static_cast<double>(n);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < dim; ++j) {
       const double d = x[i * dim + j] - (*mean)[j];
       (*var)[j] += d * d;
     }
-  if (comm) comm->allreduce_sum(var->data(), dim);
-  for (auto& v : *var) v /= total;
-  return total;
+  for (auto& v : *var) v /= static_cast<double>(n);  // population variance, as numpy's var()
+}
+
+template <class T>
+static void add_pending(const T* x, int64_t n, int64_t dim, double* count, std::vector<double>* sum,
+                        std::vector<double>* sq) {
+  sum->resize(static_cast<size_t>(dim), 0.0);
+  sq->resize(static_cast<size_t>(dim), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < dim; ++j) {
+      const double v = x[i * dim + j];
+      (*sum)[j] += v;
+      (*sq)[j] += v * v;
+    }
+  *count += static_cast<double>(n);
 }
 
 void RunningMeanStd::update(const float* x, int64_t n) {
   std::vector<double> m, v;
-  const double total = batch_moments(x, n, dim(), comm_, &m, &v);
-  merge(m, v, total);
+  batch_moments(x, n, dim(), &m, &v);
+  merge(m, v, static_cast<double>(n));
+  if (comm_) add_pending(x, n, dim(), &pending_n_, &pending_sum_, &pending_sq_);
 }
 
 void RunningMeanStd::update(const double* x, int64_t n) {
   std::vector<double> m, v;
-  const double total = batch_moments(x, n, dim(), comm_, &m, &v);
-  merge(m, v, total);
+  batch_moments(x, n, dim(), &m, &v);
+  merge(m, v, static_cast<double>(n));
+  if (comm_) add_pending(x, n, dim(), &pending_n_, &pending_sum_, &pending_sq_);
+}
+
+void RunningMeanStd::sync() {
+  if (!comm_) return;
+  const int64_t d = dim();
+  pending_sum_.resize(static_cast<size_t>(d), 0.0);
+  pending_sq_.resize(static_cast<size_t>(d), 0.0);
+  std::vector<double> all(static_cast<size_t>(2 * d + 1));  // n, Σx, Σx² over every rank's rows
+  all[0] = pending_n_;
+  std::copy(pending_sum_.begin(), pending_sum_.end(), all.begin() + 1);
+  std::copy(pending_sq_.begin(), pending_sq_.end(), all.begin() + 1 + d);
+  comm_->allreduce_sum(all.data(), 2 * d + 1);
+  mean_ = synced_mean_;
+  var_ = synced_var_;
+  count_ = synced_count_;
+  const double n = all[0];
+  if (n > 0) {
+    std::vector<double> bm(static_cast<size_t>(d)), bv(static_cast<size_t>(d));
+    for (int64_t j = 0; j < d; ++j) {
+      bm[j] = all[1 + j] / n;
+      bv[j] = std::max(all[1 + d + j] / n - bm[j] * bm[j], 0.0);
+    }
+    merge(bm, bv, n);
+  }
+  synced_mean_ = mean_;
+  synced_var_ = var_;
+  synced_count_ = count_;
+  pending_n_ = 0;
+  std::fill(pending_sum_.begin(), pending_sum_.end(), 0.0);
+  std::fill(pending_sq_.begin(), pending_sq_.end(), 0.0);
 }
 
 // Parallel combination: delta = mb - m; M2 = va*na + vb*nb + delta^2 na nb / (na + nb).

@@ -1,5 +1,7 @@
 #include "rlpp/train/torch_actor_critic_learner.h"
 
+#include <cmath>
+
 #include "rlpp/algo/normalize.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/ppo_clip.h"
@@ -51,7 +53,9 @@ UpdateStats TorchActorCriticLearner::update(const ControlMinibatch& mb, const Pp
 
   torch::Tensor adv = view(mb.advantages, {m});
   if (opts.norm_adv) {
-    adv = opts.comm ? dist::whiten(*opts.comm, adv, algo::kAdvantageNormEps) : algo::normalize_advantages(adv);
+    adv = std::isnan(opts.adv_mean) ? algo::normalize_advantages(adv)
+                                    : ((adv.to(torch::kDouble) - opts.adv_mean) / (opts.adv_std + algo::kAdvantageNormEps))
+                                          .to(torch::kFloat32);
   }
 
   algo::PolicyLossInput in;

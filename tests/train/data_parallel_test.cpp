@@ -6,9 +6,10 @@
 //    weights, updates on the whole of it. After three updates the weights agree within 1e-6 of
 //    the largest weight (float rounding of sums in another order), and they are bit-identical
 //    across the ranks.
-//  * "stats": normaliser statistics merged across ranks with unequal row counts equal the running
-//    mean/variance formula (re-derived here in double) over the union of the rows; dist::whiten
-//    equals algo::normalize_advantages of the union.
+//  * "stats": between syncs a rank's normaliser statistics are those of its own rows; after a sync
+//    (ranks with unequal row counts) they are the statistics at the previous sync merged with the
+//    union of every rank's rows since, by the running mean/variance formula re-derived here in
+//    double; whitening with dist::group_mean_std equals algo::normalize_advantages of the union.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -102,6 +103,13 @@ void learners(dist::Comm& comm, std::ostream& log) {
         const Batch b = draw(*ref, cfg, m * w, 100 + static_cast<uint64_t>(k));
         PpoLossOptions mine = o;
         mine.comm = &comm;
+        // the global minibatch's whitening (what ControlRun computes with dist::group_mean_std)
+        double mean = 0, ss = 0;
+        for (float v : b.adv) mean += v;
+        mean /= static_cast<double>(b.adv.size());
+        for (float v : b.adv) ss += (v - mean) * (v - mean);
+        mine.adv_mean = mean;
+        mine.adv_std = std::sqrt(ss / static_cast<double>(b.adv.size() - 1));
         dp->update(b.share(r * m, m), mine, 3e-3);
         ref->update(b.share(0, m * w), o, 3e-3);
       }
@@ -134,48 +142,81 @@ std::vector<double> rows_of(int rank, uint64_t seed) {
   return x;
 }
 
-void stats(dist::Comm& comm, std::ostream& log) {
-  const int w = comm.size(), r = comm.rank();
-  RunningMeanStd rms(3);
-  rms.set_comm(&comm);
-  // the reference: count 1e-4, mean 0, var 1, then Chan et al.'s merge of each update's union
-  std::vector<double> mean(3, 0.0), var(3, 1.0);
+// The running statistics (count, mean, var) after merging the rows x (n, 3) as one batch: the
+// batch's mean and population variance, then Chan et al.'s parallel combination.
+struct Moments {
+  std::vector<double> mean = std::vector<double>(3, 0.0), var = std::vector<double>(3, 1.0);
   double count = 1e-4;
-  for (uint64_t step = 0; step < 2; ++step) {
-    std::vector<double> all;
-    for (int q = 0; q < w; ++q) {
-      const std::vector<double> x = rows_of(q, step);
-      all.insert(all.end(), x.begin(), x.end());
-    }
-    const std::vector<double> mine = rows_of(r, step);
-    rms.update(mine.data(), static_cast<int64_t>(mine.size() / 3));
-    const double n = static_cast<double>(all.size() / 3);
-    for (int j = 0; j < 3; ++j) {
+  void merge(const std::vector<double>& x) {
+    const double n = static_cast<double>(x.size() / 3);
+    for (size_t j = 0; j < 3; ++j) {
       double s = 0, ss = 0;
-      for (size_t i = static_cast<size_t>(j); i < all.size(); i += 3) s += all[i];
+      for (size_t i = j; i < x.size(); i += 3) s += x[i];
       const double bm = s / n;
-      for (size_t i = static_cast<size_t>(j); i < all.size(); i += 3) ss += (all[i] - bm) * (all[i] - bm);
+      for (size_t i = j; i < x.size(); i += 3) ss += (x[i] - bm) * (x[i] - bm);
       const double bv = ss / n, delta = bm - mean[j], tot = count + n;
       var[j] = (var[j] * count + bv * n + delta * delta * count * n / tot) / tot;
       mean[j] += delta * n / tot;
     }
     count += n;
   }
-  EXPECT_NEAR(rms.count(), count, 1e-12);
+};
+
+void expect_moments(const RunningMeanStd& rms, const Moments& want, double tol, const std::string& where) {
+  EXPECT_NEAR(rms.count(), want.count, 1e-9) << where;
   for (int j = 0; j < 3; ++j) {
-    EXPECT_NEAR(rms.mean()[j], mean[j], 1e-12) << j;
-    EXPECT_NEAR(rms.var()[j], var[j], 1e-12) << j;
+    EXPECT_NEAR(rms.mean()[j], want.mean[j], tol) << where << " mean " << j;
+    EXPECT_NEAR(rms.var()[j], want.var[j], tol) << where << " var " << j;
   }
-  // whitening over the union of unequal shares
-  std::vector<torch::Tensor> shares;
-  for (int q = 0; q < w; ++q) shares.push_back(torch::tensor(rows_of(q, 9), torch::kDouble).to(torch::kFloat32));
-  const torch::Tensor want = algo::normalize_advantages(torch::cat(shares));
-  const torch::Tensor got = dist::whiten(comm, shares[static_cast<size_t>(r)], algo::kAdvantageNormEps);
-  int64_t offset = 0;
-  for (int q = 0; q < r; ++q) offset += shares[static_cast<size_t>(q)].numel();
-  const double err = (got - want.narrow(0, offset, got.numel())).abs().max().item<double>();
-  log << "whiten: max error " << err << std::endl;
-  EXPECT_LT(err, 1e-6);
+}
+
+void stats(dist::Comm& comm, std::ostream& log) {
+  const int w = comm.size(), r = comm.rank();
+  RunningMeanStd rms(3);
+  rms.set_comm(&comm);
+  Moments local, global;  // this rank's rows one update at a time; every rank's rows as one batch
+  std::vector<double> all;
+  for (int round = 0; round < 2; ++round) {  // two syncs, each after two local updates
+    for (uint64_t step = 0; step < 2; ++step) {
+      const uint64_t seed = static_cast<uint64_t>(round) * 2 + step;
+      const std::vector<double> mine = rows_of(r, seed);
+      rms.update(mine.data(), static_cast<int64_t>(mine.size() / 3));
+      local.merge(mine);
+      for (int q = 0; q < w; ++q) {
+        const std::vector<double> x = rows_of(q, seed);
+        all.insert(all.end(), x.begin(), x.end());
+      }
+    }
+    expect_moments(rms, local, 1e-12, "before the sync (this rank's rows only)");
+    rms.sync();
+    global.merge(all);
+    all.clear();
+    expect_moments(rms, global, 1e-9, "after the sync (the union of every rank's rows)");
+    local = global;
+    log << "sync " << round << ": count " << rms.count() << " mean[0] " << rms.mean()[0] << " var[0] " << rms.var()[0]
+        << std::endl;
+  }
+  // whitening of two groups over the union of unequal shares
+  std::vector<double> sums;
+  std::vector<torch::Tensor> mine, want;
+  for (uint64_t g = 0; g < 2; ++g) {
+    std::vector<torch::Tensor> shares;
+    for (int q = 0; q < w; ++q) shares.push_back(torch::tensor(rows_of(q, 9 + g), torch::kDouble).to(torch::kFloat32));
+    const torch::Tensor x = shares[static_cast<size_t>(r)].to(torch::kDouble);
+    sums.insert(sums.end(), {x.sum().item<double>(), (x * x).sum().item<double>(), static_cast<double>(x.numel())});
+    int64_t offset = 0;
+    for (int q = 0; q < r; ++q) offset += shares[static_cast<size_t>(q)].numel();
+    want.push_back(algo::normalize_advantages(torch::cat(shares)).narrow(0, offset, x.numel()));
+    mine.push_back(shares[static_cast<size_t>(r)]);
+  }
+  const auto ms = dist::group_mean_std(comm, sums);
+  ASSERT_EQ(ms.size(), 2u);
+  for (size_t g = 0; g < 2; ++g) {
+    const torch::Tensor got = (mine[g].to(torch::kDouble) - ms[g].first) / (ms[g].second + algo::kAdvantageNormEps);
+    const double err = (got.to(torch::kFloat32) - want[g]).abs().max().item<double>();
+    log << "whitening of group " << g << ": max error " << err << std::endl;
+    EXPECT_LT(err, 1e-6) << g;
+  }
 }
 
 TEST(DataParallelWorker, Scenario) {

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "rlpp/dist/comm.h"
@@ -25,9 +26,11 @@ void average(Comm& comm, float* g, int64_t n);
 // parameter without a gradient takes part as zeros and gets one.
 void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes = 25 << 20);
 
-// a (m) -> (a − mean) / (std + eps) with mean and unbiased std over the rows of every rank together
-// (std = 0 for fewer than two rows in all), as algo::normalize_advantages does on one process. In
-// double; one collective (the sum, the sum of squares and the count). Returns a's dtype.
-torch::Tensor whiten(Comm& comm, const torch::Tensor& a, double eps);
+// Mean and unbiased standard deviation (0 for fewer than two rows in all) of K groups of values
+// whose rows are split across the ranks, e.g. the advantages of an epoch's K minibatches: `sums`
+// (K, 3) holds Σx, Σx², n of this rank's rows of each group. One collective; in double (the
+// one-pass variance loses nothing that matters for advantages, whose mean is not many standard
+// deviations from zero). Returns (mean, std) per group, the same on every rank.
+std::vector<std::pair<double, double>> group_mean_std(Comm& comm, std::vector<double> sums);
 
 }  // namespace rlpp::dist

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "rlpp/core/config.h"
@@ -34,9 +35,13 @@ struct PpoLossOptions {
   bool norm_adv = true;
   algo::PolicyObjective* objective = nullptr;  // {} = ppo_clip at clip_coef
   // Data-parallel (dist/data_parallel.h): the minibatch is this rank's equal share of the global
-  // one; advantages are whitened over every rank's rows and gradients averaged over the ranks
-  // before the norm clip, so every rank takes the same step. {} = one process.
+  // one; gradients are averaged over the ranks before the norm clip, so every rank takes the same
+  // step. {} = one process.
   dist::Comm* comm = nullptr;
+  // Whitening with these (the global minibatch's mean and unbiased std, when data-parallel)
+  // instead of the minibatch's own; NaN = the minibatch's own.
+  double adv_mean = std::numeric_limits<double>::quiet_NaN();
+  double adv_std = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One minibatch, contiguous. M = minibatch size.

@@ -104,6 +104,9 @@ class ControlRun : public LoopTrainer {
   algo::AdvantageOutput advantages(const torch::Tensor& rewards, const torch::Tensor& values,
                                    const torch::Tensor& terminated, const torch::Tensor& truncated,
                                    const torch::Tensor& next_value, const torch::Tensor& final_values);
+  // Data-parallel: after a rollout, the normalisers' statistics merged over the ranks (each rank
+  // updates its own between syncs; see RunningMeanStd::sync). Nothing for a single process.
+  void sync_normalizers();
   // Whether V(final_obs) of truncated steps is needed by the advantage estimator.
   bool bootstraps_truncation() const { return bootstrap_truncated_; }
   // ppo.update_epochs passes of shuffled minibatches over `batch` (one learner update each).
@@ -152,6 +155,10 @@ class ControlRun : public LoopTrainer {
   // averaged over the ranks, each trained on an equal share of the global minibatch; and the
   // explained variance over every rank's rows.
   void average_over_ranks(UpdateStats* u, double* clipfrac_sum);
+  // (mean, std) of the advantages of each of an epoch's minibatches (rows idx[k·mb, (k+1)·mb) of
+  // every rank), for the learner's whitening.
+  std::vector<std::pair<double, double>> global_whitening(const float* adv, const std::vector<int64_t>& idx,
+                                                          int64_t mb);
   double explained_variance(const float* values, const float* returns, int64_t n);
   // The returns of episodes ended since the last row (of every rank, in rank order) into the window.
   void gather_episodes(EpisodeSums* eps);

@@ -16,13 +16,16 @@ class RunningMeanStd {
   // `count` starts at epsilon (1e-4) as in Gymnasium so the first update dominates.
   explicit RunningMeanStd(int64_t dim = 1, double epsilon = 1e-4);
 
-  // Merges a batch x (n, dim) into the statistics. Data-parallel (set_comm): x is this rank's
-  // part of the batch; its moments are taken over the rows of every rank together (two
-  // collectives per update), so every rank holds the same statistics, those of one process
-  // seeing the whole batch.
+  // Merges a batch x (n, dim) into the statistics.
   void update(const float* x, int64_t n);
   void update(const double* x, int64_t n);
+
+  // Data-parallel: between syncs each rank merges its own batches (update() stays local, no
+  // collective per environment step); sync(), a collective, replaces every rank's statistics by
+  // those at the last sync merged with the rows of every rank since (Chan et al.'s merge of the
+  // union), so all ranks hold the same statistics again.
   void set_comm(dist::Comm* comm) { comm_ = comm; }
+  void sync();
 
   int64_t dim() const { return static_cast<int64_t>(mean_.size()); }
   const std::vector<double>& mean() const { return mean_; }
@@ -36,6 +39,11 @@ class RunningMeanStd {
   std::vector<double> var_;
   double count_;
   dist::Comm* comm_ = nullptr;
+  // This rank's rows since the last sync: count, Σx (dim) and Σx² (dim), in double.
+  double pending_n_ = 0;
+  std::vector<double> pending_sum_, pending_sq_;
+  std::vector<double> synced_mean_, synced_var_;  // the statistics at the last sync
+  double synced_count_ = 0;
 };
 
 // Observation normaliser: y = clip((x - mean) / sqrt(var + 1e-8), -clip, clip).
