@@ -147,12 +147,6 @@ void write_vector(std::ostream& out, const std::vector<T>& v) {
   detail::write_bytes(out, v.data(), v.size() * sizeof(T));
 }
 
-template <class T>
-std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, const char* what) {
-  std::vector<T> v(n);
-  detail::read_bytes(in, v.data(), n * sizeof(T), id, what);
-  return v;
-}
 
 }  // namespace
 
@@ -169,13 +163,13 @@ void VecEnv::write_buffers(std::ostream& out) const {
 VecEnv::Buffers VecEnv::read_buffers(std::istream& in, const std::string& id) const {
   const size_t n = static_cast<size_t>(num_envs_), d = static_cast<size_t>(obs_floats_);
   Buffers b;
-  b.obs = read_vector<float>(in, n * d, id, "obs");
-  b.reward = read_vector<float>(in, n, id, "reward");
-  b.terminated = read_vector<uint8_t>(in, n, id, "terminated");
-  b.truncated = read_vector<uint8_t>(in, n, id, "truncated");
-  b.final_obs = read_vector<float>(in, n * d, id, "final_obs");
-  b.episode_return = read_vector<double>(in, n, id, "episode_return");
-  b.episode_length = read_vector<int>(in, n, id, "episode_length");
+  b.obs = detail::read_vector<float>(in, n * d, id, "obs");
+  b.reward = detail::read_vector<float>(in, n, id, "reward");
+  b.terminated = detail::read_vector<uint8_t>(in, n, id, "terminated");
+  b.truncated = detail::read_vector<uint8_t>(in, n, id, "truncated");
+  b.final_obs = detail::read_vector<float>(in, n * d, id, "final_obs");
+  b.episode_return = detail::read_vector<double>(in, n, id, "episode_return");
+  b.episode_length = detail::read_vector<int>(in, n, id, "episode_length");
   for (size_t i = 0; i < n; ++i) {
     if (b.terminated[i] > 1 || b.truncated[i] > 1 || b.episode_length[i] < 0) {
       detail::throw_bad_state(id, "malformed done flags or episode length for copy " + std::to_string(i));

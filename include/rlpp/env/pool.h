@@ -82,6 +82,13 @@ struct PoolStateHeader {
 // Raw reads and writes; a short read is a UserError naming the env id and `what`.
 void write_bytes(std::ostream& out, const void* data, size_t bytes);
 void read_bytes(std::istream& in, void* data, size_t bytes, const std::string& id, const char* what);
+// n values of T (read_bytes' errors).
+template <class T>
+std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, const char* what) {
+  std::vector<T> v(n);
+  read_bytes(in, v.data(), n * sizeof(T), id, what);
+  return v;
+}
 
 void write_pool_header(std::ostream& out, const PoolStateHeader& header);
 // Reads a header and compares it with `expected`: UserError on a bad magic number, an unknown

@@ -23,12 +23,6 @@ int checked_num_envs(const VecEnvOptions& opts, const std::string& id) {
   return opts.num_envs;
 }
 
-template <class T>
-std::vector<T> read_vector(std::istream& in, size_t n, const std::string& id, const char* what) {
-  std::vector<T> v(n);
-  detail::read_bytes(in, v.data(), n * sizeof(T), id, what);
-  return v;
-}
 
 }  // namespace
 
@@ -189,10 +183,10 @@ void MujocoPool::load(std::istream& in) {
   for (size_t i = 0; i < saved.size(); ++i) {
     Saved& s = saved[i];
     detail::read_bytes(in, &s.time, sizeof(double), id, "time");
-    s.qpos = read_vector<double>(in, static_cast<size_t>(m->nq), id, "qpos");
-    s.qvel = read_vector<double>(in, static_cast<size_t>(m->nv), id, "qvel");
-    s.act = read_vector<double>(in, static_cast<size_t>(m->na), id, "act");
-    s.warm = read_vector<double>(in, static_cast<size_t>(m->nv), id, "qacc_warmstart");
+    s.qpos = detail::read_vector<double>(in, static_cast<size_t>(m->nq), id, "qpos");
+    s.qvel = detail::read_vector<double>(in, static_cast<size_t>(m->nv), id, "qvel");
+    s.act = detail::read_vector<double>(in, static_cast<size_t>(m->na), id, "act");
+    s.warm = detail::read_vector<double>(in, static_cast<size_t>(m->nv), id, "qacc_warmstart");
     detail::read_rng(in, &s.rng, id);
     detail::read_bytes(in, &s.steps, sizeof(s.steps), id, "step counter");
     detail::read_bytes(in, &s.ret, sizeof(s.ret), id, "running return");
