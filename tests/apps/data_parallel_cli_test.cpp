@@ -47,10 +47,11 @@ std::vector<std::string> rows_without_sps(const std::string& run) {
   return rows;
 }
 
-TEST(DataParallelCli, TwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
-  TempDir dir("dp-cli");
+// `train` (the recipe and its overrides) on 2 ranks for 4 updates: the checkpoint's weight
+// checksums agree, and a run stopped after 2 updates and resumed logs the uninterrupted run's rows.
+void expect_agreement_and_resume(const std::string& train, const TempDir& dir) {
   const std::string steps = " --set run.total_steps=4096";  // 4 updates of 2 ranks x 4 copies x 128 steps
-  const Result whole = run_cli(launch(free_port()) + kTrain + steps + " --out " + dir.sub("whole"), dir);
+  const Result whole = run_cli(launch(free_port()) + train + steps + " --out " + dir.sub("whole"), dir);
   ASSERT_EQ(whole.code, 0) << whole.err;
   {
     train::CheckpointReader r(dir.sub("whole") + "/checkpoints/update_0000004.pt");
@@ -64,16 +65,28 @@ TEST(DataParallelCli, TwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOn
   ASSERT_EQ(want.size(), 4u);
   EXPECT_NE(want[0].find("\"step\":1024"), std::string::npos) << want[0];  // steps of both ranks
 
-  const Result first = run_cli(launch(free_port()) + kTrain + steps + " --stop-after-updates 2 --out " + dir.sub("split"), dir);
+  const Result first = run_cli(launch(free_port()) + train + steps + " --stop-after-updates 2 --out " + dir.sub("split"), dir);
   ASSERT_EQ(first.code, 0) << first.err;
   const Result rest = run_cli(launch(free_port()) + "resume " + dir.sub("split") + " --quiet", dir);
   ASSERT_EQ(rest.code, 0) << rest.err;
   EXPECT_EQ(rows_without_sps(dir.sub("split")), want);
+}
 
+TEST(DataParallelCli, TwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("dp-cli");
+  expect_agreement_and_resume(kTrain, dir);
   // one process cannot take over the environments of two
   const Result single = run_cli("resume " + dir.sub("whole") + " --set run.total_steps=8192 --quiet", dir);
   EXPECT_EQ(single.code, 2);
   EXPECT_NE(single.err.find("was written by a run of 2 rank(s); resume it with 2"), std::string::npos) << single.err;
+}
+
+// PROPS with both normalisers: per-rank buffers and behaviour policies, statistics merged per rollout.
+TEST(DataParallelCli, PropsWithNormalisersAgreesAndResumes) {
+  TempDir dir("dp-props");
+  expect_agreement_and_resume(kTrain + " --set run.algorithm=\"props\" --set props.behavior_every=256"
+                                       " --set ppo.normalize_obs=true --set ppo.normalize_reward=true",
+                              dir);
 }
 
 TEST(DataParallelCli, TorchrunVariablesWorkAndAKilledRankEndsTheRunWithinTheTimeout) {
