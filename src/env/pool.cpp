@@ -150,6 +150,15 @@ void write_vector(std::ostream& out, const std::vector<T>& v) {
 
 }  // namespace
 
+void VecEnv::clear_step_buffers() {
+  std::fill(reward_.begin(), reward_.end(), 0.0f);
+  std::fill(terminated_.begin(), terminated_.end(), uint8_t{0});
+  std::fill(truncated_.begin(), truncated_.end(), uint8_t{0});
+  std::fill(final_obs_.begin(), final_obs_.end(), 0.0f);
+  std::fill(episode_return_.begin(), episode_return_.end(), 0.0);
+  std::fill(episode_length_.begin(), episode_length_.end(), 0);
+}
+
 void VecEnv::write_buffers(std::ostream& out) const {
   write_vector(out, obs_);
   write_vector(out, reward_);

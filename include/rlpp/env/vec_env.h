@@ -79,6 +79,10 @@ class VecEnv {
     return true;
   }
 
+  // After a reset: every copy's reward, flags, final observation and episode totals zero (the
+  // observations are the copies' first ones, written by the subclass).
+  void clear_step_buffers();
+
   // The batch buffers below in a saved state (after the subclass's own), and back: read_buffers
   // checks sizes and flags (UserError naming `id`) and changes nothing until everything is read;
   // then set_buffers installs them.

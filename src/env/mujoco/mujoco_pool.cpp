@@ -66,12 +66,7 @@ void MujocoPool::reset(uint64_t seed) {
       c.ep = EpisodeCounters{};
     }
   });
-  std::fill(reward_.begin(), reward_.end(), 0.0f);
-  std::fill(terminated_.begin(), terminated_.end(), uint8_t{0});
-  std::fill(truncated_.begin(), truncated_.end(), uint8_t{0});
-  std::fill(final_obs_.begin(), final_obs_.end(), 0.0f);
-  std::fill(episode_return_.begin(), episode_return_.end(), 0.0);
-  std::fill(episode_length_.begin(), episode_length_.end(), 0);
+  clear_step_buffers();
   started_ = true;
 }
 
