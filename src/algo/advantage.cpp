@@ -1,5 +1,14 @@
 #include "rlpp/algo/advantage.h"
 
+#include "rlpp/algo/advantages/dr_grpo.h"
+#include "rlpp/algo/advantages/gae.h"
+#include "rlpp/algo/advantages/grpo.h"
+#include "rlpp/algo/advantages/grpo_passk.h"
+#include "rlpp/algo/advantages/hapo_tga.h"
+#include "rlpp/algo/advantages/mc.h"
+#include "rlpp/algo/advantages/opo.h"
+#include "rlpp/algo/advantages/reinforce_pp.h"
+#include "rlpp/algo/advantages/rloo.h"
 #include "rlpp/algo/spo.h"
 
 namespace rlpp::algo {

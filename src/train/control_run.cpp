@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "rlpp/algo/advantages/gae.h"
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/stats.h"
 #include "rlpp/core/error.h"

@@ -1,3 +1,5 @@
+#include "rlpp/algo/advantages/gae.h"
+
 #include "control_rollout.h"
 
 namespace rlpp::algo {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/algo/advantage.h"
+#include "rlpp/algo/advantages/grpo.h"
 #include "rlpp/algo/allocation.h"
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/aggregation.h"
