@@ -28,17 +28,9 @@ struct MctsDpoSection {  // [dpo]
   }
 };
 
-MctsOptions mcts_dpo_defaults() {  // k = 4 steps per expansion, 8 iterations per move (× 2 at the root)
-  MctsOptions o;
-  o.num_children = 4;
-  o.iterations = 8;
-  o.root_multiplier = 2;
-  return o;
-}
-
 class MctsDpoTrainer : public SearchRun {
  public:
-  MctsDpoTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, mcts_dpo_defaults()) {
+  MctsDpoTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, step_search_defaults()) {
     dpo_ = core::read_options<MctsDpoSection>(recipe, "dpo");
     try {
       dpo_.step.validate();

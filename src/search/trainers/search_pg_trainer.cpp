@@ -37,17 +37,9 @@ struct SearchPgSection {  // [pg]
   }
 };
 
-MctsOptions search_pg_defaults() {  // k = 4 steps per expansion, 8 iterations per move (× 2 at the root)
-  MctsOptions o;
-  o.num_children = 4;
-  o.iterations = 8;
-  o.root_multiplier = 2;
-  return o;
-}
-
 class SearchPgTrainer : public SearchRun {
  public:
-  SearchPgTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, search_pg_defaults()) {
+  SearchPgTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, step_search_defaults()) {
     train::lm::refuse_moved_keys(recipe, "pg");
     pg_ = core::read_options<SearchPgSection>(recipe, "pg");
     auto objective = algo::build_named(algo::objective_registry(), recipe, "objective", "ppo_clip", &resolved_);

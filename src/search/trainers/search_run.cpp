@@ -96,4 +96,12 @@ train::EvalResult SearchRun::evaluate(const train::EvalRequest& req) {
   return train::lm::evaluate_lm(model_, *tokenizer_, *data_, req, search_.eval_batch_size, search_.max_new_tokens);
 }
 
+MctsOptions step_search_defaults() {
+  MctsOptions o;
+  o.num_children = 4;
+  o.iterations = 8;
+  o.root_multiplier = 2;
+  return o;
+}
+
 }  // namespace rlpp::search

@@ -38,6 +38,10 @@ struct RoundSearch {
   int64_t nodes = 0;         // tree nodes over all problems
 };
 
+// The step-search budget of the trainers that learn from sibling steps (mcts_dpo, search_pg):
+// k = 4 steps per expansion, 8 iterations per move (× 2 at the root).
+MctsOptions step_search_defaults();
+
 class SearchRun : public train::lm::LmRun {
  public:
   train::EvalResult evaluate(const train::EvalRequest& req) override;
