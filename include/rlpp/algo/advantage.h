@@ -1,6 +1,6 @@
 // Advantage estimators: rollout tensors -> per-step (per-token) advantages and returns.
 //
-// Every estimator is registered by name in advantage_registry() (names as in docs/OBJECTIVES.md)
+// Every estimator is registered by name in advantage_registry() (names as in docs/objectives.md)
 // and reads one AdvantageInput; a pure one is declared with its options in
 // rlpp/algo/advantages/<name>.h (the group estimators' shared options: advantages/group.h).
 // Control estimators (gae, mc) use the time-major rollout fields; group estimators for language
@@ -86,7 +86,7 @@ AdvantageFactory function_advantage() {
   return factory_of<AdvantageEstimator, FunctionAdvantage<Options, Fn>, Options>();
 }
 
-// Names as in docs/OBJECTIVES.md: gae, mc, grpo, dr_grpo, rloo, opo, grpo_passk, hapo_tga,
+// Names as in docs/objectives.md: gae, mc, grpo, dr_grpo, rloo, opo, grpo_passk, hapo_tga,
 // reinforce_pp, reinforce_pp_baseline, spo (stateful: rlpp/algo/spo.h).
 core::Registry<AdvantageFactory>& advantage_registry();
 std::vector<std::pair<std::string, std::string>> list_advantages();  // (name, summary)

@@ -1,5 +1,5 @@
 // Entropy controls: the entropy bonus, its adaptive coefficient, and the top-entropy token mask.
-// Formulas: docs/OBJECTIVES.md "Entropy controls".
+// Formulas: docs/objectives.md "Entropy controls".
 //
 // H (B, L) is the entropy of π's full distribution at each position; the mask is float 0/1.
 #pragma once

@@ -7,7 +7,7 @@
 //   k3  = exp(−Δ) + Δ − 1  (clamped ≤ 10)     unbiased, ≥ 0, low variance (Schulman 2020)
 //   k3+ = k2 + sg(k3 − k2)                    value of k3, gradient of k2 (straight-through)
 // The penalty is used either as a loss term (ℓ += c·k, default c = 0.001) or folded into the token
-// rewards (r_t −= c·sg(k)). Formulas: docs/OBJECTIVES.md "KL estimators".
+// rewards (r_t −= c·sg(k)). Formulas: docs/objectives.md "KL estimators".
 #pragma once
 #include <torch/torch.h>
 

@@ -7,7 +7,7 @@
 // (aggregation.h), so objectives never see micro-batch or global counts. The same code serves
 // language batches (B, L) with a response mask and control minibatches (M) or (T, N) (mask {}).
 //
-// Formulas: docs/OBJECTIVES.md. Ratio r = exp(clamp(log π − log π_old, −20, 20)) (ratio.h).
+// Formulas: docs/objectives.md. Ratio r = exp(clamp(log π − log π_old, −20, 20)) (ratio.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -173,7 +173,7 @@ ObjectiveFactory prepared_objective() {
   return factory_of<PolicyObjective, PreparedObjective<Options, Stats, Prepare, Fn>, Options>();
 }
 
-// Names as in docs/OBJECTIVES.md: pg, pg_is, ppo_clip, dapo, cispo, sapo, gppo, gspo, dro, gmpo,
+// Names as in docs/objectives.md: pg, pg_is, ppo_clip, dapo, cispo, sapo, gppo, gspo, dro, gmpo,
 // bapo, hapo, clip_cov, kl_cov, lp_reg.
 core::Registry<ObjectiveFactory>& objective_registry();
 std::vector<std::pair<std::string, std::string>> list_objectives();  // (name, summary)

@@ -1,5 +1,5 @@
 // Selectors: which samples and tokens of a language batch enter the update, with which weight.
-// Formulas: docs/OBJECTIVES.md "Sample and token selection, budgets" and "Off-policy correction";
+// Formulas: docs/objectives.md "Sample and token selection, budgets" and "Off-policy correction";
 // choices made where a paper is vague: docs/objectives.md.
 //
 // A selector reads one SelectionInput and returns one SelectionOutput. Fields are optional: each

@@ -1,4 +1,4 @@
-// The `cispo` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `cispo` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 #include <limits>
 

@@ -1,4 +1,4 @@
-// The `dapo` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `dapo` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 
 #include "rlpp/algo/objective.h"

@@ -1,4 +1,4 @@
-// The `dro` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `dro` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 #include <limits>
 

@@ -1,4 +1,4 @@
-// The `gmpo` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `gmpo` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 #include <limits>
 

@@ -1,4 +1,4 @@
-// The `gspo` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `gspo` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 #include <limits>
 

@@ -1,4 +1,4 @@
-// The `pg` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `pg` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 
 #include "rlpp/algo/objective.h"

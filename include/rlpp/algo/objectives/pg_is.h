@@ -1,4 +1,4 @@
-// The `pg_is` policy objective (registered in objective_registry(); formulas: docs/OBJECTIVES.md).
+// The `pg_is` policy objective (registered in objective_registry(); formulas: docs/objectives.md).
 #pragma once
 
 #include "rlpp/algo/objective.h"
