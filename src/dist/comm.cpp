@@ -62,10 +62,11 @@ class GlooComm final : public Comm {
     try {
       store_ = c10::make_intrusive<c10d::TCPStore>(w.master_addr, so);
     } catch (const std::exception& e) {
-      throw core::UserError("rank " + std::to_string(rank_) +
-                            (rank_ == 0 ? ": cannot host the rendezvous at " + where + " (is the port in use?)"
-                                        : ": cannot reach the master at " + where + " within " + seconds(timeout_)) +
-                            ": " + first_line(e.what()));
+      const std::string why = rank_ == 0 ? ": cannot host the rendezvous at " + where +
+                                               " (the port is in use, or not every rank arrived within " +
+                                               seconds(timeout_) + ")"
+                                         : ": cannot reach the master at " + where + " within " + seconds(timeout_);
+      throw core::UserError("rank " + std::to_string(rank_) + why + ": " + first_line(e.what()));
     }
     auto go = c10d::ProcessGroupGloo::Options::create(opts.timeout);
     // The ranks' own connections: on the interface GLOO_SOCKET_IFNAME names (as with torchrun),
