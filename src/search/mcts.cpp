@@ -1,5 +1,6 @@
 #include "rlpp/search/mcts.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -20,6 +21,12 @@ void MctsOptions::bind(core::Binder& b) {
   b.flag("progressive_widening", progressive_widening, "add children to revisited nodes: at most ceil(c N^alpha)");
   b.num("widening_c", widening_c, "c_pw of progressive widening", core::Bounds::positive());
   b.num("widening_alpha", widening_alpha, "alpha_pw of progressive widening", core::Bounds{0.0, 1.0, false, false});
+  b.choice("backup", backup, {"mean", "step_reward"},
+           "mean: Q = W / N of backed-up leaf values; step_reward: Q = R + gamma V, R = outcome + lambda confidence "
+           "(MCTS-DPO)");
+  b.num("gamma", gamma, "discount of V(s') in the step_reward backup", core::Bounds::unit());
+  b.num("confidence_weight", confidence_weight, "lambda in R = outcome + lambda confidence (step_reward backup)",
+        core::Bounds::non_negative());
 }
 
 void MctsOptions::validate() const {
@@ -33,13 +40,21 @@ void MctsOptions::validate() const {
   core::require(widening_c > 0, "mcts: widening_c must be > 0, got " + std::to_string(widening_c));
   core::require(widening_alpha >= 0 && widening_alpha <= 1,
                 "mcts: widening_alpha must be in [0, 1], got " + std::to_string(widening_alpha));
+  core::require(backup == "mean" || backup == "step_reward",
+                "mcts: backup must be \"mean\" or \"step_reward\", got \"" + backup + "\"");
+  core::require(gamma >= 0 && gamma <= 1, "mcts: gamma must be in [0, 1], got " + std::to_string(gamma));
+  core::require(confidence_weight >= 0,
+                "mcts: confidence_weight must be >= 0, got " + std::to_string(confidence_weight));
 }
 
 Mcts::Mcts(StepModel& model, MctsOptions opts, Tokens root_state)
     : model_(model), opts_(opts), root_state_(std::move(root_state)), start_(model.compute()) {
   opts_.validate();
+  step_reward_ = opts_.backup == "step_reward";
   MctsNode root;
   root.value = model_.evaluate({root_state_}).at(0);
+  root.step_reward = step_reward_;
+  root.v = root.value;
   nodes_.push_back(std::move(root));
 }
 
@@ -69,7 +84,27 @@ void Mcts::backup(int64_t node, double v) {
   }
 }
 
-int64_t Mcts::add_child(int64_t parent, const StepCandidate& c, double value) {
+void Mcts::backup_step_rewards(int64_t node) {
+  // MCTS-DPO (arXiv 2405.00451 §2.1): V(s) = Σ N(s')·Q(s,a) / Σ N(s'), Q(s,a) = R(s,a) + γ·V(s').
+  // A child not visited yet counts once (max(1, N), as the authors' code): right after an
+  // expansion every child is unvisited, and its Q (R + γ·evaluation) is all that is known.
+  for (int64_t n = node; n >= 0; n = nodes_[n].parent) {
+    MctsNode& x = nodes_[n];
+    x.visits += 1;
+    if (!x.children.empty()) {
+      double num = 0, den = 0;
+      for (int64_t c : x.children) {
+        const double w = static_cast<double>(std::max<int64_t>(1, nodes_[c].visits));
+        num += w * nodes_[c].q_step;
+        den += w;
+      }
+      x.v = num / den;
+    }
+    if (x.parent >= 0) x.q_step = x.reward + opts_.gamma * x.v;
+  }
+}
+
+int64_t Mcts::add_child(int64_t parent, const StepCandidate& c, double value, double confidence) {
   core::require(!c.tokens.empty(), "mcts: a step must have at least one token");
   MctsNode n;
   n.parent = parent;
@@ -79,6 +114,14 @@ int64_t Mcts::add_child(int64_t parent, const StepCandidate& c, double value) {
   n.prior = std::exp(c.logp / std::pow(static_cast<double>(c.tokens.size()), opts_.prior_length_exponent));
   n.terminal = c.terminal;
   n.value = c.terminal ? c.reward : value;
+  if (step_reward_) {
+    // R = O + λ·C: O is the verifier's reward on a finished solution, 0 on an open one.
+    n.step_reward = true;
+    n.confidence = confidence;
+    n.reward = (c.terminal ? c.reward : 0.0) + opts_.confidence_weight * std::max(0.0, confidence);
+    n.v = c.terminal ? 0.0 : value;  // a finished solution has no future; an open one its evaluation
+    n.q_step = n.reward + opts_.gamma * n.v;
+  }
   nodes_.push_back(std::move(n));
   const int64_t id = static_cast<int64_t>(nodes_.size()) - 1;
   nodes_[parent].children.push_back(id);
@@ -114,9 +157,22 @@ std::vector<int64_t> Mcts::grow(int64_t node, int64_t count) {
   }
   std::vector<double> values;
   if (!to_value.empty()) values = model_.evaluate(to_value);
+  // The self-evaluation of every new step (finished ones included: R = O + λ·C), in one call.
+  std::vector<double> confidences(fresh.size(), -1.0);
+  if (step_reward_ && opts_.step_confidence && opts_.confidence_weight > 0 && !fresh.empty()) {
+    std::vector<Tokens> steps;
+    for (const StepCandidate* c : fresh) steps.push_back(c->tokens);
+    confidences = opts_.step_confidence(model_, here, steps);
+    if (confidences.size() != fresh.size())
+      throw std::logic_error("mcts: the step self-evaluation returned " + std::to_string(confidences.size()) +
+                             " confidences for " + std::to_string(fresh.size()) + " steps");
+  }
   size_t vi = 0;
   std::vector<int64_t> added;
-  for (const StepCandidate* c : fresh) added.push_back(add_child(node, *c, c->terminal ? c->reward : values.at(vi++)));
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    const StepCandidate* c = fresh[i];
+    added.push_back(add_child(node, *c, c->terminal ? c->reward : values.at(vi++), confidences[i]));
+  }
   return added;
 }
 
@@ -142,7 +198,11 @@ void Mcts::run(int64_t iterations) {
       if (nodes_[node].children.empty()) break;
       node = select_child(node);
     }
-    backup(node, nodes_[node].value);
+    if (step_reward_) {
+      backup_step_rewards(node);
+    } else {
+      backup(node, nodes_[node].value);
+    }
   }
 }
 

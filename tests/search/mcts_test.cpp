@@ -1,8 +1,12 @@
 // MCTS: PUCT selection and mean-value backup on a hand-built tree with hand-computed numbers;
-// expansion, re-rooting and the optimum of a small game against brute force.
+// MCTS-DPO's step-reward backup (R = O + λ·C, Q = R + γ·V, visit-weighted V) on a hand-built tree
+// with hand-computed numbers, and the step pairs read off its Q; the self-evaluation hook called
+// once per expansion; expansion, re-rooting and the optimum of a small game against brute force.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
+#include <string>
 
 #include "rlpp/core/error.h"
 #include "rlpp/search/mcts.h"
@@ -13,6 +17,18 @@ using namespace rlpp;
 using namespace rlpp::search;
 
 namespace {
+
+// A core::UserError whose message holds every part (local: this file shares a unity batch).
+template <class Fn>
+void expect_mcts_user_error(Fn fn, std::initializer_list<std::string> parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "no UserError";
+  } catch (const core::UserError& e) {
+    const std::string msg = e.what();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nlacks: " << p;
+  }
+}
 
 StepCandidate step(Tokens t, double logp, bool terminal = false, double reward = 0) {
   StepCandidate c;
@@ -126,6 +142,124 @@ TEST(Mcts, BadOptionsAreUserErrors) {
   opts = MctsOptions{};
   opts.c_puct = -1;
   EXPECT_THROW(Mcts(game, opts), core::UserError);
+}
+
+TEST(MctsStepReward, BackupOnAHandBuiltTree) {
+  toy::DigitGame game(3, 3, 0, 1.0);  // only supplies the root value (0)
+  MctsOptions opts;
+  opts.backup = "step_reward";
+  opts.gamma = 0.9;
+  opts.confidence_weight = 0.5;
+  Mcts tree(game, opts);
+  // a: open step, evaluation 0.2, C = 0.6: R = 0.5·0.6 = 0.3, Q = 0.3 + 0.9·0.2 = 0.48.
+  const int64_t a = tree.add_child(0, step({1}, -0.5), /*value=*/0.2, /*confidence=*/0.6);
+  // b: finished, verifier −1, C = 0.8: R = −1 + 0.4 = −0.6; no future: Q = −0.6.
+  const int64_t b = tree.add_child(0, step({2}, -0.5, /*terminal=*/true, /*reward=*/-1.0), 0.0, 0.8);
+  EXPECT_NEAR(tree.nodes()[a].reward, 0.3, 1e-12);
+  EXPECT_NEAR(tree.nodes()[a].q(), 0.48, 1e-12);
+  EXPECT_NEAR(tree.nodes()[b].reward, -0.6, 1e-12);
+  EXPECT_NEAR(tree.nodes()[b].q(), -0.6, 1e-12);
+  EXPECT_NEAR(tree.nodes()[b].value, -1.0, 1e-12);  // the verifier's reward stays the node's value
+  EXPECT_NEAR(tree.puct(a), 0.48, 1e-12);            // N(root) = 0: Q alone
+
+  tree.backup_step_rewards(0);  // the root was expanded: V(root) = (0.48 − 0.6) / 2 (unvisited count once)
+  EXPECT_EQ(tree.nodes()[0].visits, 1);
+  EXPECT_NEAR(tree.nodes()[0].q(), -0.06, 1e-12);
+
+  // a expanded: c open (evaluation −0.5, C = 0.2): R = 0.1, Q = 0.1 − 0.45 = −0.35;
+  // d finished correct (C = 0.9): R = 1 + 0.45 = 1.45 = Q.
+  const int64_t c = tree.add_child(a, step({1}, -0.5), -0.5, 0.2);
+  const int64_t d = tree.add_child(a, step({2}, -0.5, true, 1.0), 0.0, 0.9);
+  EXPECT_NEAR(tree.nodes()[c].q(), -0.35, 1e-12);
+  EXPECT_NEAR(tree.nodes()[d].q(), 1.45, 1e-12);
+  tree.backup_step_rewards(a);
+  // V(a) = (−0.35 + 1.45) / 2 = 0.55; Q(a) = 0.3 + 0.9·0.55 = 0.795;
+  // V(root) = (max(1, N_a = 1)·0.795 + max(1, 0)·(−0.6)) / 2 = 0.0975.
+  EXPECT_EQ(tree.nodes()[a].visits, 1);
+  EXPECT_NEAR(tree.nodes()[a].q(), 0.795, 1e-12);
+  EXPECT_NEAR(tree.nodes()[0].q(), 0.0975, 1e-12);
+  EXPECT_EQ(tree.nodes()[0].visits, 2);
+
+  tree.backup_step_rewards(d);
+  tree.backup_step_rewards(d);
+  // N(d) = 2, N(c) = 0, N(a) = 3: V(a) = (1·(−0.35) + 2·1.45) / 3 = 0.85, Q(a) = 0.3 + 0.765 = 1.065;
+  // N(root) = 4: V(root) = (3·1.065 + 1·(−0.6)) / 4 = 0.64875. Q(d) = 1.45 + 0.9·0 (no future).
+  EXPECT_EQ(tree.nodes()[d].visits, 2);
+  EXPECT_EQ(tree.nodes()[a].visits, 3);
+  EXPECT_EQ(tree.nodes()[0].visits, 4);
+  EXPECT_NEAR(tree.nodes()[d].q(), 1.45, 1e-12);
+  EXPECT_NEAR(tree.nodes()[a].q(), 1.065, 1e-12);
+  EXPECT_NEAR(tree.nodes()[0].q(), 0.64875, 1e-12);
+  EXPECT_NEAR(tree.nodes()[b].q(), -0.6, 1e-12);  // not on the path: unchanged
+  // PUCT(a) = 1.065 + 1·p·sqrt(4) / (1 + 3), p = exp(−0.5).
+  EXPECT_NEAR(tree.puct(a), 1.065 + std::exp(-0.5) * 2.0 / 4.0, 1e-12);
+
+  // MCTS-DPO's pairs come from these Q: root (a 1.065 ≻ b −0.6, gap 1.665), a (d 1.45 ≻ c −0.35,
+  // gap 1.8); a gap of 1.7 keeps only a's pair.
+  const auto all = step_preferences(tree, 0.0);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].chosen, (Tokens{1}));
+  EXPECT_EQ(all[0].rejected, (Tokens{2}));
+  EXPECT_NEAR(all[0].q_chosen, 1.065, 1e-12);
+  EXPECT_NEAR(all[0].q_rejected, -0.6, 1e-12);
+  EXPECT_EQ(all[1].prefix, (Tokens{1}));
+  EXPECT_EQ(all[1].chosen, (Tokens{2}));
+  EXPECT_NEAR(all[1].q_chosen, 1.45, 1e-12);
+  EXPECT_NEAR(all[1].q_rejected, -0.35, 1e-12);
+  const auto wide = step_preferences(tree, 1.7);
+  ASSERT_EQ(wide.size(), 1u);
+  EXPECT_EQ(wide[0].prefix, (Tokens{1}));
+}
+
+TEST(MctsStepReward, SelfEvaluationIsCalledOncePerExpansionWithEveryNewStep) {
+  toy::DigitGame game(3, 2, 0, 4.0);
+  std::vector<Tokens> states;
+  std::vector<size_t> batch_sizes;
+  MctsOptions opts;
+  opts.num_children = 3;
+  opts.backup = "step_reward";
+  opts.confidence_weight = 2.0;
+  opts.step_confidence = [&](StepModel&, const Tokens& state, const std::vector<Tokens>& steps) {
+    states.push_back(state);
+    batch_sizes.push_back(steps.size());
+    std::vector<double> c;
+    for (const Tokens& s : steps) c.push_back(0.1 * static_cast<double>(s.at(0) + 1));  // digit d: 0.1·(d + 1)
+    return c;
+  };
+  Mcts tree(game, opts);
+  tree.run(1);  // expands the root: steps 0, 1, 2 with C = 0.1, 0.2, 0.3 → Q = 2·C (evaluations 0)
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0], Tokens{});
+  EXPECT_EQ(batch_sizes[0], 3u);
+  const auto& kids = tree.nodes()[0].children;
+  ASSERT_EQ(kids.size(), 3u);
+  EXPECT_NEAR(tree.nodes()[kids[2]].confidence, 0.3, 1e-12);
+  EXPECT_NEAR(tree.nodes()[kids[2]].q(), 0.6, 1e-12);
+  EXPECT_NEAR(tree.nodes()[0].q(), (0.2 + 0.4 + 0.6) / 3, 1e-12);
+  tree.run(1);  // PUCT: equal priors and visits, so the highest Q (digit 2) is expanded next
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[1], Tokens{2});
+  EXPECT_EQ(batch_sizes[1], 3u);
+
+  // The mean backup never asks for a self-evaluation.
+  opts.backup = "mean";
+  states.clear();
+  Mcts mean_tree(game, opts);
+  mean_tree.run(3);
+  EXPECT_TRUE(states.empty());
+}
+
+TEST(MctsStepReward, BadBackupOptionsAreUserErrors) {
+  toy::DigitGame game(3, 3, 16, 8.0);
+  MctsOptions opts;
+  opts.backup = "max";
+  expect_mcts_user_error([&] { Mcts(game, opts); }, {"backup", "max"});
+  opts = MctsOptions{};
+  opts.gamma = 1.5;
+  expect_mcts_user_error([&] { Mcts(game, opts); }, {"gamma"});
+  opts = MctsOptions{};
+  opts.confidence_weight = -1;
+  expect_mcts_user_error([&] { Mcts(game, opts); }, {"confidence_weight"});
 }
 
 TEST(TreeData, SiblingPreferencesAndValueTargets) {

@@ -7,11 +7,18 @@
 //   expand   the reached node (unless terminal or at max_depth): k candidate steps from the policy in
 //            one batch, identical steps merged; every new child is valued at once (one batched
 //            evaluate() call; terminal children take the verifier's reward)
-//   backup   v = the reached node's value (terminal: its reward) is added along the path:
-//            N += 1, W += v, Q = W / N  (mean-value backup, AlphaZero/AlphaMath)
-// Q of a child never visited is its evaluation (so fresh evaluations steer selection at once, as
-// MCTS-DPO's Q at expansion). Prior p = exp(Σ log π(step) / len^α): α = 1.25 is MCTS-DPO's length
-// penalty, α = 1 AlphaMath's exp(mean token log-prob).
+//   backup   backup = "mean" (AlphaZero/AlphaMath): v = the reached node's value (terminal: its
+//            reward) is added along the path: N += 1, W += v, Q = W / N.
+//            backup = "step_reward" (MCTS-DPO, arXiv 2405.00451 §2.1): every step a from s carries
+//            its own reward R(s,a) = O(s') + λ·C(s,a), O = the verifier's ±1 on a finished solution
+//            (0 otherwise), C ∈ [0, 1] the policy's self-evaluation of the step (self_evaluation.h;
+//            0 without one); from the reached node up to the root:
+//              N(s) += 1,  V(s) = Σ_a max(1, N(s'_a))·Q(s,a) / Σ_a max(1, N(s'_a))  (children of s),
+//              Q(s,a) = R(s,a) + γ·V(s')
+//            (a node without children keeps V = its evaluation at creation; a finished solution 0).
+// Q of a child never visited is its evaluation (mean) or R + γ·evaluation (step_reward), so fresh
+// evaluations steer selection at once, as MCTS-DPO's Q at expansion. Prior p = exp(Σ log π(step) /
+// len^α): α = 1.25 is MCTS-DPO's length penalty, α = 1 AlphaMath's exp(mean token log-prob).
 //
 // Progressive widening (off by default; Coulom 2007, Couëtoux et al. 2011): a node may hold at
 // most ceil(c_pw · N(node)^α_pw) children. When selection reaches an expanded node whose bound
@@ -26,12 +33,19 @@
 // terminal step or max_depth.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
 #include "rlpp/search/step_model.h"
 
 namespace rlpp::search {
+
+// The self-evaluation C ∈ [0, 1] of each candidate step in `steps`, all taken from the state
+// `state` of `model`'s current problem, in one batched call (self_evaluation.h).
+using StepConfidenceFn =
+    std::function<std::vector<double>(StepModel& model, const Tokens& state, const std::vector<Tokens>& steps)>;
 
 struct MctsOptions {
   double c_puct = 1.0;                 // MCTS-DPO 1.0, AlphaMath 1.5
@@ -43,6 +57,11 @@ struct MctsOptions {
   bool progressive_widening = false;   // off: a node is expanded once (k samples)
   double widening_c = 1.0;             // c_pw in ceil(c_pw · N^α_pw)
   double widening_alpha = 0.5;         // α_pw
+  std::string backup = "mean";         // "mean" (W / N) | "step_reward" (MCTS-DPO's R + γ·V)
+  double gamma = 1.0;                  // γ of step_reward (the authors' code: 1)
+  double confidence_weight = 1.0;      // λ in R = O + λ·C (the paper: R = O + C)
+  // Not a recipe key: the step self-evaluation of step_reward (unset: C = 0, R = O).
+  StepConfidenceFn step_confidence;
 
   void bind(core::Binder& b);
   void validate() const;  // UserError naming the option
@@ -56,11 +75,21 @@ struct MctsNode {
   double prior = 1;      // p
   double value = 0;      // evaluation at creation (terminal: the reward)
   int64_t visits = 0;    // N
-  double value_sum = 0;  // W
+  double value_sum = 0;  // W (mean backup)
   bool terminal = false;
   bool expanded = false;
+  // step_reward backup (MCTS-DPO):
+  bool step_reward = false;  // this node's Q is q_step (its tree uses the step_reward backup)
+  double confidence = -1;    // C ∈ [0, 1] of the step leading here (−1: not evaluated)
+  double reward = 0;         // R(s,a) = O + λ·C of the step leading here
+  double v = 0;              // V(s) of this node's state
+  double q_step = 0;         // Q(s,a) = R + γ·V(s') of the step leading here
 
-  double q() const { return visits > 0 ? value_sum / static_cast<double>(visits) : value; }
+  // Q of the step leading here (the original root: its state's value).
+  double q() const {
+    if (step_reward) return parent < 0 ? v : q_step;
+    return visits > 0 ? value_sum / static_cast<double>(visits) : value;
+  }
 };
 
 struct MctsResult {
@@ -83,9 +112,12 @@ class Mcts {
   // Progressive widening's bound on the children of a node visited N times: ceil(c_pw · N^α_pw).
   int64_t child_limit(int64_t visits) const;
   int64_t select_child(int64_t node) const;  // argmax PUCT (ties: the earlier child)
-  void backup(int64_t node, double v);       // N += 1, W += v from `node` up to the root
-  // Adds a child to `parent` with the prior of `c` and the given value (c.reward when terminal).
-  int64_t add_child(int64_t parent, const StepCandidate& c, double value);
+  void backup(int64_t node, double v);       // mean: N += 1, W += v from `node` up to the root
+  // step_reward: N += 1, V = visit-weighted Q of the children, Q = R + γ·V from `node` up.
+  void backup_step_rewards(int64_t node);
+  // Adds a child to `parent` with the prior of `c` and the given value (c.reward when terminal);
+  // `confidence` is the step's self-evaluation C (−1: none, counts as 0 in R).
+  int64_t add_child(int64_t parent, const StepCandidate& c, double value, double confidence = -1);
   int64_t advance();  // re-roots at the most visited child (ties: higher Q); returns it
 
   Tokens state(int64_t node) const;  // root_state + the steps from the original root to `node`
@@ -105,6 +137,7 @@ class Mcts {
   MctsOptions opts_;
   Tokens root_state_;
   std::vector<MctsNode> nodes_;
+  bool step_reward_ = false;  // opts_.backup == "step_reward"
   int64_t root_ = 0;
   SearchCompute start_;
 };

@@ -4,9 +4,17 @@
 // against the reference → every [dpo].refresh_every rounds the reference becomes a copy of the
 // policy (the paper refreshes the search policy and reference together). The reference is part of
 // the checkpoint, so a resumed run continues exactly.
+// The search uses the paper's step-reward backup by default ([mcts] backup = "step_reward":
+// Q = R + γ·V, R = outcome + λ·C, mcts.h) with C the policy's own self-evaluation of each new step
+// ([self_eval], self_evaluation.h), judged by the current policy in one forward per expansion.
 #include "rlpp/search/trainers/trainers.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "rlpp/core/error.h"
+#include "rlpp/search/lm_step_model.h"
+#include "rlpp/search/self_evaluation.h"
 #include "rlpp/search/step_dpo.h"
 #include "rlpp/search/tree_data.h"
 #include "search/trainers/search_run.h"
@@ -28,10 +36,27 @@ struct MctsDpoSection {  // [dpo]
   }
 };
 
+// The step search of mcts_dpo: the sibling-step budget (k = 4, 8 iterations per move, × 2 at the
+// root) with the paper's step-reward backup.
+MctsOptions mcts_dpo_defaults() {
+  MctsOptions o = step_search_defaults();
+  o.backup = "step_reward";
+  return o;
+}
+
+// How the round's self-evaluations relate to the steps' correctness (diagnostics, not training).
+struct SelfEvalTally {
+  std::vector<double> c_all;      // C of every judged step
+  std::vector<int> on_reference;  // 1: the steps so far continue the task's reference solution
+  std::vector<double> c_finished;
+  std::vector<int> accepted;      // finished steps: 1 when the verifier accepts the solution
+};
+
 class MctsDpoTrainer : public SearchRun {
  public:
-  MctsDpoTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, step_search_defaults()) {
+  MctsDpoTrainer(const core::Recipe& recipe, const train::RunContext& ctx) : SearchRun(recipe, ctx, mcts_dpo_defaults()) {
     dpo_ = core::read_options<MctsDpoSection>(recipe, "dpo");
+    self_eval_ = core::read_options<SelfEvalOptions>(recipe, "self_eval");
     try {
       dpo_.step.validate();
     } catch (const core::UserError& e) {
@@ -39,12 +64,42 @@ class MctsDpoTrainer : public SearchRun {
     }
     recipe.check_all_used();
     build_search_policy();
+    if (mcts_.backup == "step_reward" && self_eval_.enabled && mcts_.confidence_weight > 0) {
+      try {
+        judge_ = std::make_unique<StepSelfEvaluator>(model_, *tokenizer_, self_eval_);
+      } catch (const core::UserError& e) {
+        throw core::UserError(recipe.origin("self_eval") + ": " + e.what());
+      }
+      mcts_.step_confidence = [this](StepModel& m, const Tokens& state, const std::vector<Tokens>& steps) {
+        auto* lm = dynamic_cast<LmStepModel*>(&m);
+        if (!lm) throw std::logic_error("mcts_dpo: the self-evaluation needs a language-model step model");
+        return judge_->confidence(lm->prompt_tokens(), state, steps);
+      };
+    }
     reference_ = nn::lm::TransformerLm(model_->config());
     copy_policy_to_reference();
     finish_setup();
   }
 
  private:
+  // Every judged node of `tree`: its C, whether the steps up to it continue `inst`'s reference
+  // solution (text prefix, whole lines; a finished one must equal it), and for finished steps the
+  // verifier's verdict (the terminal reward > 0).
+  void tally(const env::text::TaskInstance& inst, const Mcts& tree, SelfEvalTally& t) const {
+    const auto& nodes = tree.nodes();
+    for (size_t n = 1; n < nodes.size(); ++n) {
+      if (nodes[n].confidence < 0) continue;
+      const std::string text = tokenizer_->decode(tree.state(static_cast<int64_t>(n)), /*skip_special=*/true);
+      const bool on_ref = nodes[n].terminal ? text == inst.solution : inst.solution.rfind(text, 0) == 0;
+      t.c_all.push_back(nodes[n].confidence);
+      t.on_reference.push_back(on_ref ? 1 : 0);
+      if (nodes[n].terminal) {
+        t.c_finished.push_back(nodes[n].confidence);
+        t.accepted.push_back(nodes[n].value > 0 ? 1 : 0);
+      }
+    }
+  }
+
   void copy_policy_to_reference() {
     torch::NoGradGuard ng;
     auto src = model_->named_parameters();
@@ -56,10 +111,13 @@ class MctsDpoTrainer : public SearchRun {
   core::MetricRow train_step() override {
     const int64_t round = step_ + 1;
     std::vector<PairSequences> pairs;
-    const RoundSearch s = search(problems_of_round(round, search_.problems), run_.seed * 1000 + round, {},
-                                 [&](int64_t, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
+    const std::vector<env::text::TaskInstance> problems = problems_of_round(round, search_.problems);
+    SelfEvalTally t;
+    const RoundSearch s = search(problems, run_.seed * 1000 + round, {},
+                                 [&](int64_t i, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
                                    for (PairSequences& p : pair_sequences(prompt, step_preferences(tree, dpo_.min_gap)))
                                      pairs.push_back(std::move(p));
+                                   if (judge_) tally(problems[static_cast<size_t>(i)], tree, t);
                                  });
     const StepDpoStats st = train_step_dpo(model_, reference_, pairs, dpo_.step, *optimizer_, rng_);
     if (dpo_.refresh_every > 0 && round % dpo_.refresh_every == 0) copy_policy_to_reference();
@@ -70,17 +128,29 @@ class MctsDpoTrainer : public SearchRun {
     row.emplace_back("dpo/loss_first", st.loss_first);
     row.emplace_back("dpo/loss_last", st.loss_last);
     row.emplace_back("dpo/reward_accuracy_last", st.reward_accuracy_last);
+    if (judge_) {
+      double mean = 0;
+      for (double c : t.c_all) mean += c / static_cast<double>(std::max<size_t>(1, t.c_all.size()));
+      row.emplace_back("self_eval/steps", static_cast<double>(t.c_all.size()));
+      row.emplace_back("self_eval/confidence_mean", mean);
+      // NaN when a class is absent (the sinks write it as null / nan).
+      row.emplace_back("self_eval/auc_reference", roc_auc(t.c_all, t.on_reference));
+      row.emplace_back("self_eval/auc_outcome", roc_auc(t.c_finished, t.accepted));
+    }
     return row;
   }
 
   void write_own_options(toml::table* out) const override {
     write_search_options(out);
     core::write_options(dpo_, out, "dpo");
+    core::write_options(self_eval_, out, "self_eval");
   }
   void save_extra(train::CheckpointWriter& w) const override { reference_->save(w.child("reference")); }
   void load_extra(train::CheckpointReader& r) override { reference_->load(r.child("reference")); }
 
   MctsDpoSection dpo_;
+  SelfEvalOptions self_eval_;
+  std::unique_ptr<StepSelfEvaluator> judge_;  // null: no self-evaluation (mean backup, disabled, λ = 0)
   nn::lm::TransformerLm reference_{nullptr};
 };
 

@@ -1,7 +1,7 @@
 // `rlpp mcts-dpo` as a front end of the mcts_dpo trainer: its recipe carries every option to the
 // trainer's key (hand values), and a front-end run ends with the same weights and round metrics as
-// the trainer started on a recipe written out by hand; bad input is refused before anything is
-// written.
+// the trainer started on a recipe written out by hand (both with the default step-reward backup and
+// self-evaluation); bad input is refused before anything is written.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -118,6 +118,9 @@ TEST(MctsDpoFrontEnd, RecipeCarriesEveryOption) {
   EXPECT_EQ(value_at<int64_t>(r, "mcts", "iterations"), 3);
   EXPECT_EQ(value_at<int64_t>(r, "mcts", "root_multiplier"), 1);
   EXPECT_EQ(value_at<int64_t>(r, "mcts", "max_depth"), 3);
+  EXPECT_EQ(value_at<std::string>(r, "mcts", "backup"), "step_reward");  // the paper's, as the trainer's default
+  EXPECT_EQ(value_at<double>(r, "mcts", "gamma"), 1.0);
+  EXPECT_EQ(value_at<double>(r, "mcts", "confidence_weight"), 1.0);
   EXPECT_EQ(value_at<std::string>(r, "dpo", "loss"), "ipo");
   EXPECT_EQ(value_at<double>(r, "dpo", "beta"), 0.1);
   EXPECT_EQ(value_at<double>(r, "dpo", "nll_weight"), 0.5);
@@ -166,6 +169,8 @@ TEST(MctsDpoFrontEnd, RunEqualsTheTrainerOnAHandWrittenRecipe) {
     EXPECT_EQ(r.at("round").get<int64_t>(), step);
     EXPECT_EQ(r.at("greedy_accuracy").get<double>(), m.at("eval/accuracy").get<double>());
     if (step == 0) continue;
+    // The round searched with the step-reward backup and judged its new steps with the policy.
+    EXPECT_GT(m.at("self_eval/steps").get<double>(), 0.0);
     EXPECT_EQ(r.at("pairs").get<double>(), m.at("dpo/pairs").get<double>());
     EXPECT_EQ(r.at("search_reward").get<double>(), m.at("search/reward_mean").get<double>());
     EXPECT_EQ(r.at("dpo_loss_first").get<double>(), m.at("dpo/loss_first").get<double>());

@@ -1,7 +1,8 @@
 // `rlpp mcts-dpo RUN --out DIR`: the MCTS-DPO loop (arXiv 2405.00451) on a finished LM run, as a
 // front end of the `mcts_dpo` trainer (trainers.h): the request becomes an mcts_dpo recipe that
 // starts from RUN/model (RUN's [model] and [tokenizer]; the task run's [data] and [task]) and runs
-// on the run loop into DIR. One round: MCTS on fresh problems under the current policy → sibling
+// on the run loop into DIR. One round: MCTS on fresh problems under the current policy (step-reward
+// backup with the policy's self-evaluation, mcts.h / self_evaluation.h) → sibling
 // step pairs (highest- vs lowest-Q child, tree_data.h) → DPO / IPO epochs from the divergence
 // point against the reference (step_dpo.h) → the policy becomes the next round's reference
 // (dpo.refresh_every = 1). Greedy accuracy on `eval_problems` held-out problems (seed + 1) before
@@ -31,11 +32,12 @@ struct MctsDpoRequest {
   double learning_rate = 1e-4;
   double min_gap = 0.5;      // |Q_w − Q_l| needed for a pair
   double temperature = 1.0;  // search sampling temperature
-  MctsOptions mcts = [] {    // k = 4 steps per expansion, 8 iterations per move (× 2 at the root)
-    MctsOptions o;
+  MctsOptions mcts = [] {    // k = 4 steps per expansion, 8 iterations per move (× 2 at the root),
+    MctsOptions o;           // the paper's step-reward backup (self-evaluation: the trainer's [self_eval])
     o.num_children = 4;
     o.iterations = 8;
     o.root_multiplier = 2;
+    o.backup = "step_reward";
     return o;
   }();
   std::string loss = "dpo";  // "dpo" | "ipo" (step_dpo.h)
