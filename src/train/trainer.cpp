@@ -2,6 +2,7 @@
 
 #include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/lm/rlvr_trainer.h"
+#include "rlpp/train/offpolicy/trainers.h"
 #include "rlpp/train/ppo_trainer.h"
 #include "rlpp/train/props_trainer.h"
 
@@ -25,6 +26,9 @@ core::Registry<TrainerFactory>& algorithm_registry() {
     r.add("ppo", make_ppo_trainer, "PPO for control with CleanRL's details (discrete and continuous)");
     r.add("props", make_props_trainer, "PPO-buffer / PROPS behaviour-policy sampling (arXiv 2311.08290), with the sampling-error metric");
     r.add("lm", lm::make_lm_trainer, "language-model pre-training / SFT (next-token cross-entropy, AdamW, cosine)");
+    r.add("sac", offpolicy::make_sac_trainer, "soft actor-critic for continuous control (CleanRL's details, alpha autotuned; docs/offpolicy.md)");
+    r.add("td3", offpolicy::make_td3_trainer, "TD3 for continuous control (CleanRL's details; docs/offpolicy.md)");
+    r.add("dqn", offpolicy::make_dqn_trainer, "(Double) DQN for discrete actions, epsilon-greedy (CleanRL's dqn.py; docs/offpolicy.md)");
     r.add("rlvr", lm::make_rlvr_trainer, "RL with verifiable rewards for language models (any advantage x objective)");
     return r;
   }();
