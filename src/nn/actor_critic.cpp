@@ -2,19 +2,22 @@
 
 #include <cmath>
 
+#include "rlpp/core/error.h"
+
 namespace rlpp::nn {
 
 void MlpPolicyOptions::bind(core::Binder& b) {
   b.integers("hidden", hidden, "hidden layer widths of the actor and of the critic", core::Bounds::closed(1, 65536));
   b.choice("activation", activation, {"tanh", "relu"}, "hidden activation");
   b.num("init_log_std", init_log_std, "initial log standard deviation (continuous actions)", core::Bounds::closed(-20, 5));
+  b.flag("mean_tanh", mean_tanh, "tanh on the Gaussian mean (continuous actions; the PROPS authors' actor)");
   b.num("actor_head_gain", actor_head_gain, "orthogonal-init gain of the policy head", core::Bounds::positive());
   b.choice("backend", backend, {"fast", "torch"},
            "fast: fused CPU MLP path; torch: LibTorch autograd reference");
 }
 
 torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
-                               const std::string& activation, double head_gain) {
+                               const std::string& activation, double head_gain, bool tanh_out) {
   torch::nn::Sequential seq;
   int64_t width = in;
   auto add_linear = [&](int64_t to, double gain) {
@@ -34,13 +37,17 @@ torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, i
     }
   }
   add_linear(out, head_gain);
+  if (tanh_out) seq->push_back(torch::nn::Tanh());
   return seq;
 }
 
 ActorCriticImpl::ActorCriticImpl(int64_t obs_dim, int64_t act_dim, bool discrete, const MlpPolicyOptions& opts)
     : obs_dim_(obs_dim), act_dim_(act_dim), discrete_(discrete) {
+  core::require(!(discrete && opts.mean_tanh),
+                "policy.mean_tanh: a tanh on the mean is for continuous (Gaussian) actions; this task's are discrete");
   critic = register_module("critic", make_mlp(obs_dim, opts.hidden, 1, opts.activation, 1.0));
-  actor = register_module("actor", make_mlp(obs_dim, opts.hidden, act_dim, opts.activation, opts.actor_head_gain));
+  actor = register_module("actor", make_mlp(obs_dim, opts.hidden, act_dim, opts.activation, opts.actor_head_gain,
+                                             /*tanh_out=*/opts.mean_tanh && !discrete));
   if (!discrete) log_std = register_parameter("log_std", torch::full({act_dim}, opts.init_log_std));
 }
 

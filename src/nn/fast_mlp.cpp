@@ -26,8 +26,9 @@ Activation parse_activation(const std::string& name) {
   throw core::UserError("policy.activation: expected \"tanh\" or \"relu\", got \"" + name + "\"");
 }
 
-FastMlp::FastMlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Activation activation)
-    : activation_(activation) {
+FastMlp::FastMlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Activation activation,
+                 bool tanh_out)
+    : activation_(activation), tanh_out_(tanh_out) {
   core::require(in > 0 && out > 0, "FastMlp: input and output widths must be positive, got " +
                                        std::to_string(in) + " and " + std::to_string(out));
   widths_.push_back(in);
@@ -49,6 +50,7 @@ void FastMlp::reserve(int64_t m) {
   for (int64_t l = 0; l < num_layers(); ++l) h_[l].assign(static_cast<size_t>(m * layer_out(l)), 0.0f);
   delta_a_.assign(static_cast<size_t>(m * max_width), 0.0f);
   delta_b_.assign(static_cast<size_t>(m * max_width), 0.0f);
+  if (tanh_out_) delta_out_.assign(static_cast<size_t>(m * widths_.back()), 0.0f);
   capacity_ = m;
 }
 
@@ -71,6 +73,8 @@ const float* FastMlp::forward(const float* params, const float* x, int64_t m) {
       } else {
         z = z.cwiseMax(0.0f);
       }
+    } else if (tanh_out_) {
+      z = z.array().tanh();
     }
     prev = h_[l].data();
   }
@@ -80,6 +84,13 @@ const float* FastMlp::forward(const float* params, const float* x, int64_t m) {
 void FastMlp::backward(const float* params, const float* dout, float* grads) {
   const int64_t m = m_;
   const float* delta = dout;  // δ_l, (out_l, m)
+  if (tanh_out_) {
+    const int64_t out = widths_.back();
+    Eigen::Map<const ColMat> g(dout, out, m), y(h_.back().data(), out, m);  // (out, m)
+    Eigen::Map<ColMat> d(delta_out_.data(), out, m);
+    d.array() = g.array() * (1.0f - y.array().square());
+    delta = delta_out_.data();
+  }
   float* next = delta_a_.data();
   for (int64_t l = num_layers() - 1; l >= 0; --l) {
     const int64_t in = layer_in(l), out = layer_out(l);

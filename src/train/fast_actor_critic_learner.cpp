@@ -29,7 +29,8 @@ FastActorCriticLearner::FastActorCriticLearner(const LearnerConfig& config)
 
   const nn::Activation activation = nn::parse_activation(config.policy.activation);
   critic_ = nn::FastMlp(config.obs_dim, config.policy.hidden, 1, activation);
-  actor_ = nn::FastMlp(config.obs_dim, config.policy.hidden, config.act_dim, activation);
+  actor_ = nn::FastMlp(config.obs_dim, config.policy.hidden, config.act_dim, activation,
+                       /*tanh_out=*/config.policy.mean_tanh && !config.discrete);
   // nn::Module::parameters() lists a module's own parameters before its children's.
   int64_t total = 0;
   if (!config.discrete) {

@@ -28,8 +28,9 @@ FastBehaviorPolicy::FastBehaviorPolicy(int64_t obs_dim, int64_t act_dim, bool di
     : obs_dim_(obs_dim), act_dim_(act_dim), act_flat_(discrete ? 1 : act_dim), discrete_(discrete) {
   core::require(obs_dim > 0 && act_dim > 0, "behaviour policy: obs_dim and act_dim must be positive");
   const nn::Activation activation = nn::parse_activation(policy.activation);
-  actor_ = nn::FastMlp(obs_dim, policy.hidden, act_dim, activation);
-  theta_actor_ = nn::FastMlp(obs_dim, policy.hidden, act_dim, activation);
+  const bool tanh_out = policy.mean_tanh && !discrete;  // the Gaussian mean's tanh
+  actor_ = nn::FastMlp(obs_dim, policy.hidden, act_dim, activation, tanh_out);
+  theta_actor_ = nn::FastMlp(obs_dim, policy.hidden, act_dim, activation, tanh_out);
   actor_offset_ = discrete ? 0 : act_dim;
   const int64_t total = actor_offset_ + actor_.num_params();
   params_.assign(static_cast<size_t>(total), 0.0f);
@@ -137,11 +138,13 @@ double FastBehaviorPolicy::mean_kl(const float* phi_out, const float* theta_out,
 //   categorical: ∂L/∂z_ij = g_i ([j = a_i] − p_ij) + c p_ij (log p_ij − log q_ij − KL_i)
 //   Gaussian:    ∂L/∂μ_ij = g_i u_ij / σφ_j + c (μ_ij − ν_ij) / σθ_j²
 //                ∂L/∂s_j  = Σ_i g_i (u_ij² − 1) + c (σφ_j² / σθ_j² − 1)
-std::pair<double, double> FastBehaviorPolicy::loss_backward(const float* phi_out, const float* theta_out,
-                                                            const float* actions, const float* logp_theta, int64_t m,
-                                                            const PropsOptions& opts) {
+FastBehaviorPolicy::MinibatchLoss FastBehaviorPolicy::loss_backward(const float* phi_out, const float* theta_out,
+                                                                    const float* actions, const float* logp_theta,
+                                                                    int64_t m, const PropsOptions& opts) {
   const int64_t na = act_dim_;
-  const double inv_m = 1.0 / static_cast<double>(m), c = opts.behavior_kl_coef * inv_m;
+  // λ weighs the KL per action dimension (behavior_kl_scale), as the authors' code does
+  const double kl_scale = behavior_kl_scale(discrete_, na);
+  const double inv_m = 1.0 / static_cast<double>(m), c = opts.behavior_kl_coef * kl_scale * inv_m;
   const double eps = opts.behavior_clip;
   double clip_sum = 0.0, kl_sum = 0.0, clipped = 0.0;
   const auto ratio_grad = [&](int64_t i, double logp_phi) {
@@ -202,8 +205,8 @@ std::pair<double, double> FastBehaviorPolicy::loss_backward(const float* phi_out
       grads_[j] = static_cast<float>(d_s[j] + c * static_cast<double>(m) * (var_ratio[j] - 1.0));
     }
   }
-  const double loss = clip_sum * inv_m + opts.behavior_kl_coef * kl_sum * inv_m;
-  return {loss, clipped * inv_m};
+  const double loss = clip_sum * inv_m + opts.behavior_kl_coef * kl_scale * kl_sum * inv_m;
+  return {loss, clipped * inv_m, kl_sum * inv_m};
 }
 
 BehaviorUpdateStats FastBehaviorPolicy::update(const nn::ActorCritic& theta, const float* obs, const float* actions,
@@ -228,6 +231,7 @@ BehaviorUpdateStats FastBehaviorPolicy::update(const nn::ActorCritic& theta, con
   std::vector<int64_t> idx(static_cast<size_t>(rows));
   std::iota(idx.begin(), idx.end(), 0);
   BehaviorUpdateStats stats;
+  bool stopped = false;
   for (int epoch = 0; epoch < opts.behavior_epochs; ++epoch) {
     rng.shuffle(idx.data(), rows);
     for (int64_t start = 0; start + mb <= rows; start += mb) {
@@ -239,18 +243,23 @@ BehaviorUpdateStats FastBehaviorPolicy::update(const nn::ActorCritic& theta, con
         mb_logp_theta_[k] = logp_theta_[j];
       }
       const float* out = actor_.forward(params_.data() + actor_offset_, mb_obs_.data(), mb);  // (M, A)
-      const auto [loss, clipfrac] =
-          loss_backward(out, mb_theta_out_.data(), mb_act_.data(), mb_logp_theta_.data(), mb, opts);
+      const MinibatchLoss l = loss_backward(out, mb_theta_out_.data(), mb_act_.data(), mb_logp_theta_.data(), mb, opts);
+      // the minibatch's KL before its step: past the target, the update ends here
+      if (opts.behavior_target_kl > 0 && l.kl > opts.behavior_target_kl) {
+        stopped = true;
+        break;
+      }
       actor_.backward(params_.data() + actor_offset_, d_out_.data(), grads_.data() + actor_offset_);
       adam_.clip_and_step(params_.data(), grads_.data(), opts.behavior_max_grad_norm, opts.behavior_lr);
-      stats.loss = loss;
-      stats.clipfrac = clipfrac;
+      stats.loss = l.loss;
+      stats.clipfrac = l.clipfrac;
+      ++stats.steps;
     }
     stats.epochs = epoch + 1;
-    const float* out = actor_.forward(params_.data() + actor_offset_, obs, rows);  // (B, A)
-    stats.kl = mean_kl(out, theta_out_.data(), rows);
-    if (opts.behavior_target_kl > 0 && stats.kl > opts.behavior_target_kl) break;
+    if (stopped) break;
   }
+  const float* out = actor_.forward(params_.data() + actor_offset_, obs, rows);  // (B, A)
+  stats.kl = mean_kl(out, theta_out_.data(), rows);
   return stats;
 }
 

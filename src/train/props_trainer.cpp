@@ -25,8 +25,8 @@ void PropsOptions::bind(core::Binder& b) {
   b.integer("behavior_every", behavior_every, "env steps between behaviour updates (m)", Bounds::closed(1, 1 << 24));
   b.num("behavior_lr", behavior_lr, "behaviour-policy Adam learning rate", Bounds::positive());
   b.num("behavior_clip", behavior_clip, "PROPS ratio clip epsilon", Bounds::closed(0, 1));
-  b.num("behavior_kl_coef", behavior_kl_coef, "PROPS KL regulariser weight (lambda)", Bounds::non_negative());
-  b.num("behavior_target_kl", behavior_target_kl, "stop the behaviour epochs above this KL(phi||theta) (0 = off)", Bounds::non_negative());
+  b.num("behavior_kl_coef", behavior_kl_coef, "PROPS KL regulariser weight (lambda, per action dimension)", Bounds::non_negative());
+  b.num("behavior_target_kl", behavior_target_kl, "stop the behaviour update before a minibatch whose KL(phi||theta) exceeds this (0 = off)", Bounds::non_negative());
   b.integer("behavior_epochs", behavior_epochs, "behaviour-update epochs", Bounds::closed(1, 1000));
   b.integer("behavior_minibatches", behavior_minibatches, "behaviour-update minibatches per epoch", Bounds::closed(1, 1 << 16));
   b.num("behavior_max_grad_norm", behavior_max_grad_norm, "behaviour-update grad-norm clip", Bounds::positive());
@@ -104,27 +104,35 @@ BehaviorUpdateStats props_behavior_update(nn::ActorCritic& theta, nn::ActorCriti
   std::vector<int64_t> idx(static_cast<size_t>(rows));
   std::iota(idx.begin(), idx.end(), 0);
   algo::PropsLossOptions lo{opts.behavior_clip, opts.behavior_kl_coef};
+  const double kl_scale = behavior_kl_scale(phi->discrete(), phi->act_dim());
   BehaviorUpdateStats stats;
-  for (int epoch = 0; epoch < opts.behavior_epochs; ++epoch) {
+  bool stopped = false;
+  for (int epoch = 0; epoch < opts.behavior_epochs && !stopped; ++epoch) {
     rng.shuffle(idx.data(), rows);
     const torch::Tensor perm = torch::from_blob(idx.data(), {rows}, torch::kInt64);
+    stats.epochs = epoch + 1;
     for (int64_t start = 0; start + mb <= rows; start += mb) {
       const torch::Tensor sel = perm.slice(0, start, start + mb);
       const torch::Tensor o = obs.index_select(0, sel), a = actions.index_select(0, sel);
       const torch::Tensor kl = policy_kl(phi, theta, o);  // (mb)
-      const auto out = algo::props_loss(policy_log_prob(phi, o, a), logp_theta.index_select(0, sel), kl, lo);
+      // the minibatch's KL before its step: past the target, the update ends here
+      if (opts.behavior_target_kl > 0 && kl.mean().item<double>() > opts.behavior_target_kl) {
+        stopped = true;
+        break;
+      }
+      const auto out =
+          algo::props_loss(policy_log_prob(phi, o, a), logp_theta.index_select(0, sel), kl * kl_scale, lo);
       adam.zero_grad();
       out.loss.backward();
       torch::nn::utils::clip_grad_norm_(params, opts.behavior_max_grad_norm);
       adam.step();
       stats.loss = out.loss.item<double>();
       stats.clipfrac = out.metrics.at("clipfrac").item<double>();
+      ++stats.steps;
     }
-    stats.epochs = epoch + 1;
-    torch::NoGradGuard no_grad;
-    stats.kl = policy_kl(phi, theta, obs).mean().item<double>();
-    if (opts.behavior_target_kl > 0 && stats.kl > opts.behavior_target_kl) break;
   }
+  torch::NoGradGuard no_grad;
+  stats.kl = policy_kl(phi, theta, obs).mean().item<double>();
   return stats;
 }
 
@@ -200,6 +208,7 @@ class PropsTrainer : public ControlRun {
         {"props/behavior_kl", props_.behavior ? bstats.kl : nan},
         {"props/behavior_loss", props_.behavior ? bstats.loss : nan},
         {"props/behavior_epochs", props_.behavior ? static_cast<double>(bstats.epochs) : nan},
+        {"props/behavior_steps", props_.behavior ? static_cast<double>(bstats.steps) : nan},
     });
     return row;
   }
@@ -279,9 +288,13 @@ class PropsTrainer : public ControlRun {
     return minibatch_update(batch, lr);
   }
 
+  // φ ← θ and the PROPS update on the rows the next m steps keep.
   BehaviorUpdateStats behavior_update() {
     Buffer b = linearize();
-    return phi_->update(b.theta, b.obs, b.actions, props_, rng_);
+    const int64_t keep = behavior_rows(b.rows, props_.buffer_batches * T_, props_.behavior_every / N_);
+    const int64_t skip = (b.rows - keep) * N_;
+    const torch::Tensor obs = b.obs.slice(0, skip).contiguous(), act = b.actions.slice(0, skip).contiguous();
+    return phi_->update(b.theta, obs, act, props_, rng_);
   }
 
   // Everything a bit-identical continuation needs beyond ControlRun's, all of it this rank's own

@@ -10,18 +10,29 @@
 namespace rlpp::train {
 namespace {
 
-// h = actor[0 .. last-1](obs): the frozen features. (B, obs_dim) -> (B, F)
+// The actor's last Linear (the policy head): its last child, or the one before a final Tanh
+// (MlpPolicyOptions::mean_tanh).
+size_t head_index(nn::ActorCritic& theta) {
+  auto& layers = *theta->actor;
+  const size_t last = layers.size() - 1;
+  return layers[last]->as<torch::nn::LinearImpl>() != nullptr ? last : last - 1;
+}
+
+bool tanh_on_head(nn::ActorCritic& theta) { return head_index(theta) + 1 < theta->actor->size(); }
+
+// h = actor[0 .. head-1](obs): the frozen features. (B, obs_dim) -> (B, F)
 torch::Tensor features(nn::ActorCritic& theta, const torch::Tensor& obs) {
   torch::NoGradGuard no_grad;
   auto& layers = *theta->actor;
   torch::Tensor h = obs;
-  for (auto it = layers.begin(); it != layers.end() - 1; ++it) h = it->forward(h);
+  const auto head = static_cast<std::ptrdiff_t>(head_index(theta));
+  for (auto it = layers.begin(); it != layers.begin() + head; ++it) h = it->forward(h);
   return h;
 }
 
 torch::nn::LinearImpl& head(nn::ActorCritic& theta) {
   auto& layers = *theta->actor;
-  return *layers.ptr<torch::nn::LinearImpl>(layers.size() - 1);
+  return *layers.ptr<torch::nn::LinearImpl>(head_index(theta));
 }
 
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2π)
@@ -107,7 +118,8 @@ double gaussian_by_statistics(nn::ActorCritic& theta, const torch::Tensor& obs, 
 
 double measure_sampling_error(nn::ActorCritic& theta, const torch::Tensor& obs, const torch::Tensor& actions,
                               int steps, double lr) {
-  if (theta->discrete()) return measure_sampling_error_autograd(theta, obs, actions, steps, lr);
+  // the statistics need a mean linear in the fitted head: a tanh'd mean takes the autograd fit
+  if (theta->discrete() || tanh_on_head(theta)) return measure_sampling_error_autograd(theta, obs, actions, steps, lr);
   return gaussian_by_statistics(theta, obs, actions, steps, lr);
 }
 
@@ -123,8 +135,10 @@ double measure_sampling_error_autograd(nn::ActorCritic& theta, const torch::Tens
     if (!theta->discrete()) log_std = theta->log_std.detach().clone().set_requires_grad(true);
     logp_theta = policy_log_prob(theta, obs, actions);
   }
+  const bool squash = !theta->discrete() && tanh_on_head(theta);  // mean = tanh(head)
   auto log_prob = [&]() {
-    const torch::Tensor out = torch::nn::functional::linear(h, weight, bias);  // (B, A)
+    torch::Tensor out = torch::nn::functional::linear(h, weight, bias);  // (B, A)
+    if (squash) out = torch::tanh(out);
     if (theta->discrete()) {
       const torch::Tensor idx = actions.select(1, 0).to(torch::kInt64).unsqueeze(1);
       return torch::log_softmax(out, -1).gather(1, idx).squeeze(1);

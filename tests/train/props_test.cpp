@@ -9,6 +9,7 @@
 #include <cmath>
 #include <deque>
 #include <fstream>
+#include <numeric>
 
 #include "rlpp/algo/props.h"
 #include "rlpp/core/rng.h"
@@ -207,11 +208,14 @@ TEST(PropsBehavior, ResetsToTheTargetThenLowersSampledActionsProbability) {
 // The fast behaviour update against the LibTorch reference: the same shuffles (same seed), so
 // after several epochs of Adam both φ agree to float rounding, with the same statistics.
 TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
-  for (bool discrete : {false, true}) {
+  for (int kind = 0; kind < 3; ++kind) {  // Gaussian, Gaussian with a tanh'd mean, categorical
+    const bool discrete = kind == 2;
     for (double target_kl : {0.0, 0.02}) {
-      SCOPED_TRACE(std::string(discrete ? "categorical" : "gaussian") + " target_kl " + std::to_string(target_kl));
+      SCOPED_TRACE(std::string(discrete ? "categorical" : kind == 1 ? "gaussian, tanh mean" : "gaussian") +
+                   " target_kl " + std::to_string(target_kl));
       torch::manual_seed(21);
-      const LearnerConfig c = config(discrete);
+      LearnerConfig c = config(discrete);
+      c.policy.mean_tanh = kind == 1;
       nn::ActorCritic theta(c.obs_dim, c.act_dim, c.discrete, c.policy);
       nn::ActorCritic phi(c.obs_dim, c.act_dim, c.discrete, c.policy);
       const int64_t n = 384;
@@ -228,12 +232,14 @@ TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
       const BehaviorUpdateStats got =
           fast.update(theta, obs.data_ptr<float>(), actions.data_ptr<float>(), n, opts, rng_fast);
       EXPECT_EQ(got.epochs, want.epochs);
+      EXPECT_EQ(got.steps, want.steps);
       if (target_kl == 0.0) {
         EXPECT_EQ(got.epochs, opts.behavior_epochs);
+        EXPECT_EQ(got.steps, opts.behavior_epochs * opts.behavior_minibatches);
       }
       EXPECT_NEAR(got.kl, want.kl, 1e-5 + 1e-3 * want.kl);
       EXPECT_NEAR(got.loss, want.loss, 1e-5);
-      EXPECT_NEAR(got.clipfrac, want.clipfrac, 1e-9);
+      EXPECT_NEAR(got.clipfrac, want.clipfrac, 1e-6);  // float rounding; one sample's decision is 1/48
       EXPECT_GT(want.kl, 1e-4);  // φ moved away from θ
       std::vector<float> ref(static_cast<size_t>(fast.num_params()));
       fast.flatten(phi, ref.data());
@@ -253,6 +259,168 @@ TEST(FastBehaviorPolicy, MatchesTheLibTorchReferenceUpdate) {
       fast.flatten(back, round.data());
       for (size_t k = 0; k < ref.size(); ++k) ASSERT_EQ(round[k], fast.parameters()[k]) << k;
     }
+  }
+}
+
+// The behaviour update against the authors' update_props (ppo_props_continuous.py), re-derived
+// here in double precision with LibTorch autograd on a copy of θ: the same shuffles; before each
+// minibatch's step the minibatch's mean KL(π_φ‖π_θ), stopping once it exceeds the target; loss
+// mean max(r, clip(r)) + λ · the KL of each (state, dimension) pair averaged over both (so λ
+// weighs one dimension); grad-norm clip; Adam (eps 1e-5). Gaussian and tanh'd-mean Gaussian,
+// both backends, a target that stops the update inside an epoch and none.
+TEST(PropsBehavior, FollowsTheAuthorsUpdateInDoublePrecision) {
+  for (bool tanh_mean : {false, true}) {
+    for (const std::string backend : {"torch", "fast"}) {
+      for (double target_kl : {0.0, 0.004}) {
+        SCOPED_TRACE(backend + (tanh_mean ? " tanh mean" : "") + " target_kl " + std::to_string(target_kl));
+        torch::manual_seed(31);
+        LearnerConfig c = config(false);
+        c.policy.mean_tanh = tanh_mean;
+        nn::ActorCritic theta(c.obs_dim, c.act_dim, false, c.policy);
+        const int64_t n = 256;
+        const torch::Tensor obs = random_obs(n, c.obs_dim, 32).contiguous();
+        const torch::Tensor actions = sample_actions(theta, obs);
+        PropsOptions opts;
+        opts.behavior_lr = 3e-3;
+        opts.behavior_epochs = 3;
+        opts.behavior_minibatches = 4;
+        opts.behavior_kl_coef = 0.5;
+        opts.behavior_target_kl = target_kl;
+
+        // the reference, in double
+        nn::ActorCritic ref(c.obs_dim, c.act_dim, false, c.policy);
+        copy_policy(theta, ref);
+        ref->to(torch::kFloat64);
+        nn::ActorCritic th(c.obs_dim, c.act_dim, false, c.policy);
+        copy_policy(theta, th);
+        th->to(torch::kFloat64);
+        const torch::Tensor o64 = obs.to(torch::kFloat64), a64 = actions.to(torch::kFloat64);
+        torch::Tensor mu2, sigma2, logp_theta;
+        {
+          torch::NoGradGuard no_grad;
+          mu2 = th->actor_out(o64);
+          sigma2 = torch::exp(th->log_std).expand_as(mu2);
+          logp_theta = th->log_prob_entropy(o64, a64).first;
+        }
+        std::vector<torch::Tensor> params = ref->actor->parameters();
+        params.push_back(ref->log_std);
+        torch::optim::Adam adam(params, torch::optim::AdamOptions(opts.behavior_lr).eps(1e-5));
+        std::vector<int64_t> idx(n);
+        std::iota(idx.begin(), idx.end(), 0);
+        core::Rng rng_ref(41);
+        const int64_t mb = n / opts.behavior_minibatches;
+        int steps = 0;
+        bool done = false;
+        for (int epoch = 0; epoch < opts.behavior_epochs && !done; ++epoch) {
+          rng_ref.shuffle(idx.data(), n);
+          for (int64_t start = 0; start < n; start += mb) {
+            const torch::Tensor sel = torch::tensor(std::vector<int64_t>(idx.begin() + start, idx.begin() + start + mb));
+            const torch::Tensor o = o64.index_select(0, sel), a = a64.index_select(0, sel);
+            const torch::Tensor mu1 = ref->actor_out(o), sigma1 = torch::exp(ref->log_std).expand_as(mu1);
+            const torch::Tensor m2 = mu2.index_select(0, sel), s2 = sigma2.index_select(0, sel);
+            // (mb, A): KL of each dimension, N(μ1, σ1²) ‖ N(μ2, σ2²)
+            const torch::Tensor kl = torch::log(s2 / sigma1) + (sigma1 * sigma1 + (mu1 - m2) * (mu1 - m2)) / (2 * s2 * s2) - 0.5;
+            if (target_kl > 0 && kl.sum(1).mean().item<double>() > target_kl) {
+              done = true;
+              break;
+            }
+            const torch::Tensor ratio = torch::exp(ref->log_prob_entropy(o, a).first - logp_theta.index_select(0, sel));
+            const torch::Tensor pg = torch::max(ratio, torch::clamp(ratio, 1 - opts.behavior_clip, 1 + opts.behavior_clip)).mean();
+            const torch::Tensor loss = pg + opts.behavior_kl_coef * kl.mean();
+            adam.zero_grad();
+            loss.backward();
+            torch::nn::utils::clip_grad_norm_(params, opts.behavior_max_grad_norm);
+            adam.step();
+            ++steps;
+          }
+        }
+
+        core::Rng rng(41);
+        BehaviorUpdateStats got;
+        std::vector<float> phi_flat;
+        FastBehaviorPolicy fast(c.obs_dim, c.act_dim, false, c.policy);
+        if (backend == "torch") {
+          nn::ActorCritic phi(c.obs_dim, c.act_dim, false, c.policy);
+          got = props_behavior_update(theta, phi, obs, actions, opts, rng);
+          phi_flat.resize(static_cast<size_t>(fast.num_params()));
+          fast.flatten(phi, phi_flat.data());
+        } else {
+          got = fast.update(theta, obs.data_ptr<float>(), actions.data_ptr<float>(), n, opts, rng);
+          phi_flat.assign(fast.parameters().begin(), fast.parameters().end());
+        }
+        EXPECT_EQ(got.steps, steps);
+        if (target_kl > 0) {
+          EXPECT_LT(steps, opts.behavior_epochs * opts.behavior_minibatches);  // stopped early,
+          EXPECT_NE(steps % opts.behavior_minibatches, 0);                      // inside an epoch
+        } else {
+          EXPECT_EQ(steps, opts.behavior_epochs * opts.behavior_minibatches);
+        }
+        nn::ActorCritic ref32(c.obs_dim, c.act_dim, false, c.policy);
+        ref->to(torch::kFloat32);
+        copy_policy(ref, ref32);
+        std::vector<float> want(phi_flat.size()), start(phi_flat.size());
+        fast.flatten(ref32, want.data());
+        fast.flatten(theta, start.data());
+        double max_diff = 0, max_move = 0;
+        for (size_t k = 0; k < want.size(); ++k) {
+          max_diff = std::max(max_diff, std::abs(static_cast<double>(want[k]) - phi_flat[k]));
+          max_move = std::max(max_move, std::abs(static_cast<double>(want[k]) - start[k]));
+        }
+        EXPECT_GT(max_move, 1e-3);
+        EXPECT_LT(max_diff, 1e-4) << "largest parameter move " << max_move;
+      }
+    }
+  }
+}
+
+// The rows a behaviour update fits: once the ring is full, all but the oldest m (they are
+// evicted before the next target update); hand values.
+TEST(PropsBehavior, FitsTheRowsTheNextStepsKeep) {
+  EXPECT_EQ(behavior_rows(2048, 2048, 512), 1536);  // HalfCheetah: b·n = 2048, m = 512, full
+  EXPECT_EQ(behavior_rows(1800, 2048, 512), 1536);
+  EXPECT_EQ(behavior_rows(1536, 2048, 512), 1536);
+  EXPECT_EQ(behavior_rows(1024, 2048, 512), 1024);  // filling: every row stays
+  EXPECT_EQ(behavior_rows(4096, 4096, 256), 3840);
+  EXPECT_EQ(behavior_rows(1024, 1024, 1024), 1024);  // b = 1, m = n: nothing survives; all rows
+}
+
+// policy.mean_tanh: the fast learner's actor (FastMlp with a tanh output and its backward)
+// against the LibTorch module: the same means in (−1, 1) on large inputs, and after one PPO
+// minibatch update from the same start both backends hold the same parameters.
+TEST(PropsPolicy, TanhMeanFastLearnerMatchesLibTorch) {
+  LearnerConfig c = config(false);
+  c.policy.mean_tanh = true;
+  c.policy.actor_head_gain = 3.0;  // means that saturate
+  const int64_t n = 64;
+  const torch::Tensor obs = (3.0 * random_obs(n, c.obs_dim, 51)).contiguous();
+  std::vector<std::vector<torch::Tensor>> after;
+  std::vector<std::vector<float>> means;
+  for (const std::string backend : {"fast", "torch"}) {
+    torch::manual_seed(52);
+    c.policy.backend = backend;
+    auto learner = make_actor_critic_learner(c);
+    std::vector<float> act(static_cast<size_t>(n * c.act_dim)), logp(n), val(n);
+    core::Rng rng(53);
+    learner->act(obs.data_ptr<float>(), n, rng, /*deterministic=*/true, act.data(), logp.data(), val.data());
+    means.push_back(act);
+    std::vector<float> adv(n), ret(n, 0.5f);
+    for (int64_t i = 0; i < n; ++i) adv[i] = (i % 3) ? 1.0f : -1.5f;
+    ControlMinibatch mb{n, obs.data_ptr<float>(), act.data(), logp.data(), adv.data(), ret.data(), val.data()};
+    for (int k = 0; k < 3; ++k) learner->update(mb, PpoLossOptions{}, 1e-2);
+    std::vector<torch::Tensor> w;
+    for (const auto& t : snapshot_policy(*learner, c)->parameters()) w.push_back(t.detach().clone());
+    after.push_back(w);
+  }
+  double max_abs = 0;
+  for (size_t k = 0; k < means[0].size(); ++k) {
+    EXPECT_NEAR(means[0][k], means[1][k], 1e-5) << k;
+    max_abs = std::max(max_abs, static_cast<double>(std::abs(means[0][k])));
+  }
+  EXPECT_LT(max_abs, 1.0);
+  EXPECT_GT(max_abs, 0.9);  // saturated: without the tanh these means would leave the box
+  ASSERT_EQ(after[0].size(), after[1].size());
+  for (size_t k = 0; k < after[0].size(); ++k) {
+    EXPECT_LT((after[0][k] - after[1][k]).abs().max().item<double>(), 2e-5) << k;
   }
 }
 
@@ -306,6 +474,34 @@ TEST(PropsSamplingError, GaussianStatisticsPathMatchesTheAutogradFit) {
     EXPECT_GT(want, 1e-3);
     EXPECT_NEAR(got, want, 1e-4 + 1e-3 * std::abs(want));
   }
+}
+
+// With a tanh'd mean the fitted head feeds a tanh: the sufficient statistics do not apply and the
+// autograd fit runs (features end before the head's Linear, not at the Tanh); a buffer drawn off
+// θ's mean gives a clearly positive error, an on-policy one a small error.
+TEST(PropsSamplingError, TanhMeanTakesTheAutogradFit) {
+  torch::manual_seed(61);
+  LearnerConfig c = config(false);
+  c.policy.mean_tanh = true;
+  c.policy.init_log_std = 0.0;
+  nn::ActorCritic theta(c.obs_dim, c.act_dim, false, c.policy);
+  const int64_t n = 4000;
+  const torch::Tensor obs = random_obs(n, c.obs_dim, 62);
+  torch::Tensor off, on;
+  {
+    torch::NoGradGuard no_grad;
+    off = theta->actor_out(obs) + 0.3 + 0.6 * torch::randn({n, c.act_dim});
+    on = theta->actor_out(obs) + torch::randn({n, c.act_dim});
+  }
+  const double got = measure_sampling_error(theta, obs, off, 200, 1e-2);
+  EXPECT_DOUBLE_EQ(got, measure_sampling_error_autograd(theta, obs, off, 200, 1e-2));
+  // at most the closed form of a free shifted, narrowed Gaussian; a tanh'd head reaches most of it
+  const double bound = c.act_dim * (-std::log(0.6) + (0.36 + 0.09) / 2.0 - 0.5);
+  EXPECT_GT(got, 0.5 * bound);
+  EXPECT_LT(got, bound + 0.03);  // + the finite-sample part, about 3·66 head parameters / (2·4000)
+  const double small = measure_sampling_error(theta, obs, on, 200, 1e-2);
+  EXPECT_GE(small, -1e-4);
+  EXPECT_LT(small, 0.03);
 }
 
 // A PROPS run split by a checkpoint and resumed equals the run in one go, metric for metric (the

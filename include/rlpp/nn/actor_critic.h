@@ -1,7 +1,8 @@
 // MLP actor-critic for control (CleanRL's ppo.py / ppo_continuous_action.py architecture):
 // separate actor and critic MLPs with tanh activations and orthogonal initialisation
 // (hidden gain sqrt(2), policy head 0.01, value head 1). Discrete actions: categorical over
-// logits. Continuous actions: Gaussian with a state-independent log-std parameter.
+// logits. Continuous actions: Gaussian with a state-independent log-std parameter; with
+// mean_tanh the mean is tanh of the policy head's output (the PROPS authors' actor), in (−1, 1).
 #pragma once
 #include <torch/torch.h>
 
@@ -16,6 +17,7 @@ struct MlpPolicyOptions {
   std::vector<int64_t> hidden{64, 64};
   std::string activation = "tanh";
   double init_log_std = 0.0;      // continuous only: initial log sigma
+  bool mean_tanh = false;         // continuous only: tanh on the Gaussian mean (PROPS's released code)
   double actor_head_gain = 0.01;  // orthogonal gain of the policy head
   std::string backend = "fast";   // "fast": fused CPU path (train/fast_actor_critic_learner.h); "torch": LibTorch reference
 
@@ -51,8 +53,9 @@ class ActorCriticImpl : public torch::nn::Module {
 TORCH_MODULE(ActorCritic);
 
 // Builds an MLP in -> hidden... -> out with orthogonal init (gain sqrt(2) on hidden layers,
-// `head_gain` on the last), zero biases.
+// `head_gain` on the last), zero biases; tanh_out appends a Tanh after the last Linear (the
+// Linear layers stay children 0, 2, 4, ...).
 torch::nn::Sequential make_mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
-                               const std::string& activation, double head_gain);
+                               const std::string& activation, double head_gain, bool tanh_out = false);
 
 }  // namespace rlpp::nn

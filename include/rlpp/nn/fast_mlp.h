@@ -7,6 +7,7 @@
 //   h_0 = x                                  (m, in)
 //   z_l = h_{l-1} W_l^T + b_l,  l = 1..L      W_l (out_l, in_l), b_l (out_l)
 //   h_l = act(z_l) for l < L,   out = z_L     (m, out)
+//   (tanh_out: out = tanh(z_L), the bounded Gaussian mean of MlpPolicyOptions::mean_tanh)
 //
 // Internally a batch of m rows is stored feature-major, i.e. an (m, width) row-major array read as
 // a (width, m) column-major matrix, so z_l = W_l h_{l-1} is one matrix product per layer.
@@ -46,7 +47,8 @@ Activation parse_activation(const std::string& name);
 class FastMlp {
  public:
   FastMlp() = default;
-  FastMlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Activation activation);
+  FastMlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Activation activation,
+          bool tanh_out = false);
 
   int64_t in_dim() const { return widths_.front(); }
   int64_t out_dim() const { return widths_.back(); }
@@ -70,19 +72,24 @@ class FastMlp {
   // grads (num_params), overwriting it. No gradient for x.
   //   δ_L = dL/dout;  dW_l = δ_l^T h_{l-1};  db_l = Σ_rows δ_l;
   //   δ_{l-1} = (δ_l W_l) ⊙ act'(z_{l-1}),  tanh' = 1 − h², relu' = [h > 0]
+  // (tanh_out: δ_L = dL/dout ⊙ (1 − out²).)
   void backward(const float* params, const float* dout, float* grads);
+
+  bool tanh_out() const { return tanh_out_; }
 
  private:
   std::vector<int64_t> widths_;   // (L + 1): in, hidden..., out
   std::vector<int64_t> offsets_;  // (L): start of W_l in the parameter block
   int64_t num_params_ = 0;
   Activation activation_ = Activation::kTanh;
+  bool tanh_out_ = false;  // tanh on the output layer too
 
   int64_t capacity_ = 0;                   // rows the workspace holds
   int64_t m_ = 0;                          // rows of the last forward
   const float* x_ = nullptr;               // (m, in) input of the last forward
   std::vector<AlignedFloats> h_;         // (L) of (capacity, out_l): h_l, the last one = out
   AlignedFloats delta_a_, delta_b_;       // (capacity, max width) ping-pong δ buffers
+  AlignedFloats delta_out_;               // (capacity, out) δ_L when tanh_out
 };
 
 }  // namespace rlpp::nn

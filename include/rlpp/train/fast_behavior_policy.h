@@ -8,10 +8,10 @@
 //
 // One update (ENVIRONMENTS.md, algo/props.h): φ ← θ, a fresh Adam, then for each epoch a shuffled
 // pass of minibatches on
-//   L(φ) = mean_i max(r_i, clip(r_i, 1−ε, 1+ε)) + λ mean_i KL(π_φ(·|s_i) ‖ π_θ(·|s_i)),
-//   r_i = π_φ(a_i|s_i) / π_θ(a_i|s_i),
-// global grad-norm clip, Adam; after each epoch the mean KL over the whole buffer, stopping once
-// it exceeds the target.
+//   L(φ) = mean_i max(r_i, clip(r_i, 1−ε, 1+ε)) + λ κ mean_i KL(π_φ(·|s_i) ‖ π_θ(·|s_i)),
+//   r_i = π_φ(a_i|s_i) / π_θ(a_i|s_i),  κ = behavior_kl_scale (1/A for Gaussians: λ per dimension),
+// global grad-norm clip, Adam; before each minibatch's step its mean KL, ending the update once it
+// exceeds the target (as the authors' update_props does).
 #pragma once
 #include <torch/torch.h>
 
@@ -54,7 +54,10 @@ class FastBehaviorPolicy {
   double mean_kl(const float* phi_out, const float* theta_out, int64_t m) const;
   // The loss's gradient w.r.t. φ's actor outputs (into d_out_) and log σ (into grads_) for one
   // minibatch; returns the loss and the fraction of |r − 1| > ε.
-  std::pair<double, double> loss_backward(const float* phi_out, const float* theta_out, const float* actions,
+  struct MinibatchLoss {
+    double loss, clipfrac, kl;  // L(φ), clip fraction, mean KL(π_φ‖π_θ) (summed over action dims)
+  };
+  MinibatchLoss loss_backward(const float* phi_out, const float* theta_out, const float* actions,
                                           const float* logp_theta, int64_t m, const PropsOptions& opts);
   // log π(a|s) (m) from actor outputs (m, A) and the log σ at `log_std` (continuous).
   void log_prob(const float* out, const float* log_std, const float* actions, int64_t m, float* logp) const;

@@ -6,9 +6,12 @@
 //    observations re-normalised under the current statistics and log-probs and values
 //    recomputed under the current θ (the buffer is treated as on-policy data for θ);
 //  * PROPS only (props.behavior = true): actions are sampled from a behaviour policy π_φ; every
-//    m = props.behavior_every steps φ ← θ and φ minimises algo::props_loss over the buffer
-//    (Adam, epochs × minibatches, grad-norm clip, early stop once mean KL(π_φ‖π_θ) exceeds
-//    props.behavior_target_kl);
+//    m = props.behavior_every steps φ ← θ and φ minimises algo::props_loss over the buffer's
+//    rows that the next m steps keep (once the buffer is full, the oldest m are left out: they
+//    are evicted before the next target update) with λ weighing the KL per action dimension
+//    (behavior_kl_scale), Adam, epochs × minibatches, grad-norm clip, and an early stop before the
+//    first minibatch step whose mean KL(π_φ‖π_θ) exceeds props.behavior_target_kl (as the
+//    authors' update_props does);
 //  * sampling error KL(π_D‖π_θ) measured at each update (algo::sampling_error after a
 //    maximum-likelihood fit of the policy head from θ with the feature layers frozen).
 // θ is the usual ActorCriticLearner (fast or LibTorch backend); φ follows policy.backend too
@@ -17,6 +20,7 @@
 // for recomputation are LibTorch nn::ActorCritic modules. Runs resume bit-identically from their
 // checkpoints (run.checkpoint_every, `rlpp resume`).
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +40,7 @@ struct PropsOptions {
   double behavior_lr = 1e-4;
   double behavior_clip = 0.3;        // ε
   double behavior_kl_coef = 0.3;     // λ
-  double behavior_target_kl = 0.03;  // stop the PROPS epochs once KL(π_φ‖π_θ) exceeds this
+  double behavior_target_kl = 0.03;  // stop before a minibatch step whose KL(π_φ‖π_θ) exceeds this
   int behavior_epochs = 16;
   int behavior_minibatches = 16;
   double behavior_max_grad_norm = 0.5;
@@ -81,9 +85,25 @@ torch::Tensor policy_log_prob(nn::ActorCritic& policy, const torch::Tensor& obs,
 torch::Tensor policy_kl(nn::ActorCritic& p, nn::ActorCritic& q, const torch::Tensor& obs);
 
 struct BehaviorUpdateStats {
-  double loss = 0, kl = 0, clipfrac = 0;
-  int epochs = 0;
+  double loss = 0, kl = 0, clipfrac = 0;  // kl: mean KL(π_φ‖π_θ) over the rows after the update
+  int epochs = 0;                         // epochs begun
+  int steps = 0;                          // minibatch steps taken
 };
+
+// κ in L(φ) = clip term + λ κ mean_i KL(π_φ(·|s_i) ‖ π_θ(·|s_i)): 1/A for a Gaussian over A
+// action dimensions (the authors' code averages the per-dimension KL over the minibatch and the
+// dimensions, so their tuned λ is a weight per dimension), 1 for a categorical.
+inline double behavior_kl_scale(bool discrete, int64_t act_dim) {
+  return discrete ? 1.0 : 1.0 / static_cast<double>(act_dim);
+}
+
+// Rows of the buffer a behaviour update fits, the newest: those that the next `every_rows` rows
+// (m / N) leave in a ring of `capacity` rows, min(rows, capacity − every_rows); all of them when
+// the next rows replace the whole ring (b = 1, m = n).
+inline int64_t behavior_rows(int64_t rows, int64_t capacity, int64_t every_rows) {
+  const int64_t survive = capacity - every_rows;
+  return survive >= 1 ? std::min(rows, survive) : rows;
+}
 // φ ← θ, then the PROPS epochs on (obs, actions) (B rows). rng shuffles the minibatches.
 BehaviorUpdateStats props_behavior_update(nn::ActorCritic& theta, nn::ActorCritic& phi,
                                           const torch::Tensor& obs, const torch::Tensor& actions,
