@@ -1,5 +1,7 @@
 #include "rlpp/dist/data_parallel.h"
 
+#include <algorithm>
+
 namespace rlpp::dist {
 
 void average(Comm& comm, float* g, int64_t n) {
@@ -9,8 +11,10 @@ void average(Comm& comm, float* g, int64_t n) {
   for (int64_t i = 0; i < n; ++i) g[i] *= inv;
 }
 
-void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
-  if (comm.size() == 1) return;
+namespace {
+
+// Every parameter's gradient summed over the ranks and multiplied by `scale`, in buckets.
+void reduce_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes, double scale) {
   torch::NoGradGuard no_grad;
   size_t begin = 0;
   while (begin < params.size()) {
@@ -29,7 +33,7 @@ void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int
     }
     torch::Tensor bucket = torch::cat(flat).contiguous();  // (Σ numel)
     comm.allreduce_sum(bucket);
-    bucket.div_(static_cast<double>(comm.size()));
+    if (scale != 1.0) bucket.mul_(scale);
     int64_t offset = 0;
     for (size_t i = begin; i < end; ++i) {
       torch::Tensor p = params[i];
@@ -44,6 +48,62 @@ void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int
     }
     begin = end;
   }
+}
+
+}  // namespace
+
+void average_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+  if (comm.size() == 1) return;
+  reduce_gradients(comm, params, bucket_bytes, 1.0 / static_cast<double>(comm.size()));
+}
+
+void sum_gradients(Comm& comm, const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+  if (comm.size() == 1) return;
+  reduce_gradients(comm, params, bucket_bytes, 1.0);
+}
+
+RowSplit row_split(Comm* comm, int64_t my_rows) {
+  RowSplit s;
+  if (comm == nullptr || comm->size() == 1) {
+    s.rows = {my_rows};
+    s.total = my_rows;
+    return s;
+  }
+  std::vector<double> v(static_cast<size_t>(comm->size()), 0.0);  // exact: counts < 2^53
+  v[static_cast<size_t>(comm->rank())] = static_cast<double>(my_rows);
+  comm->allreduce_sum(v.data(), static_cast<int64_t>(v.size()));
+  for (int r = 0; r < comm->size(); ++r) {
+    const auto n = static_cast<int64_t>(v[static_cast<size_t>(r)]);
+    if (r < comm->rank()) s.offset += n;
+    s.rows.push_back(n);
+    s.total += n;
+  }
+  return s;
+}
+
+torch::Tensor gather_rows(Comm* comm, const RowSplit& split, const torch::Tensor& t) {
+  if (comm == nullptr || comm->size() == 1) return t;
+  const bool is_bool = t.scalar_type() == torch::kBool;
+  const torch::Tensor local = is_bool ? t.to(torch::kUInt8) : t;
+  std::vector<int64_t> shape = local.sizes().vec();
+  shape[0] = split.total;
+  torch::Tensor global = torch::zeros(shape, local.options());
+  const int64_t mine = split.rows[static_cast<size_t>(comm->rank())];
+  if (mine > 0) global.narrow(0, split.offset, mine).copy_(local);
+  comm->allreduce_sum(global);
+  return is_bool ? global.to(torch::kBool) : global;
+}
+
+torch::Tensor own_rows(const RowSplit& split, int rank, const torch::Tensor& global) {
+  if (split.rows.size() == 1) return global;
+  return global.narrow(0, split.offset, split.rows[static_cast<size_t>(rank)]);
+}
+
+int64_t max_over_ranks(Comm* comm, int64_t v) {
+  if (comm == nullptr || comm->size() == 1) return v;
+  int64_t best = 0;
+  for (int64_t n : row_split(comm, v).rows) best = std::max(best, n);
+  return best;
 }
 
 std::vector<std::pair<double, double>> group_mean_std(Comm& comm, std::vector<double> sums) {

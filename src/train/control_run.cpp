@@ -391,14 +391,8 @@ void ControlRun::load_rank_state(CheckpointReader& r) {
 }
 
 std::string ControlRun::replica_fingerprint() {
-  uint32_t crc = 0;
   int64_t bytes = 0;
-  for (const torch::Tensor& w : learner_->weights()) {
-    const torch::Tensor c = w.detach().contiguous();
-    const size_t n = static_cast<size_t>(c.numel() * c.element_size());
-    crc = core::crc32(std::string_view(static_cast<const char*>(c.data_ptr()), n), crc);
-    bytes += static_cast<int64_t>(n);
-  }
+  uint32_t crc = tensors_crc32(learner_->weights(), 0, &bytes);
   if (obs_norm_) {
     for (const auto* v : {&obs_norm_->stats().mean(), &obs_norm_->stats().var()}) {
       crc = core::crc32(std::string_view(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(double)), crc);

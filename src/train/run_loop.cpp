@@ -8,6 +8,7 @@
 #include "rlpp/core/error.h"
 #include "rlpp/core/fs.h"
 #include "rlpp/core/progress.h"
+#include "rlpp/core/zip_check.h"
 #include "rlpp/dist/comm.h"
 
 namespace rlpp::train {
@@ -69,6 +70,16 @@ void LoopTrainer::finish_setup(std::string resolved_recipe) {
   if (ctx_.resume) restore_newest();
 }
 
+uint32_t LoopTrainer::tensors_crc32(const std::vector<torch::Tensor>& tensors, uint32_t crc, int64_t* bytes) {
+  for (const torch::Tensor& t : tensors) {
+    const torch::Tensor c = t.detach().contiguous();
+    const size_t n = static_cast<size_t>(c.numel() * c.element_size());
+    crc = core::crc32(std::string_view(static_cast<const char*>(c.data_ptr()), n), crc);
+    *bytes += static_cast<int64_t>(n);
+  }
+  return crc;
+}
+
 dist::Comm* LoopTrainer::comm() const { return ctx_.comm && ctx_.comm->size() > 1 ? ctx_.comm.get() : nullptr; }
 int LoopTrainer::rank() const { return comm() ? comm()->rank() : 0; }
 int LoopTrainer::world_size() const { return comm() ? comm()->size() : 1; }
@@ -116,13 +127,16 @@ void LoopTrainer::restore_newest() {
   r.require_version(checkpoint_version());
   const int64_t ranks = r.has("world_size") ? r.get_int("world_size") : 1;
   if (ranks != world_size()) {
-    throw core::UserError("checkpoint '" + file.first + "' was written by a run of " + std::to_string(ranks) +
-                          " rank(s); resume it with " + std::to_string(ranks) + " (rlpp launch --nproc-per-node …), not " +
-                          std::to_string(world_size()) + ": each rank's environments are in it");
+    const std::string why = why_ranks_fixed(r);
+    if (!why.empty()) {
+      throw core::UserError("checkpoint '" + file.first + "' was written by a run of " + std::to_string(ranks) +
+                            " rank(s); resume it with " + std::to_string(ranks) +
+                            " (rlpp launch --nproc-per-node …), not " + std::to_string(world_size()) + ": " + why);
+    }
   }
   load_state(r, /*full=*/true);
   const std::string key = "rank_state." + std::to_string(rank());
-  if (r.has(key)) {
+  if (ranks == world_size() && r.has(key)) {
     CheckpointReader part(CheckpointReader::Bytes{r.get_bytes(key), file.first + " [" + key + "]"});
     load_rank_state(part);
   }

@@ -87,6 +87,8 @@ class PolicyObjective {
   // objectives whose parameters adapt to batch statistics (bapo's bounds, clip_cov's centring):
   // they fix them here so every micro-batch uses the same values. Default: nothing.
   virtual void prepare(const PolicyLossInput& global_batch) {}
+  // Whether prepare() fixes anything (a data-parallel update gathers the global batch only then).
+  virtual bool has_batch_statistics() const { return false; }
   virtual ObjectiveOutput compute(const PolicyLossInput& in) const = 0;
   // What the objective needs beyond the fixed inputs, declared so that trainers never recognise
   // an objective by name: κ > 0 asks for logp_proxy, the log-probs of the taken tokens under the
@@ -150,6 +152,7 @@ class PreparedObjective final : public PolicyObjective {
  public:
   explicit PreparedObjective(Options opts) : opts_(std::move(opts)) {}
   void prepare(const PolicyLossInput& global_batch) override { stats_ = Prepare(global_batch, opts_); }
+  bool has_batch_statistics() const override { return true; }
   ObjectiveOutput compute(const PolicyLossInput& in) const override {
     if (stats_) return Fn(in, opts_, *stats_);
     return Fn(in, opts_, Prepare(in, opts_));

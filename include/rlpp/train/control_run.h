@@ -128,6 +128,7 @@ class ControlRun : public LoopTrainer {
   void load_rank_state(CheckpointReader& r) override;
   // CRC-32 of the learner's weights (and of the observation statistics).
   std::string replica_fingerprint() override;
+  std::string why_ranks_fixed(CheckpointReader&) const override { return "each rank's environments are in it"; }
 
   LoopPosition position() const override;
   void on_start(core::MetricsLogger& metrics) override;

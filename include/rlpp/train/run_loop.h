@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rlpp/core/metrics.h"
 #include "rlpp/train/checkpoint.h"
@@ -77,6 +78,9 @@ class LoopTrainer : public Trainer {
   // What differs between the ranks of a data-parallel run (a single process has one rank).
   virtual void save_rank_state(CheckpointWriter& w) {}
   virtual void load_rank_state(CheckpointReader& r) {}
+  // Why checkpoint `r` resumes only with the number of ranks that wrote it ("": it resumes with
+  // any number: its state is all shared, or each rank's part can be made anew).
+  virtual std::string why_ranks_fixed(CheckpointReader& r) const { return "each rank's own state is in it"; }
   // What must be the same on every rank (e.g. a checksum of the weights and optimizer state), or
   // "". At each checkpoint rank 0 compares the ranks' values (a UserError naming the ranks that
   // diverged) and stores them as replica.<rank>.
@@ -89,6 +93,10 @@ class LoopTrainer : public Trainer {
   virtual std::optional<double> progress_value() const { return std::nullopt; }
   // The progress line's rate: "sps" (steps per second) unless a trainer names its unit.
   virtual const char* rate_label() const { return "sps"; }
+
+  // CRC-32 of the bytes of `tensors` (contiguous copies), continuing `crc`; adds their size to
+  // *bytes. For replica_fingerprint.
+  static uint32_t tensors_crc32(const std::vector<torch::Tensor>& tensors, uint32_t crc, int64_t* bytes);
 
   // The process group of a data-parallel run; nullptr for a single process.
   dist::Comm* comm() const;

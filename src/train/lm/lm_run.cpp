@@ -73,7 +73,14 @@ void LmRun::load_state(CheckpointReader& r, bool full) {
   load_extra(r);
 }
 
+std::string LmRun::replica_fingerprint() {
+  int64_t bytes = 0;
+  const uint32_t crc = tensors_crc32(model_->parameters(), 0, &bytes);
+  return "crc32 " + std::to_string(crc) + " of " + std::to_string(bytes) + " weight bytes";
+}
+
 void LmRun::on_finish() {
+  if (rank() != 0) return;  // one export, by the rank that writes the run directory
   const std::string dir = ctx_.run_dir + "/model";
   nn::lm::save_pretrained(dir, model_);
   save_tokenizer(*tokenizer_, tokenizer_source_, dir);

@@ -69,6 +69,9 @@ class LmRun : public LoopTrainer {
   void on_start(core::MetricsLogger& metrics) override;
   void on_finish() override;
   const char* rate_label() const override { return "steps/s"; }
+  std::string replica_fingerprint() override;  // CRC-32 of the model's parameters
+  // Every rank draws the same data (one generator, seeded alike): the state is shared.
+  std::string why_ranks_fixed(CheckpointReader&) const override { return ""; }
 
   static constexpr int64_t kLmCheckpointVersion = 1;
 };

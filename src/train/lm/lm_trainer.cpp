@@ -9,6 +9,7 @@
 #include "rlpp/core/error.h"
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/progress.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/lm/adamw.h"
@@ -79,18 +80,23 @@ class LmTrainer : public LmRun {
   EvalResult evaluate(const EvalRequest& req) override {
     return evaluate_lm(model_, *tokenizer_, *data_, req, opts_.eval_batch_size, opts_.max_new_tokens);
   }
+  bool data_parallel() const override { return true; }
 
  private:
   core::MetricRow train_step() override {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = schedule_.at(step_);
     set_learning_rate(*optimizer_, lr);
+    // Data-parallel: every rank draws the same global batch (one generator, seeded alike) and
+    // trains on its own near-equal share of the rows; the loss is divided by the global target
+    // count and the gradients are summed, so N ranks take the step one process takes.
     const LmBatch batch = next_batch();
     const double targets = batch.loss_mask.sum().item<double>();
     optimizer_->zero_grad();
     double loss_sum = 0;
-    const int64_t rows = batch.tokens.size(0);
-    for (int64_t r0 = 0; r0 < rows; r0 += opts_.micro_batch_size) {
+    const int64_t all_rows = batch.tokens.size(0);
+    const int64_t first = all_rows * rank() / world_size(), rows = all_rows * (rank() + 1) / world_size();
+    for (int64_t r0 = first; r0 < rows; r0 += opts_.micro_batch_size) {
       const int64_t r1 = std::min(rows, r0 + opts_.micro_batch_size);
       const auto mask = batch.loss_mask.slice(0, r0, r1);
       if (mask.sum().item<double>() == 0) continue;
@@ -101,6 +107,10 @@ class LmTrainer : public LmRun {
       const torch::Tensor loss = -(lp.logp * mask).sum() / std::max(targets, 1.0);
       loss.backward();
       loss_sum += loss.item<double>();
+    }
+    if (dist::Comm* c = comm()) {
+      dist::sum_gradients(*c, model_->parameters());
+      c->allreduce_sum(&loss_sum, 1);
     }
     const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
     if (std::isfinite(loss_sum) && std::isfinite(grad_norm)) {
@@ -113,7 +123,7 @@ class LmTrainer : public LmRun {
                         " steps had a non-finite loss or gradient (lm.max_nonfinite_steps = " +
                         std::to_string(opts_.max_nonfinite_steps) + ")");
     }
-    tokens_seen_ += rows * batch.tokens.size(1);
+    tokens_seen_ += all_rows * batch.tokens.size(1);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return {
         {"train/loss", loss_sum},
@@ -121,7 +131,7 @@ class LmTrainer : public LmRun {
         {metric::kGradNorm, grad_norm},
         {"train/target_tokens", targets},
         {"train/tokens_seen", static_cast<double>(tokens_seen_)},
-        {"train/tokens_per_s", static_cast<double>(rows * batch.tokens.size(1)) / std::max(secs, 1e-9)},
+        {"train/tokens_per_s", static_cast<double>(all_rows * batch.tokens.size(1)) / std::max(secs, 1e-9)},
         {"train/nonfinite_steps", static_cast<double>(nonfinite_steps_)},
     };
   }

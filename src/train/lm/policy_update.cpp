@@ -50,7 +50,47 @@ struct MetricMeans {
     auto it = sum.find(k);
     return it == sum.end() || weight <= 0 ? std::nan("") : it->second / weight;
   }
+  // Sums and weight over the ranks (a rank without rows has not seen the keys: the union of every
+  // rank's keys is agreed on first).
+  void reduce(dist::Comm* comm) {
+    if (comm == nullptr) return;
+    std::string mine;
+    for (const auto& [k, v] : sum) mine += k + "\n";
+    std::vector<std::string> all = comm->gather_bytes(mine, 0);
+    std::string keys;
+    if (comm->rank() == 0) {
+      std::map<std::string, double> u;
+      for (const std::string& text : all) {
+        size_t p = 0;
+        for (size_t q; (q = text.find('\n', p)) != std::string::npos; p = q + 1) u[text.substr(p, q - p)];
+      }
+      for (const auto& [k, v] : u) keys += k + "\n";
+    }
+    comm->broadcast_bytes(keys, 0);
+    std::vector<std::string> names;
+    size_t p = 0;
+    for (size_t q; (q = keys.find('\n', p)) != std::string::npos; p = q + 1) names.push_back(keys.substr(p, q - p));
+    std::vector<double> v;
+    for (const std::string& k : names) v.push_back(sum.count(k) ? sum[k] : 0.0);
+    v.push_back(weight);
+    comm->allreduce_sum(v.data(), static_cast<int64_t>(v.size()));
+    for (size_t i = 0; i < names.size(); ++i) sum[names[i]] = v[i];
+    weight = v.back();
+  }
 };
+
+}  // namespace
+
+algo::AggregationCounts global_counts(dist::Comm* comm, algo::AggregationCounts c) {
+  if (comm == nullptr) return c;
+  double v[3] = {c.num_tokens, c.num_seqs, c.max_len};
+  comm->allreduce_sum(v, 3);
+  TORCH_CHECK(v[2] == c.max_len * comm->size(),
+              "data-parallel policy update: the ranks' batches have different response lengths (pad them first)");
+  return {v[0], v[1], c.max_len};
+}
+
+namespace {
 
 // The objective's input for rows `rows` of the batch, log-probs `lp` computed on those rows.
 algo::PolicyLossInput loss_input(const UpdateBatch& b, const torch::Tensor& rows, const nn::lm::TokenLogProbs& lp,
@@ -99,12 +139,14 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   const torch::Tensor& mask = b.mask;
   torch::Tensor logp_ref;  // (B, N)
   const double kl_coef_start = kl_ ? kl_->coef() : 0.0;
+  const torch::Tensor no_rows = mask.slice(0, 0, 0);  // (0, N): a data-parallel rank may have no rows
   if (reference_) {
     torch::NoGradGuard no_grad;
-    logp_ref = nn::lm::token_logprobs(reference_, b.tokens, b.attention, opts_.logprob_chunk).logp.slice(1, Lp);
+    logp_ref = B == 0 ? no_rows
+                      : nn::lm::token_logprobs(reference_, b.tokens, b.attention, opts_.logprob_chunk).logp.slice(1, Lp);
   }
   const double kappa = objective_->proxy_min_p();
-  const torch::Tensor logp_proxy = kappa > 0 ? proxy_logp(b, kappa) : torch::Tensor();
+  const torch::Tensor logp_proxy = kappa > 0 ? (B == 0 ? no_rows : proxy_logp(b, kappa)) : torch::Tensor();
 
   MetricMeans means, control_means;
   double grad_norm = 0, kl_sum = 0, loss_sum = 0;
@@ -112,8 +154,12 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   double lr = learning_rate(optimizer_steps_);
   int64_t optimizer_steps = 0;
   // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
-  // sampling and Knapsack budgets).
-  const int64_t M = std::min(opts_.mini_batches, B);
+  // sampling and Knapsack budgets). Data-parallel: of each rank's rows, M from the global count.
+  dist::Comm* comm = comm_;
+  TORCH_CHECK(comm == nullptr || b.extra.rows() == 0, "data-parallel policy update: extra rollouts are not supported");
+  const int64_t M = std::min(opts_.mini_batches, dist::row_split(comm, B).total);
+  // prepare() runs on the global mini-batch: gathered from every rank when data-parallel.
+  const bool global_prepare = comm != nullptr && objective_->has_batch_statistics();
   std::vector<int64_t> order(static_cast<size_t>(B));
   const int64_t X = b.extra.rows();
   std::vector<int64_t> extra_order(static_cast<size_t>(X));
@@ -127,11 +173,14 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
     for (int64_t m = 0; m < M; ++m) {
       const int64_t lo = m * B / M, hi = (m + 1) * B / M, mb = hi - lo;
       const int64_t micro = opts_.micro_batch_size > 0 ? std::min(opts_.micro_batch_size, mb) : mb;
-      const torch::Tensor idx = torch::from_blob(order.data() + lo, {mb}, torch::kInt64).clone();
+      // In batch order within the mini-batch: data-parallel ranks then concatenate to the global order.
+      const torch::Tensor idx = std::get<0>(torch::from_blob(order.data() + lo, {mb}, torch::kInt64).sort());
       const torch::Tensor mb_mask = mask.index_select(0, idx);
-      if (mb_mask.sum().item<double>() == 0) continue;  // every token of these rows was selected out
-      const algo::AggregationCounts counts = algo::aggregation_counts(mb_mask);
-      if (micro < mb) prepare(b, idx, logp_proxy);
+      const algo::AggregationCounts counts = global_counts(comm, algo::aggregation_counts(mb_mask));
+      if (counts.num_tokens == 0) continue;  // every token of these rows was selected out
+      const dist::RowSplit mb_split = dist::row_split(comm, mb);
+      const bool prepared = global_prepare || (comm == nullptr && micro < mb);
+      if (prepared) prepare(b, idx, logp_proxy, &mb_split);
       optimizer_.zero_grad();
       kl_step_sum = kl_step_tokens = 0;
       for (int64_t r0 = 0; r0 < mb; r0 += micro) {
@@ -139,9 +188,9 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, rows), b.attention.index_select(0, rows),
                                               opts_.logprob_chunk);
         algo::PolicyLossInput in = loss_input(b, rows, lp, logp_proxy);
-        if (micro < mb) {
-          in.rows = torch::arange(r0, r0 + rows.size(0), torch::kInt64);
-        } else {
+        if (prepared) {
+          in.rows = torch::arange(mb_split.offset + r0, mb_split.offset + r0 + rows.size(0), torch::kInt64);
+        } else if (comm == nullptr) {
           objective_->prepare(in);  // the micro-batch is the mini-batch: its own statistics
         }
         const algo::ObjectiveOutput out = objective_->compute(in);
@@ -174,22 +223,44 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
           extra_backward(b.extra, rows, &extra_sums, &extra_weight);
         }
       }
+      if (comm) {
+        dist::sum_gradients(*comm, model_->parameters());
+        double k[2] = {kl_step_sum, kl_step_tokens};
+        if (kl_) comm->allreduce_sum(k, 2);
+        kl_step_sum = k[0];
+        kl_step_tokens = k[1];
+      }
       grad_norm += torch::nn::utils::clip_grad_norm_(model_->parameters(), opts_.max_grad_norm);
       lr = learning_rate(optimizer_steps_);
       for (auto& g : optimizer_.param_groups()) g.options().set_lr(lr);
       optimizer_.step();
       ++optimizer_steps_;
       ++optimizer_steps;
-      if (kl_ && kl_step_tokens > 0) kl_->update(kl_step_sum / kl_step_tokens, mb);
+      if (kl_ && kl_step_tokens > 0) kl_->update(kl_step_sum / kl_step_tokens, mb_split.total);
     }
   }
   core::MetricRow row;
   for (const auto& [k, v] : extra_sums) row.emplace_back(k, extra_weight > 0 ? v / extra_weight : std::nan(""));
+  double selected = mask.sum().item<double>();
+  if (comm) {  // global metrics
+    means.reduce(comm);
+    control_means.reduce(comm);
+    double v[3] = {loss_sum, kl_sum, selected};
+    comm->allreduce_sum(v, 3);
+    loss_sum = v[0];
+    kl_sum = v[1];
+    selected = v[2];
+  }
   if (entropy_control_) {
     for (const auto& [k, v] : control_means.sum) row.emplace_back(k, control_means.get(k));
-    entropy_control_->observe(b.sampled_entropy, b.turn, b.valid, b.fresh);
+    if (comm) {  // the history grows by the global batch's entropies
+      const dist::RowSplit split = dist::row_split(comm, B);
+      entropy_control_->observe(dist::gather_rows(comm, split, b.sampled_entropy), dist::gather_rows(comm, split, b.turn),
+                                dist::gather_rows(comm, split, b.valid), b.fresh);
+    } else {
+      entropy_control_->observe(b.sampled_entropy, b.turn, b.valid, b.fresh);
+    }
   }
-  const double selected = mask.sum().item<double>();
   const double steps = static_cast<double>(std::max<int64_t>(optimizer_steps, 1));
   row.insert(row.end(), {
       {"rl/skipped_update", optimizer_steps == 0 ? 1.0 : 0.0},
@@ -231,11 +302,25 @@ double PolicyUpdate::learning_rate(int64_t step) const {
   return step < w ? base_lr_ * static_cast<double>(step + 1) / static_cast<double>(w) : base_lr_;
 }
 
-void PolicyUpdate::prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy) {
+void PolicyUpdate::prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy,
+                           const dist::RowSplit* split) {
   torch::NoGradGuard no_grad;
-  const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, idx), b.attention.index_select(0, idx),
-                                        opts_.logprob_chunk);
-  objective_->prepare(loss_input(b, idx, lp, logp_proxy));
+  algo::PolicyLossInput in;
+  if (idx.size(0) > 0) {
+    const auto lp = nn::lm::token_logprobs(model_, b.tokens.index_select(0, idx), b.attention.index_select(0, idx),
+                                          opts_.logprob_chunk);
+    in = loss_input(b, idx, lp, logp_proxy);
+  } else {  // a rank without rows in this mini-batch: (0, N) fields
+    const torch::Tensor empty = b.mask.slice(0, 0, 0);
+    in.logp = in.logp_old = in.advantages = in.mask = in.entropy = empty;
+    if (logp_proxy.defined()) in.logp_proxy = empty;
+  }
+  if (comm_) {
+    for (torch::Tensor* t : {&in.logp, &in.logp_old, &in.advantages, &in.mask, &in.entropy, &in.logp_proxy}) {
+      if (t->defined()) *t = dist::gather_rows(comm_, *split, t->contiguous());
+    }
+  }
+  objective_->prepare(in);
 }
 
 // Position Lp − 1 + j predicts trained token j; logits a chunk of positions at a time.

@@ -25,6 +25,7 @@
 #include "rlpp/core/error.h"
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/progress.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/env/text/reward_shaping.h"
 #include "rlpp/nn/lm/pretrained.h"
 #include "rlpp/sample/generator.h"
@@ -85,6 +86,27 @@ double masked_mean(const torch::Tensor& x, const torch::Tensor& mask) {
   return n > 0 ? (x * mask).sum().item<double>() / n : std::nan("");
 }
 
+// Data-parallel: the global batch of every defined field (rows split across the ranks by `s`).
+algo::AdvantageInput gathered(dist::Comm* c, const dist::RowSplit& s, algo::AdvantageInput in) {
+  for (torch::Tensor* t : {&in.seq_rewards, &in.group_ids, &in.lengths, &in.mask, &in.token_rewards, &in.logp, &in.logp_old}) {
+    if (t->defined()) *t = dist::gather_rows(c, s, t->contiguous());
+  }
+  return in;
+}
+algo::SelectionInput gathered(dist::Comm* c, const dist::RowSplit& s, algo::SelectionInput in) {
+  for (torch::Tensor* t : {&in.seq_rewards, &in.group_ids, &in.lengths, &in.truncated, &in.mask, &in.advantages,
+                           &in.entropy, &in.logp, &in.logp_old}) {
+    if (t->defined()) *t = dist::gather_rows(c, s, t->contiguous());
+  }
+  return in;
+}
+
+// The global rows `idx` (ascending) that are this rank's, as its own row numbers.
+torch::Tensor own_indices(const torch::Tensor& idx, const dist::RowSplit& s, int rank) {
+  const int64_t lo = s.offset, hi = s.offset + s.rows[static_cast<size_t>(rank)];
+  return idx.masked_select((idx >= lo).logical_and(idx < hi)) - lo;
+}
+
 // A batch of rollouts being trained on, with what was computed when it was collected.
 struct Collected {
   RolloutBatch batch;         // the rows trained on (after dynamic-sampling filtering)
@@ -141,12 +163,27 @@ class RlvrTrainer : public LmRun {
                                               static_cast<uint64_t>(run_.seed) * 7919ULL + 17ULL);
     tracker_ = advantage_->prompt_tracker();
     dialogue_ = dynamic_cast<const env::text::MultiTurnTask*>(data_->task());
+    if (dist::Comm* c = comm()) {
+      core::require(!update_->wants_extra_rollouts(),
+                    recipe.origin("entropy_control.name") + ": the extra rollouts of this entropy control (aepo) are not "
+                    "trained data-parallel; run it in one process");
+      core::require(opts_.prompts_per_step >= c->size(),
+                    recipe.origin("rl.prompts_per_step") + ": rl.prompts_per_step = " +
+                        std::to_string(opts_.prompts_per_step) + " is fewer than the " + std::to_string(c->size()) +
+                        " ranks that share each step's prompts");
+      update_->set_comm(c);
+    }
     finish_setup();
   }
 
   EvalResult evaluate(const EvalRequest& req) override {
     return evaluate_lm(model_, *tokenizer_, *data_, req, opts_.eval_batch_size, sampling_.generation.max_new_tokens);
   }
+  // Data-parallel: every rank draws the same prompts (one prompt stream, seeded alike) and rolls
+  // out its near-equal share of them; the statistics of the batch (dynamic sampling's filter,
+  // success estimates, selectors, advantages, metrics) are computed on the gathered global batch,
+  // and the policy update is global (policy_update.h). Groups stay within a rank.
+  bool data_parallel() const override { return true; }
 
  private:
   // ---- collection: prompts -> responses -> rewards -> (refill) -> advantages ----------------------
@@ -163,7 +200,14 @@ class RlvrTrainer : public LmRun {
     const algo::SpoTracker* priority = nullptr;
     if (opts_.prompt_sampling == "prioritized") priority = tracker_ ? tracker_ : &success_;
     last_pick_ = prompts_->next(opts_.prompts_per_step, rng_, priority);
-    return rollouts(last_pick_, allocate(last_pick_.ids), *generator_, gen_seconds, gen_tokens);
+    const std::vector<int64_t> counts = allocate(last_pick_.ids);
+    if (world_size() == 1) return rollouts(last_pick_, counts, *generator_, gen_seconds, gen_tokens);
+    const size_t P = last_pick_.ids.size(), W = static_cast<size_t>(world_size()), r = static_cast<size_t>(rank());
+    const size_t lo = P * r / W, hi = P * (r + 1) / W;  // this rank's prompts
+    PromptPick mine;
+    mine.ids.assign(last_pick_.ids.begin() + lo, last_pick_.ids.begin() + hi);
+    mine.examples.assign(last_pick_.examples.begin() + lo, last_pick_.examples.begin() + hi);
+    return rollouts(mine, {counts.begin() + lo, counts.begin() + hi}, *generator_, gen_seconds, gen_tokens);
   }
 
   // counts[i] responses to prompt i of `pick` from `gen`, graded (or rolled out as dialogues).
@@ -216,7 +260,9 @@ class RlvrTrainer : public LmRun {
 
   Collected collect() {
     // Sampling is reseeded from (seed, step), so a resumed run draws what an uninterrupted one would.
-    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_));
+    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_) +
+                       static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL);
+    dist::Comm* dp = comm();
     double gen_seconds = 0;
     int64_t gen_tokens = 0;
     std::vector<RolloutBatch> rounds;
@@ -228,58 +274,79 @@ class RlvrTrainer : public LmRun {
       std::vector<RolloutBatch> kept;
       while (!buffer.done()) {
         rounds.push_back(generate_round(&gen_seconds, &gen_tokens));
-        buffer.add_round(rounds.back().reward, rounds.back().group_id);
-        kept.push_back(select_rows(rounds.back(), buffer.kept_rows().back()));
+        const dist::RowSplit s = dist::row_split(dp, rounds.back().rows());
+        buffer.add_round(dist::gather_rows(dp, s, rounds.back().reward), dist::gather_rows(dp, s, rounds.back().group_id));
+        kept.push_back(select_rows(rounds.back(), own_indices(buffer.kept_rows().back(), s, rank())));
       }
       c.batch = concat(kept);
+      if (c.batch.rows() == 0) c.batch = select_rows(rounds.back(), torch::empty({0}, torch::kInt64));
       groups_seen = buffer.seen_groups();
       zero_var_groups = buffer.zero_variance_groups();
     } else {
       rounds.push_back(generate_round(&gen_seconds, &gen_tokens));
       c.batch = rounds.back();
-      const algo::GroupFilter f = algo::dynamic_sampling_filter(c.batch.reward, c.batch.group_id, {});
+      const dist::RowSplit s = dist::row_split(dp, c.batch.rows());
+      const algo::GroupFilter f = algo::dynamic_sampling_filter(dist::gather_rows(dp, s, c.batch.reward),
+                                                                dist::gather_rows(dp, s, c.batch.group_id), {});
       groups_seen = f.num_groups;
       zero_var_groups = f.num_groups - f.kept_groups;
     }
-    const RolloutBatch all = concat(rounds);  // every response generated for this batch
+    if (dp) c.batch = pad_responses(c.batch, dist::max_over_ranks(dp, c.batch.tokens.size(1)));  // one N on every rank
+    RolloutBatch all = concat(rounds);  // every response generated for this batch
+    // Data-parallel: the global rows of the per-response fields, and the entropy sums.
+    const dist::RowSplit all_split = dist::row_split(dp, all.rows());
+    for (torch::Tensor* t : {&all.reward, &all.correct, &all.lengths, &all.truncated, &all.group_id}) {
+      *t = dist::gather_rows(dp, all_split, *t);
+    }
     // Per-prompt success estimates (Knapsack, prioritized sampling without spo): all responses count.
     if (prompts_->pool_size() > 0) success_.update(all.group_id, all.correct, {}, {});
 
     c.reward = c.batch.reward;
-    if (c.batch.rows() > 0) {
-      algo::SelectionInput si = selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp);
+    const dist::RowSplit split = dist::row_split(dp, c.batch.rows());
+    if (split.total > 0) {  // on the global batch; this rank keeps its rows
+      algo::SelectionInput si = gathered(dp, split, selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp));
       for (auto& [name, sel] : selectors_) {
         if (!sel->shapes_rewards()) continue;
-        c.reward = sel->select(si).seq_rewards.to(torch::kFloat32);
-        si.seq_rewards = c.reward;
+        si.seq_rewards = sel->select(si).seq_rewards.to(torch::kFloat32);
       }
+      c.reward = dist::own_rows(split, rank(), si.seq_rewards);
       algo::AdvantageInput ai;
-      ai.seq_rewards = c.reward;
-      ai.group_ids = c.batch.group_id;
-      ai.lengths = c.batch.lengths;
-      ai.mask = c.batch.mask.to(torch::kFloat32);
-      ai.logp_old = c.batch.logp;
-      c.advantages = advantage_->compute(ai).advantages.to(torch::kFloat32);  // (B, N)
-    }
-    if (opts_.hapo_temperature_stats) {  // the objective's own statistics (HAPO's p), else HAPO's defaults
-      const torch::Tensor m = all.mask.to(torch::kFloat32);
-      const std::optional<algo::EntropyNormStats> own = update_->objective().entropy_norm_stats(all.entropy, m);
-      generator_->set_entropy_stats(own ? *own : algo::fit_entropy_norm(all.entropy, m, algo::HapoOptions{}));
+      ai.seq_rewards = si.seq_rewards;
+      ai.group_ids = si.group_ids;
+      ai.lengths = si.lengths;
+      ai.mask = si.mask;
+      ai.logp_old = si.logp;
+      c.advantages = dist::own_rows(split, rank(), advantage_->compute(ai).advantages.to(torch::kFloat32));  // (B, N)
     }
     const torch::Tensor all_mask = all.mask.to(torch::kFloat32);
-    const double n_all = static_cast<double>(all.rows());
-    if (update_->wants_extra_rollouts() && c.batch.rows() > 0) collect_extra(c, masked_mean(all.entropy, all_mask),
-                                                                            &gen_seconds, &gen_tokens);
+    if (opts_.hapo_temperature_stats) {  // the objective's own statistics (HAPO's p), else HAPO's defaults
+      torch::Tensor e = all.entropy, m = all_mask;
+      if (dp) {  // the valid positions of every rank, as one row
+        const torch::Tensor mine = all.entropy.masked_select(all.mask);
+        e = dist::gather_rows(dp, dist::row_split(dp, mine.size(0)), mine).unsqueeze(0);
+        m = torch::ones_like(e);
+      }
+      const std::optional<algo::EntropyNormStats> own = update_->objective().entropy_norm_stats(e, m);
+      generator_->set_entropy_stats(own ? *own : algo::fit_entropy_norm(e, m, algo::HapoOptions{}));
+    }
+    double ent[2] = {(all.entropy * all_mask).sum().item<double>(), all_mask.sum().item<double>()};
+    if (dp) dp->allreduce_sum(ent, 2);
+    const double n_all = static_cast<double>(all_split.total);
+    const double entropy_mean = ent[1] > 0 ? ent[0] / ent[1] : std::nan("");
+    if (update_->wants_extra_rollouts() && c.batch.rows() > 0) collect_extra(c, entropy_mean, &gen_seconds, &gen_tokens);
+    double gen[2] = {static_cast<double>(gen_tokens), gen_seconds};
+    if (dp) dp->allreduce_sum(gen, 2);
     c.metrics = {
         {"rl/reward_mean", all.reward.mean().item<double>()},
         {"rl/accuracy", (all.correct >= 1.0F).to(torch::kFloat64).mean().item<double>()},
         {"rl/response_length", all.lengths.to(torch::kFloat64).mean().item<double>()},
         {"rl/truncated_frac", all.truncated.to(torch::kFloat64).mean().item<double>()},
-        {"rl/entropy", masked_mean(all.entropy, all_mask)},
+        {"rl/entropy", entropy_mean},
         {"rl/zero_variance_groups", groups_seen > 0 ? static_cast<double>(zero_var_groups) / groups_seen : 0.0},
         {"rl/gen_rounds", static_cast<double>(rounds.size())},
         {"rl/generated_responses", n_all},
-        {"perf/gen_tokens_per_s", static_cast<double>(gen_tokens) / std::max(gen_seconds, 1e-9)},
+        // Tokens of every rank over one rank's generation time (their mean).
+        {"perf/gen_tokens_per_s", gen[0] / std::max(gen[1] / world_size(), 1e-9)},
     };
     if (c.extra.rows() > 0) {
       c.metrics.emplace_back("rl/extra_rollouts", static_cast<double>(c.extra.rows()));
@@ -332,10 +399,12 @@ class RlvrTrainer : public LmRun {
     const RolloutBatch& b = c.batch;
     const int64_t B = b.rows();
     core::MetricRow row = c.metrics;
+    dist::Comm* dp = comm();
+    const dist::RowSplit split = dist::row_split(dp, B);
     row.emplace_back("rl/staleness", static_cast<double>(c.age));
-    row.emplace_back("rl/batch_responses", static_cast<double>(B));
+    row.emplace_back("rl/batch_responses", static_cast<double>(split.total));
     const auto t1 = std::chrono::steady_clock::now();
-    if (B == 0) {  // every group of every round had equal rewards: nothing to learn from
+    if (split.total == 0) {  // every group of every round had equal rewards: nothing to learn from
       ++c.age;
       row.emplace_back("rl/skipped_update", 1.0);
       return row;
@@ -347,14 +416,14 @@ class RlvrTrainer : public LmRun {
     // The proximal policy of the ratio: the parameters the step starts from. For a fresh batch they
     // are the sampling-time ones (log π recorded by the engine); for a reused one they are recomputed.
     torch::Tensor logp_old = b.logp;  // (B, N)
-    if (c.age > 0) {
+    if (c.age > 0 && B > 0) {
       torch::NoGradGuard no_grad;
       logp_old = nn::lm::token_logprobs(model_, tokens, attention, opts_.update.logprob_chunk).logp.slice(1, Lp) *
                  b.mask.to(torch::kFloat32);
     }
-    // Selection: which tokens enter the loss, with which weight.
+    // Selection: which tokens enter the loss, with which weight (on the global batch).
     torch::Tensor weight;  // (B, N) or {}
-    algo::SelectionInput si = selection_input(b, c.reward, c.advantages, logp_old);
+    algo::SelectionInput si = gathered(dp, split, selection_input(b, c.reward, c.advantages, logp_old));
     for (auto& [name, sel] : selectors_) {
       if (sel->shapes_rewards()) continue;  // ran before the advantages
       const algo::SelectionOutput out = sel->select(si);
@@ -369,8 +438,8 @@ class RlvrTrainer : public LmRun {
     ub.tokens = tokens;
     ub.attention = attention;
     ub.response_start = Lp;
-    ub.mask = si.mask;
-    ub.weight = weight;
+    ub.mask = dist::own_rows(split, rank(), si.mask);
+    ub.weight = weight.defined() ? dist::own_rows(split, rank(), weight) : weight;
     ub.advantages = c.advantages;
     ub.logp_old = logp_old;
     ub.turn = b.turn;
@@ -387,17 +456,22 @@ class RlvrTrainer : public LmRun {
     }
     const double progress =
         std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
-    const core::MetricRow update_row = update_->run(ub, rng_, progress);
+    // Data-parallel: the mini-batch shuffle of this rank's rows from a generator of (seed, step, rank).
+    core::Rng shuffle_rng(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_) * 7919ULL +
+                          static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL);
+    const core::MetricRow update_row = update_->run(ub, dp ? shuffle_rng : rng_, progress);
     const auto t2 = std::chrono::steady_clock::now();
     ++c.age;
 
-    const torch::Tensor& mask = si.mask;
-    const double valid = valid_mask.sum().item<double>();
-    const double selected = mask.sum().item<double>();
-    const double nonzero_adv = ((c.advantages.abs() > 0).to(torch::kFloat32) * mask).sum().item<double>() / std::max(valid, 1.0);
+    const torch::Tensor& mask = ub.mask;
+    double counts[4] = {valid_mask.sum().item<double>(), mask.sum().item<double>(),
+                        B > 0 ? ((c.advantages.abs() > 0).to(torch::kFloat32) * mask).sum().item<double>() : 0.0,
+                        attention.to(torch::kFloat32).sum().item<double>()};
+    if (dp) dp->allreduce_sum(counts, 4);
+    const double valid = counts[0], selected = counts[1];
+    const double nonzero_adv = counts[2] / std::max(valid, 1.0);
     const double train_s = std::chrono::duration<double>(t2 - t1).count();
-    const double epochs_tokens =
-        static_cast<double>(opts_.update.ppo_epochs) * attention.to(torch::kFloat32).sum().item<double>();
+    const double epochs_tokens = static_cast<double>(opts_.update.ppo_epochs) * counts[3];
     double clipped = std::nan("");
     for (const auto& [k, v] : update_row) {
       if (k == metric::kClipFrac) clipped = v;
@@ -437,9 +511,29 @@ class RlvrTrainer : public LmRun {
     prompts_->save(w);
     w.put_bytes("rl/success_tracker", success_.save().dump());
     if (tracker_) w.put_bytes("rl/spo_tracker", tracker_->save().dump());
-    const bool live = live_ && live_->age < opts_.reuse_steps;
-    w.put_int("rl/live_batch", live ? 1 : 0);
-    if (!live) return;
+    w.put_int("rl/live_batch", has_live() ? 1 : 0);
+    if (has_live() && world_size() == 1) save_live(w);  // data-parallel: each rank's rows, in its rank state
+  }
+
+  bool has_live() const { return live_ && live_->age < opts_.reuse_steps; }
+
+  void save_rank_state(CheckpointWriter& w) override {
+    if (has_live()) save_live(w);
+  }
+
+  void load_rank_state(CheckpointReader& r) override {
+    if (live_pending_) load_live(r);
+    live_pending_ = false;
+  }
+
+  std::string why_ranks_fixed(CheckpointReader& r) const override {
+    return r.get_int("rl/live_batch") == 1
+               ? "it holds the rollouts being reused (rl.reuse_steps > 1), each rank's own; resume at another "
+                 "checkpoint or with that number of ranks"
+               : "";
+  }
+
+  void save_live(CheckpointWriter& w) const {
     const Collected& c = *live_;
     auto& a = w.child("rollout");
     RolloutBatch b = c.batch;  // shallow: the tensors are shared
@@ -468,7 +562,14 @@ class RlvrTrainer : public LmRun {
     success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
     if (tracker_) tracker_->load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
     live_.reset();
-    if (r.get_int("rl/live_batch") == 0) return;
+    live_pending_ = r.get_int("rl/live_batch") == 1;
+    if (live_pending_ && world_size() == 1) {
+      load_live(r);
+      live_pending_ = false;
+    }
+  }
+
+  void load_live(CheckpointReader& r) {
     Collected c;
     auto& a = r.child("rollout");
     for (const auto& f : batch_fields(c.batch)) a.read(f.key, *f.tensor);
@@ -510,6 +611,7 @@ class RlvrTrainer : public LmRun {
   PromptPick last_pick_;  // the prompts of the last generation round
   const env::text::MultiTurnTask* dialogue_ = nullptr;  // the task, when its instances are dialogues
   std::optional<Collected> live_;
+  bool live_pending_ = false;  // a checkpoint's reused batch still to be read from the rank state
   double last_reward_ = 0;
 };
 

@@ -63,6 +63,14 @@ torch::Tensor pad_to(const torch::Tensor& x, int64_t width, bool left, double va
 
 }  // namespace
 
+RolloutBatch pad_responses(const RolloutBatch& b, int64_t width) {
+  RolloutBatch out = b;
+  for (auto& f : batch_fields(out)) {
+    if (f.pad == BatchPad::kRight) *f.tensor = pad_to(*f.tensor, width, false, f.tokens ? static_cast<double>(b.pad_token) : 0.0);
+  }
+  return out;
+}
+
 RolloutBatch concat(const std::vector<RolloutBatch>& parts) {
   std::vector<RolloutBatch> live;
   for (const auto& p : parts) {

@@ -82,6 +82,7 @@ class ClipCovObjective final : public PolicyObjective {
  public:
   explicit ClipCovObjective(ClipCovOptions opts);
   void prepare(const PolicyLossInput& global_batch) override;
+  bool has_batch_statistics() const override { return true; }
   ObjectiveOutput compute(const PolicyLossInput& in) const override;
 
  private:

@@ -18,6 +18,15 @@
 // there is no KL term and no reference model; with one, the controller's coefficient c (fixed, or
 // adapted toward a target KL after every optimizer step, with the mini-batch's sequences as its
 // steps) multiplies the estimator `kl.estimator` against a frozen copy of the initial policy.
+//
+// Data-parallel (set_comm with more than one rank): each rank passes its own rows of the global
+// batch, every rank with the same response length N (pad first), and its own generator for the
+// mini-batch shuffle. Mini-batch m is the union of every rank's m-th part; the aggregation counts,
+// the skip of an empty mini-batch, the objective's prepare() (on the mini-batch gathered from every
+// rank, each rank then computing its rows with PolicyLossInput::rows offset by its first global
+// row), the KL controller's statistics, the entropy control's history and the metrics are global,
+// and the gradients are summed over the ranks (each rank's loss is its part of the global loss). So
+// with one mini-batch, N ranks take the step one process takes on the concatenated batch.
 #pragma once
 #include <torch/torch.h>
 
@@ -30,6 +39,7 @@
 #include "rlpp/core/config.h"
 #include "rlpp/core/metrics.h"
 #include "rlpp/core/rng.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/lm/entropy_control.h"
@@ -86,6 +96,10 @@ struct UpdateBatch {
   ExtraRollouts extra;            // none unless the entropy control wants them
 };
 
+// The aggregation counts of a mini-batch split across the ranks (one collective; `c` itself without
+// a group): tokens and sequences summed; L_max is the padded response length every rank shares.
+algo::AggregationCounts global_counts(dist::Comm* comm, algo::AggregationCounts c);
+
 class PolicyUpdate {
  public:
   // Reads the [kl] and [entropy_control] sections (absent: none), and makes the frozen reference
@@ -106,6 +120,8 @@ class PolicyUpdate {
     return wants_extra_rollouts() ? entropy_control_->extra_rollout_temperature(mean_entropy) : 0.0;
   }
   bool has_reference() const { return static_cast<bool>(reference_); }
+  // The ranks' process group (null or one rank: a single-process update). See the top of the file.
+  void set_comm(dist::Comm* comm) { comm_ = comm && comm->size() > 1 ? comm : nullptr; }
 
   void save(CheckpointWriter& w) const;
   void load(CheckpointReader& r);
@@ -118,8 +134,10 @@ class PolicyUpdate {
   // Backward of the entropy control's term on extra rollouts `rows` (int64 (k)); returns its loss.
   double extra_backward(const ExtraRollouts& x, const torch::Tensor& rows, std::map<std::string, double>* sums,
                         double* weight);
-  // Fixes the objective's batch statistics on mini-batch `idx` before it is split.
-  void prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy);
+  // Fixes the objective's batch statistics on mini-batch `idx` before it is split; data-parallel,
+  // on the mini-batch gathered from every rank (`split`: its rows per rank).
+  void prepare(const UpdateBatch& b, const torch::Tensor& idx, const torch::Tensor& logp_proxy,
+               const dist::RowSplit* split);
 
   PolicyUpdateOptions opts_;
   std::unique_ptr<algo::PolicyObjective> objective_;
@@ -132,6 +150,7 @@ class PolicyUpdate {
   algo::KlEstimatorFn kl_fn_ = nullptr;
   nn::lm::TransformerLm reference_{nullptr};  // defined iff kl_
   std::unique_ptr<EntropyControl> entropy_control_;  // {} = none
+  dist::Comm* comm_ = nullptr;  // data-parallel group of more than one rank, or null
 };
 
 }  // namespace rlpp::train::lm

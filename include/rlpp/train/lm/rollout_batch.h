@@ -55,6 +55,10 @@ RolloutBatch rollout_from_generation(const sample::Generation& g,
 // Rows `idx` (K) int64 of `b`, in that order.
 RolloutBatch select_rows(const RolloutBatch& b, const torch::Tensor& idx);
 
+// `b` with its response fields right-padded to `width` ≥ their length (data-parallel ranks share one
+// response length).
+RolloutBatch pad_responses(const RolloutBatch& b, int64_t width);
+
 // The rows of every part, in order; prompts re-padded on the left and responses on the right to the
 // longest of all parts. Parts with no rows are skipped; all parts must share one pad token.
 RolloutBatch concat(const std::vector<RolloutBatch>& parts);
