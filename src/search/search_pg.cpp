@@ -82,6 +82,28 @@ torch::Tensor potential_advantages(const PgBatch& b, double gamma) {
 
 }  // namespace
 
+PgBatch pad_pg_batch(const PgBatch& b, int64_t L, int64_t K) {
+  // x (B, n) -> (B, width), new columns `value`; undefined (no rows) -> (0, width) of `dtype`.
+  auto pad = [](const torch::Tensor& x, int64_t width, double value, torch::Dtype dtype) {
+    if (!x.defined()) return torch::zeros({0, width}, dtype);
+    if (x.size(1) == width) return x;
+    return torch::cat({x, torch::full({x.size(0), width - x.size(1)}, value, x.options())}, 1);
+  };
+  auto rows = [](const torch::Tensor& x, torch::Dtype dtype) { return x.defined() ? x : torch::zeros({0}, dtype); };
+  PgBatch o;
+  o.tokens = pad(b.tokens, L, 0, torch::kLong);
+  o.attention = pad(b.attention, L, 0, torch::kBool);
+  o.mask = pad(b.mask, L, 0, torch::kFloat32);
+  o.step_advantages = pad(b.step_advantages, L, 0, torch::kFloat32);
+  o.step_index = pad(b.step_index, L, -1, torch::kLong);
+  o.step_values = pad(b.step_values, K, 0, torch::kFloat32);
+  o.rewards = rows(b.rewards, torch::kFloat32);
+  o.group_ids = rows(b.group_ids, torch::kLong);
+  o.lengths = rows(b.lengths, torch::kLong);
+  o.num_steps = rows(b.num_steps, torch::kLong);
+  return o;
+}
+
 torch::Tensor pg_advantages(const PgBatch& batch, const std::string& source, algo::AdvantageEstimator* estimator,
                             double gamma) {
   if (source == "q") return batch.step_advantages;

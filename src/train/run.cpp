@@ -66,7 +66,7 @@ static void check_ranks(const RunContext& ctx, const core::Recipe& recipe, const
   const toml::node* alg = recipe.table().at_path("run.algorithm").node();
   core::require(trainer.data_parallel(),
                 "run.algorithm = \"" + (alg ? alg->value_or(std::string("?")) : std::string("?")) +
-                    "\" does not train data-parallel yet (ppo, props, lm and rlvr do): run it as one process, "
+                    "\" does not train data-parallel yet (ppo, props, lm, rlvr and search_pg do): run it as one process, "
                     "without rlpp launch");
   ctx.comm->check_same("recipe", trainer.resolved_recipe());
 }

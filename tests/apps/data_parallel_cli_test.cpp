@@ -151,14 +151,14 @@ TEST(DataParallelCli, DifferentRecipesAcrossRanksAndSingleProcessAlgorithmsAreRe
   EXPECT_NE(err.find("the recipe of rank(s) 1 differs from rank 0's"), std::string::npos) << err;
   EXPECT_NE(slurp(dir.sub("err1.txt")).find("differs from rank 0's"), std::string::npos);
 
-  const std::string search = dir.sub("search_pg.toml");
-  std::ofstream(search) << "[run]\nalgorithm = \"search_pg\"\ntotal_steps = 1\n[data]\nsource = \"task\"\n"
+  const std::string search = dir.sub("mcts_value.toml");
+  std::ofstream(search) << "[run]\nalgorithm = \"mcts_value\"\ntotal_steps = 1\n[data]\nsource = \"task\"\n"
                            "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
                            "[model]\nhidden_size = 16\nnum_hidden_layers = 1\nnum_attention_heads = 2\n"
                            "num_key_value_heads = 1\nintermediate_size = 32\nmax_position_embeddings = 64\n";
   const Result pg = run_cli(launch(free_port()) + "train " + search + " --quiet --out " + dir.sub("pg"), dir);
   EXPECT_EQ(pg.code, 2);
-  EXPECT_NE(pg.err.find("run.algorithm = \"search_pg\" does not train data-parallel yet"), std::string::npos) << pg.err;
+  EXPECT_NE(pg.err.find("run.algorithm = \"mcts_value\" does not train data-parallel yet"), std::string::npos) << pg.err;
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // (`rlpp launch`): the ranks' weights agree at every checkpoint (rank 0 compares their checksums,
 // stored per rank); a 2-rank rlvr run stopped and resumed logs the rows of the uninterrupted run;
 // a 2-rank `lm` run logs the losses one process logs for the same recipe (every rank draws the same
-// global batch and trains on its share), and its checkpoint resumes with one rank; an rlvr
+// global batch and trains on its share), and its checkpoint resumes with one rank; search_pg agrees
+// and resumes like rlvr; an rlvr
 // checkpoint that holds a batch being reused (each rank's own rows) is refused by another number
 // of ranks with the reason.
 #include <gtest/gtest.h>
@@ -49,6 +50,13 @@ std::string lm_recipe() {
   return std::string("[run]\nalgorithm = \"lm\"\nseed = 3\ntotal_steps = 4\ncheckpoint_every = 1\n") + kModel +
          "[lm]\nbatch_size = 6\nmicro_batch_size = 2\nseq_len = 32\npack = false\nresponse_only = true\n"
          "learning_rate = 3e-3\nwarmup_steps = 2\neval_every = 0\naccuracy_examples = 0\n";
+}
+
+// Policy gradient on searched data: 5 problems a round (shares of 2 and 3), BAPO, 2 mini-batches.
+std::string search_pg_recipe() {
+  return std::string("[run]\nalgorithm = \"search_pg\"\nseed = 2\ntotal_steps = 4\ncheckpoint_every = 1\n") + kModel +
+         "[search]\nproblems = 5\nmax_step_tokens = 8\neval_every = 2\naccuracy_examples = 4\nmax_new_tokens = 8\n"
+         "[mcts]\nnum_children = 2\niterations = 2\nroot_multiplier = 1\n[objective]\nname = \"bapo\"\n[pg]\nmini_batches = 2\n";
 }
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
@@ -102,6 +110,22 @@ TEST(LmDataParallelCli, RlvrTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterru
   const std::vector<double> generated = column(dir.sub("whole"), "rl/generated_responses");
   ASSERT_FALSE(generated.empty());
   for (double g : generated) EXPECT_EQ(std::fmod(g, 20.0), 0.0) << g;
+}
+
+TEST(LmDataParallelCli, SearchPgTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-search");
+  const std::string recipe = write(dir, "search_pg.toml", search_pg_recipe());
+  const Result whole = run_cli(launch() + "train " + recipe + " --quiet --out " + dir.sub("whole"), dir);
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  expect_replicas_agree(dir.sub("whole") + "/checkpoints/update_0000004.pt");
+  const std::vector<std::string> want = rows_without_timings(dir.sub("whole"));
+  ASSERT_EQ(want.size(), 5u);
+  const Result first =
+      run_cli(launch() + "train " + recipe + " --quiet --stop-after-updates 2 --out " + dir.sub("split"), dir);
+  ASSERT_EQ(first.code, 0) << first.err;
+  const Result rest = run_cli(launch() + "resume " + dir.sub("split") + " --quiet", dir);
+  ASSERT_EQ(rest.code, 0) << rest.err;
+  EXPECT_EQ(rows_without_timings(dir.sub("split")), want);
 }
 
 TEST(LmDataParallelCli, RlvrReusedBatchIsEachRanksOwnAndPinsTheNumberOfRanks) {

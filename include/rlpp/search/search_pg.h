@@ -48,6 +48,9 @@ struct PgBatch {
   int64_t rows() const { return tokens.defined() ? tokens.size(0) : 0; }
 };
 PgBatch make_pg_batch(const std::vector<PgRow>& rows);
+// `b` padded to length L ≥ its own and K ≥ its steps (data-parallel ranks share the shapes); a
+// batch without rows becomes one of (0, L) fields.
+PgBatch pad_pg_batch(const PgBatch& b, int64_t L, int64_t K);
 
 // (B, L) token advantages: source "q" (the step advantages), "potential" (the shaped returns with
 // discount `gamma`) or "reward" (`estimator` on the rewards grouped by problem; UserError without one).

@@ -13,6 +13,7 @@
 #include "rlpp/algo/build_named.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/core/error.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/search/search_pg.h"
 #include "rlpp/search/tree_data.h"
 #include "rlpp/train/lm/policy_update.h"
@@ -48,27 +49,56 @@ class SearchPgTrainer : public SearchRun {
     update_ = std::make_unique<train::lm::PolicyUpdate>(pg_.update, std::move(objective), model_, *optimizer_, recipe,
                                                         &resolved_);
     recipe.check_all_used();
+    if (dist::Comm* c = comm()) {
+      core::require(search_.problems >= c->size(),
+                    recipe.origin("search.problems") + ": search.problems = " + std::to_string(search_.problems) +
+                        " is fewer than the " + std::to_string(c->size()) + " ranks that share each round's problems");
+      update_->set_comm(c);
+    }
     finish_setup();
   }
+
+  // Data-parallel: every rank draws the round's problems and searches its near-equal share (step
+  // sampling seeded by rank); the advantages are computed on the gathered global batch (solutions
+  // of a problem stay on one rank), and the policy update is global (policy_update.h).
+  bool data_parallel() const override { return true; }
 
  private:
   core::MetricRow train_step() override {
     const int64_t round = step_ + 1;
     std::vector<PgRow> rows;
-    const RoundSearch s = search(problems_of_round(round, search_.problems), run_.seed * 1000 + round, {},
-                                 [&](int64_t problem, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
-                                   for (SearchTrajectory& t : terminal_trajectories(tree))
-                                     rows.push_back({prompt, std::move(t), problem});
-                                 });
+    const std::vector<env::text::TaskInstance> all = problems_of_round(round, search_.problems);
+    const auto [first, last] = share_of(static_cast<int64_t>(all.size()));
+    const uint64_t rank_salt = static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL;
+    const RoundSearch s = over_ranks(
+        search({all.begin() + first, all.begin() + last}, static_cast<int64_t>(run_.seed * 1000 + round + rank_salt), {},
+               [&, first = first](int64_t problem, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
+                 for (SearchTrajectory& t : terminal_trajectories(tree)) rows.push_back({prompt, std::move(t), first + problem});
+               }),
+        last - first);
+    dist::Comm* dp = comm();
+    const dist::RowSplit split = dist::row_split(dp, static_cast<int64_t>(rows.size()));
     core::MetricRow row;
     append(row, s);
-    row.emplace_back("pg/solutions", static_cast<double>(rows.size()));
-    if (rows.empty()) {
+    row.emplace_back("pg/solutions", static_cast<double>(split.total));
+    if (split.total == 0) {
       row.emplace_back("pg/skipped_update", 1.0);
       return row;
     }
-    const PgBatch batch = make_pg_batch(rows);
-    const torch::Tensor adv = pg_advantages(batch, pg_.advantage_source, advantage_.get(), pg_.gamma);  // (B, L)
+    PgBatch batch = rows.empty() ? PgBatch{} : make_pg_batch(rows);
+    PgBatch global = batch;  // every rank's rows, for the advantages and the metrics
+    if (dp) {  // one length L and step count K on every rank, then the global batch
+      batch = pad_pg_batch(batch, dist::max_over_ranks(dp, batch.rows() ? batch.tokens.size(1) : 0),
+                           dist::max_over_ranks(dp, batch.rows() ? batch.step_values.size(1) : 0));
+      global = batch;
+      for (torch::Tensor* t : {&global.tokens, &global.attention, &global.mask, &global.step_advantages, &global.rewards,
+                               &global.group_ids, &global.lengths, &global.step_index, &global.step_values,
+                               &global.num_steps}) {
+        *t = dist::gather_rows(dp, split, t->contiguous());
+      }
+    }
+    const torch::Tensor global_adv = pg_advantages(global, pg_.advantage_source, advantage_.get(), pg_.gamma);  // (G, L)
+    const torch::Tensor adv = dist::own_rows(split, rank(), global_adv);                                      // (B, L)
     train::lm::UpdateBatch ub;
     ub.tokens = batch.tokens;
     ub.attention = batch.attention;
@@ -77,7 +107,8 @@ class SearchPgTrainer : public SearchRun {
     ub.advantages = adv;
     {  // the policy that searched = the parameters before this round's updates
       torch::NoGradGuard ng;
-      ub.logp_old = nn::lm::token_logprobs(model_, batch.tokens, batch.attention).logp * batch.mask;
+      ub.logp_old = batch.rows() == 0 ? batch.mask
+                                      : nn::lm::token_logprobs(model_, batch.tokens, batch.attention).logp * batch.mask;
     }
     ub.turn = torch::zeros_like(batch.tokens);
     ub.sampled_entropy = torch::zeros_like(batch.mask);
@@ -85,11 +116,13 @@ class SearchPgTrainer : public SearchRun {
     model_->train();
     const double progress =
         std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));
-    const core::MetricRow update_row = update_->run(ub, rng_, progress);
-    row.emplace_back("pg/reward_mean", batch.rewards.mean().item<double>());
-    row.emplace_back("pg/correct_frac", (batch.rewards > 0).to(torch::kFloat64).mean().item<double>());
-    row.emplace_back("pg/nonzero_adv_frac",
-                     ((adv.abs() > 0).to(torch::kFloat32) * batch.mask).sum().item<double>() / batch.mask.sum().item<double>());
+    // Data-parallel: the mini-batch shuffle of this rank's rows from a generator of (seed, round, rank).
+    core::Rng shuffle_rng(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(round) * 7919ULL + rank_salt);
+    const core::MetricRow update_row = update_->run(ub, dp ? shuffle_rng : rng_, progress);
+    row.emplace_back("pg/reward_mean", global.rewards.mean().item<double>());
+    row.emplace_back("pg/correct_frac", (global.rewards > 0).to(torch::kFloat64).mean().item<double>());
+    row.emplace_back("pg/nonzero_adv_frac", ((global_adv.abs() > 0).to(torch::kFloat32) * global.mask).sum().item<double>() /
+                                                global.mask.sum().item<double>());
     row.insert(row.end(), update_row.begin(), update_row.end());
     return row;
   }

@@ -1,6 +1,9 @@
 #include "search/trainers/search_run.h"
 
+#include <algorithm>
+
 #include "rlpp/core/error.h"
+#include "rlpp/dist/comm.h"
 #include "rlpp/search/temperature_chain.h"
 #include "rlpp/train/lm/lm_eval.h"
 
@@ -76,6 +79,25 @@ void SearchRun::append(core::MetricRow& row, const RoundSearch& s) {
   row.emplace_back("search/solved", s.solved);
   row.emplace_back("search/tokens_generated", static_cast<double>(s.tokens_generated));
   row.emplace_back("search/tree_nodes", static_cast<double>(s.nodes));
+}
+
+std::pair<int64_t, int64_t> SearchRun::share_of(int64_t n) const {
+  return {n * rank() / world_size(), n * (rank() + 1) / world_size()};
+}
+
+RoundSearch SearchRun::over_ranks(const RoundSearch& mine, int64_t problems) const {
+  dist::Comm* c = comm();
+  if (c == nullptr) return mine;
+  const double n = static_cast<double>(problems);
+  double v[5] = {mine.reward_mean * n, mine.solved * n, static_cast<double>(mine.tokens_generated),
+                 static_cast<double>(mine.nodes), n};
+  c->allreduce_sum(v, 5);
+  RoundSearch out;
+  out.reward_mean = v[0] / std::max(v[4], 1.0);
+  out.solved = v[1] / std::max(v[4], 1.0);
+  out.tokens_generated = static_cast<int64_t>(v[2]);
+  out.nodes = static_cast<int64_t>(v[3]);
+  return out;
 }
 
 void SearchRun::evaluate_into(core::MetricRow& row) {

@@ -60,6 +60,11 @@ class SearchRun : public train::lm::LmRun {
   RoundSearch search(const std::vector<env::text::TaskInstance>& problems, int64_t seed, const SequenceValueFn& value,
                      const TreeVisitor& visit);
   static void append(core::MetricRow& row, const RoundSearch& s);
+  // Data-parallel: this rank's near-equal share [first, last) of the round's n problems (every rank
+  // draws the same ones: they are a function of the seed and the round).
+  std::pair<int64_t, int64_t> share_of(int64_t n) const;
+  // The round's statistics over every rank's share (`mine` over `problems` of them); one collective.
+  RoundSearch over_ranks(const RoundSearch& mine, int64_t problems) const;
 
   void evaluate_into(core::MetricRow& row) override;  // greedy accuracy on the data's held-out split
   int64_t eval_every() const override { return search_.eval_every; }
