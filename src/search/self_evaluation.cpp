@@ -22,7 +22,12 @@ std::vector<int64_t> answer_ids(const nn::Tokenizer& tok, const std::vector<std:
   core::require(!answers.empty(), std::string("self_eval: the list of ") + which + " answers is empty");
   std::vector<int64_t> ids;
   for (const std::string& a : answers) {
-    const std::vector<int64_t> t = tok.encode(a);
+    std::vector<int64_t> t;
+    try {
+      t = tok.encode(a);
+    } catch (const core::UserError& e) {
+      throw core::UserError(std::string("self_eval: the ") + which + " answer \"" + a + "\" does not encode: " + e.what());
+    }
     core::require(t.size() == 1, std::string("self_eval: the ") + which + " answer \"" + a + "\" is " +
                                      std::to_string(t.size()) + " tokens; each answer must be exactly one token");
     if (std::find(ids.begin(), ids.end(), t[0]) == ids.end()) ids.push_back(t[0]);
@@ -34,7 +39,11 @@ std::vector<int64_t> answer_ids(const nn::Tokenizer& tok, const std::vector<std:
 
 StepSelfEvaluator::StepSelfEvaluator(nn::lm::TransformerLm model, const nn::Tokenizer& tok, SelfEvalOptions opts)
     : model_(std::move(model)), opts_(std::move(opts)) {
-  query_ = tok.encode(opts_.query);
+  try {
+    query_ = tok.encode(opts_.query);
+  } catch (const core::UserError& e) {
+    throw core::UserError("self_eval: the query \"" + opts_.query + "\" does not encode: " + e.what());
+  }
   correct_ = answer_ids(tok, opts_.correct, "correct");
   incorrect_ = answer_ids(tok, opts_.incorrect, "incorrect");
   for (int64_t c : correct_)

@@ -117,7 +117,7 @@ TEST(StepSelfEvaluation, AnswersMustBeSingleDistinctTokens) {
   expect_self_eval_user_error([&] { StepSelfEvaluator(model, tok, none); }, {"incorrect answers is empty"});
   SelfEvalOptions english;
   english.query = "Is this step correct?";  // not in the character alphabet
-  EXPECT_THROW(StepSelfEvaluator(model, tok, english), core::UserError);
+  expect_self_eval_user_error([&] { StepSelfEvaluator(model, tok, english); }, {"query", "does not encode"});
 }
 
 TEST(StepSelfEvaluation, RocAucCountsOrderedPairs) {
