@@ -99,6 +99,10 @@ torch::Tensor own_rows(const RowSplit& split, int rank, const torch::Tensor& glo
   return global.narrow(0, split.offset, split.rows[static_cast<size_t>(rank)]);
 }
 
+void sum_over_ranks(Comm* comm, double* v, int64_t n) {
+  if (comm != nullptr && comm->size() > 1) comm->allreduce_sum(v, n);
+}
+
 int64_t max_over_ranks(Comm* comm, int64_t v) {
   if (comm == nullptr || comm->size() == 1) return v;
   int64_t best = 0;

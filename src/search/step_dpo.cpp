@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "rlpp/core/error.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/search/sequences.h"
 
 namespace rlpp::search {
@@ -43,16 +44,37 @@ std::vector<PairSequences> pair_sequences(const Tokens& prompt, const std::vecto
   return out;
 }
 
-StepDpoLoss step_dpo_loss(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& reference,
-                          const std::vector<const PairSequences*>& batch, const StepDpoOptions& opts) {
+namespace {
+
+// The padded chosen and rejected sequences of a batch and the masks of their diverging steps.
+struct PairTensors {
+  torch::Tensor tw, aw, tl, al;  // (B, Lw), (B, Lw) bool, (B, Ll), (B, Ll) bool
+  torch::Tensor mw, ml;          // (B, Lw), (B, Ll) float
+};
+PairTensors pair_tensors(const std::vector<const PairSequences*>& batch) {
   std::vector<const Tokens*> cw, cl;
   for (const PairSequences* p : batch) {
     cw.push_back(&p->chosen);
     cl.push_back(&p->rejected);
   }
-  auto [tw, aw] = pad_rows(cw);  // (B, Lw)
-  auto [tl, al] = pad_rows(cl);  // (B, Ll)
-  auto [mw, ml] = algo::divergence_masks(tw, aw, tl, al);  // (B, Lw), (B, Ll) float
+  PairTensors t;
+  std::tie(t.tw, t.aw) = pad_rows(cw);
+  std::tie(t.tl, t.al) = pad_rows(cl);
+  std::tie(t.mw, t.ml) = algo::divergence_masks(t.tw, t.aw, t.tl, t.al);
+  return t;
+}
+
+}  // namespace
+
+double chosen_step_tokens(const std::vector<const PairSequences*>& batch) {
+  return batch.empty() ? 0.0 : pair_tensors(batch).mw.sum().item<double>();
+}
+
+StepDpoLoss step_dpo_loss(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& reference,
+                          const std::vector<const PairSequences*>& batch, const StepDpoOptions& opts,
+                          const GlobalPairCounts* global) {
+  const PairTensors pt = pair_tensors(batch);
+  const torch::Tensor &tw = pt.tw, &aw = pt.aw, &tl = pt.tl, &al = pt.al, &mw = pt.mw, &ml = pt.ml;
   algo::PreferenceInput in;
   {
     torch::NoGradGuard ng;
@@ -74,35 +96,64 @@ StepDpoLoss step_dpo_loss(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& 
     d.label_smoothing = opts.label_smoothing;
     out.preference = algo::dpo_loss(in, d);
   }
-  out.total = out.preference.loss;
+  // The share of the global batch's mean that is this batch's (1 when it is the whole batch).
+  const double pair_share = global ? static_cast<double>(batch.size()) / std::max(global->pairs, 1.0) : 1.0;
+  out.total = out.preference.loss * pair_share;
   // RPO: + α · (−Σ m_w log π(y_w) / Σ m_w), the mean NLL of the chosen steps' tokens.
-  if (opts.nll_weight > 0) out.total = out.total - opts.nll_weight * (in.logp_chosen * mw).sum() / mw.sum().clamp_min(1.0);
+  if (opts.nll_weight > 0) {
+    const torch::Tensor tokens = global ? torch::tensor(std::max(global->chosen_tokens, 1.0)) : mw.sum().clamp_min(1.0);
+    out.total = out.total - opts.nll_weight * (in.logp_chosen * mw).sum() / tokens;
+  }
   return out;
 }
 
 StepDpoStats train_step_dpo(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& reference,
                             const std::vector<PairSequences>& pairs, const StepDpoOptions& opts,
-                            torch::optim::Optimizer& optimizer, core::Rng& rng) {
+                            torch::optim::Optimizer& optimizer, core::Rng& rng, dist::Comm* comm) {
   opts.validate();
+  if (comm != nullptr && comm->size() == 1) comm = nullptr;
   StepDpoStats st;
   policy->train();
-  for (int64_t epoch = 0; epoch < opts.epochs && !pairs.empty(); ++epoch) {
-    std::vector<size_t> order(pairs.size());
+  const size_t P = pairs.size(), bp = static_cast<size_t>(opts.batch_pairs);
+  double all_pairs = static_cast<double>(P);
+  dist::sum_over_ranks(comm, &all_pairs, 1);
+  // One rank: consecutive batches of batch_pairs. Data-parallel: M near-equal parts of each rank's pairs.
+  const auto M = static_cast<size_t>((static_cast<int64_t>(all_pairs) + opts.batch_pairs - 1) / opts.batch_pairs);
+  for (int64_t epoch = 0; epoch < opts.epochs && all_pairs > 0; ++epoch) {
+    std::vector<size_t> order(P);
     std::iota(order.begin(), order.end(), 0);
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-    for (size_t start = 0; start < order.size(); start += static_cast<size_t>(opts.batch_pairs)) {
+    for (size_t m = 0; m < M; ++m) {
+      const size_t lo = comm ? m * P / M : m * bp, hi = comm ? (m + 1) * P / M : std::min(P, (m + 1) * bp);
       std::vector<const PairSequences*> batch;
-      for (size_t j = start; j < std::min(order.size(), start + static_cast<size_t>(opts.batch_pairs)); ++j)
-        batch.push_back(&pairs[order[j]]);
-      const StepDpoLoss l = step_dpo_loss(policy, reference, batch, opts);
+      for (size_t j = lo; j < hi; ++j) batch.push_back(&pairs[order[j]]);
+      GlobalPairCounts global;  // data-parallel: the step's pairs and chosen tokens over every rank
+      if (comm) {
+        double counts[2] = {static_cast<double>(batch.size()), chosen_step_tokens(batch)};
+        dist::sum_over_ranks(comm, counts, 2);
+        global = {counts[0], counts[1]};
+      }
       optimizer.zero_grad();
-      l.total.backward();
+      double loss = 0, accuracy = 0;  // the batch's means (data-parallel: over every rank's pairs)
+      if (!batch.empty()) {
+        const StepDpoLoss l = step_dpo_loss(policy, reference, batch, opts, comm ? &global : nullptr);
+        l.total.backward();
+        loss = l.preference.loss.item<double>();
+        accuracy = l.preference.metrics.at(algo::metric::kRewardAccuracy).item<double>();
+      }
+      if (comm) {
+        dist::sum_gradients(*comm, policy->parameters());
+        const double n = static_cast<double>(batch.size());
+        double sums[2] = {loss * n, accuracy * n};
+        dist::sum_over_ranks(comm, sums, 2);
+        loss = sums[0] / std::max(global.pairs, 1.0);
+        accuracy = sums[1] / std::max(global.pairs, 1.0);
+      }
       torch::nn::utils::clip_grad_norm_(policy->parameters(), opts.max_grad_norm);
       optimizer.step();
-      const double v = l.preference.loss.item<double>();
-      if (st.updates == 0) st.loss_first = v;
-      st.loss_last = v;
-      st.reward_accuracy_last = l.preference.metrics.at(algo::metric::kRewardAccuracy).item<double>();
+      if (st.updates == 0) st.loss_first = loss;
+      st.loss_last = loss;
+      st.reward_accuracy_last = accuracy;
       ++st.updates;
     }
   }

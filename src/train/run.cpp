@@ -66,8 +66,8 @@ static void check_ranks(const RunContext& ctx, const core::Recipe& recipe, const
   const toml::node* alg = recipe.table().at_path("run.algorithm").node();
   core::require(trainer.data_parallel(),
                 "run.algorithm = \"" + (alg ? alg->value_or(std::string("?")) : std::string("?")) +
-                    "\" does not train data-parallel yet (ppo, props, lm, rlvr and search_pg do): run it as one process, "
-                    "without rlpp launch");
+                    "\" does not train data-parallel yet: run it as one process, without rlpp launch "
+                    "(docs/distributed.md lists the algorithms that do)");
   ctx.comm->check_same("recipe", trainer.resolved_recipe());
 }
 

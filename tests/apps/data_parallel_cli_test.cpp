@@ -151,14 +151,9 @@ TEST(DataParallelCli, DifferentRecipesAcrossRanksAndSingleProcessAlgorithmsAreRe
   EXPECT_NE(err.find("the recipe of rank(s) 1 differs from rank 0's"), std::string::npos) << err;
   EXPECT_NE(slurp(dir.sub("err1.txt")).find("differs from rank 0's"), std::string::npos);
 
-  const std::string search = dir.sub("mcts_value.toml");
-  std::ofstream(search) << "[run]\nalgorithm = \"mcts_value\"\ntotal_steps = 1\n[data]\nsource = \"task\"\n"
-                           "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
-                           "[model]\nhidden_size = 16\nnum_hidden_layers = 1\nnum_attention_heads = 2\n"
-                           "num_key_value_heads = 1\nintermediate_size = 32\nmax_position_embeddings = 64\n";
-  const Result pg = run_cli(launch(free_port()) + "train " + search + " --quiet --out " + dir.sub("pg"), dir);
-  EXPECT_EQ(pg.code, 2);
-  EXPECT_NE(pg.err.find("run.algorithm = \"mcts_value\" does not train data-parallel yet"), std::string::npos) << pg.err;
+  const Result dqn = run_cli(launch(free_port()) + "train configs/cartpole_dqn.toml --quiet --out " + dir.sub("dqn"), dir);
+  EXPECT_EQ(dqn.code, 2);
+  EXPECT_NE(dqn.err.find("run.algorithm = \"dqn\" does not train data-parallel yet"), std::string::npos) << dqn.err;
 }
 
 }  // namespace

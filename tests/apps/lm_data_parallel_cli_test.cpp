@@ -3,7 +3,7 @@
 // stored per rank); a 2-rank rlvr run stopped and resumed logs the rows of the uninterrupted run;
 // a 2-rank `lm` run logs the losses one process logs for the same recipe (every rank draws the same
 // global batch and trains on its share), and its checkpoint resumes with one rank; search_pg agrees
-// and resumes like rlvr; an rlvr
+// and resumes like rlvr, and so do mcts_dpo and mcts_value; an rlvr
 // checkpoint that holds a batch being reused (each rank's own rows) is refused by another number
 // of ranks with the reason.
 #include <gtest/gtest.h>
@@ -52,11 +52,11 @@ std::string lm_recipe() {
          "learning_rate = 3e-3\nwarmup_steps = 2\neval_every = 0\naccuracy_examples = 0\n";
 }
 
-// Policy gradient on searched data: 5 problems a round (shares of 2 and 3), BAPO, 2 mini-batches.
-std::string search_pg_recipe() {
-  return std::string("[run]\nalgorithm = \"search_pg\"\nseed = 2\ntotal_steps = 4\ncheckpoint_every = 1\n") + kModel +
+// The learning-from-search trainers: 5 problems a round (shares of 2 and 3), a small search.
+std::string search_recipe(const std::string& algorithm, const std::string& own) {
+  return "[run]\nalgorithm = \"" + algorithm + "\"\nseed = 2\ntotal_steps = 4\ncheckpoint_every = 1\n" + kModel +
          "[search]\nproblems = 5\nmax_step_tokens = 8\neval_every = 2\naccuracy_examples = 4\nmax_new_tokens = 8\n"
-         "[mcts]\nnum_children = 2\niterations = 2\nroot_multiplier = 1\n[objective]\nname = \"bapo\"\n[pg]\nmini_batches = 2\n";
+         "[mcts]\nnum_children = 2\niterations = 2\nroot_multiplier = 1\n" + own;
 }
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
@@ -92,29 +92,8 @@ void expect_replicas_agree(const std::string& checkpoint) {
   EXPECT_EQ(r0, r1);  // bit-identical weights (rank 0 also refuses to checkpoint when they differ)
 }
 
-TEST(LmDataParallelCli, RlvrTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
-  TempDir dir("lm-dp-rlvr");
-  const std::string recipe = write(dir, "rlvr.toml", rlvr_recipe(1));
-  const Result whole = run_cli(launch() + "train " + recipe + " --quiet --out " + dir.sub("whole"), dir);
-  ASSERT_EQ(whole.code, 0) << whole.err;
-  expect_replicas_agree(dir.sub("whole") + "/checkpoints/update_0000004.pt");
-  const std::vector<std::string> want = rows_without_timings(dir.sub("whole"));
-  ASSERT_EQ(want.size(), 5u);  // the step-0 evaluation and 4 steps
-  const Result first =
-      run_cli(launch() + "train " + recipe + " --quiet --stop-after-updates 2 --out " + dir.sub("split"), dir);
-  ASSERT_EQ(first.code, 0) << first.err;
-  const Result rest = run_cli(launch() + "resume " + dir.sub("split") + " --quiet", dir);
-  ASSERT_EQ(rest.code, 0) << rest.err;
-  EXPECT_EQ(rows_without_timings(dir.sub("split")), want);
-  // every rank's responses are counted: 5 prompts x 4 per round
-  const std::vector<double> generated = column(dir.sub("whole"), "rl/generated_responses");
-  ASSERT_FALSE(generated.empty());
-  for (double g : generated) EXPECT_EQ(std::fmod(g, 20.0), 0.0) << g;
-}
-
-TEST(LmDataParallelCli, SearchPgTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
-  TempDir dir("lm-dp-search");
-  const std::string recipe = write(dir, "search_pg.toml", search_pg_recipe());
+// `recipe` on 2 ranks for 4 rounds: the replicas agree, and a split run logs the unsplit run's rows.
+void agree_and_resume(const std::string& recipe, const TempDir& dir) {
   const Result whole = run_cli(launch() + "train " + recipe + " --quiet --out " + dir.sub("whole"), dir);
   ASSERT_EQ(whole.code, 0) << whole.err;
   expect_replicas_agree(dir.sub("whole") + "/checkpoints/update_0000004.pt");
@@ -126,6 +105,39 @@ TEST(LmDataParallelCli, SearchPgTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUnint
   const Result rest = run_cli(launch() + "resume " + dir.sub("split") + " --quiet", dir);
   ASSERT_EQ(rest.code, 0) << rest.err;
   EXPECT_EQ(rows_without_timings(dir.sub("split")), want);
+}
+
+TEST(LmDataParallelCli, RlvrTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-rlvr");
+  agree_and_resume(write(dir, "rlvr.toml", rlvr_recipe(1)), dir);
+  // every rank's responses are counted: 5 prompts x 4 per round
+  const std::vector<double> generated = column(dir.sub("whole"), "rl/generated_responses");
+  ASSERT_FALSE(generated.empty());
+  for (double g : generated) EXPECT_EQ(std::fmod(g, 20.0), 0.0) << g;
+}
+
+// BAPO (batch statistics) in 2 mini-batches.
+TEST(LmDataParallelCli, SearchPgTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-search");
+  agree_and_resume(
+      write(dir, "search_pg.toml", search_recipe("search_pg", "[objective]\nname = \"bapo\"\n[pg]\nmini_batches = 2\n")), dir);
+}
+
+// Step DPO with the RPO term (global pair and token counts) in batches of 2 pairs.
+TEST(LmDataParallelCli, MctsDpoTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-dpo");
+  agree_and_resume(
+      write(dir, "mcts_dpo.toml", search_recipe("mcts_dpo", "[dpo]\nbatch_pairs = 2\nnll_weight = 0.5\nmin_gap = 0.1\n")),
+      dir);
+}
+
+// The value head and the backbone with the SFT term, batches of 4 targets.
+TEST(LmDataParallelCli, MctsValueTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-value");
+  agree_and_resume(write(dir, "mcts_value.toml",
+                                    search_recipe("mcts_value", "[value]\nbatch_size = 4\nsft_batch_size = 3\n"
+                                                                "eval_trees = 2\neval_beam_problems = 2\n")),
+                              dir);
 }
 
 TEST(LmDataParallelCli, RlvrReusedBatchIsEachRanksOwnAndPinsTheNumberOfRanks) {

@@ -37,6 +37,9 @@ torch::Tensor gather_rows(Comm* comm, const RowSplit& split, const torch::Tensor
 // This rank's rows [offset, offset + rows) of a global (total, ...) tensor.
 torch::Tensor own_rows(const RowSplit& split, int rank, const torch::Tensor& global);
 
+// Σ over ranks of each of v[0..n) in place (one collective; nothing without a group).
+void sum_over_ranks(Comm* comm, double* v, int64_t n);
+
 // The maximum over ranks of a non-negative integer (one collective; `v` without a group).
 int64_t max_over_ranks(Comm* comm, int64_t v);
 

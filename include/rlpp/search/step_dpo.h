@@ -16,6 +16,7 @@
 #include "rlpp/algo/preference.h"
 #include "rlpp/core/config.h"
 #include "rlpp/core/rng.h"
+#include "rlpp/dist/comm.h"
 #include "rlpp/nn/lm/transformer.h"
 #include "rlpp/search/tree_data.h"
 
@@ -44,9 +45,20 @@ struct StepDpoLoss {
   algo::PreferenceOutput preference;  // the DPO / IPO loss and its metrics (reward_margin, ...)
   torch::Tensor total;                // preference.loss + α · NLL(chosen); what is differentiated
 };
-// The loss of one batch of pairs under `policy` (differentiable) against `reference` (no grad).
+// The denominators of a batch split across data-parallel ranks: every rank's pairs and chosen-step
+// tokens. With them a rank's loss is its part of the global batch's loss (pairs·mean/`pairs` and
+// the NLL sum over `chosen_tokens`).
+struct GlobalPairCounts {
+  double pairs = 0;
+  double chosen_tokens = 0;
+};
+// The loss of one batch of pairs under `policy` (differentiable) against `reference` (no grad);
+// `global` null: the batch is the whole batch.
 StepDpoLoss step_dpo_loss(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& reference,
-                          const std::vector<const PairSequences*>& batch, const StepDpoOptions& opts);
+                          const std::vector<const PairSequences*>& batch, const StepDpoOptions& opts,
+                          const GlobalPairCounts* global = nullptr);
+// The chosen steps' tokens of a batch (the RPO term's denominator).
+double chosen_step_tokens(const std::vector<const PairSequences*>& batch);
 
 struct StepDpoStats {
   int64_t updates = 0;
@@ -55,8 +67,12 @@ struct StepDpoStats {
 };
 // opts.epochs shuffled passes (Fisher–Yates with `rng`) over `pairs` in batches of batch_pairs:
 // one AdamW step per batch, gradient norm clipped at max_grad_norm. The policy is left in train mode.
+// Data-parallel (`comm` of more than one rank; `pairs` this rank's): each epoch has
+// M = ⌈global pairs / batch_pairs⌉ steps, step m taking the m-th of M near-equal parts of every
+// rank's shuffled pairs; losses are divided by the global counts and gradients summed, and the
+// statistics are over every rank's pairs.
 StepDpoStats train_step_dpo(nn::lm::TransformerLm& policy, nn::lm::TransformerLm& reference,
                             const std::vector<PairSequences>& pairs, const StepDpoOptions& opts,
-                            torch::optim::Optimizer& optimizer, core::Rng& rng);
+                            torch::optim::Optimizer& optimizer, core::Rng& rng, dist::Comm* comm = nullptr);
 
 }  // namespace rlpp::search

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "rlpp/core/error.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/search/lm_step_model.h"
 #include "rlpp/search/self_evaluation.h"
 #include "rlpp/search/step_dpo.h"
@@ -78,8 +79,16 @@ class MctsDpoTrainer : public SearchRun {
     }
     reference_ = nn::lm::TransformerLm(model_->config());
     copy_policy_to_reference();
+    core::require(search_.problems >= world_size(),
+                  recipe.origin("search.problems") + ": search.problems = " + std::to_string(search_.problems) +
+                      " is fewer than the " + std::to_string(world_size()) + " ranks that share each round's problems");
     finish_setup();
   }
+
+  // Data-parallel: every rank draws the round's problems and searches its near-equal share (step
+  // sampling seeded by rank); the DPO steps are global (train_step_dpo), and the statistics are
+  // over every rank's trees.
+  bool data_parallel() const override { return true; }
 
  private:
   // Every judged node of `tree`: its C, whether the steps up to it continue `inst`'s reference
@@ -100,6 +109,22 @@ class MctsDpoTrainer : public SearchRun {
     }
   }
 
+  // Every rank's tally, in rank order.
+  static SelfEvalTally gathered(dist::Comm* c, const SelfEvalTally& t) {
+    auto all = [c](const auto& v) {
+      const torch::Tensor mine = torch::tensor(std::vector<double>(v.begin(), v.end()), torch::kFloat64);
+      const torch::Tensor g = dist::gather_rows(c, dist::row_split(c, mine.size(0)), mine).contiguous();
+      return std::vector<double>(g.data_ptr<double>(), g.data_ptr<double>() + g.numel());
+    };
+    auto ints = [](const std::vector<double>& v) { return std::vector<int>(v.begin(), v.end()); };
+    SelfEvalTally out;
+    out.c_all = all(t.c_all);
+    out.on_reference = ints(all(t.on_reference));
+    out.c_finished = all(t.c_finished);
+    out.accepted = ints(all(t.accepted));
+    return out;
+  }
+
   void copy_policy_to_reference() {
     torch::NoGradGuard ng;
     auto src = model_->named_parameters();
@@ -111,19 +136,30 @@ class MctsDpoTrainer : public SearchRun {
   core::MetricRow train_step() override {
     const int64_t round = step_ + 1;
     std::vector<PairSequences> pairs;
-    const std::vector<env::text::TaskInstance> problems = problems_of_round(round, search_.problems);
+    const std::vector<env::text::TaskInstance> all = problems_of_round(round, search_.problems);
+    const auto [first, last] = share_of(static_cast<int64_t>(all.size()));
+    const std::vector<env::text::TaskInstance> problems(all.begin() + first, all.begin() + last);
+    const uint64_t rank_salt = static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL;
     SelfEvalTally t;
-    const RoundSearch s = search(problems, run_.seed * 1000 + round, {},
-                                 [&](int64_t i, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
-                                   for (PairSequences& p : pair_sequences(prompt, step_preferences(tree, dpo_.min_gap)))
-                                     pairs.push_back(std::move(p));
-                                   if (judge_) tally(problems[static_cast<size_t>(i)], tree, t);
-                                 });
-    const StepDpoStats st = train_step_dpo(model_, reference_, pairs, dpo_.step, *optimizer_, rng_);
+    const RoundSearch s = over_ranks(
+        search(problems, static_cast<int64_t>(run_.seed * 1000 + round + rank_salt), {},
+               [&](int64_t i, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
+                 for (PairSequences& p : pair_sequences(prompt, step_preferences(tree, dpo_.min_gap)))
+                   pairs.push_back(std::move(p));
+                 if (judge_) tally(problems[static_cast<size_t>(i)], tree, t);
+               }),
+        last - first);
+    dist::Comm* dp = comm();
+    // Data-parallel: the pairs' shuffle from a generator of (seed, round, rank).
+    core::Rng shuffle_rng(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(round) * 7919ULL + rank_salt);
+    const StepDpoStats st = train_step_dpo(model_, reference_, pairs, dpo_.step, *optimizer_, dp ? shuffle_rng : rng_, dp);
+    double n_pairs = static_cast<double>(pairs.size());
+    dist::sum_over_ranks(dp, &n_pairs, 1);
+    if (dp) t = gathered(dp, t);
     if (dpo_.refresh_every > 0 && round % dpo_.refresh_every == 0) copy_policy_to_reference();
     core::MetricRow row;
     append(row, s);
-    row.emplace_back("dpo/pairs", static_cast<double>(pairs.size()));
+    row.emplace_back("dpo/pairs", n_pairs);
     row.emplace_back("dpo/updates", static_cast<double>(st.updates));
     row.emplace_back("dpo/loss_first", st.loss_first);
     row.emplace_back("dpo/loss_last", st.loss_last);

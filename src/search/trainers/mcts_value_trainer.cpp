@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlpp/core/error.h"
+#include "rlpp/dist/data_parallel.h"
 #include "rlpp/search/beam_search.h"
 #include "rlpp/search/sequences.h"
 #include "rlpp/search/temperature_chain.h"
@@ -90,7 +91,22 @@ class MctsValueTrainer : public SearchRun {
     build_search_policy();
     head_ = ValueHead(model_->config().hidden_size);
     head_opt_ = std::make_unique<torch::optim::Adam>(head_->parameters(), torch::optim::AdamOptions(value_.head_learning_rate));
+    core::require(search_.problems >= world_size(),
+                  recipe.origin("search.problems") + ": search.problems = " + std::to_string(search_.problems) +
+                      " is fewer than the " + std::to_string(world_size()) + " ranks that share each round's problems");
     finish_setup();
+  }
+
+  // Data-parallel: every rank draws the round's problems and searches its near-equal share; each
+  // optimizer step takes the m-th of M = ⌈global targets / batch_size⌉ near-equal parts of every
+  // rank's shuffled targets (and a near-equal share of the SFT batch), with the losses divided by
+  // the global counts and the gradients of the transformer and the head summed.
+  bool data_parallel() const override { return true; }
+  std::string replica_fingerprint() override {
+    std::vector<torch::Tensor> all = model_->parameters();
+    for (const torch::Tensor& p : head_->parameters()) all.push_back(p);
+    int64_t bytes = 0;
+    return "crc32 " + std::to_string(tensors_crc32(all, 0, &bytes)) + " of " + std::to_string(bytes) + " weight bytes";
   }
 
  private:
@@ -108,22 +124,32 @@ class MctsValueTrainer : public SearchRun {
     return torch::tanh(last_token_values(head_, hidden, att));
   }
 
-  // Mean NLL per solution token of prompt + solution sequences (the prompt's tokens not counted).
-  torch::Tensor sft_nll(const std::vector<const std::pair<Tokens, int64_t>*>& batch) {
+  // NLL of prompt + solution sequences summed over the solution tokens (the prompt's not counted),
+  // and the number of those tokens (0-dim).
+  std::pair<torch::Tensor, torch::Tensor> sft_nll_sum(const std::vector<const std::pair<Tokens, int64_t>*>& batch) {
     std::vector<const Tokens*> seqs;
     for (const auto* b : batch) seqs.push_back(&b->first);
     auto [tokens, att] = pad_rows(seqs);  // (B, L)
     torch::Tensor mask = att.to(torch::kFloat32);
     for (size_t i = 0; i < batch.size(); ++i) mask[static_cast<int64_t>(i)].slice(0, 0, batch[i]->second).zero_();
     const torch::Tensor logp = nn::lm::token_logprobs(model_, tokens, att).logp;  // (B, L)
-    return -(logp * mask).sum() / mask.sum().clamp_min(1.0);
+    return {-(logp * mask).sum(), mask.sum()};
+  }
+  static double solution_tokens(const std::vector<const std::pair<Tokens, int64_t>*>& batch) {
+    double n = 0;
+    for (const auto* b : batch) n += static_cast<double>(b->first.size()) - static_cast<double>(b->second);
+    return n;
   }
 
   core::MetricRow train_step() override {
     const int64_t round = step_ + 1;
     std::vector<Target> targets;
     std::vector<std::pair<Tokens, int64_t>> solutions;  // (prompt + verified solution, prompt length)
-    const RoundSearch s = search(problems_of_round(round, search_.problems), run_.seed * 1000 + round,
+    const std::vector<env::text::TaskInstance> all = problems_of_round(round, search_.problems);
+    const auto [first, last] = share_of(static_cast<int64_t>(all.size()));
+    const uint64_t rank_salt = static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL;
+    const RoundSearch s = over_ranks(search({all.begin() + first, all.begin() + last},
+                                 static_cast<int64_t>(run_.seed * 1000 + round + rank_salt),
                                  value_.guide_search ? value_fn() : SequenceValueFn{},
                                  [&](int64_t, const Tokens& prompt, const Mcts& tree, const MctsResult&) {
                                    for (const ValueTarget& t : value_targets(tree, value_.min_visits)) {
@@ -137,53 +163,85 @@ class MctsValueTrainer : public SearchRun {
                                      seq.insert(seq.end(), t.steps.begin(), t.steps.end());
                                      solutions.emplace_back(std::move(seq), static_cast<int64_t>(prompt.size()));
                                    }
-                                 });
+                                 }), last - first);
     model_->train();
-    const bool sft = value_.train_backbone && value_.sft_weight > 0 && !solutions.empty();
+    dist::Comm* dp = comm();
+    double counts[2] = {static_cast<double>(targets.size()), static_cast<double>(solutions.size())};
+    dist::sum_over_ranks(dp, counts, 2);  // every rank's targets and verified solutions
+    const bool sft = value_.train_backbone && value_.sft_weight > 0 && counts[1] > 0;
     double mse_first = 0, mse_last = 0, nll_last = 0;
     int64_t updates = 0;
     size_t sft_cursor = 0;
-    std::vector<int64_t> order(targets.size());
-    for (int64_t e = 0; e < value_.epochs && !targets.empty(); ++e) {
+    const size_t T = targets.size(), bs = static_cast<size_t>(value_.batch_size);
+    // One rank: consecutive batches of batch_size. Data-parallel: M near-equal parts of each rank's targets.
+    const auto M = static_cast<size_t>((static_cast<int64_t>(counts[0]) + value_.batch_size - 1) / value_.batch_size);
+    // The SFT solutions per step: sft_batch_size (data-parallel: this rank's near-equal share of it), cycled.
+    const int64_t sft_k = value_.sft_batch_size * (rank() + 1) / world_size() - value_.sft_batch_size * rank() / world_size();
+    core::Rng shuffle_rng(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(round) * 7919ULL + rank_salt);
+    core::Rng& rng = dp ? shuffle_rng : rng_;
+    std::vector<int64_t> order(T);
+    for (int64_t e = 0; e < value_.epochs && counts[0] > 0; ++e) {
       std::iota(order.begin(), order.end(), 0);
-      rng_.shuffle(order.data(), static_cast<int64_t>(order.size()));
-      for (size_t start = 0; start < order.size(); start += static_cast<size_t>(value_.batch_size)) {
+      rng.shuffle(order.data(), static_cast<int64_t>(order.size()));
+      for (size_t m = 0; m < M; ++m) {
+        const size_t lo = dp ? m * T / M : m * bs, hi = dp ? (m + 1) * T / M : std::min(T, (m + 1) * bs);
         std::vector<const Tokens*> seqs;
         std::vector<float> q;
-        for (size_t j = start; j < std::min(order.size(), start + static_cast<size_t>(value_.batch_size)); ++j) {
+        for (size_t j = lo; j < hi; ++j) {
           seqs.push_back(&targets[static_cast<size_t>(order[j])].sequence);
           q.push_back(static_cast<float>(targets[static_cast<size_t>(order[j])].q));
         }
-        const torch::Tensor mse = (bounded_values(seqs) - torch::tensor(q)).pow(2).mean();
-        torch::Tensor loss = value_.value_weight * mse;
-        if (sft) {
-          std::vector<const std::pair<Tokens, int64_t>*> batch;
-          for (int64_t k = 0; k < std::min<int64_t>(value_.sft_batch_size, static_cast<int64_t>(solutions.size())); ++k)
+        std::vector<const std::pair<Tokens, int64_t>*> batch;
+        if (sft && !solutions.empty()) {
+          for (int64_t k = 0; k < std::min<int64_t>(sft_k, static_cast<int64_t>(solutions.size())); ++k)
             batch.push_back(&solutions[sft_cursor++ % solutions.size()]);
-          const torch::Tensor nll = sft_nll(batch);
-          loss = loss + value_.sft_weight * nll;
-          nll_last = nll.item<double>();
+        }
+        // The step's targets and SFT tokens over every rank: the denominators of its means.
+        double step[2] = {static_cast<double>(seqs.size()), solution_tokens(batch)};
+        dist::sum_over_ranks(dp, step, 2);
+        torch::Tensor loss = torch::zeros({});
+        double mse = 0, nll = 0;  // this rank's parts of the step's means
+        if (!seqs.empty()) {
+          const torch::Tensor sq = (bounded_values(seqs) - torch::tensor(q)).pow(2);
+          const torch::Tensor mse_t = dp ? sq.sum() / step[0] : sq.mean();
+          loss = loss + value_.value_weight * mse_t;
+          mse = mse_t.item<double>();
+        }
+        if (!batch.empty()) {
+          const auto [sum, tokens] = sft_nll_sum(batch);
+          const torch::Tensor nll_t = dp ? sum / std::max(step[1], 1.0) : sum / tokens.clamp_min(1.0);
+          loss = loss + value_.sft_weight * nll_t;
+          nll = nll_t.item<double>();
         }
         optimizer_->zero_grad();
         head_opt_->zero_grad();
-        loss.backward();
+        if (loss.requires_grad()) loss.backward();
+        if (dp) {
+          if (value_.train_backbone) dist::sum_gradients(*dp, model_->parameters());
+          dist::sum_gradients(*dp, head_->parameters());
+          double means[2] = {mse, nll};
+          dist::sum_over_ranks(dp, means, 2);
+          mse = means[0];
+          nll = means[1];
+        }
         if (value_.train_backbone) {
           torch::nn::utils::clip_grad_norm_(model_->parameters(), 1.0);
           optimizer_->step();
         }
         head_opt_->step();
-        if (updates == 0) mse_first = mse.item<double>();
-        mse_last = mse.item<double>();
+        if (sft) nll_last = nll;
+        if (updates == 0) mse_first = mse;
+        mse_last = mse;
         ++updates;
       }
     }
     core::MetricRow row;
     append(row, s);
-    row.emplace_back("value/targets", static_cast<double>(targets.size()));
+    row.emplace_back("value/targets", counts[0]);
     row.emplace_back("value/updates", static_cast<double>(updates));
     row.emplace_back("value/mse_first", mse_first);
     row.emplace_back("value/mse_last", mse_last);
-    row.emplace_back("sft/solutions", static_cast<double>(solutions.size()));
+    row.emplace_back("sft/solutions", counts[1]);
     row.emplace_back("sft/nll_last", nll_last);
     return row;
   }
