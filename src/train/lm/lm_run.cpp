@@ -1,8 +1,11 @@
 #include "train/lm/lm_run.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "rlpp/core/error.h"
+#include "rlpp/dist/comm.h"
 #include "rlpp/nn/lm/pretrained.h"
 
 namespace rlpp::train::lm {
@@ -48,7 +51,13 @@ void LmRun::on_start(core::MetricsLogger& metrics) {
 }
 
 core::MetricRow LmRun::step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const double busy0 = comm() ? comm()->busy_seconds() : 0.0;
   core::MetricRow row = train_step();
+  if (comm()) {  // the share of the step spent inside collectives (data-parallel runs)
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    row.emplace_back("perf/comm_share", (comm()->busy_seconds() - busy0) / std::max(s, 1e-9));
+  }
   ++step_;
   if ((eval_every() > 0 && step_ % eval_every() == 0) || step_ >= run_.total_steps) evaluate_into(row);
   return row;
