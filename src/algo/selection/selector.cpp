@@ -47,7 +47,7 @@ core::Registry<SelectorFactory>& selector_registry() {
     r.add("d3s_token", function_selector<D3sTokenOptions, &d3s_token_select>(),
           "keep the tokens with the largest |A|*H, scheduled (D3S, arXiv 2509.22115)");
     r.add("capo", function_selector<CapoOptions, &capo_select>(),
-          "reject tokens whose modelled last-layer step leaves a trust region (CAPO, arXiv 2510.00819)");
+          "reject tokens whose modelled last-layer step leaves a trust region (CAPO, arXiv 2510.00819; differs: an SGD step model, not Adam's; docs/objectives.md)");
     r.add("top_entropy", function_selector<TopEntropyOptions, &top_entropy_select>(),
           "keep the top rho highest-entropy tokens (80/20, arXiv 2506.01939)");
     r.add("tis_token", function_selector<TisOptions, &tis_token_select>(),

@@ -94,7 +94,7 @@ core::Registry<EntropyControlFactory>& entropy_control_registry() {
     r.add("adaptive", algo::factory_of<EntropyControl, AdaptiveEntropyControl, algo::AdaptiveEntropyOptions>(),
           "adaptive entropy coefficient toward a target entropy (Skywork-OR1, arXiv 2505.22312)");
     r.add("aepo", algo::factory_of<EntropyControl, AepoControl, algo::AepoOptions>(),
-          "AEPO: REINFORCE on extra rollouts sampled at a temperature chosen from the entropy (arXiv 2510.08141)");
+          "AEPO: REINFORCE on extra rollouts sampled at a temperature chosen from the entropy (arXiv 2510.08141; differs: the rollouts are added with weight alpha, not swapped into the batch; docs/objectives.md)");
     return r;
   }();
   return reg;
