@@ -24,6 +24,14 @@ void OffPolicyOptions::bind(core::Binder& b) {
             Bounds::closed(1, 1 << 30));
 }
 
+void transition_next_obs(const env::VecEnv& envs, float* next_obs) {
+  const int64_t n = envs.num_envs(), d = envs.obs_dim();
+  std::copy_n(envs.obs(), n * d, next_obs);
+  for (int64_t i = 0; i < n; ++i) {
+    if (envs.terminated()[i] || envs.truncated()[i]) std::copy_n(envs.final_obs() + i * d, d, next_obs + i * d);
+  }
+}
+
 namespace {
 
 // The deterministic policy of an off-policy trainer behind the interface that
@@ -171,12 +179,9 @@ void OffPolicyRun::batch_step() {
     act(obs_.data(), N_, /*explore=*/true, actions_.data());
   }
   envs_->step(actions_.data());
-  // The transition's next observation: the true final one where the episode ended (the batch has
-  // already put the next episode's first observation in obs()).
-  std::copy_n(envs_->obs(), N_ * obs_dim_, next_obs_.begin());
+  transition_next_obs(*envs_, next_obs_.data());
   for (int64_t i = 0; i < N_; ++i) {
     if (!(envs_->terminated()[i] || envs_->truncated()[i])) continue;
-    std::copy_n(envs_->final_obs() + i * obs_dim_, obs_dim_, next_obs_.begin() + i * obs_dim_);
     const double r = envs_->episode_return()[i];
     ep_ret_sum_ += r;
     ep_len_sum_ += envs_->episode_length()[i];

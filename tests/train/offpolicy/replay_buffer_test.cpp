@@ -9,6 +9,8 @@
 
 #include "common/temp_dir.h"
 #include "rlpp/core/error.h"
+#include "rlpp/env/registry.h"
+#include "rlpp/train/offpolicy/offpolicy_run.h"
 
 namespace {
 
@@ -227,6 +229,52 @@ TEST(ReplayBuffer, SaveLoadRoundTripIsExact) {
     ReplayBuffer c(8, 2, 1, 1, 0.9, o);
     EXPECT_THROW(c.load(r, "replay"), rlpp::core::UserError);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// What the trainers store as next_obs after an auto-resetting step, checked by physics: CartPole
+// (pushed right until it falls) ends with |x| > 2.4 or |theta| > 0.2095 rad, while the next
+// episode's first observation has every component within 0.05; Pendulum truncates at 200 steps
+// and its final observation is where the pendulum is, not a fresh start.
+TEST(ReplayBuffer, TrueFinalObservationAfterAutoReset) {
+  rlpp::env::VecEnvOptions o;
+  o.num_envs = 2;
+  auto envs = rlpp::env::make("CartPole-v1", o);
+  envs->reset(3);
+  std::vector<float> act = {1.f, 0.f}, next(8);
+  int ended = 0;
+  for (int t = 0; t < 200 && ended < 4; ++t) {
+    envs->step(act.data());
+    rlpp::train::offpolicy::transition_next_obs(*envs, next.data());
+    for (int i = 0; i < 2; ++i) {
+      const float* row = next.data() + 4 * i;
+      if (envs->terminated()[i]) {
+        ++ended;
+        EXPECT_TRUE(std::abs(row[0]) > 2.4f || std::abs(row[2]) > 0.2095f) << row[0] << " " << row[2];
+        for (int k = 0; k < 4; ++k) EXPECT_LE(std::abs(envs->obs()[4 * i + k]), 0.05f);  // the reset
+      } else {
+        for (int k = 0; k < 4; ++k) EXPECT_EQ(row[k], envs->obs()[4 * i + k]);
+      }
+    }
+  }
+  EXPECT_EQ(ended, 4);
+
+  o.num_envs = 1;
+  auto pend = rlpp::env::make("Pendulum-v1", o);
+  pend->reset(5);
+  std::vector<float> torque = {0.f}, last(3), pnext(3);
+  for (int t = 0; t < 200; ++t) {
+    std::copy_n(pend->obs(), 3, last.begin());
+    pend->step(torque.data());
+    rlpp::train::offpolicy::transition_next_obs(*pend, pnext.data());
+  }
+  ASSERT_TRUE(pend->truncated()[0] && !pend->terminated()[0]);
+  // one step of free swing from `last`: |dcos| + |dsin| <= 2 |dtheta| <= 2 * 8 * 0.05 = 0.8
+  EXPECT_LT(std::abs(pnext[0] - last[0]) + std::abs(pnext[1] - last[1]), 0.9f);
+  EXPECT_NE(pnext[0], pend->obs()[0]);  // the reset drew a new state
 }
 
 }  // namespace

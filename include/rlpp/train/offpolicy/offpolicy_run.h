@@ -57,6 +57,12 @@ struct OffPolicyOptions {
   void bind(core::Binder& b);
 };
 
+// The next observation of each copy's last transition, after envs.step(): the true final
+// observation where the episode ended (terminated or truncated), else the current one (auto-reset
+// has already put the next episode's first observation in obs() for the ended copies).
+// next_obs: (N, obs_dim).
+void transition_next_obs(const env::VecEnv& envs, float* next_obs);
+
 // Reads `section` of `recipe` into `opts`, whose current values are the defaults (validates,
 // refuses unknown keys).
 template <class T>
