@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                # JSON (metrics, checkpoints' metadata)
   libtomlplusplus-dev               # TOML recipes
   libcli11-dev                      # command line
+  libhdf5-dev                       # D4RL-layout datasets (rlpp dataset)
   libgtest-dev libgmock-dev         # unit tests
   libbenchmark-dev                  # micro-benchmarks
   libeigen3-dev                     # fast small-MLP path
