@@ -10,7 +10,7 @@
 #include "rlpp/train/offpolicy/sac.h"
 #include "rlpp/train/offpolicy/td3.h"
 
-namespace {
+namespace offpolicy_losses_test {
 
 namespace op = rlpp::train::offpolicy;
 using Rows = std::vector<std::vector<double>>;
@@ -159,4 +159,4 @@ TEST(OffPolicyLosses, PolyakUpdateHandValues) {
   EXPECT_TRUE(torch::equal(target, online));
 }
 
-}  // namespace
+}  // namespace offpolicy_losses_test

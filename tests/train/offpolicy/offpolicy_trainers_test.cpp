@@ -11,7 +11,7 @@
 #include "rlpp/core/error.h"
 #include "rlpp/train/run.h"
 
-namespace {
+namespace offpolicy_trainers_test {
 
 namespace fs = std::filesystem;
 using rlpp::testing::TempDir;
@@ -161,4 +161,4 @@ TEST(OffPolicyTrainers, BadRecipesAreRejectedBeforeAnythingIsWritten) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-}  // namespace
+}  // namespace offpolicy_trainers_test

@@ -12,7 +12,7 @@
 #include "rlpp/env/registry.h"
 #include "rlpp/train/offpolicy/offpolicy_run.h"
 
-namespace {
+namespace replay_buffer_test {
 
 using rlpp::train::offpolicy::ReplayBuffer;
 using rlpp::train::offpolicy::ReplayOptions;
@@ -231,9 +231,9 @@ TEST(ReplayBuffer, SaveLoadRoundTripIsExact) {
   }
 }
 
-}  // namespace
+}  // namespace replay_buffer_test
 
-namespace {
+namespace replay_buffer_test {
 
 // What the trainers store as next_obs after an auto-resetting step, checked by physics: CartPole
 // (pushed right until it falls) ends with |x| > 2.4 or |theta| > 0.2095 rad, while the next
@@ -277,4 +277,4 @@ TEST(ReplayBuffer, TrueFinalObservationAfterAutoReset) {
   EXPECT_NE(pnext[0], pend->obs()[0]);  // the reset drew a new state
 }
 
-}  // namespace
+}  // namespace replay_buffer_test
