@@ -67,7 +67,6 @@ OffPolicyRun::OffPolicyRun(const core::Recipe& recipe, const RunContext& ctx, co
   env_opts_ = read_env_section(recipe);
   read_into(recipe, "offpolicy", &off_);
   replay_opts_ = core::read_options<ReplayOptions>(recipe, "replay");
-  core::require(world_size() == 1, algorithm + " trains in one process (it is not data-parallel)");
 
   torch::set_num_threads(run_.torch_threads);
   torch::manual_seed(static_cast<uint64_t>(run_.seed));
