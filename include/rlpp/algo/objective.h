@@ -26,7 +26,11 @@ namespace rlpp::algo {
 
 struct PolicyLossInput {
   torch::Tensor logp;        // (B, L) log π_θ of the taken tokens/actions; requires grad
-  torch::Tensor logp_old;    // (B, L) log π_old at sampling time (temperature 1); {} only for `pg`
+  // (B, L) log π_old, the proximal policy the ratio and clip are anchored to; {} only for `pg`.
+  // In the language-model update it is logp_proximal (the engine's recorded log π at T = 1 for a
+  // fresh batch, recomputed for a stale one), never logp_behaviour (log q after the samplers):
+  // docs/language-models.md, "The three log-probs". Control trainers: log π at sampling time.
+  torch::Tensor logp_old;
   torch::Tensor advantages;  // (B, L) per-token advantages (never differentiated)
   torch::Tensor mask;        // (B, L) float 0/1 valid tokens; {} = all valid
   torch::Tensor entropy;     // (B, L) optional: H of π at each position (metric `entropy`; HAPO, 80/20)

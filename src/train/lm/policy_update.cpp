@@ -98,7 +98,7 @@ algo::PolicyLossInput loss_input(const UpdateBatch& b, const torch::Tensor& rows
   const int64_t Lp = b.response_start;
   algo::PolicyLossInput in;
   in.logp = lp.logp.slice(1, Lp);
-  in.logp_old = b.logp_old.index_select(0, rows);
+  in.logp_old = b.logp_old.index_select(0, rows);  // logp_proximal (the ratio's anchor), not the behaviour q
   in.advantages = b.advantages.index_select(0, rows);
   in.mask = b.mask.index_select(0, rows);
   in.entropy = lp.entropy.slice(1, Lp).detach();

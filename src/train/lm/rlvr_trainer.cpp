@@ -17,6 +17,7 @@
 #include "rlpp/algo/dynamic_sampling.h"
 #include "rlpp/algo/epo.h"
 #include "rlpp/algo/kl.h"
+#include "rlpp/algo/mismatch.h"
 #include "rlpp/algo/objective.h"
 #include "rlpp/algo/objectives/hapo.h"
 #include "rlpp/algo/objectives/lp_reg.h"
@@ -56,6 +57,9 @@ void RlvrOptions::bind(core::Binder& b) {
             "non-zero reward spread", Bounds::closed(0, 1000));
   b.integer("reuse_steps", reuse_steps, "steps trained on one batch of rollouts (> 1: stale rollouts, proximal "
             "log-probs recomputed)", Bounds::closed(1, 1000));
+  b.integer("mismatch_every", mismatch_every, "steps between train-inference mismatch measurements on a fresh batch "
+            "(mismatch/*: recorded vs recomputed log-probs; one extra no-grad forward; 0 = off)",
+            Bounds::closed(0, 1 << 30));
   update.bind(b);
   b.num("learning_rate", learning_rate, "AdamW learning rate (after rl.lr_warmup_steps)", Bounds::positive());
   b.num("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices and embeddings only)", Bounds::non_negative());
@@ -304,7 +308,8 @@ class RlvrTrainer : public LmRun {
     c.reward = c.batch.reward;
     const dist::RowSplit split = dist::row_split(dp, c.batch.rows());
     if (split.total > 0) {  // on the global batch; this rank keeps its rows
-      algo::SelectionInput si = gathered(dp, split, selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp));
+      algo::SelectionInput si = gathered(
+          dp, split, selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp, c.batch.logp_sample));
       for (auto& [name, sel] : selectors_) {
         if (!sel->shapes_rewards()) continue;
         si.seq_rewards = sel->select(si).seq_rewards.to(torch::kFloat32);
@@ -375,7 +380,7 @@ class RlvrTrainer : public LmRun {
   }
 
   algo::SelectionInput selection_input(const RolloutBatch& b, const torch::Tensor& reward, const torch::Tensor& adv,
-                                       const torch::Tensor& logp_proximal) const {
+                                       const torch::Tensor& logp_proximal, const torch::Tensor& logp_behaviour) const {
     algo::SelectionInput si;
     si.seq_rewards = reward;
     si.group_ids = b.group_id;
@@ -384,8 +389,8 @@ class RlvrTrainer : public LmRun {
     si.mask = b.mask.to(torch::kFloat32);
     si.advantages = adv;
     si.entropy = b.entropy;
-    si.logp = logp_proximal;     // the policy the update starts from
-    si.logp_old = b.logp_sample;  // the distribution the tokens were sampled from (behaviour)
+    si.logp = logp_proximal;        // the policy the update starts from
+    si.logp_old = logp_behaviour;   // the distribution the tokens were sampled from
     si.step = step_;
     return si;
   }
@@ -413,17 +418,28 @@ class RlvrTrainer : public LmRun {
     // Full sequences: left-padded prompt, then the response (pads after it are not attended to).
     const torch::Tensor tokens = torch::cat({b.prompt_tokens, b.tokens}, 1);  // (B, Lp + N)
     const torch::Tensor attention = torch::cat({b.prompt_mask, b.attend}, 1);  // (B, Lp + N)
-    // The proximal policy of the ratio: the parameters the step starts from. For a fresh batch they
-    // are the sampling-time ones (log π recorded by the engine); for a reused one they are recomputed.
-    torch::Tensor logp_old = b.logp;  // (B, N)
-    if (c.age > 0 && B > 0) {
+    // The three log-probs of the update (docs/language-models.md, "The three log-probs"):
+    //   behaviour  log q, the distribution the tokens were drawn from (after the samplers), recorded;
+    //   proximal   log π at the parameters the step starts from, which the ratio and clip are
+    //              anchored to: for a fresh batch the sampling-time ones, so the engine's recorded
+    //              log π at T = 1; for a reused (stale) batch recomputed;
+    //   current    log π_θ, recomputed with gradient inside the update.
+    const torch::Tensor& logp_behaviour = b.logp_sample;  // (B, N)
+    torch::Tensor logp_proximal = b.logp;                  // (B, N)
+    // The mismatch meter's learner side: log π recomputed at the sampling weights (a fresh batch).
+    torch::Tensor logp_learner;  // (B, N) or {}
+    const bool meter = c.age == 0 && opts_.mismatch_every > 0 && step_ % opts_.mismatch_every == 0;
+    if ((c.age > 0 || meter) && B > 0) {
       torch::NoGradGuard no_grad;
-      logp_old = nn::lm::token_logprobs(model_, tokens, attention, opts_.update.logprob_chunk).logp.slice(1, Lp) *
-                 b.mask.to(torch::kFloat32);
+      const torch::Tensor recomputed =
+          nn::lm::token_logprobs(model_, tokens, attention, opts_.update.logprob_chunk).logp.slice(1, Lp) *
+          b.mask.to(torch::kFloat32);
+      (c.age > 0 ? logp_proximal : logp_learner) = recomputed;
     }
     // Selection: which tokens enter the loss, with which weight (on the global batch).
     torch::Tensor weight;  // (B, N) or {}
-    algo::SelectionInput si = gathered(dp, split, selection_input(b, c.reward, c.advantages, logp_old));
+    algo::SelectionInput si =
+        gathered(dp, split, selection_input(b, c.reward, c.advantages, logp_proximal, logp_behaviour));
     for (auto& [name, sel] : selectors_) {
       if (sel->shapes_rewards()) continue;  // ran before the advantages
       const algo::SelectionOutput out = sel->select(si);
@@ -441,7 +457,7 @@ class RlvrTrainer : public LmRun {
     ub.mask = dist::own_rows(split, rank(), si.mask);
     ub.weight = weight.defined() ? dist::own_rows(split, rank(), weight) : weight;
     ub.advantages = c.advantages;
-    ub.logp_old = logp_old;
+    ub.logp_old = logp_proximal;
     ub.turn = b.turn;
     ub.fresh = c.age == 0;
     ub.sampled_entropy = b.entropy;
@@ -453,6 +469,21 @@ class RlvrTrainer : public LmRun {
       ub.extra.mask = c.extra.mask.to(torch::kFloat32);
       ub.extra.advantages = c.extra_advantages;
       ub.extra.mean_entropy = c.extra_entropy;
+    }
+    if (meter) {  // over the trained tokens of every rank
+      algo::MismatchSums ms = B > 0 ? algo::mismatch_sums(b.logp, logp_learner, ub.mask) : algo::MismatchSums{};
+      double sums[4] = {ms.tokens, ms.abs_sum, ms.k3_sum, ms.above};
+      dist::sum_over_ranks(dp, sums, 4);
+      if (dp) {  // the largest |Δ| of any rank: gathered, one value per rank
+        const torch::Tensor mine = torch::tensor({ms.abs_max}, torch::kFloat64);
+        ms.abs_max = dist::gather_rows(dp, dist::row_split(dp, 1), mine).max().item<double>();
+      }
+      ms.tokens = sums[0];
+      ms.abs_sum = sums[1];
+      ms.k3_sum = sums[2];
+      ms.above = sums[3];
+      const auto mm = algo::mismatch_metrics(ms);
+      row.insert(row.end(), mm.begin(), mm.end());
     }
     const double progress =
         std::min(1.0, static_cast<double>(step_) / static_cast<double>(std::max<int64_t>(run_.total_steps, 1)));

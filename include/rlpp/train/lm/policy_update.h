@@ -19,6 +19,12 @@
 // adapted toward a target KL after every optimizer step, with the mini-batch's sequences as its
 // steps) multiplies the estimator `kl.estimator` against a frozen copy of the initial policy.
 //
+// The three log-probs of a token (docs/language-models.md, "The three log-probs"): logp_behaviour,
+// log q of the distribution it was drawn from (recorded at sampling, after the samplers; the
+// trainer's off-policy selectors use it); logp_proximal, log π of the parameters the ratio and clip
+// are anchored to (UpdateBatch::logp_old, passed on as algo::PolicyLossInput::logp_old = π_old
+// above); and logp, the current log π_θ, recomputed with gradient here.
+//
 // Data-parallel (set_comm with more than one rank): each rank passes its own rows of the global
 // batch, every rank with the same response length N (pad first), and its own generator for the
 // mini-batch shuffle. Mini-batch m is the union of every rank's m-th part; the aggregation counts,
@@ -87,7 +93,9 @@ struct UpdateBatch {
   torch::Tensor mask;        // (B, N) float 0/1 tokens that enter the loss
   torch::Tensor weight;      // (B, N) float token weights from selectors; {} = 1
   torch::Tensor advantages;  // (B, N) float
-  torch::Tensor logp_old;    // (B, N) float log π of the policy the update starts from
+  // (B, N) float logp_proximal: log π of the policy the ratio and clip are anchored to (the
+  // parameters the step starts from). Keeps the objectives' name logp_old, which it becomes.
+  torch::Tensor logp_old;
   torch::Tensor turn;        // (B, N) int64 turn step of each token (entropy control "epo")
   // EPO's history grows by the sampling-time entropies of fresh data (not yet trained on):
   bool fresh = true;

@@ -30,6 +30,9 @@ struct RlvrOptions {
   std::string prompt_sampling = "uniform";       // uniform | prioritized (SPO weights; needs prompt_pool)
   int64_t dynamic_sampling_rounds = 0;  // > 0: DAPO refill, at most this many generation rounds per batch
   int64_t reuse_steps = 1;          // steps trained on one batch of rollouts (> 1: stale, off-policy)
+  // The train–inference mismatch meter (algo/mismatch.h) on a fresh batch every this many steps: one
+  // extra no-grad forward of the batch (0 = off).
+  int64_t mismatch_every = 1;
   PolicyUpdateOptions update;        // epochs, mini/micro-batches, aggregation, KL, entropy (policy_update.h)
   double learning_rate = 1e-5;
   double weight_decay = 0.0;
