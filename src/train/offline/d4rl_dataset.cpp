@@ -108,6 +108,7 @@ std::string read_string_attr(hid_t file, const char* name, const std::string& pa
   if (H5Tis_variable_str(type.get()) > 0) {
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));  // h5py writes UTF-8; HDF5 does not convert charsets
     char* s = nullptr;
     if (H5Aread(attr.get(), mem.get(), &s) < 0) throw core::UserError(bad);
     std::string out = s ? s : "";

@@ -143,7 +143,7 @@ TEST(D4rlDataset, ReadsHandWrittenUint8FlagsFile) {
   EXPECT_EQ(d.meta.seed, -1);
 }
 
-TEST(D4rlDataset, ReadsH5pyBoolEnumAndConvertsFloat64) {
+TEST(D4rlDataset, ReadsH5pyBoolEnumUtf8AttributesAndConvertsFloat64) {
   TempDir dir("d4rl");
   RawFile raw;
   const hid_t b = H5Tenum_create(H5T_NATIVE_INT8);
@@ -156,9 +156,24 @@ TEST(D4rlDataset, ReadsH5pyBoolEnumAndConvertsFloat64) {
   fs = replace(fs, {"rewards", H5T_NATIVE_DOUBLE, {4}, rew64.data()});
   write_raw(dir / "h5py.hdf5", fs);
   H5Tclose(b);
+  {  // h5py's string attribute: variable-length UTF-8
+    const hid_t f = H5Fopen((dir / "h5py.hdf5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const hid_t s = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(f, "env_name", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    const char* name = "Hopper-v4";
+    ASSERT_GE(H5Awrite(a, t, &name), 0);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Fclose(f);
+  }
   const D4rlDataset d = read_d4rl(dir / "h5py.hdf5");
   EXPECT_EQ(d.terminals, raw.term);
   EXPECT_EQ(d.rewards[0], static_cast<float>(0.1));  // rounded to nearest float32
+  EXPECT_EQ(d.meta.env_name, "Hopper-v4");
 }
 
 TEST(D4rlDataset, MissingFieldIsNamed) {
