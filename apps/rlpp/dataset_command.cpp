@@ -107,14 +107,18 @@ const bool kRegistered = rlpp::cli::register_command(
       a->collect->add_flag("--quiet", a->req.quiet, "no progress line");
       a->collect->add_option("--out", a->out, "output HDF5 file")->required();
       a->collect->add_option("--references", a->references, "reference-returns TOML (default: configs/d4rl_reference_returns.toml)");
+      a->collect->footer("Examples:\n  rlpp dataset collect --env Hopper-v4 --policy random --steps 1000000 --seed 1 --out hopper-random.hdf5\n"
+                         "  rlpp dataset collect --policy runs/hopper-expert-1m --steps 1000000 --out hopper-expert.hdf5");
       a->info = ds->add_subcommand("info", "validate a dataset and print its size, episodes, returns and score");
       a->info->add_option("file", a->file, "HDF5 file")->required();
       a->info->add_option("--references", a->references, "reference-returns TOML (default: configs/d4rl_reference_returns.toml)");
+      a->info->footer("Example:\n  rlpp dataset info hopper-expert.hdf5");
       a->merge = ds->add_subcommand("merge", "concatenate two datasets of one environment (medium-expert)");
       a->merge->add_option("first", a->first, "HDF5 file")->required();
       a->merge->add_option("second", a->second, "HDF5 file")->required();
       a->merge->add_option("--out", a->out, "output HDF5 file")->required();
       a->merge->add_option("--references", a->references, "reference-returns TOML (default: configs/d4rl_reference_returns.toml)");
+      a->merge->footer("Example:\n  rlpp dataset merge hopper-medium.hdf5 hopper-expert.hdf5 --out hopper-medium-expert.hdf5");
       ds->footer("Examples:\n  rlpp dataset collect --env Hopper-v4 --policy random --steps 100000 --out hopper-random.hdf5\n"
                  "  rlpp dataset collect --policy runs/hopper-expert --steps 1000000 --out hopper-expert.hdf5\n"
                  "  rlpp dataset info hopper-expert.hdf5\n"
