@@ -65,10 +65,19 @@ TEST(RlvrMismatch, EveryAndStaleBatches) {
   EXPECT_TRUE(stale[0].count("mismatch/max_abs"));
   EXPECT_EQ(stale[1].at("rl/staleness"), 1.0);
   EXPECT_FALSE(stale[1].count("mismatch/max_abs"));
-  const auto off = read_metrics(run_recipe(mismatch_recipe(1, "mismatch_every = 0\n"), tmp, "off"));
-  ASSERT_EQ(off.size(), 1u);
-  EXPECT_TRUE(off[0].count("rl/staleness"));
-  EXPECT_FALSE(off[0].count("mismatch/max_abs"));
+  // Off: no mismatch/* metrics, and the meter changes nothing else the run logs (it only measures).
+  const auto off = read_metrics(run_recipe(mismatch_recipe(4, "mismatch_every = 0\n"), tmp, "off"));
+  const auto on = read_metrics(run_recipe(mismatch_recipe(4, ""), tmp, "on"));
+  ASSERT_EQ(off.size(), 4u);
+  ASSERT_EQ(on.size(), 4u);
+  for (size_t i = 0; i < off.size(); ++i) {
+    EXPECT_FALSE(off[i].count("mismatch/max_abs"));
+    for (const auto& [k, v] : off[i]) {
+      if (k.rfind("perf/", 0) == 0 || std::isnan(v)) continue;
+      ASSERT_TRUE(on[i].count(k)) << k;
+      EXPECT_EQ(on[i].at(k), v) << "step " << i << " " << k;
+    }
+  }
   EXPECT_THROW(run_recipe(mismatch_recipe(1, "mismatch_every = -1\n"), tmp, "bad"), core::UserError);
 }
 
