@@ -113,22 +113,30 @@ class GlooComm final : public Comm {
     run("barrier", [&] { pg_->barrier()->wait(timeout_); });
   }
 
-  // Keys are numbered by a counter every rank advances in step (the calls are collective); a
-  // barrier after the reads lets the writer delete its keys.
+  // Two Gloo broadcasts: the length, then the bytes (a store round trip and a barrier cost
+  // milliseconds; these cost what a small allreduce costs).
   void broadcast_bytes(std::string& bytes, int root) override {
-    const std::string key = "rlpp/bytes/" + std::to_string(seq_++);
     run("broadcast of bytes", [&] {
-      if (rank_ == root) {
-        store_->set(key, std::vector<uint8_t>(bytes.begin(), bytes.end()));
-      } else {
-        const std::vector<uint8_t> v = store_->get(key);
-        bytes.assign(v.begin(), v.end());
+      c10d::BroadcastOptions o;
+      o.rootRank = root;
+      torch::Tensor n = torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64);
+      std::vector<at::Tensor> v{n};
+      pg_->broadcast(v, o)->wait(timeout_);
+      const int64_t len = n.item<int64_t>();
+      if (len == 0) {
+        bytes.clear();
+        return;
       }
+      torch::Tensor data = rank_ == root ? torch::from_blob(bytes.data(), {len}, torch::kUInt8).clone()
+                                         : torch::empty({len}, torch::kUInt8);
+      std::vector<at::Tensor> d{data};
+      pg_->broadcast(d, o)->wait(timeout_);
+      if (rank_ != root) bytes.assign(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()), static_cast<size_t>(len));
     });
-    barrier();
-    if (rank_ == root) store_->deleteKey(key);
   }
 
+  // Keys are numbered by a counter every rank advances in step (the calls are collective); a
+  // barrier after the reads lets the writer delete its keys.
   std::vector<std::string> gather_bytes(const std::string& mine, int root) override {
     const std::string key = "rlpp/gather/" + std::to_string(seq_++) + "/";
     std::vector<std::string> all;

@@ -1,5 +1,6 @@
 #include "rlpp/train/lm/policy_update.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -50,23 +51,18 @@ struct MetricMeans {
     auto it = sum.find(k);
     return it == sum.end() || weight <= 0 ? std::nan("") : it->second / weight;
   }
-  // Sums and weight over the ranks (a rank without rows has not seen the keys: the union of every
-  // rank's keys is agreed on first).
+  // Sums and weight over the ranks. A rank without rows has not seen the keys; every rank with rows
+  // has the same ones (one objective, one entropy control): the first such rank sends them.
   void reduce(dist::Comm* comm) {
     if (comm == nullptr) return;
-    std::string mine;
-    for (const auto& [k, v] : sum) mine += k + "\n";
-    std::vector<std::string> all = comm->gather_bytes(mine, 0);
+    std::vector<double> has(static_cast<size_t>(comm->size()), 0.0);
+    has[static_cast<size_t>(comm->rank())] = sum.empty() ? 0.0 : 1.0;
+    comm->allreduce_sum(has.data(), static_cast<int64_t>(has.size()));
+    const auto source = std::find(has.begin(), has.end(), 1.0) - has.begin();
+    if (source == static_cast<std::ptrdiff_t>(has.size())) return;  // no rank had rows
     std::string keys;
-    if (comm->rank() == 0) {
-      std::map<std::string, double> u;
-      for (const std::string& text : all) {
-        size_t p = 0;
-        for (size_t q; (q = text.find('\n', p)) != std::string::npos; p = q + 1) u[text.substr(p, q - p)];
-      }
-      for (const auto& [k, v] : u) keys += k + "\n";
-    }
-    comm->broadcast_bytes(keys, 0);
+    for (const auto& [k, v] : sum) keys += k + "\n";
+    comm->broadcast_bytes(keys, static_cast<int>(source));
     std::vector<std::string> names;
     size_t p = 0;
     for (size_t q; (q = keys.find('\n', p)) != std::string::npos; p = q + 1) names.push_back(keys.substr(p, q - p));
