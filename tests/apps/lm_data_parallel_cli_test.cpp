@@ -140,6 +140,15 @@ TEST(LmDataParallelCli, MctsValueTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUnin
                               dir);
 }
 
+// AEPO's extra rollouts: each rank's own, for its own prompts, with the term's counts over every rank.
+TEST(LmDataParallelCli, RlvrWithAepoTwoRanksAgreeAndAResumedRunLogsTheRowsOfTheUninterruptedOne) {
+  TempDir dir("lm-dp-aepo");
+  agree_and_resume(write(dir, "rlvr.toml", rlvr_recipe(1) + "[entropy_control]\nname = \"aepo\"\n"), dir);
+  const std::vector<double> extra = column(dir.sub("whole"), "rl/extra_rollouts");
+  ASSERT_EQ(extra.size(), 4u);
+  for (double x : extra) EXPECT_GT(x, 0.0);
+}
+
 TEST(LmDataParallelCli, RlvrReusedBatchIsEachRanksOwnAndPinsTheNumberOfRanks) {
   TempDir dir("lm-dp-reuse");
   const std::string recipe = write(dir, "rlvr.toml", rlvr_recipe(2));

@@ -79,11 +79,9 @@ struct MetricMeans {
 
 algo::AggregationCounts global_counts(dist::Comm* comm, algo::AggregationCounts c) {
   if (comm == nullptr) return c;
-  double v[3] = {c.num_tokens, c.num_seqs, c.max_len};
-  comm->allreduce_sum(v, 3);
-  TORCH_CHECK(v[2] == c.max_len * comm->size(),
-              "data-parallel policy update: the ranks' batches have different response lengths (pad them first)");
-  return {v[0], v[1], c.max_len};
+  double v[2] = {c.num_tokens, c.num_seqs};
+  comm->allreduce_sum(v, 2);
+  return {v[0], v[1], static_cast<double>(dist::max_over_ranks(comm, static_cast<int64_t>(c.max_len)))};
 }
 
 namespace {
@@ -152,7 +150,6 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
   // Mini-batches: `mini_batches` near-equal parts of a shuffled order (B varies with dynamic
   // sampling and Knapsack budgets). Data-parallel: of each rank's rows, M from the global count.
   dist::Comm* comm = comm_;
-  TORCH_CHECK(comm == nullptr || b.extra.rows() == 0, "data-parallel policy update: extra rollouts are not supported");
   const int64_t M = std::min(opts_.mini_batches, dist::row_split(comm, B).total);
   // prepare() runs on the global mini-batch: gathered from every rank when data-parallel.
   const bool global_prepare = comm != nullptr && objective_->has_batch_statistics();
@@ -212,9 +209,10 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
         loss_sum += loss.item<double>();
         means.add(out.metrics, in.mask.sum().item<double>());
       }
-      if (X > 0) {  // this mini-batch's share of the extra rollouts
+      // This mini-batch's share of the extra rollouts (data-parallel: every rank takes part, with or without rows).
+      if (X > 0 || (comm && wants_extra_rollouts())) {
         const int64_t x0 = m * X / M, x1 = (m + 1) * X / M;
-        if (x1 > x0) {
+        if (x1 > x0 || comm) {
           const torch::Tensor rows = torch::from_blob(extra_order.data() + x0, {x1 - x0}, torch::kInt64).clone();
           extra_backward(b.extra, rows, &extra_sums, &extra_weight);
         }
@@ -236,6 +234,12 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
     }
   }
   core::MetricRow row;
+  if (comm && wants_extra_rollouts()) {  // over every rank's extra rollouts
+    MetricMeans extra{extra_sums, extra_weight};
+    extra.reduce(comm);
+    extra_sums = extra.sum;
+    extra_weight = extra.weight;
+  }
   for (const auto& [k, v] : extra_sums) row.emplace_back(k, extra_weight > 0 ? v / extra_weight : std::nan(""));
   double selected = mask.sum().item<double>();
   if (comm) {  // global metrics
@@ -276,15 +280,18 @@ core::MetricRow PolicyUpdate::run(const UpdateBatch& b, core::Rng& rng, double p
 double PolicyUpdate::extra_backward(const ExtraRollouts& x, const torch::Tensor& rows,
                                     std::map<std::string, double>* sums, double* weight) {
   const int64_t Ls = x.response_start;
-  const torch::Tensor mask = x.mask.index_select(0, rows);  // (k, N)
-  const double n = mask.sum().item<double>();
+  const bool mine = rows.size(0) > 0;  // data-parallel: a rank may have no rows in this share
+  const torch::Tensor mask = mine ? x.mask.index_select(0, rows) : torch::Tensor();  // (k, N)
+  // The counts of this share over every rank (each rank's loss is its part of the share's loss).
+  const algo::AggregationCounts counts = global_counts(comm_, mine ? algo::aggregation_counts(mask) : algo::AggregationCounts{});
+  const double n = mine ? mask.sum().item<double>() : 0.0;
   if (n == 0) return 0.0;
   const auto lp = nn::lm::token_logprobs(model_, x.tokens.index_select(0, rows), x.attention.index_select(0, rows),
                                         opts_.logprob_chunk);
   std::map<std::string, torch::Tensor> m;
   const torch::Tensor token_loss =
       entropy_control_->extra_rollout_loss(lp.logp.slice(1, Ls), mask, x.advantages.index_select(0, rows), x.mean_entropy, &m);
-  const torch::Tensor loss = algo::aggregate_loss(token_loss, mask, aggregation_, algo::aggregation_counts(mask));
+  const torch::Tensor loss = algo::aggregate_loss(token_loss, mask, aggregation_, counts);
   loss.backward();
   const double rows_k = static_cast<double>(rows.size(0));
   for (const auto& [k, v] : m) (*sums)[k] += v.item<double>() * rows_k;

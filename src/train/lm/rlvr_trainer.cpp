@@ -168,9 +168,6 @@ class RlvrTrainer : public LmRun {
     tracker_ = advantage_->prompt_tracker();
     dialogue_ = dynamic_cast<const env::text::MultiTurnTask*>(data_->task());
     if (dist::Comm* c = comm()) {
-      core::require(!update_->wants_extra_rollouts(),
-                    recipe.origin("entropy_control.name") + ": the extra rollouts of this entropy control (aepo) are not "
-                    "trained data-parallel; run it in one process");
       core::require(opts_.prompts_per_step >= c->size(),
                     recipe.origin("rl.prompts_per_step") + ": rl.prompts_per_step = " +
                         std::to_string(opts_.prompts_per_step) + " is fewer than the " + std::to_string(c->size()) +
@@ -211,6 +208,7 @@ class RlvrTrainer : public LmRun {
     PromptPick mine;
     mine.ids.assign(last_pick_.ids.begin() + lo, last_pick_.ids.begin() + hi);
     mine.examples.assign(last_pick_.examples.begin() + lo, last_pick_.examples.begin() + hi);
+    last_pick_ = mine;  // the extra rollouts (AEPO) of a rank are for its own prompts
     return rollouts(mine, {counts.begin() + lo, counts.begin() + hi}, *generator_, gen_seconds, gen_tokens);
   }
 
@@ -353,9 +351,13 @@ class RlvrTrainer : public LmRun {
         // Tokens of every rank over one rank's generation time (their mean).
         {"perf/gen_tokens_per_s", gen[0] / std::max(gen[1] / world_size(), 1e-9)},
     };
-    if (c.extra.rows() > 0) {
-      c.metrics.emplace_back("rl/extra_rollouts", static_cast<double>(c.extra.rows()));
-      c.metrics.emplace_back("rl/extra_reward_mean", c.extra.reward.mean().item<double>());
+    if (update_->wants_extra_rollouts()) {  // over every rank's extra rollouts
+      double x[2] = {static_cast<double>(c.extra.rows()), c.extra.rows() > 0 ? c.extra.reward.sum().item<double>() : 0.0};
+      dist::sum_over_ranks(dp, x, 2);
+      if (x[0] > 0) {
+        c.metrics.emplace_back("rl/extra_rollouts", x[0]);
+        c.metrics.emplace_back("rl/extra_reward_mean", x[1] / x[0]);
+      }
     }
     last_reward_ = c.metrics.front().second;
     return c;
