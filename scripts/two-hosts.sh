@@ -4,10 +4,11 @@
 # rank 1 in h1; each is a `rlpp launch` of one node of two, so the ranks meet over their own
 # addresses as on two machines. Needs root (ip netns). Removes the namespaces on exit.
 #
-#   scripts/two-hosts.sh [BUILD_DIR] [RUN_DIR]
+#   scripts/two-hosts.sh [BUILD_DIR] [RUN_DIR] [train RECIPE [--set ...]]   (default: CartPole PPO)
 set -euo pipefail
 build="${1:-build}"
 run_dir="${2:-runs/two-hosts}"
+shift $(( $# < 2 ? $# : 2 ))
 rlpp="$(cd "$build" && pwd)/bin/rlpp"
 [ -x "$rlpp" ] || { echo "two-hosts: $rlpp not built (make build)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "two-hosts: needs root for ip netns" >&2; exit 2; }
@@ -31,7 +32,11 @@ echo "two-hosts: h0 = 10.77.0.1 (master), h1 = 10.77.0.2"
 
 rm -rf "$run_dir"
 common=(--nnodes 2 --nproc-per-node 1 --master-addr 10.77.0.1 --master-port 29400)
-train=(train configs/cartpole_ppo.toml --set run.total_steps=20480 --out "$run_dir" --quiet --dist-timeout 60)
+if [ $# -gt 0 ]; then
+  train=("$@" --out "$run_dir" --quiet --dist-timeout 60)
+else
+  train=(train configs/cartpole_ppo.toml --set run.total_steps=20480 --out "$run_dir" --quiet --dist-timeout 60)
+fi
 ip netns exec rlpp-h0 "$rlpp" launch "${common[@]}" --node-rank 0 -- "${train[@]}" &
 h0=$!
 ip netns exec rlpp-h1 "$rlpp" launch "${common[@]}" --node-rank 1 -- "${train[@]}" &
