@@ -139,6 +139,22 @@ void OffPolicyRun::accumulate(const char* name, double value) {
   throw std::logic_error(std::string("OffPolicyRun::accumulate: undeclared metric ") + name);
 }
 
+torch::Tensor OffPolicyRun::twin_critic_step(ContinuousQ& qf1, ContinuousQ& qf2, torch::optim::Optimizer& opt,
+                                             const ReplaySample& batch, const torch::Tensor& target) {
+  const torch::Tensor q1 = qf1->forward(batch.obs, batch.actions), q2 = qf2->forward(batch.obs, batch.actions);
+  const torch::Tensor qf_loss = twin_critic_loss(q1, q2, target, batch.weights);
+  opt.zero_grad();
+  qf_loss.backward();
+  opt.step();
+  torch::NoGradGuard no_grad;
+  accumulate(metric::kQf1Values, q1.mean().item<double>());
+  accumulate(metric::kQf2Values, q2.mean().item<double>());
+  accumulate(metric::kQf1Loss, (batch.weights * (q1 - target).pow(2)).mean().item<double>());
+  accumulate(metric::kQf2Loss, (batch.weights * (q2 - target).pow(2)).mean().item<double>());
+  accumulate(metric::kQfLoss, qf_loss.item<double>());
+  return 0.5 * ((q1 - target).abs() + (q2 - target).abs());
+}
+
 torch::Tensor OffPolicyRun::action_scale() const {
   std::vector<float> s(low_.size());
   for (size_t i = 0; i < s.size(); ++i) s[i] = (high_[i] - low_[i]) / 2.f;

@@ -97,19 +97,7 @@ class Td3Trainer : public OffPolicyRun {
       target = td3_critic_target(batch.returns, batch.discount, qf1_target_->forward(batch.next_obs, next_a),
                                  qf2_target_->forward(batch.next_obs, next_a));
     }
-    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
-    const torch::Tensor qf_loss = twin_critic_loss(q1, q2, target, batch.weights);
-    q_opt_->zero_grad();
-    qf_loss.backward();
-    q_opt_->step();
-    {
-      torch::NoGradGuard no_grad;
-      accumulate(metric::kQf1Values, q1.mean().item<double>());
-      accumulate(metric::kQf2Values, q2.mean().item<double>());
-      accumulate(metric::kQf1Loss, (batch.weights * (q1 - target).pow(2)).mean().item<double>());
-      accumulate(metric::kQf2Loss, (batch.weights * (q2 - target).pow(2)).mean().item<double>());
-      accumulate(metric::kQfLoss, qf_loss.item<double>());
-    }
+    const torch::Tensor td_error = twin_critic_step(qf1_, qf2_, *q_opt_, batch, target);  // (B)
     if (t % td3_.policy_frequency == 0) {
       const torch::Tensor actor_loss = td3_actor_loss(qf1_->forward(batch.obs, actor_->forward(batch.obs)));
       actor_opt_->zero_grad();
@@ -121,7 +109,7 @@ class Td3Trainer : public OffPolicyRun {
       polyak_update(qf2_target_->parameters(), qf2_->parameters(), td3_.tau);
     }
     torch::NoGradGuard no_grad;
-    return 0.5 * ((q1 - target).abs() + (q2 - target).abs());
+    return td_error;
   }
 
   void save_model(CheckpointWriter& w) override {

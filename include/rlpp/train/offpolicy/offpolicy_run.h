@@ -21,6 +21,7 @@
 #include "rlpp/core/config.h"
 #include "rlpp/env/vec_env.h"
 #include "rlpp/train/env_section.h"
+#include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/replay_buffer.h"
 #include "rlpp/train/recent_returns.h"
 #include "rlpp/train/run_loop.h"
@@ -106,6 +107,12 @@ class OffPolicyRun : public LoopTrainer {
   // The metrics a trainer reports as means over the row's gradient steps (NaN when none).
   void declare_metrics(const std::vector<const char*>& names);
   void accumulate(const char* name, double value);
+
+  // One step of SAC's and TD3's twin critics toward `target` (B): twin_critic_loss, the optimizer
+  // step, and the qf1/qf2 values and losses and qf_loss accumulated. Returns the mean |δ| of the
+  // two critics (B), detached, for prioritized replay.
+  torch::Tensor twin_critic_step(ContinuousQ& qf1, ContinuousQ& qf2, torch::optim::Optimizer& opt,
+                                 const ReplaySample& batch, const torch::Tensor& target);
 
   // Box bounds as tensors (A): (high − low)/2 and (high + low)/2.
   torch::Tensor action_scale() const;
