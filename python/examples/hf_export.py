@@ -18,7 +18,7 @@ import sys
 
 PROMPTS = ["<bos>37+85=", "<bos>5+9=", "<bos>12+3="]
 # A prompt with a worked solution (the format of configs/lm_arithmetic.toml's SFT data) and EOS.
-SEQUENCE = "<bos>37+85=\n7+5+0=12\n3+8+1=12\n122<eos>"
+SEQUENCE = "<bos>37+85=7+5+0=12\n3+8+1=12\n122<eos>"
 
 
 def fail(message, code=2):
@@ -55,6 +55,7 @@ def write_tokenizer(rlpp_tok, out_dir):
         "add_bos_token": False,
         "add_eos_token": False,
         "padding_side": "left",
+        "model_input_names": ["input_ids", "attention_mask"],  # no token_type_ids: Llama takes none
         **named,
     }
     with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:

@@ -1,0 +1,88 @@
+"""Hugging Face `generate` against rlpp's generator on the same model, batch and length.
+
+Both sample at temperature 1 (no top-k/top-p), stop a row at EOS (counted as a generated token,
+as rlpp counts it) and run in this one process with the same torch thread count. The batch is
+`prompts` arithmetic problems x `group` responses each, as an rlvr step generates them:
+
+    PYTHONPATH=build/python .venv-trl/bin/python python/examples/hf_generate_bench.py \
+        runs/lm-arith-150/model runs/trl-compare/hf --prompts 8 --group 8 --rounds 5
+
+Prints one JSON line: generated tokens/s of each and their ratio (rlpp / HF).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arith_prompts  # noqa: E402
+import torch113_compat  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model_dir", help="rlpp model directory")
+    ap.add_argument("hf_dir", help="the same model exported by hf_export.py")
+    ap.add_argument("--prompts", type=int, default=8)
+    ap.add_argument("--group", type=int, default=8, help="responses per prompt")
+    ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=5, help="timed batches (after one warm-up batch each)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    for name in ("prompts", "group", "max_new_tokens", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            print(f"hf_generate_bench: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            sys.exit(2)
+
+    import torch
+    import transformers
+    import rlpp.lm
+
+    torch113_compat.patch_fsdp_import()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    tok = transformers.AutoTokenizer.from_pretrained(args.hf_dir)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(args.hf_dir, torch_dtype=torch.float32).eval()
+    ours = rlpp.lm.load(args.model_dir)
+    eos = tok.eos_token_id
+
+    def hf_round(prompts):
+        rows = [p for p in prompts for _ in range(args.group)]
+        enc = tok(rows, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        with torch.no_grad():
+            out = hf.generate(**enc, do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
+                              max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos)
+        new = out[:, enc["input_ids"].size(1):]  # (B, N)
+        is_eos = new == eos
+        first = torch.where(is_eos.any(1), is_eos.int().argmax(1) + 1, torch.full_like(is_eos[:, 0], new.size(1),
+                                                                                        dtype=torch.long))
+        return int(first.sum())
+
+    def rlpp_round(prompts, seed):
+        g = ours.generate(prompts, samplers=[{"name": "temperature", "temperature": 1.0}],
+                          generation={"max_new_tokens": args.max_new_tokens, "num_return_sequences": args.group,
+                                      "seed": seed})
+        return int(g["lengths"].sum())
+
+    batches = [[p for p, _ in arith_prompts.problems(args.prompts, seed=args.seed * 1000 + r)]
+               for r in range(args.rounds + 1)]
+    result = {"rows_per_batch": args.prompts * args.group, "max_new_tokens": args.max_new_tokens,
+              "rounds": args.rounds, "threads": torch.get_num_threads()}
+    for name, fn in (("hf", lambda b, r: hf_round(b)), ("rlpp", lambda b, r: rlpp_round(b, args.seed + r))):
+        fn(batches[0], 0)  # warm-up
+        tokens, t0 = 0, time.perf_counter()
+        for r in range(1, args.rounds + 1):
+            tokens += fn(batches[r], r)
+        seconds = time.perf_counter() - t0
+        result[f"{name}_tokens"] = tokens
+        result[f"{name}_seconds"] = round(seconds, 3)
+        result[f"{name}_tokens_per_s"] = round(tokens / seconds, 1)
+        result[f"{name}_tokens_per_row"] = round(tokens / (args.rounds * args.prompts * args.group), 2)
+    result["ratio_rlpp_over_hf"] = round(result["rlpp_tokens_per_s"] / result["hf_tokens_per_s"], 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
