@@ -72,11 +72,13 @@ int64_t KdTree::build(int64_t begin, int64_t end, std::vector<int64_t>& order, c
   return id;
 }
 
-// Rows left of the split have x[d] <= split and rows right of it x[d] >= split, so a point across
-// the plane is at least (q[d] − split)² away: the other side is searched unless that bound exceeds
-// the best distance so far (equal bounds are searched, for the lowest index among ties). With
-// rounding the bound stays valid: the distance's terms are non-negative and rounding is monotone.
-void KdTree::search(int64_t id, const float* q, Hit* best) const {
+// Rows left of a split have x[d] <= split and rows right of it x[d] >= split, so a cell is at
+// least sqrt(Σ_d off_d²) away, off_d being the query's distance to the cell's nearest boundary
+// plane in dimension d (the incremental bound of Arya & Mount 1993, as nanoflann keeps it). A
+// cell is searched unless that bound exceeds the best distance so far (equal bounds are
+// searched, for the lowest index among ties); the bound is shrunk by a relative 1e-9 so that its
+// own rounding can never prune a point at the best distance.
+void KdTree::search(int64_t id, const float* q, double rd, double* off, Hit* best) const {
   const Node& node = nodes_[static_cast<size_t>(id)];
   if (node.left < 0) {
     for (int64_t r = node.begin; r < node.end; ++r) {
@@ -86,15 +88,23 @@ void KdTree::search(int64_t id, const float* q, Hit* best) const {
     }
     return;
   }
-  const double diff = static_cast<double>(q[node.split_dim]) - static_cast<double>(node.split);
+  const int64_t d = node.split_dim;
+  const double diff = static_cast<double>(q[d]) - static_cast<double>(node.split);
   const int64_t first = diff <= 0 ? node.left : node.right, second = diff <= 0 ? node.right : node.left;
-  search(first, q, best);
-  if (diff * diff <= best->dist2) search(second, q, best);
+  search(first, q, rd, off, best);
+  const double saved = off[d];
+  const double rd_far = rd - saved * saved + diff * diff;
+  if (rd_far * (1 - 1e-9) <= best->dist2) {
+    off[d] = diff;
+    search(second, q, rd_far, off, best);
+    off[d] = saved;
+  }
 }
 
 KdTree::Hit KdTree::nearest(const float* query) const {
   Hit best{-1, std::numeric_limits<double>::infinity()};
-  search(0, query, &best);
+  std::vector<double> off(static_cast<size_t>(dim_), 0.0);
+  search(0, query, 0.0, off.data(), &best);
   return best;
 }
 

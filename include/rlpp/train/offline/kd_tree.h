@@ -38,7 +38,8 @@ class KdTree {
     float split = 0;  // left holds rows with x[split_dim] <= split, right those >= split
   };
   int64_t build(int64_t begin, int64_t end, std::vector<int64_t>& order, const float* src);
-  void search(int64_t node, const float* q, Hit* best) const;
+  // rd: Σ off² of the cell; off: (dim) the query's per-dimension distance to the cell.
+  void search(int64_t node, const float* q, double rd, double* off, Hit* best) const;
 
   int64_t n_ = 0, dim_ = 0, leaf_size_ = 16;
   std::vector<float> points_;   // (n, dim) in tree order
