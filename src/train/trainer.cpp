@@ -2,6 +2,10 @@
 
 #include "rlpp/train/lm/lm_trainer.h"
 #include "rlpp/train/lm/rlvr_trainer.h"
+#include "rlpp/train/offline/bc.h"
+#include "rlpp/train/offline/cql.h"
+#include "rlpp/train/offline/iql.h"
+#include "rlpp/train/offline/td3_bc.h"
 #include "rlpp/train/offpolicy/trainers.h"
 #include "rlpp/train/ppo_trainer.h"
 #include "rlpp/train/props_trainer.h"
@@ -29,6 +33,10 @@ core::Registry<TrainerFactory>& algorithm_registry() {
     r.add("sac", offpolicy::make_sac_trainer, "soft actor-critic for continuous control (CleanRL's details, alpha autotuned; docs/offpolicy.md)");
     r.add("td3", offpolicy::make_td3_trainer, "TD3 for continuous control (CleanRL's details; docs/offpolicy.md)");
     r.add("dqn", offpolicy::make_dqn_trainer, "(Double) DQN for discrete actions, epsilon-greedy (CleanRL's dqn.py; docs/offpolicy.md)");
+    r.add("bc", offline::make_bc_trainer, "behaviour cloning from a D4RL-layout dataset (offline; docs/offline.md)");
+    r.add("td3_bc", offline::make_td3_bc_trainer, "TD3+BC offline RL (Fujimoto & Gu 2021, alpha 2.5; docs/offline.md)");
+    r.add("iql", offline::make_iql_trainer, "implicit Q-learning offline RL (Kostrikov et al. 2021, expectile 0.7, beta 3; docs/offline.md)");
+    r.add("cql", offline::make_cql_trainer, "conservative Q-learning, CQL(H) on SAC (Kumar et al. 2020, alpha 5; docs/offline.md)");
     r.add("rlvr", lm::make_rlvr_trainer, "RL with verifiable rewards for language models (any advantage x objective)");
     return r;
   }();

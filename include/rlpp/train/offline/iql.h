@@ -1,0 +1,58 @@
+// Implicit Q-learning (Kostrikov, Nair & Levine 2021, arXiv 2110.06169) as the authors'
+// implicit_q_learning code (learner.py, value_net.py, actor.py) with its locomotion settings:
+// per gradient step, in this order,
+//   V:  L_V = mean_b L_2^τ(min(Q1', Q2')(s_b, a_b) − V(s_b)),  L_2^τ(u) = |τ − 1(u < 0)| u²,  τ = 0.7
+//       (Q' the target critics);
+//   π:  L_π = −mean_b w_b log π(a_b|s_b),  w_b = min(exp(β (min(Q1', Q2')(s_b, a_b) − V(s_b))), 100),  β = 3
+//       (advantage-weighted regression with the updated V; π a Gaussian whose mean is tanh of an
+//       MLP (times the action scale, plus the bias) and whose log-std is a state-independent
+//       parameter clipped to [−5, 2], as the code's NormalTanhPolicy with
+//       tanh_squash_distribution=False, state_dependent_std=False);
+//   Q:  L_Q = mean_b (Q1(s_b, a_b) − y_b)² + mean_b (Q2(s_b, a_b) − y_b)²,  y = r + γ (1 − d) V(s')
+//       (with the updated V);
+//   Q' ← τ_p Q + (1 − τ_p) Q',  τ_p = 0.005.
+// Adam 3e-4 for all three; the actor's learning rate decays as the code's
+// optax.cosine_decay_schedule over the run: lr_t = lr · ½ (1 + cos(π t / T)), T = the run's
+// gradient steps. Rewards scaled by 1000 / (max − min episode return) (offline.normalize_rewards,
+// the code's locomotion `normalize`). Acting: the Gaussian's mean. Losses pure and tested
+// (tests/train/offline/offline_losses_test.cpp).
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "rlpp/core/config.h"
+#include "rlpp/train/trainer.h"
+
+namespace rlpp::train::offline {
+
+// The [iql] section (the paper's locomotion settings).
+struct IqlOptions {
+  double actor_lr = 3e-4;
+  double critic_lr = 3e-4;
+  double value_lr = 3e-4;
+  double expectile = 0.7;       // τ of the expectile loss
+  double temperature = 3.0;     // β of the advantage weights
+  double max_weight = 100.0;    // clip of exp(β A)
+  double tau = 0.005;           // Polyak coefficient of the target critics
+  bool cosine_actor_lr = true;  // the code's cosine decay of the actor's lr over the run
+  std::vector<int64_t> hidden{256, 256};
+
+  void bind(core::Binder& b);
+};
+
+// mean_b |τ − 1(u_b < 0)| u_b², u = q − v. diff: (B).
+torch::Tensor expectile_loss(const torch::Tensor& diff, double expectile);
+// min(exp(β · adv), max_weight), elementwise. adv: (B).
+torch::Tensor awr_weights(const torch::Tensor& adv, double temperature, double max_weight);
+// −mean_b w_b logp_b. weights (B) without gradient, logp (B).
+torch::Tensor awr_actor_loss(const torch::Tensor& weights, const torch::Tensor& logp);
+// log N(a; μ, diag σ²) summed over the action components. mean, actions: (B, A); log_std: (A) or (B, A) -> (B).
+torch::Tensor gaussian_log_prob(const torch::Tensor& mean, const torch::Tensor& log_std, const torch::Tensor& actions);
+// lr · ½ (1 + cos(π · min(t, T) / T)) (optax.cosine_decay_schedule with alpha 0).
+double cosine_decay(double lr, int64_t t, int64_t total);
+
+std::unique_ptr<Trainer> make_iql_trainer(const core::Recipe& recipe, const RunContext& ctx);
+
+}  // namespace rlpp::train::offline

@@ -1,0 +1,204 @@
+#include "rlpp/train/offline/iql.h"
+
+#include <cmath>
+
+#include "rlpp/train/offline/offline_run.h"
+#include "rlpp/train/offpolicy/networks.h"
+
+namespace rlpp::train::offline {
+
+void IqlOptions::bind(core::Binder& b) {
+  using core::Bounds;
+  b.num("actor_lr", actor_lr, "Adam learning rate of the actor (cosine-decayed when cosine_actor_lr)", Bounds::positive());
+  b.num("critic_lr", critic_lr, "Adam learning rate of the twin critics", Bounds::positive());
+  b.num("value_lr", value_lr, "Adam learning rate of V", Bounds::positive());
+  b.num("expectile", expectile, "tau of the expectile loss of V (0.5 = mean regression)", Bounds::closed(0, 1));
+  b.num("temperature", temperature, "beta of the advantage weights exp(beta * A)", Bounds::non_negative());
+  b.num("max_weight", max_weight, "clip of the advantage weights", Bounds::positive());
+  b.num("tau", tau, "Polyak coefficient of the target critics", Bounds::closed(0, 1));
+  b.flag("cosine_actor_lr", cosine_actor_lr, "cosine decay of the actor's learning rate over the run (the paper's code)");
+  b.integers("hidden", hidden, "hidden widths of the actor, critic and value MLPs (ReLU)", Bounds::closed(1, 1 << 16));
+}
+
+torch::Tensor expectile_loss(const torch::Tensor& diff, double expectile) {
+  const torch::Tensor weight = torch::where(diff > 0, torch::full_like(diff, expectile), torch::full_like(diff, 1.0 - expectile));
+  return (weight * diff.pow(2)).mean();
+}
+
+torch::Tensor awr_weights(const torch::Tensor& adv, double temperature, double max_weight) {
+  return torch::clamp_max(torch::exp(adv * temperature), max_weight);
+}
+
+torch::Tensor awr_actor_loss(const torch::Tensor& weights, const torch::Tensor& logp) { return -(weights * logp).mean(); }
+
+torch::Tensor gaussian_log_prob(const torch::Tensor& mean, const torch::Tensor& log_std, const torch::Tensor& actions) {
+  const torch::Tensor z = (actions - mean) * torch::exp(-log_std);
+  return (-0.5 * z.pow(2) - log_std - 0.5 * std::log(2.0 * M_PI)).sum(-1);
+}
+
+double cosine_decay(double lr, int64_t t, int64_t total) {
+  const double x = static_cast<double>(std::min(t, total)) / static_cast<double>(std::max<int64_t>(total, 1));
+  return lr * 0.5 * (1.0 + std::cos(M_PI * x));
+}
+
+namespace {
+
+// V(s): the MLP on s. obs (B, obs_dim) -> (B).
+class ValueNetImpl : public torch::nn::Module {
+ public:
+  ValueNetImpl(int64_t obs_dim, const std::vector<int64_t>& hidden) {
+    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, 1));
+  }
+  torch::Tensor forward(const torch::Tensor& obs) { return net->forward(obs).squeeze(1); }
+  torch::nn::Sequential net{nullptr};
+};
+TORCH_MODULE(ValueNet);
+
+// IQL's actor: mean = tanh(MLP(s)) · scale + bias (B, A), log σ a parameter (A) clipped to [−5, 2].
+class IqlActorImpl : public torch::nn::Module {
+ public:
+  IqlActorImpl(int64_t obs_dim, int64_t act_dim, const std::vector<int64_t>& hidden, torch::Tensor scale_,
+               torch::Tensor bias_) {
+    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, act_dim));
+    log_std = register_parameter("log_std", torch::zeros({act_dim}));
+    scale = register_buffer("scale", scale_);
+    bias = register_buffer("bias", bias_);
+  }
+  torch::Tensor mean(const torch::Tensor& obs) { return torch::tanh(net->forward(obs)) * scale + bias; }
+  torch::Tensor clipped_log_std() { return log_std.clamp(-5.0, 2.0); }
+  torch::nn::Sequential net{nullptr};
+  torch::Tensor log_std, scale, bias;  // (A)
+};
+TORCH_MODULE(IqlActor);
+
+OfflineOptions iql_defaults() {
+  OfflineOptions o;  // implicit_q_learning train_offline.py (locomotion)
+  o.batch_size = 256;
+  o.gamma = 0.99;
+  o.normalize_rewards = true;
+  return o;
+}
+
+class IqlTrainer : public OfflineRun {
+ public:
+  IqlTrainer(const core::Recipe& recipe, const RunContext& ctx) : OfflineRun(recipe, ctx, iql_defaults(), "iql") {
+    opts_ = core::read_options<IqlOptions>(recipe, "iql");
+    recipe.check_all_used();
+    actor_ = IqlActor(obs_dim_, act_dim_, opts_.hidden, action_scale(), action_bias());
+    value_ = ValueNet(obs_dim_, opts_.hidden);
+    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
+    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
+    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
+    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
+    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
+    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
+    low_t_ = action_low();
+    high_t_ = action_high();
+    std::vector<torch::Tensor> q_params = qf1_->parameters();
+    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
+    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.critic_lr));
+    v_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.value_lr));
+    actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.actor_lr));
+    declare_metrics({metric::kValueLoss, metric::kValues, metric::kActorLoss, metric::kAdvWeight, metric::kQfLoss,
+                     metric::kQf1Values});
+    toml::table own;
+    core::write_options(opts_, &own, "iql");
+    start(recipe, own);
+  }
+
+ private:
+  int64_t checkpoint_version() const override { return 1; }
+
+  torch::Tensor act(const torch::Tensor& obs) override {
+    return torch::max(torch::min(actor_->mean(obs), high_t_), low_t_);
+  }
+
+  double actor_lr_at(int64_t t) const {
+    return opts_.cosine_actor_lr ? cosine_decay(opts_.actor_lr, t, total_gradient_steps()) : opts_.actor_lr;
+  }
+
+  void train_step(const offpolicy::ReplaySample& batch, int64_t step_index) override {
+    torch::Tensor q_target_sa;  // min(Q1', Q2')(s, a), (B)
+    {
+      torch::NoGradGuard no_grad;
+      q_target_sa = torch::min(qf1_target_->forward(batch.obs, batch.actions), qf2_target_->forward(batch.obs, batch.actions));
+    }
+    // V
+    const torch::Tensor v = value_->forward(batch.obs);
+    const torch::Tensor v_loss = expectile_loss(q_target_sa - v, opts_.expectile);
+    v_opt_->zero_grad();
+    v_loss.backward();
+    v_opt_->step();
+    accumulate(metric::kValueLoss, v_loss.item<double>());
+    accumulate(metric::kValues, v.mean().item<double>());
+    // π, with the updated V
+    torch::Tensor weights, next_v;
+    {
+      torch::NoGradGuard no_grad;
+      weights = awr_weights(q_target_sa - value_->forward(batch.obs), opts_.temperature, opts_.max_weight);
+      next_v = value_->forward(batch.next_obs);
+    }
+    static_cast<torch::optim::AdamOptions&>(actor_opt_->param_groups()[0].options()).lr(actor_lr_at(step_index));
+    const torch::Tensor logp = gaussian_log_prob(actor_->mean(batch.obs), actor_->clipped_log_std(), batch.actions);
+    const torch::Tensor actor_loss = awr_actor_loss(weights, logp);
+    actor_opt_->zero_grad();
+    actor_loss.backward();
+    actor_opt_->step();
+    accumulate(metric::kActorLoss, actor_loss.item<double>());
+    accumulate(metric::kAdvWeight, weights.mean().item<double>());
+    // Q, toward r + γ (1 − d) V(s') with the updated V
+    const torch::Tensor target = batch.returns + batch.discount * next_v;
+    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
+    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
+    q_opt_->zero_grad();
+    qf_loss.backward();
+    q_opt_->step();
+    accumulate(metric::kQfLoss, qf_loss.item<double>());
+    accumulate(metric::kQf1Values, q1.mean().item<double>());
+    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
+    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+  }
+
+  void add_row_values(core::MetricRow* row) override {
+    row->push_back({metric::kActorLr, actor_lr_at(std::max<int64_t>(gradient_steps_done() - 1, 0))});
+  }
+
+  void save_model(CheckpointWriter& w) override {
+    save_module(w, "actor", *actor_);
+    save_module(w, "value", *value_);
+    save_module(w, "qf1", *qf1_);
+    save_module(w, "qf2", *qf2_);
+    save_module(w, "qf1_target", *qf1_target_);
+    save_module(w, "qf2_target", *qf2_target_);
+    save_optimizer(w, "q_optimizer", *q_opt_);
+    save_optimizer(w, "value_optimizer", *v_opt_);
+    save_optimizer(w, "actor_optimizer", *actor_opt_);
+  }
+
+  void load_model(CheckpointReader& r) override {
+    load_module(r, "actor", *actor_);
+    load_module(r, "value", *value_);
+    load_module(r, "qf1", *qf1_);
+    load_module(r, "qf2", *qf2_);
+    load_module(r, "qf1_target", *qf1_target_);
+    load_module(r, "qf2_target", *qf2_target_);
+    load_optimizer(r, "q_optimizer", *q_opt_);
+    load_optimizer(r, "value_optimizer", *v_opt_);
+    load_optimizer(r, "actor_optimizer", *actor_opt_);
+  }
+
+  IqlOptions opts_;
+  torch::Tensor low_t_, high_t_;  // (A)
+  IqlActor actor_{nullptr};
+  ValueNet value_{nullptr};
+  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
+  std::unique_ptr<torch::optim::Adam> q_opt_, v_opt_, actor_opt_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> make_iql_trainer(const core::Recipe& recipe, const RunContext& ctx) {
+  return std::make_unique<IqlTrainer>(recipe, ctx);
+}
+
+}  // namespace rlpp::train::offline
