@@ -209,7 +209,7 @@ TEST(Overlong, MaskZeroesTruncatedRows) {
 TEST(SelectorRegistry, ListsEveryName) {
   const std::set<std::string> want = {"dynamic_sampling", "overlong_shaping", "overlong_mask", "d3s_sample",
                                       "d3s_token", "capo", "top_entropy", "tis_token", "tis_sequence",
-                                      "ratio_mask_token", "ratio_mask_sequence"};
+                                      "ratio_mask_token", "ratio_mask_sequence", "m2po"};
   std::set<std::string> got;
   for (const auto& [name, summary] : list_selectors()) {
     got.insert(name);

@@ -5,6 +5,7 @@
 #include "rlpp/algo/d3s.h"
 #include "rlpp/algo/dynamic_sampling.h"
 #include "rlpp/algo/entropy.h"
+#include "rlpp/algo/m2po.h"
 #include "rlpp/algo/off_policy.h"
 #include "rlpp/algo/overlong.h"
 
@@ -58,6 +59,8 @@ core::Registry<SelectorFactory>& selector_registry() {
           "mask tokens whose learner/behaviour ratio is outside [lo, hi]");
     r.add("ratio_mask_sequence", function_selector<RatioMaskOptions, &ratio_mask_sequence_select>(),
           "mask responses whose sequence ratio is outside [lo, hi]");
+    r.add("m2po", function_selector<M2poOptions, &m2po_select>(),
+          "mask the largest (log r)^2 tokens until the batch's mean (log r)^2 <= tau (M2PO, arXiv 2510.01161)");
     return r;
   }();
   return registry;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <iostream>
 #include <numeric>
 
@@ -33,6 +34,7 @@
 #include "rlpp/sample/sampler_chain.h"
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/lm/adamw.h"
+#include "rlpp/train/lm/async_rollouts.h"
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/model_section.h"
@@ -60,6 +62,12 @@ void RlvrOptions::bind(core::Binder& b) {
   b.integer("mismatch_every", mismatch_every, "steps between train-inference mismatch measurements on a fresh batch "
             "(mismatch/*: recorded vs recomputed log-probs; one extra no-grad forward; 0 = off)",
             Bounds::closed(0, 1 << 30));
+  b.integer("max_staleness", max_staleness, "0 = synchronous; s > 0 = asynchronous rollouts: a worker thread samples "
+            "batch k from the policy of version max(0, k - s) while the learner trains (every trained token at most s "
+            "versions old)", Bounds::closed(0, 64));
+  b.choice("proximal", proximal, {"recomputed", "behaviour"},
+           "proximal log-probs of stale data: recomputed under the learner's weights at the start of the step "
+           "(decoupled PPO), or the sampling-time ones (the objective's ratio sees the staleness)");
   update.bind(b);
   b.num("learning_rate", learning_rate, "AdamW learning rate (after rl.lr_warmup_steps)", Bounds::positive());
   b.num("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices and embeddings only)", Bounds::non_negative());
@@ -124,6 +132,11 @@ struct Collected {
   RolloutBatch extra;
   torch::Tensor extra_advantages;
   double extra_entropy = 0;
+  // Asynchronous rollouts (rl.max_staleness > 0): the policy version the batch was sampled from, per
+  // token, and the mismatch meter's log π recomputed under those sampling weights (when metered).
+  int64_t sampled_version = 0;
+  torch::Tensor version;       // (B, N) int64
+  torch::Tensor logp_learner;  // (B, N) fp32 or {}
 };
 
 class RlvrTrainer : public LmRun {
@@ -174,6 +187,7 @@ class RlvrTrainer : public LmRun {
                         " ranks that share each step's prompts");
       update_->set_comm(c);
     }
+    if (opts_.max_staleness > 0) setup_async(recipe);
     finish_setup();
   }
 
@@ -200,7 +214,7 @@ class RlvrTrainer : public LmRun {
   RolloutBatch generate_round(double* gen_seconds, int64_t* gen_tokens) {
     const algo::SpoTracker* priority = nullptr;
     if (opts_.prompt_sampling == "prioritized") priority = tracker_ ? tracker_ : &success_;
-    last_pick_ = prompts_->next(opts_.prompts_per_step, rng_, priority);
+    last_pick_ = prompts_->next(opts_.prompts_per_step, *prompt_rng_, priority);
     const std::vector<int64_t> counts = allocate(last_pick_.ids);
     if (world_size() == 1) return rollouts(last_pick_, counts, *generator_, gen_seconds, gen_tokens);
     const size_t P = last_pick_.ids.size(), W = static_cast<size_t>(world_size()), r = static_cast<size_t>(rank());
@@ -233,16 +247,16 @@ class RlvrTrainer : public LmRun {
       mt.max_total_tokens = opts_.max_total_tokens;
       mt.add_bos = data_opts_.add_bos;
       const auto t0 = std::chrono::steady_clock::now();
-      model_->eval();
-      RolloutBatch b = multi_turn_rollout(*model_, *tokenizer_, gen, envs, row_ids, mt);
-      model_->train();
+      (*gen_model_)->eval();
+      RolloutBatch b = multi_turn_rollout(**gen_model_, *tokenizer_, gen, envs, row_ids, mt);
+      (*gen_model_)->train();
       *gen_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       *gen_tokens += b.lengths.sum().item<int64_t>();
       return b;
     }
-    model_->eval();
-    const sample::Generation g = gen.generate(*model_, rows);
-    model_->train();
+    (*gen_model_)->eval();
+    const sample::Generation g = gen.generate(**gen_model_, rows);
+    (*gen_model_)->train();
     *gen_seconds += g.seconds;
     *gen_tokens += g.tokens_generated;
     const int64_t B = g.tokens.size(0);
@@ -260,9 +274,10 @@ class RlvrTrainer : public LmRun {
                                    torch::tensor(correct, torch::kFloat32));
   }
 
-  Collected collect() {
+  // The batch trained at RL step `index` (the current step when synchronous).
+  Collected collect(int64_t index) {
     // Sampling is reseeded from (seed, step), so a resumed run draws what an uninterrupted one would.
-    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(step_) +
+    generator_->reseed(static_cast<uint64_t>(run_.seed) * 1000003ULL + static_cast<uint64_t>(index) +
                        static_cast<uint64_t>(rank()) * 0x9E3779B97F4A7C15ULL);
     dist::Comm* dp = comm();
     double gen_seconds = 0;
@@ -307,7 +322,7 @@ class RlvrTrainer : public LmRun {
     const dist::RowSplit split = dist::row_split(dp, c.batch.rows());
     if (split.total > 0) {  // on the global batch; this rank keeps its rows
       algo::SelectionInput si = gathered(
-          dp, split, selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp, c.batch.logp_sample));
+          dp, split, selection_input(c.batch, c.reward, torch::Tensor(), c.batch.logp, c.batch.logp_sample, index));
       for (auto& [name, sel] : selectors_) {
         if (!sel->shapes_rewards()) continue;
         si.seq_rewards = sel->select(si).seq_rewards.to(torch::kFloat32);
@@ -359,7 +374,6 @@ class RlvrTrainer : public LmRun {
         c.metrics.emplace_back("rl/extra_reward_mean", x[1] / x[0]);
       }
     }
-    last_reward_ = c.metrics.front().second;
     return c;
   }
 
@@ -382,7 +396,8 @@ class RlvrTrainer : public LmRun {
   }
 
   algo::SelectionInput selection_input(const RolloutBatch& b, const torch::Tensor& reward, const torch::Tensor& adv,
-                                       const torch::Tensor& logp_proximal, const torch::Tensor& logp_behaviour) const {
+                                       const torch::Tensor& logp_proximal, const torch::Tensor& logp_behaviour,
+                                       int64_t step) const {
     algo::SelectionInput si;
     si.seq_rewards = reward;
     si.group_ids = b.group_id;
@@ -393,7 +408,7 @@ class RlvrTrainer : public LmRun {
     si.entropy = b.entropy;
     si.logp = logp_proximal;        // the policy the update starts from
     si.logp_old = logp_behaviour;   // the distribution the tokens were sampled from
-    si.step = step_;
+    si.step = step;
     return si;
   }
 
@@ -401,19 +416,32 @@ class RlvrTrainer : public LmRun {
 
   core::MetricRow train_step() override {
     const auto t0 = std::chrono::steady_clock::now();
-    if (!live_ || live_->age >= opts_.reuse_steps) live_ = collect();
+    // Staleness: the steps a reused batch has been trained on, or (asynchronous) the versions between
+    // the batch's sampling weights and the learner's.
+    int64_t staleness = 0;
+    double waited = 0;
+    if (async()) {
+      live_ = take_async(&waited);
+      staleness = step_ - live_->sampled_version;
+      last_reward_ = live_->metrics.front().second;
+    } else if (!live_ || live_->age >= opts_.reuse_steps) {
+      live_ = collect(step_);
+      last_reward_ = live_->metrics.front().second;
+    }
     Collected& c = *live_;
+    if (!async()) staleness = c.age;
     const RolloutBatch& b = c.batch;
     const int64_t B = b.rows();
     core::MetricRow row = c.metrics;
     dist::Comm* dp = comm();
     const dist::RowSplit split = dist::row_split(dp, B);
-    row.emplace_back("rl/staleness", static_cast<double>(c.age));
+    row.emplace_back("rl/staleness", static_cast<double>(staleness));
     row.emplace_back("rl/batch_responses", static_cast<double>(split.total));
     const auto t1 = std::chrono::steady_clock::now();
     if (split.total == 0) {  // every group of every round had equal rewards: nothing to learn from
       ++c.age;
       row.emplace_back("rl/skipped_update", 1.0);
+      if (async()) publish_async(&row, c, torch::Tensor(), waited, t0);
       return row;
     }
     const int64_t Lp = b.prompt_tokens.size(1);
@@ -424,24 +452,28 @@ class RlvrTrainer : public LmRun {
     //   behaviour  log q, the distribution the tokens were drawn from (after the samplers), recorded;
     //   proximal   log π at the parameters the step starts from, which the ratio and clip are
     //              anchored to: for a fresh batch the sampling-time ones, so the engine's recorded
-    //              log π at T = 1; for a reused (stale) batch recomputed;
+    //              log π at T = 1; for a reused or asynchronous (stale) batch recomputed, or with
+    //              rl.proximal = "behaviour" the recorded sampling-time ones still;
     //   current    log π_θ, recomputed with gradient inside the update.
     const torch::Tensor& logp_behaviour = b.logp_sample;  // (B, N)
     torch::Tensor logp_proximal = b.logp;                  // (B, N)
-    // The mismatch meter's learner side: log π recomputed at the sampling weights (a fresh batch).
-    torch::Tensor logp_learner;  // (B, N) or {}
-    const bool meter = c.age == 0 && opts_.mismatch_every > 0 && step_ % opts_.mismatch_every == 0;
-    if ((c.age > 0 || meter) && B > 0) {
+    const bool recompute = staleness > 0 && opts_.proximal == "recomputed";
+    // The mismatch meter's learner side: log π recomputed at the sampling weights (a fresh batch;
+    // asynchronous: by the worker, on its copy of those weights).
+    torch::Tensor logp_learner = async() ? c.logp_learner : torch::Tensor();  // (B, N) or {}
+    const bool meter = async() ? logp_learner.defined()
+                               : c.age == 0 && opts_.mismatch_every > 0 && step_ % opts_.mismatch_every == 0;
+    if ((recompute || (meter && !async())) && B > 0) {
       torch::NoGradGuard no_grad;
       const torch::Tensor recomputed =
           nn::lm::token_logprobs(model_, tokens, attention, opts_.update.logprob_chunk).logp.slice(1, Lp) *
           b.mask.to(torch::kFloat32);
-      (c.age > 0 ? logp_proximal : logp_learner) = recomputed;
+      (recompute ? logp_proximal : logp_learner) = recomputed;
     }
     // Selection: which tokens enter the loss, with which weight (on the global batch).
     torch::Tensor weight;  // (B, N) or {}
     algo::SelectionInput si =
-        gathered(dp, split, selection_input(b, c.reward, c.advantages, logp_proximal, logp_behaviour));
+        gathered(dp, split, selection_input(b, c.reward, c.advantages, logp_proximal, logp_behaviour, step_));
     for (auto& [name, sel] : selectors_) {
       if (sel->shapes_rewards()) continue;  // ran before the advantages
       const algo::SelectionOutput out = sel->select(si);
@@ -461,7 +493,7 @@ class RlvrTrainer : public LmRun {
     ub.advantages = c.advantages;
     ub.logp_old = logp_proximal;
     ub.turn = b.turn;
-    ub.fresh = c.age == 0;
+    ub.fresh = c.age == 0;  // asynchronous batches are trained once: always fresh
     ub.sampled_entropy = b.entropy;
     ub.valid = valid_mask;
     if (c.extra.rows() > 0) {
@@ -518,9 +550,82 @@ class RlvrTrainer : public LmRun {
     row.insert(row.end(), update_row.begin(), update_row.end());
     row.insert(row.end(), {
         {"perf/train_tokens_per_s", epochs_tokens / std::max(train_s, 1e-9)},
-        {"perf/step_seconds", std::chrono::duration<double>(t2 - t0).count()},
     });
+    if (async()) {
+      publish_async(&row, c, mask, waited, t0);
+    } else {
+      row.emplace_back("perf/step_seconds", std::chrono::duration<double>(t2 - t0).count());
+    }
     return row;
+  }
+
+  // ---- asynchronous rollouts (rl.max_staleness > 0, async_rollouts.h) -----------------------------
+
+  bool async() const { return opts_.max_staleness > 0; }
+
+  void setup_async(const core::Recipe& recipe) {
+    const std::string at = recipe.origin("rl.max_staleness") + ": rl.max_staleness = " +
+                           std::to_string(opts_.max_staleness) + " (asynchronous rollouts) ";
+    core::require(world_size() == 1, at + "runs in one process; data-parallel asynchronous rollouts are not implemented");
+    core::require(opts_.reuse_steps == 1, at + "trains each batch once: set rl.reuse_steps = 1");
+    core::require(!update_->wants_extra_rollouts(), at + "does not support an entropy control's extra rollouts (AEPO)");
+    core::require(!opts_.hapo_temperature_stats, at + "does not support rl.hapo_temperature_stats");
+    core::require(!dialogue_, at + "does not support dialogue tasks (multi-turn rollouts)");
+    sampler_model_ = nn::lm::TransformerLm(model_->config());
+    gen_model_ = &sampler_model_;
+    worker_rng_.reseed(static_cast<uint64_t>(run_.seed) * 0x9E3779B97F4A7C15ULL + 0xA5A5ULL);
+    prompt_rng_ = &worker_rng_;
+  }
+
+  // Batch `index`, made on the worker thread from the weights of version max(0, index − s).
+  Collected produce(int64_t index, const WeightSnapshot& weights) {
+    load_snapshot(weights, sampler_model_.ptr().get());
+    Collected c = collect(index);
+    c.sampled_version = weights.version;
+    c.version = torch::full(c.batch.mask.sizes(), weights.version, torch::kInt64);  // (B, N)
+    if (opts_.mismatch_every > 0 && index % opts_.mismatch_every == 0 && c.batch.rows() > 0) {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor tokens = torch::cat({c.batch.prompt_tokens, c.batch.tokens}, 1);
+      const torch::Tensor attention = torch::cat({c.batch.prompt_mask, c.batch.attend}, 1);
+      c.logp_learner = nn::lm::token_logprobs(sampler_model_, tokens, attention, opts_.update.logprob_chunk)
+                           .logp.slice(1, c.batch.prompt_tokens.size(1)) *
+                       c.batch.mask.to(torch::kFloat32);
+    }
+    return c;
+  }
+
+  Collected take_async(double* waited) {
+    if (!pipeline_) {
+      pipeline_ = std::make_unique<RolloutPipeline<Collected>>(
+          opts_.max_staleness, run_.total_steps,
+          [this](int64_t index, const WeightSnapshot& w) { return produce(index, w); });
+    }
+    if (!pipeline_->started()) {
+      pipeline_->start(std::max(async_next_, step_), std::move(async_restored_), take_snapshot(*model_, step_));
+      async_restored_.clear();
+      run_started_ = std::chrono::steady_clock::now();
+    }
+    return pipeline_->take(step_, waited);
+  }
+
+  // After the step: publish version step_ + 1, and the staleness and pipeline metrics.
+  void publish_async(core::MetricRow* row, const Collected& c, const torch::Tensor& trained, double waited,
+                     std::chrono::steady_clock::time_point t0) {
+    pipeline_->publish(take_snapshot(*model_, step_ + 1));
+    if (trained.defined()) {
+      const auto sm = staleness_metrics(c.version, trained, step_, opts_.max_staleness);
+      row->insert(row->end(), sm.begin(), sm.end());
+    }
+    const auto now = std::chrono::steady_clock::now();
+    row->insert(row->end(), {
+        {"async/sampled_version", static_cast<double>(c.sampled_version)},
+        {"async/dropped_groups", 0.0},  // the worker pauses at the bound instead
+        {"perf/async_queued", static_cast<double>(pipeline_->queued())},
+        {"perf/async_learner_wait_s", waited},
+        {"perf/async_worker_busy_s_total", pipeline_->worker_busy_seconds()},
+        {"perf/async_elapsed_s_total", std::chrono::duration<double>(now - run_started_).count()},
+        {"perf/step_seconds", std::chrono::duration<double>(now - t0).count()},
+    });
   }
 
   void evaluate_into(core::MetricRow& row) override {
@@ -541,14 +646,79 @@ class RlvrTrainer : public LmRun {
 
   void save_extra(CheckpointWriter& w) const override {
     update_->save(w);
-    prompts_->save(w);
-    w.put_bytes("rl/success_tracker", success_.save().dump());
-    if (tracker_) w.put_bytes("rl/spo_tracker", tracker_->save().dump());
+    if (async() && pipeline_ && pipeline_->started()) {
+      // The worker paused at a batch boundary with every batch sampled from an older version than
+      // the checkpointed weights queued: the prompt state is the worker's, before its next batch.
+      pipeline_->paused(step_ + opts_.max_staleness,
+                        [&](const std::deque<std::pair<int64_t, Collected>>& queue, int64_t next) {
+                          save_prompt_state(w);
+                          save_async(w, queue, next);
+                        });
+    } else {
+      save_prompt_state(w);
+      if (async()) save_async(w, async_restored_, std::max(async_next_, step_));
+    }
     w.put_int("rl/live_batch", has_live() ? 1 : 0);
     if (has_live() && world_size() == 1) save_live(w);  // data-parallel: each rank's rows, in its rank state
   }
 
   bool has_live() const { return live_ && live_->age < opts_.reuse_steps; }
+
+  void save_prompt_state(CheckpointWriter& w) const {
+    prompts_->save(w);
+    w.put_bytes("rl/success_tracker", success_.save().dump());
+    if (tracker_) w.put_bytes("rl/spo_tracker", tracker_->save().dump());
+  }
+
+  // The queued batches (index, sampling version, version per token, behaviour log-probs, the meter's
+  // log-probs), the worker's next batch index and its prompt generator.
+  void save_async(CheckpointWriter& w, const std::deque<std::pair<int64_t, Collected>>& queue, int64_t next) const {
+    w.put_int("rl/async_next", next);
+    w.put_int("rl/async_queued", static_cast<int64_t>(queue.size()));
+    w.put_rng("rl/async_worker_rng", worker_rng_);
+    for (size_t i = 0; i < queue.size(); ++i) {
+      const auto& [index, c] = queue[i];
+      auto& a = w.child("async_rollout_" + std::to_string(i));
+      RolloutBatch b = c.batch;  // shallow: the tensors are shared
+      for (const auto& f : batch_fields(b)) a.write(f.key, *f.tensor);
+      a.write("reward_shaped", c.reward);
+      a.write("advantages", c.advantages.defined() ? c.advantages : torch::Tensor());
+      a.write("pad_token", torch::tensor({b.pad_token}, torch::kInt64));
+      a.write("version", c.version);
+      a.write("logp_learner", c.logp_learner.defined() ? c.logp_learner : torch::zeros({0}));
+      a.write("index", torch::tensor({index, c.sampled_version, c.logp_learner.defined() ? int64_t{1} : int64_t{0}},
+                                     torch::kInt64));
+      nlohmann::json m = nlohmann::json::array();
+      for (const auto& [k, v] : c.metrics) m.push_back({k, v});
+      w.put_bytes("rl/async_metrics_" + std::to_string(i), m.dump());
+    }
+  }
+
+  void load_async(CheckpointReader& r) {
+    async_next_ = r.get_int("rl/async_next");
+    const int64_t n = r.get_int("rl/async_queued");
+    r.get_rng("rl/async_worker_rng", &worker_rng_);
+    async_restored_.clear();
+    for (int64_t i = 0; i < n; ++i) {
+      Collected c;
+      auto& a = r.child("async_rollout_" + std::to_string(i));
+      for (const auto& f : batch_fields(c.batch)) a.read(f.key, *f.tensor);
+      torch::Tensor pad, index, meter;
+      a.read("reward_shaped", c.reward);
+      a.read("advantages", c.advantages);
+      a.read("pad_token", pad);
+      a.read("version", c.version);
+      a.read("logp_learner", meter);
+      a.read("index", index);
+      c.batch.pad_token = pad.item<int64_t>();
+      c.sampled_version = index[1].item<int64_t>();
+      if (index[2].item<int64_t>() == 1) c.logp_learner = meter;
+      for (const auto& e : nlohmann::json::parse(r.get_bytes("rl/async_metrics_" + std::to_string(i)))) {
+        c.metrics.emplace_back(e[0], e[1]);
+      }
+      async_restored_.emplace_back(index[0].item<int64_t>(), std::move(c));
+    }
+  }
 
   void save_rank_state(CheckpointWriter& w) override {
     if (has_live()) save_live(w);
@@ -595,6 +765,7 @@ class RlvrTrainer : public LmRun {
     success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
     if (tracker_) tracker_->load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
     live_.reset();
+    if (async() && r.has("rl/async_next")) load_async(r);
     live_pending_ = r.get_int("rl/live_batch") == 1;
     if (live_pending_ && world_size() == 1) {
       load_live(r);
@@ -646,6 +817,17 @@ class RlvrTrainer : public LmRun {
   std::optional<Collected> live_;
   bool live_pending_ = false;  // a checkpoint's reused batch still to be read from the rank state
   double last_reward_ = 0;
+  // Asynchronous rollouts: the worker's model, prompt generator and the pipeline. Synchronous runs
+  // sample from model_ with rng_.
+  core::Rng worker_rng_;
+  core::Rng* prompt_rng_ = &rng_;
+  nn::lm::TransformerLm sampler_model_{nullptr};
+  nn::lm::TransformerLm* gen_model_ = &model_;
+  std::deque<std::pair<int64_t, Collected>> async_restored_;  // queued batches read from a checkpoint
+  int64_t async_next_ = 0;                                    // the worker's next batch from a checkpoint
+  std::chrono::steady_clock::time_point run_started_;
+  // Last: destroyed first, so the worker stops before the members it uses go.
+  std::unique_ptr<RolloutPipeline<Collected>> pipeline_;
 };
 
 }  // namespace

@@ -12,6 +12,8 @@
 //   [rollout_allocation] name = "knapsack"  (+ its options; default uniform)
 // A task whose instances are dialogues (tool use) is rolled out turn by turn (multi_turn.h); the
 // episode's reward replaces the grader and the [reward] terms.
+// With rl.max_staleness > 0 the rollouts come from a worker thread up to that many policy versions
+// behind the learner (async_rollouts.h).
 // run.total_steps counts RL steps. docs/language-models.md describes the step in full.
 #pragma once
 #include <memory>
@@ -33,6 +35,15 @@ struct RlvrOptions {
   // The train–inference mismatch meter (algo/mismatch.h) on a fresh batch every this many steps: one
   // extra no-grad forward of the batch (0 = off).
   int64_t mismatch_every = 1;
+  // Asynchronous rollouts (async_rollouts.h): 0 = synchronous (sample, then train, every step);
+  // s > 0 = a worker thread samples batch k from the policy of version max(0, k − s) while the
+  // learner trains, so every trained token is at most s versions old.
+  int64_t max_staleness = 0;
+  // The proximal log-probs (the ratio's and clip's anchor) of stale data: "recomputed" under the
+  // learner's weights at the start of the step (decoupled PPO: the importance weight proximal /
+  // behaviour goes to the off-policy selectors), or "behaviour": the sampling-time log π, so the
+  // objective's own ratio sees the staleness (BAPO's adaptive clip, a plain PPO clip).
+  std::string proximal = "recomputed";
   PolicyUpdateOptions update;        // epochs, mini/micro-batches, aggregation, KL, entropy (policy_update.h)
   double learning_rate = 1e-5;
   double weight_decay = 0.0;
