@@ -1,6 +1,8 @@
 #include "rlpp/train/offline/a2pr.h"
 
+#include "rlpp/train/offline/offline_run.h"
 #include "rlpp/train/offpolicy/networks.h"
+#include "rlpp/train/offpolicy/td3.h"
 
 namespace rlpp::train::offline {
 
@@ -88,6 +90,192 @@ A2prActorLoss a2pr_actor_loss(const torch::Tensor& q_pi, const torch::Tensor& pi
       (mask * ((q_recon >= v).to(dt) + (q_data > v).to(dt))).detach().unsqueeze(1);  // (B, 1)
   const torch::Tensor bc = (weight * (pi - target).pow(2)).mean();
   return {-lambda * q_pi.mean() + bc, lambda, bc, use_recon.to(dt).mean(), weight.mean()};
+}
+
+// ---- the trainer ---------------------------------------------------------------------------------
+
+namespace metric {
+inline constexpr const char* kA2prVaeLoss = "a2pr/vae_loss";
+inline constexpr const char* kA2prVaeChosen = "a2pr/vae_chosen";  // fraction of rows regularised toward ã
+inline constexpr const char* kA2prWeight = "a2pr/bc_weight";      // mean advantage weight of the regulariser
+}  // namespace metric
+
+namespace {
+
+OfflineOptions a2pr_defaults() {
+  OfflineOptions o;  // the authors' utils/config.py
+  o.batch_size = 256;
+  o.gamma = 0.99;
+  o.normalize_observations = true;
+  return o;
+}
+
+class ValueNetImpl : public torch::nn::Module {
+ public:
+  ValueNetImpl(int64_t obs_dim, const std::vector<int64_t>& hidden) {
+    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, 1));
+  }
+  torch::Tensor forward(const torch::Tensor& obs) { return net->forward(obs).squeeze(1); }  // (B)
+  torch::nn::Sequential net{nullptr};
+};
+TORCH_MODULE(ValueNet);
+
+class A2prTrainer : public OfflineRun {
+ public:
+  A2prTrainer(const core::Recipe& recipe, const RunContext& ctx) : OfflineRun(recipe, ctx, a2pr_defaults(), "a2pr") {
+    opts_ = core::read_options<A2prOptions>(recipe, "a2pr");
+    recipe.check_all_used();
+    scale_ = action_scale();
+    low_t_ = action_low();
+    high_t_ = action_high();
+    latent_ = opts_.latent_factor * act_dim_;
+    actor_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.actor_hidden, scale_, action_bias());
+    actor_target_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.actor_hidden, scale_, action_bias());
+    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
+    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
+    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
+    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
+    value_ = ValueNet(obs_dim_, opts_.critic_hidden);
+    vae_ = A2prVae(obs_dim_, act_dim_, latent_, opts_.vae_hidden, scale_, action_bias());
+    offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), 1.0);
+    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
+    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
+    std::vector<torch::Tensor> q_params = qf1_->parameters();
+    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
+    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.learning_rate));
+    actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));
+    value_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));
+    vae_opt_ = std::make_unique<torch::optim::Adam>(vae_->parameters(), torch::optim::AdamOptions(opts_.vae_learning_rate));
+    declare_metrics({metric::kQf1Values, metric::kQfLoss, metric::kValueLoss, metric::kValues, metric::kA2prVaeLoss,
+                     metric::kActorLoss, metric::kLambda, metric::kBcLoss, metric::kA2prVaeChosen, metric::kA2prWeight});
+    toml::table own;
+    core::write_options(opts_, &own, "a2pr");
+    start(recipe, own);
+  }
+
+ private:
+  int64_t checkpoint_version() const override { return 1; }
+
+  torch::Tensor act(const torch::Tensor& obs) override { return actor_->forward(obs); }
+
+  void train_step(const offpolicy::ReplaySample& batch, int64_t step_index) override {
+    const int64_t n = batch.obs.size(0);
+    torch::Tensor next_a, next_q_target, target;  // (B, A), (B), (B)
+    {
+      torch::NoGradGuard no_grad;
+      next_a = offpolicy::td3_target_action(actor_target_->forward(batch.next_obs), normal_noise(n, act_dim_),
+                                            opts_.policy_noise, opts_.noise_clip, scale_, low_t_, high_t_);
+      next_q_target = torch::min(qf1_target_->forward(batch.next_obs, next_a), qf2_target_->forward(batch.next_obs, next_a));
+      target = batch.returns + batch.discount * next_q_target;  // td3_critic_target's clipped double Q
+    }
+    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
+    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
+    q_opt_->zero_grad();
+    qf_loss.backward();
+    q_opt_->step();
+    accumulate(metric::kQf1Values, q1.mean().item<double>());
+    accumulate(metric::kQfLoss, qf_loss.item<double>());
+
+    // the value, toward the smaller of the target critics' and the updated critics' bootstrap
+    torch::Tensor value_target;
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor online = torch::min(qf1_->forward(batch.next_obs, next_a), qf2_->forward(batch.next_obs, next_a));
+      value_target = a2pr_value_target(batch.returns, batch.discount, next_q_target, online);
+    }
+    const torch::Tensor v = value_->forward(batch.obs);  // (B), before the value step (as the code's `value`)
+    const torch::Tensor value_loss = (v - value_target).pow(2).mean();
+    value_opt_->zero_grad();
+    value_loss.backward();
+    value_opt_->step();
+    accumulate(metric::kValueLoss, value_loss.item<double>());
+    accumulate(metric::kValues, v.mean().item<double>());
+    const torch::Tensor v_d = v.detach();
+
+    // the VAE on the rows with positive advantage
+    torch::Tensor q_data;
+    {
+      torch::NoGradGuard no_grad;
+      q_data = qf1_->forward(batch.obs, batch.actions);  // (B)
+    }
+    const auto out = vae_->forward(batch.obs, batch.actions, normal_noise(n, latent_));
+    const A2prVaeLoss vl = a2pr_vae_loss(out.recon, batch.actions, out.mean, out.std, q_data, v_d, opts_.vae_weight,
+                                         opts_.kl_weight);
+    vae_opt_->zero_grad();
+    vl.loss.backward();
+    vae_opt_->step();
+    accumulate(metric::kA2prVaeLoss, vl.loss.item<double>());
+
+    // the authors' code counts total_it from 1: the actor steps when total_it % freq == 0
+    if ((step_index + 1) % opts_.policy_frequency == 0) {
+      const torch::Tensor pi = actor_->forward(batch.obs);
+      const torch::Tensor q_pi = qf1_->forward(batch.obs, pi);
+      const torch::Tensor recon_pi = vae_->forward(batch.obs, pi, normal_noise(n, latent_)).recon;  // ã, with its graph
+      torch::Tensor q_recon;
+      {
+        torch::NoGradGuard no_grad;
+        q_recon = qf1_->forward(batch.obs, recon_pi);
+      }
+      const A2prActorLoss l =
+          a2pr_actor_loss(q_pi, pi, recon_pi, batch.actions, q_recon, q_data, v_d, opts_.alpha, opts_.mask);
+      actor_opt_->zero_grad();
+      l.loss.backward();
+      actor_opt_->step();
+      accumulate(metric::kActorLoss, l.loss.item<double>());
+      accumulate(metric::kLambda, l.lambda.item<double>());
+      accumulate(metric::kBcLoss, l.bc_loss.item<double>());
+      accumulate(metric::kA2prVaeChosen, l.vae_chosen.item<double>());
+      accumulate(metric::kA2prWeight, l.weight_mean.item<double>());
+      offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
+      offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+      offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), opts_.tau);
+    }
+  }
+
+  void save_model(CheckpointWriter& w) override {
+    save_module(w, "actor", *actor_);
+    save_module(w, "qf1", *qf1_);
+    save_module(w, "qf2", *qf2_);
+    save_module(w, "actor_target", *actor_target_);
+    save_module(w, "qf1_target", *qf1_target_);
+    save_module(w, "qf2_target", *qf2_target_);
+    save_module(w, "value", *value_);
+    save_module(w, "vae", *vae_);
+    save_optimizer(w, "q_optimizer", *q_opt_);
+    save_optimizer(w, "actor_optimizer", *actor_opt_);
+    save_optimizer(w, "value_optimizer", *value_opt_);
+    save_optimizer(w, "vae_optimizer", *vae_opt_);
+  }
+
+  void load_model(CheckpointReader& r) override {
+    load_module(r, "actor", *actor_);
+    load_module(r, "qf1", *qf1_);
+    load_module(r, "qf2", *qf2_);
+    load_module(r, "actor_target", *actor_target_);
+    load_module(r, "qf1_target", *qf1_target_);
+    load_module(r, "qf2_target", *qf2_target_);
+    load_module(r, "value", *value_);
+    load_module(r, "vae", *vae_);
+    load_optimizer(r, "q_optimizer", *q_opt_);
+    load_optimizer(r, "actor_optimizer", *actor_opt_);
+    load_optimizer(r, "value_optimizer", *value_opt_);
+    load_optimizer(r, "vae_optimizer", *vae_opt_);
+  }
+
+  A2prOptions opts_;
+  int64_t latent_ = 0;
+  torch::Tensor scale_, low_t_, high_t_;  // (A)
+  offpolicy::DeterministicActor actor_{nullptr}, actor_target_{nullptr};
+  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
+  ValueNet value_{nullptr};
+  A2prVae vae_{nullptr};
+  std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_, value_opt_, vae_opt_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> make_a2pr_trainer(const core::Recipe& recipe, const RunContext& ctx) {
+  return std::make_unique<A2prTrainer>(recipe, ctx);
 }
 
 }  // namespace rlpp::train::offline

@@ -81,6 +81,29 @@ TEST(PrdcLoss, ActorLossValueAndGradient) {
   }
 }
 
+// The tree's keys: (β (s − mean)/(std + 1e-3), a) with the dataset's mean and population std.
+TEST(PrdcLoss, DatasetKeysAreTheNormalisedWeightedStatesAndActions) {
+  off::D4rlDataset d;
+  d.obs_dim = 2, d.act_dim = 1;
+  const Rows obs = {{1.0, 10.0}, {2.0, 10.0}, {4.0, 13.0}}, act = {{0.5}, {-0.5}, {0.25}};
+  for (int i = 0; i < 3; ++i) {
+    const float o[2] = {float(obs[i][0]), float(obs[i][1])}, a[1] = {float(act[i][0])};
+    d.push(o, a, 0.f, o, false, false);
+  }
+  const double beta = 2.0;
+  const auto keys = off::prdc_dataset_keys(d, /*normalize=*/true, beta);
+  ASSERT_EQ(keys.size(), 9u);
+  for (int k = 0; k < 2; ++k) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < 3; ++i) mean += obs[i][k] / 3;
+    for (int i = 0; i < 3; ++i) var += (obs[i][k] - mean) * (obs[i][k] - mean) / 3;
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(keys[i * 3 + k], beta * (obs[i][k] - mean) / (std::sqrt(var) + 1e-3), 1e-5);
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(keys[i * 3 + 2], float(act[i][0]));
+  const auto raw = off::prdc_dataset_keys(d, /*normalize=*/false, beta);
+  EXPECT_EQ(raw[3], 4.f);  // 2 · 2.0
+}
+
 // ---- A2PR ----------------------------------------------------------------------------------------
 
 TEST(A2prLoss, ValueTargetIsTheSmallerOfTheTwoBootstraps) {

@@ -18,10 +18,12 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "rlpp/core/config.h"
+#include "rlpp/train/trainer.h"
 
 namespace rlpp::train::offline {
 
@@ -92,5 +94,8 @@ struct A2prActorLoss {
 A2prActorLoss a2pr_actor_loss(const torch::Tensor& q_pi, const torch::Tensor& pi, const torch::Tensor& recon_pi,
                               const torch::Tensor& action, const torch::Tensor& q_recon, const torch::Tensor& q_data,
                               const torch::Tensor& v, double alpha, double mask);
+
+// The `a2pr` trainer (OfflineRun; observations normalised as the authors' code does).
+std::unique_ptr<Trainer> make_a2pr_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
 }  // namespace rlpp::train::offline

@@ -21,10 +21,12 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
+#include "rlpp/train/trainer.h"
 
 namespace rlpp::train::offline {
 
@@ -87,5 +89,9 @@ double odice_value_gradient(const std::vector<torch::Tensor>& params, const Odic
 // logp: (B); forward_residual: (K, B) or (B), no grad.
 torch::Tensor odice_policy_loss(const torch::Tensor& logp, const torch::Tensor& forward_residual, const std::string& f,
                                 double max_weight);
+
+// The `odice` trainer (OfflineRun; rewards scaled by 1000 / (max − min episode return), raw
+// observations, as the authors' locomotion setting).
+std::unique_ptr<Trainer> make_odice_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
 }  // namespace rlpp::train::offline

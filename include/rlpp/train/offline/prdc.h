@@ -10,10 +10,13 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 #include "rlpp/core/config.h"
+#include "rlpp/train/offline/d4rl_dataset.h"
 #include "rlpp/train/offline/kd_tree.h"
+#include "rlpp/train/trainer.h"
 
 namespace rlpp::train::offline {
 
@@ -47,5 +50,13 @@ struct PrdcActorLoss {
 // q: (B) Q1(s, π(s)); pi: (B, A) π(s); nearest: (B, A) â (no grad).
 PrdcActorLoss prdc_actor_loss(const torch::Tensor& q, const torch::Tensor& pi, const torch::Tensor& nearest,
                               double alpha);
+
+// The tree's keys (β s, a) of every dataset row, s normalised as OfflineRun normalises it
+// ((s − mean) / std in float with observation_stats' mean and std + 1e-3) when `normalize`.
+// -> (N, S + A) row-major.
+std::vector<float> prdc_dataset_keys(const D4rlDataset& d, bool normalize, double beta);
+
+// The `prdc` trainer (OfflineRun; TD3+BC's defaults for [offline]).
+std::unique_ptr<Trainer> make_prdc_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
 }  // namespace rlpp::train::offline
