@@ -100,5 +100,6 @@ r_g, t_g = sum(gsec) / n, trl["gen_seconds"] / trl["steps"]
 r_u, t_u = loop / n - r_g, trl["train_seconds"] / trl["steps"] - t_g
 print(f"| seconds per step: generation + the rest (scoring, update) | {r_g:.3f} + {r_u:.3f} | {t_g:.3f} + {t_u:.3f} | {t_g / r_g:.2f}x, {t_u / r_u:.2f}x |")
 print(f"| mean reward over the steps | {reward_r:.3f} | {trl['reward_mean']:.3f} | |")
+print(f"| forward + backward of {gen['fwd_bwd_shape'][0]} x {gen['fwd_bwd_shape'][1]} tokens, ms | {gen['rlpp_fwd_bwd_ms']:.0f} | transformers {gen['hf_fwd_bwd_ms']:.0f} | {gen['hf_fwd_bwd_ms'] / gen['rlpp_fwd_bwd_ms']:.2f}x |")
 print(f"| generate only, {gen['rows_per_batch']} rows x {gen['max_new_tokens']} new tokens, {gen['rounds']} batches: tokens/s | {gen['rlpp_tokens_per_s']:.0f} | HF generate {gen['hf_tokens_per_s']:.0f} | {gen['ratio_rlpp_over_hf']:.2f}x |")
 PY

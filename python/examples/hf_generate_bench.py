@@ -7,7 +7,8 @@ as rlpp counts it) and run in this one process with the same torch thread count.
     PYTHONPATH=build/python .venv-trl/bin/python python/examples/hf_generate_bench.py \
         runs/lm-arith-150/model runs/trl-compare/hf --prompts 8 --group 8 --rounds 5
 
-Prints one JSON line: generated tokens/s of each and their ratio (rlpp / HF).
+Prints one JSON line: generated tokens/s of each and their ratio (rlpp / HF), and the milliseconds of
+one teacher-forced forward + backward (the core of an RL update) of each on a batch of that size.
 """
 import argparse
 import json
@@ -81,6 +82,29 @@ def main():
         result[f"{name}_tokens_per_s"] = round(tokens / seconds, 1)
         result[f"{name}_tokens_per_row"] = round(tokens / (args.rounds * args.prompts * args.group), 2)
     result["ratio_rlpp_over_hf"] = round(result["rlpp_tokens_per_s"] / result["hf_tokens_per_s"], 2)
+
+    # The update's core on the same batch size: a teacher-forced forward + backward of the summed
+    # token log-probs over (rows, prompt + mean response length) random in-alphabet tokens.
+    length = 6 + round(result["rlpp_tokens_per_row"])
+    ids = torch.randint(3, tok.vocab_size, (args.prompts * args.group, length), generator=torch.Generator().manual_seed(0))
+    hf.train()
+    ours.train(True)
+
+    def hf_fwd_bwd():
+        logits = hf(input_ids=ids).logits[:, :-1]  # (B, L-1, V)
+        torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None]).sum().backward()
+
+    def rlpp_fwd_bwd():
+        logp, _ = ours.logprobs(ids)  # (B, L)
+        logp.sum().backward()
+
+    for name, fn in (("hf", hf_fwd_bwd), ("rlpp", rlpp_fwd_bwd)):
+        fn()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(args.rounds):
+            fn()
+        result[f"{name}_fwd_bwd_ms"] = round((time.perf_counter() - t0) * 1000 / args.rounds, 1)
+    result["fwd_bwd_shape"] = [args.prompts * args.group, length]
     print(json.dumps(result))
 
 
