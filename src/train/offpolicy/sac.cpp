@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "rlpp/core/error.h"
+#include "rlpp/train/offpolicy/fast_sac_update.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/offpolicy_run.h"
 #include "rlpp/train/offpolicy/trainers.h"
@@ -21,6 +22,8 @@ void SacOptions::bind(core::Binder& b) {
   b.num("alpha", alpha, "entropy temperature (when autotune is off)", Bounds::non_negative());
   b.flag("autotune", autotune, "tune the temperature toward the target entropy -|A|");
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
+  b.choice("backend", backend, {"libtorch", "fast"},
+           "the updates' implementation: LibTorch autograd (reference) or flat buffers with hand-derived gradients");
 }
 
 SquashedSample squashed_gaussian(const torch::Tensor& mean, const torch::Tensor& log_std, const torch::Tensor& eps,
@@ -90,6 +93,18 @@ class SacTrainer : public OffPolicyRun {
                                                       torch::optim::AdamOptions(sac_.q_lr));
     alpha_ = sac_.autotune ? 1.0 : sac_.alpha;
     target_entropy_ = -static_cast<double>(act_dim_);
+    if (sac_.backend == "fast") {
+      FastSacConfig fc;
+      fc.obs_dim = obs_dim_;
+      fc.act_dim = act_dim_;
+      fc.hidden = sac_.hidden;
+      fc.scale = std::vector<float>(scale_.data_ptr<float>(), scale_.data_ptr<float>() + act_dim_);
+      fc.bias = std::vector<float>(bias_.data_ptr<float>(), bias_.data_ptr<float>() + act_dim_);
+      fc.policy_lr = sac_.policy_lr;
+      fc.q_lr = sac_.q_lr;
+      fast_ = std::make_unique<FastSac>(fc);
+      fast_->copy_from(actor_, qf1_, qf2_, qf1_target_, qf2_target_);
+    }
     declare_metrics({metric::kQf1Values, metric::kQf2Values, metric::kQf1Loss, metric::kQf2Loss, metric::kQfLoss,
                      metric::kActorLoss, metric::kAlpha, metric::kAlphaLoss});
     toml::table own;
@@ -110,6 +125,11 @@ class SacTrainer : public OffPolicyRun {
   }
 
   void act(const float* obs, int64_t n, bool explore, float* actions) override {
+    if (fast_) {
+      const torch::Tensor eps = explore ? normal_noise(n, act_dim_) : torch::Tensor();
+      fast_->act(obs, n, explore ? eps.data_ptr<float>() : nullptr, actions);
+      return;
+    }
     const torch::Tensor o = view(obs, {n, obs_dim_});
     torch::Tensor a;
     if (explore) {
@@ -121,7 +141,44 @@ class SacTrainer : public OffPolicyRun {
     std::copy_n(a.data_ptr<float>(), n * act_dim_, actions);
   }
 
+  // The same step as train_step's LibTorch path, on the fast backend, drawing the same noise in
+  // the same order.
+  torch::Tensor fast_train_step(const ReplaySample& batch, int64_t t) {
+    const int64_t B = batch.obs.size(0);
+    const SacBatchView view{B,
+                            batch.obs.data_ptr<float>(),
+                            batch.actions.data_ptr<float>(),
+                            batch.returns.data_ptr<float>(),
+                            batch.next_obs.data_ptr<float>(),
+                            batch.discount.data_ptr<float>(),
+                            batch.weights.data_ptr<float>()};
+    torch::Tensor td_error = torch::empty({B}, torch::kFloat32);  // (B)
+    const SacCriticStats s =
+        fast_->critic_step(view, normal_noise(B, act_dim_).data_ptr<float>(), alpha_, td_error.data_ptr<float>());
+    accumulate(metric::kQf1Values, s.qf1_values);
+    accumulate(metric::kQf2Values, s.qf2_values);
+    accumulate(metric::kQf1Loss, s.qf1_loss);
+    accumulate(metric::kQf2Loss, s.qf2_loss);
+    accumulate(metric::kQfLoss, s.qf_loss);
+    if (t % sac_.policy_frequency == 0) {
+      for (int k = 0; k < sac_.policy_frequency; ++k) {
+        accumulate(metric::kActorLoss,
+                   fast_->actor_step(view.obs, B, normal_noise(B, act_dim_).data_ptr<float>(), alpha_));
+        if (sac_.autotune) {
+          const double alpha_loss =
+              fast_->alpha_step(view.obs, B, normal_noise(B, act_dim_).data_ptr<float>(), target_entropy_);
+          alpha_ = static_cast<double>(std::exp(fast_->log_alpha()));
+          accumulate(metric::kAlphaLoss, alpha_loss);
+        }
+        accumulate(metric::kAlpha, alpha_);
+      }
+    }
+    if (t % sac_.target_network_frequency == 0) fast_->polyak(sac_.tau);
+    return td_error;
+  }
+
   torch::Tensor train_step(const ReplaySample& batch, int64_t t) override {
+    if (fast_) return fast_train_step(batch, t);
     torch::Tensor target;
     {
       torch::NoGradGuard no_grad;
@@ -164,6 +221,12 @@ class SacTrainer : public OffPolicyRun {
   }
 
   void save_model(CheckpointWriter& w) override {
+    if (fast_) {  // the weights go through the modules (one checkpoint layout), the moments beside them
+      fast_->copy_to(actor_, qf1_, qf2_, qf1_target_, qf2_target_);
+      torch::NoGradGuard no_grad;
+      log_alpha_.fill_(fast_->log_alpha());
+      fast_->save_optimizers(w, "fast_optimizers");
+    }
     save_module(w, "actor", *actor_);
     save_module(w, "qf1", *qf1_);
     save_module(w, "qf2", *qf2_);
@@ -188,6 +251,11 @@ class SacTrainer : public OffPolicyRun {
     torch::NoGradGuard no_grad;
     log_alpha_.fill_(r.get_floats("log_alpha", 1)[0]);
     alpha_ = r.get_doubles("alpha", 1)[0];
+    if (fast_) {
+      fast_->copy_from(actor_, qf1_, qf2_, qf1_target_, qf2_target_);
+      fast_->set_log_alpha(log_alpha_.item<float>());
+      fast_->load_optimizers(r, "fast_optimizers");
+    }
   }
 
   SacOptions sac_;
@@ -198,6 +266,7 @@ class SacTrainer : public OffPolicyRun {
   torch::Tensor log_alpha_;  // (1) log α, learned when autotune
   double alpha_ = 0.2;       // α used by the losses (exp(log α) when autotune)
   double target_entropy_ = 0;
+  std::unique_ptr<FastSac> fast_;  // sac.backend = "fast": the updates and the policy run here
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
@@ -22,6 +23,9 @@ struct SacOptions {
   double alpha = 0.2;                 // entropy temperature when autotune is off
   bool autotune = true;               // tune α toward target entropy −|A|
   std::vector<int64_t> hidden{256, 256};
+  // "libtorch": modules, autograd and torch::optim::Adam (the reference); "fast": the same updates
+  // on flat buffers with hand-derived gradients (fast_sac_update.h)
+  std::string backend = "libtorch";
 
   void bind(core::Binder& b);
 };
