@@ -39,3 +39,4 @@ print(f"  backend {backend:5s}: {steps} steps in {end - start:.1f} s wall = {ste
 PY
 done
 bash scripts/dist-bench.sh "$build"
+bash scripts/offpolicy-bench.sh "$build"
