@@ -41,15 +41,27 @@ done
 
 py=(nice -n 10 env PYTHONPATH="$root/build/python" .venv-trl/bin/python)
 mkdir -p "$OUT"
-now() { date +%s.%N; }
+# timed FILE CMD...: runs CMD; writes its wall and CPU (user + sys) seconds to FILE as JSON. CPU time
+# is the steadier measure when other work shares the cores.
+timed() {
+  local file="$1"
+  shift
+  python3 -c '
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+rc = subprocess.call(sys.argv[2:])
+wall = time.perf_counter() - t0
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"wall_seconds": wall, "cpu_seconds": r.ru_utime + r.ru_stime}, open(sys.argv[1], "w"))
+sys.exit(rc)' "$file" "$@"
+}
 
 echo "== export: $MODEL -> $OUT/hf"
 "${py[@]}" python/examples/hf_export.py "$MODEL" "$OUT/hf" | tee "$OUT/export.txt"
 
 echo "== rlpp rlvr: $STEPS steps of $PROMPTS x $GROUP"
 rm -rf "$OUT/rlpp"
-t0=$(now)
-nice -n 10 build/bin/rlpp train configs/rlvr_arithmetic.toml --out "$OUT/rlpp" \
+timed "$OUT/rlpp_time.json" nice -n 10 build/bin/rlpp train configs/rlvr_arithmetic.toml --out "$OUT/rlpp" \
   --set run.seed="$SEED" --set run.total_steps="$STEPS" --set run.torch_threads="$THREADS" \
   --set model.from="$MODEL" --set rl.prompts_per_step="$PROMPTS" --set sample.num_return_sequences="$GROUP" \
   --set sample.max_new_tokens="$MAX_NEW" --set rl.learning_rate="$LR" --set rl.lr_warmup_steps=0 \
@@ -58,16 +70,12 @@ nice -n 10 build/bin/rlpp train configs/rlvr_arithmetic.toml --out "$OUT/rlpp" \
   --set advantage.name=grpo --set advantage.eps=1e-4 --set objective.name=ppo_clip \
   --set objective.eps_low=0.2 --set objective.eps_high=0.2 --set rl.eval_every=0 --set rl.accuracy_examples=0 \
   --set rl.mismatch_every="$MISMATCH_EVERY"
-t1=$(now)
-python3 -c "import json; print(json.dumps({'wall_seconds': $t1 - $t0}))" >"$OUT/rlpp_wall.json"
 
 echo "== TRL GRPOTrainer: $STEPS steps of $PROMPTS x $GROUP"
-t0=$(now)
-"${py[@]}" python/examples/trl_grpo_arithmetic.py "$OUT/hf" --steps "$STEPS" --prompts "$PROMPTS" \
+timed "$OUT/trl_time.json" "${py[@]}" python/examples/trl_grpo_arithmetic.py "$OUT/hf" --steps "$STEPS" --prompts "$PROMPTS" \
   --group "$GROUP" --max-new-tokens "$MAX_NEW" --lr "$LR" --threads "$THREADS" --seed "$SEED" \
   --out "$OUT/trl-output" | tee "$OUT/trl.log"
-t1=$(now)
-tail -n 1 "$OUT/trl.log" | "${py[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_seconds']=$t1-$t0; print(json.dumps(d))" >"$OUT/trl.json"
+tail -n 1 "$OUT/trl.log" >"$OUT/trl.json"
 
 echo "== generate: Hugging Face vs rlpp"
 "${py[@]}" python/examples/hf_generate_bench.py "$MODEL" "$OUT/hf" --prompts "$PROMPTS" --group "$GROUP" \
@@ -78,8 +86,11 @@ import json, sys
 out = sys.argv[1]
 rows = [json.loads(l) for l in open(f"{out}/rlpp/metrics.jsonl")]
 rows = [r for r in rows if "perf/step_seconds" in r]
-wall = json.load(open(f"{out}/rlpp_wall.json"))["wall_seconds"]
+rt = json.load(open(f"{out}/rlpp_time.json"))
+tt = json.load(open(f"{out}/trl_time.json"))
+wall = rt["wall_seconds"]
 trl = json.load(open(f"{out}/trl.json"))
+trl["wall_seconds"] = tt["wall_seconds"]
 gen = json.load(open(f"{out}/generate.json"))
 # rlpp: generated tokens per step = mean response length x responses; generation time from its rate.
 tok = [r["rl/response_length"] * r["rl/generated_responses"] for r in rows]
@@ -94,6 +105,7 @@ print(f"| {n} steps of {trl['batch']} responses, {trl['threads']} thread(s) | rl
 print("|---|---:|---:|---:|")
 print(f"| RL steps/s (training loop) | {r_steps:.2f} | {t_steps:.2f} | {r_steps / t_steps:.2f}x |")
 print(f"| RL steps/s end to end (process wall: {wall:.1f} s vs {trl['wall_seconds']:.1f} s) | {r_e2e:.2f} | {t_e2e:.2f} | {r_e2e / t_e2e:.2f}x |")
+print(f"| CPU seconds of the whole process (user + sys) | {rt['cpu_seconds']:.1f} | {tt['cpu_seconds']:.1f} | {tt['cpu_seconds'] / rt['cpu_seconds']:.2f}x |")
 print(f"| generated tokens/s inside the RL step | {r_gen:.0f} | {t_gen:.0f} | {r_gen / t_gen:.2f}x |")
 print(f"| generated tokens/step (mean response length) | {sum(tok) / n:.0f} ({sum(tok) / n / trl['batch']:.1f}) | {trl['gen_tokens'] / trl['steps']:.0f} ({trl['gen_tokens'] / trl['steps'] / trl['batch']:.1f}) | |")
 r_g, t_g = sum(gsec) / n, trl["gen_seconds"] / trl["steps"]
