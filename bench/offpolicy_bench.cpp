@@ -5,8 +5,9 @@
 //   BM_SacGemmBound        only the matrix products of the fast path's step (Eigen), nothing else
 // One iteration is two gradient steps, t even then t odd, as the trainer runs them with
 // policy_frequency 2: two critic steps, two actor steps, two temperature steps and two Polyak
-// updates. items_per_second = gradient steps per second (of CPU time: one thread each, so a busy
-// machine slows the wall clock but not this).
+// updates. items_per_second = gradient steps per CPU second of the whole process (a busy machine
+// slows the wall clock but not this). Threads: RLPP_BENCH_THREADS (default 1): LibTorch's
+// intra-op threads, FastSac's threads (the twin critics on two).
 //
 //   build/bin/rlpp_bench --benchmark_filter='BM_Sac'
 //   bash scripts/offpolicy-bench.sh (this, the Python peer and end-to-end Hopper runs side by side)
@@ -17,6 +18,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <Eigen/Core>
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <vector>
@@ -32,6 +35,11 @@ using namespace rlpp::train::offpolicy;
 constexpr int64_t kObs = 11, kAct = 3, kBatch = 256, kHiddenWidth = 256;
 const std::vector<int64_t> kHidden{kHiddenWidth, kHiddenWidth};
 constexpr double kTau = 0.005;
+
+int bench_threads() {
+  const char* v = std::getenv("RLPP_BENCH_THREADS");
+  return v && *v ? std::max(1, std::atoi(v)) : 1;
+}
 
 torch::Tensor normals(std::mt19937& gen, std::vector<int64_t> shape) {
   std::normal_distribution<float> n(0.0f, 1.0f);
@@ -56,7 +64,7 @@ struct Batch {
 
 // sac.cpp's LibTorch train_step (autotune, policy_frequency 2, target_network_frequency 1).
 void BM_SacUpdateLibTorch(benchmark::State& state) {
-  torch::set_num_threads(1);  // run.torch_threads' default; the other two run on one core too
+  torch::set_num_threads(bench_threads());
   torch::manual_seed(1);
   std::mt19937 gen(2);
   const Batch b(gen);
@@ -120,7 +128,7 @@ void BM_SacUpdateLibTorch(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 2);  // gradient steps
 }
-BENCHMARK(BM_SacUpdateLibTorch)->Name("BM_SacUpdate/libtorch")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SacUpdateLibTorch)->Name("BM_SacUpdate/libtorch")->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
 // The same two steps on FastSac, as sac.cpp's fast_train_step runs them.
 void BM_SacUpdateFast(benchmark::State& state) {
@@ -137,6 +145,7 @@ void BM_SacUpdateFast(benchmark::State& state) {
   c.hidden = kHidden;
   c.scale.assign(kAct, 1.0f);
   c.bias.assign(kAct, 0.0f);
+  c.threads = bench_threads();
   FastSac fast(c);
   fast.copy_from(actor, qf1, qf2, qf1_t, qf2_t);
   const SacBatchView view{kBatch,
@@ -167,7 +176,7 @@ void BM_SacUpdateFast(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 2);  // gradient steps
 }
-BENCHMARK(BM_SacUpdateFast)->Name("BM_SacUpdate/fast")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SacUpdateFast)->Name("BM_SacUpdate/fast")->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
 // Only the matrix products of the same two fast steps, on Eigen: per MLP forward in -> 256 -> 256 ->
 // out three products; per backward with weight gradients five (dW for each layer, δ through the two
@@ -220,6 +229,6 @@ void BM_SacGemmBound(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 2);  // gradient steps
 }
-BENCHMARK(BM_SacGemmBound)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SacGemmBound)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SAC's speed side by side on one machine, in one go, every contender on the same thread count
-# (THREADS, default 1): rlpp's LibTorch backend, rlpp's fast backend (sac.backend = "fast") and the
+# (THREADS, default 1; LibTorch's and PyTorch's intra-op threads, the fast backend's twin critics on
+# two threads when 2): rlpp's LibTorch backend, rlpp's fast backend (sac.backend = "fast") and the
 # CleanRL-style Python loop (python/examples/sac_continuous.py, PyTorch on the same MuJoCo Hopper
 # through rlpp's Python module).
 #   1. gradient steps/s at batch 256 on Hopper shapes (rlpp_bench BM_Sac*, the Python peer's
@@ -33,7 +34,7 @@ PY
 }
 
 echo "== gradient steps/s, batch 256, Hopper shapes (obs 11, actions 3, 256-256)"
-"$build/bin/rlpp_bench" --benchmark_filter='BM_Sac' --benchmark_min_time=1 --benchmark_out="$out/micro.json" \
+RLPP_BENCH_THREADS="$threads" "$build/bin/rlpp_bench" --benchmark_filter='BM_Sac' --benchmark_min_time=1 --benchmark_out="$out/micro.json" \
   --benchmark_out_format=json >"$out/micro.log" 2>&1
 PYTHONPATH="$build/python" "$py" python/examples/sac_continuous.py --bench-updates 200 --threads "$threads" \
   >"$out/python-updates.json"

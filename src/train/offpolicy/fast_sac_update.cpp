@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
+
+#include <Eigen/Core>
 
 #include "rlpp/core/error.h"
 #include "rlpp/train/checkpoint.h"
@@ -67,6 +70,19 @@ FastSac::FastSac(const FastSacConfig& config)
   actor_adam_ = nn::FastAdam(pa, kAdamEps);
   critic_adam_ = nn::FastAdam(2 * pq, kAdamEps);
   alpha_adam_ = nn::FastAdam(1, kAdamEps);
+  if (config_.threads > 1) Eigen::initParallel();
+}
+
+template <class F>
+void FastSac::for_both_critics(F&& f) {
+  if (config_.threads > 1) {
+    std::thread second([&f] { f(1); });
+    f(0);
+    second.join();
+  } else {
+    f(0);
+    f(1);
+  }
 }
 
 void FastSac::copy_from(GaussianActor& actor, ContinuousQ& qf1, ContinuousQ& qf2, ContinuousQ& qf1_target,
@@ -169,29 +185,36 @@ void FastSac::act(const float* obs, int64_t n, const float* eps, float* actions)
 
 SacCriticStats FastSac::critic_step(const SacBatchView& batch, const float* next_eps, double alpha, float* td_abs) {
   const int64_t m = batch.size, pq = critic_params_each();
-  grow(target_, m), grow(q_[0], m), grow(q_[1], m), grow(dq_[0], m), grow(dq_[1], m);
+  grow(target_, m);
+  for (int k = 0; k < 2; ++k) grow(q_[k], m), grow(tq_[k], m), grow(dq_[k], m);
   // y = R + discount · (min(Q1'(s', a'), Q2'(s', a')) − α log π(a'|s'))
   sample(batch.next_obs, m, next_eps);
-  const float* tq1 = critic_forward(0, critic_target_.data(), batch.next_obs, a_.data(), m);
-  const float* tq2 = critic_forward(1, critic_target_.data() + pq, batch.next_obs, a_.data(), m);
+  for_both_critics([&](int k) {
+    const float* tq = critic_forward(k, critic_target_.data() + k * pq, batch.next_obs, a_.data(), m);
+    std::copy_n(tq, m, tq_[k].data());
+  });
   const float a = static_cast<float>(alpha);
   for (int64_t j = 0; j < m; ++j) {
-    target_[j] = batch.returns[j] + batch.discount[j] * (std::min(tq1[j], tq2[j]) - a * logp_[j]);
+    target_[j] = batch.returns[j] + batch.discount[j] * (std::min(tq_[0][j], tq_[1][j]) - a * logp_[j]);
   }
   SacCriticStats s;
-  double loss[2] = {0, 0}, values[2] = {0, 0};
   const float inv_m = 1.0f / static_cast<float>(m);
-  for (int k = 0; k < 2; ++k) {
+  for_both_critics([&](int k) {
     const float* q = critic_forward(k, critic_params_.data() + k * pq, batch.obs, batch.actions, m);
     std::copy_n(q, m, q_[k].data());
+    double loss = 0, values = 0;
     for (int64_t j = 0; j < m; ++j) {
       const float d = q[j] - target_[j];
-      loss[k] += static_cast<double>(batch.weights[j] * d * d);
-      values[k] += q[j];
+      loss += static_cast<double>(batch.weights[j] * d * d);
+      values += q[j];
       dq_[k][j] = 2.0f * batch.weights[j] * d * inv_m;
     }
+    loss_[k] = loss;
+    values_[k] = values;
     critic_net_[k].backward(critic_params_.data() + k * pq, dq_[k].data(), critic_grad_.data() + k * pq, nullptr);
-  }
+  });
+  const double* loss = loss_;
+  const double* values = values_;
   critic_adam_.clip_and_step(critic_params_.data(), critic_grad_.data(), kNoClip, config_.q_lr);
   for (int64_t j = 0; j < m; ++j) {
     td_abs[j] = 0.5f * (std::abs(q_[0][j] - target_[j]) + std::abs(q_[1][j] - target_[j]));
@@ -210,8 +233,11 @@ double FastSac::actor_step(const float* obs, int64_t m, const float* eps, double
   grow(dx_[0], m * w), grow(dx_[1], m * w), grow(d_actor_out_, m * 2 * A_);
   sample(obs, m, eps);
   const float a = static_cast<float>(alpha), inv_m = 1.0f / static_cast<float>(m);
-  const float* q1 = critic_forward(0, critic_params_.data(), obs, a_.data(), m);
-  const float* q2 = critic_forward(1, critic_params_.data() + pq, obs, a_.data(), m);
+  for_both_critics([&](int k) {
+    std::copy_n(critic_forward(k, critic_params_.data() + k * pq, obs, a_.data(), m), m, q_[k].data());
+  });
+  const float* q1 = q_[0].data();
+  const float* q2 = q_[1].data();
   double loss = 0;
   for (int64_t j = 0; j < m; ++j) {
     loss += static_cast<double>(a * logp_[j] - std::min(q1[j], q2[j]));
@@ -219,9 +245,8 @@ double FastSac::actor_step(const float* obs, int64_t m, const float* eps, double
     dq_[0][j] = q1[j] < q2[j] ? -inv_m : (q1[j] > q2[j] ? 0.0f : -0.5f * inv_m);
     dq_[1][j] = q2[j] < q1[j] ? -inv_m : (q2[j] > q1[j] ? 0.0f : -0.5f * inv_m);
   }
-  for (int k = 0; k < 2; ++k) {
-    critic_net_[k].backward(critic_params_.data() + k * pq, dq_[k].data(), nullptr, dx_[k].data());
-  }
+  for_both_critics(
+      [&](int k) { critic_net_[k].backward(critic_params_.data() + k * pq, dq_[k].data(), nullptr, dx_[k].data()); });
   const float half_range = static_cast<float>(0.5 * (GaussianActorImpl::kLogStdMax - GaussianActorImpl::kLogStdMin));
   const float dlogp = a * inv_m;  // dL/dlog π_b
   for (int64_t j = 0; j < m; ++j) {

@@ -102,6 +102,7 @@ class SacTrainer : public OffPolicyRun {
       fc.bias = std::vector<float>(bias_.data_ptr<float>(), bias_.data_ptr<float>() + act_dim_);
       fc.policy_lr = sac_.policy_lr;
       fc.q_lr = sac_.q_lr;
+      fc.threads = run_.torch_threads;  // 2: the twin critics on two threads
       fast_ = std::make_unique<FastSac>(fc);
       fast_->copy_from(actor_, qf1_, qf2_, qf1_target_, qf2_target_);
     }

@@ -121,8 +121,9 @@ Batch make_batch(std::mt19937& gen) {
   return b;
 }
 
-FastSac make_fast(Reference& ref) {
+FastSac make_fast(Reference& ref, int threads = 1) {
   FastSacConfig c;
+  c.threads = threads;
   c.obs_dim = kObs;
   c.act_dim = kAct;
   c.hidden = kHidden;
@@ -241,6 +242,30 @@ TEST(FastSac, StepsEqualTheLibTorchReference) {
   fast.copy_to(back.actor, back.qf1, back.qf2, back.qf1_t, back.qf2_t);
   EXPECT_EQ(actor_flat(back.actor, false), vec(fast.actor_params()));
   EXPECT_EQ(flat(back.qf2_t->parameters(), false), vec(fast.critic_target_params(), pq, pq));
+}
+
+// The twin critics on two threads give the same bits as on one (each critic stays on one thread).
+TEST(FastSac, TwoThreadsGiveTheSameBits) {
+  torch::manual_seed(12);
+  Reference ref;
+  FastSac one = make_fast(ref, 1), two = make_fast(ref, 2);
+  std::mt19937 gen(6);
+  for (int step = 0; step < 3; ++step) {
+    const Batch b = make_batch(gen);
+    const torch::Tensor e1 = normals(gen, {kBatch, kAct}), e2 = normals(gen, {kBatch, kAct}), e3 = normals(gen, {kBatch, kAct});
+    std::vector<float> td1(kBatch), td2(kBatch);
+    for (FastSac* f : {&one, &two}) {
+      f->critic_step(b.view(), e1.data_ptr<float>(), 0.5, f == &one ? td1.data() : td2.data());
+      f->actor_step(b.obs.data_ptr<float>(), kBatch, e2.data_ptr<float>(), 0.5);
+      f->alpha_step(b.obs.data_ptr<float>(), kBatch, e3.data_ptr<float>(), -3.0);
+      f->polyak(kTau);
+    }
+    EXPECT_EQ(td1, td2);
+  }
+  EXPECT_EQ(vec(one.critic_params()), vec(two.critic_params()));
+  EXPECT_EQ(vec(one.critic_target_params()), vec(two.critic_target_params()));
+  EXPECT_EQ(vec(one.actor_params()), vec(two.actor_params()));
+  EXPECT_EQ(one.log_alpha(), two.log_alpha());
 }
 
 // FastReluMlp's input gradient against central finite differences in double of the same network

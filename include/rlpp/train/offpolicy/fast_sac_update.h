@@ -41,6 +41,9 @@ struct FastSacConfig {
   std::vector<int64_t> hidden{256, 256};
   std::vector<float> scale, bias;      // (A) action box: (high − low)/2, (high + low)/2
   double policy_lr = 3e-4, q_lr = 1e-3;  // the actor's; the critics' and the temperature's
+  // 2 or more: the two critics' forward and backward passes run on two threads (each critic's
+  // arithmetic stays on one thread, so the results are the same bits as with 1)
+  int threads = 1;
 };
 
 // One sampled batch as plain arrays (ReplaySample's tensors' data). B rows.
@@ -105,6 +108,9 @@ class FastSac {
   void sample(const float* obs, int64_t m, const float* eps);
   // Fills critic k's input with [s, a] rows and runs it on params. Returns Q (m).
   const float* critic_forward(int k, const float* params, const float* obs, const float* act, int64_t m);
+  // f(0) and f(1), on two threads when config_.threads > 1.
+  template <class F>
+  void for_both_critics(F&& f);
 
   FastSacConfig config_;
   int64_t A_ = 0, obs_dim_ = 0;
@@ -120,6 +126,8 @@ class FastSac {
   nn::AlignedFloats eps_, a_, logp_;        // (m, A), (m, A), (m)
   nn::AlignedFloats tanh_r_, sd_, y_, u_;   // (m, A): tanh of the raw log-std head, σ, tanh u, u
   nn::AlignedFloats q_[2], target_;         // (m) Q1, Q2; the critics' target y
+  nn::AlignedFloats tq_[2];                 // (m) target critics' Q1', Q2'
+  double loss_[2] = {0, 0}, values_[2] = {0, 0};  // per-critic sums of the last critic step
   nn::AlignedFloats dq_[2];                 // (m) dL/dQk
   nn::AlignedFloats dx_[2];                 // (m, obs_dim + A) dL/d[s, a] of each critic
   nn::AlignedFloats d_actor_out_;           // (m, 2A)
