@@ -40,7 +40,7 @@ PYTHONPATH="$build/python" "$py" python/examples/sac_continuous.py --bench-updat
   >"$out/python-updates.json"
 python3 - "$out/micro.json" "$out/python-updates.json" <<'PY'
 import json, sys
-rows = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+rows = {b["name"].replace("/process_time", ""): b for b in json.load(open(sys.argv[1]))["benchmarks"]}
 py = json.loads(open(sys.argv[2]).read())
 def unit(b):  # seconds per iteration of 2 gradient steps
     return {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]]

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/temp_dir.h"
+#include "rlpp/core/error.h"
 #include "rlpp/train/offpolicy/fast_mlp.h"
 #include "rlpp/train/offpolicy/fast_sac_update.h"
 #include "rlpp/train/offpolicy/networks.h"
@@ -370,6 +372,17 @@ TEST(FastSacTrainer, ResumeIsBitIdentical) {
   req.seed = 7;
   EXPECT_EQ(rlpp::train::evaluate_run(dir.sub("whole"), req).mean_return,
             rlpp::train::evaluate_run(dir.sub("split"), req).mean_return);
+}
+
+TEST(FastSacTrainer, UnknownBackendIsRejected) {
+  rlpp::testing::TempDir dir("fast-sac-bad");
+  try {
+    start(dir.sub("never"), with(kSmall, "gpu"));
+    ADD_FAILURE() << "sac.backend = \"gpu\" was accepted";
+  } catch (const rlpp::core::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("sac.backend"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("never") + "/metrics.jsonl"));
 }
 
 // Both backends draw the same numbers in the same order: the warm-up and the first gradient steps
