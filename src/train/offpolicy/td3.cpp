@@ -1,6 +1,7 @@
 #include "rlpp/train/offpolicy/td3.h"
 
 #include "rlpp/core/error.h"
+#include "rlpp/train/offpolicy/fast_td3_update.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/offpolicy_run.h"
 #include "rlpp/train/offpolicy/trainers.h"
@@ -17,6 +18,8 @@ void Td3Options::bind(core::Binder& b) {
   b.integer("policy_frequency", policy_frequency, "actor and target updates every this many batch steps",
             Bounds::closed(1, 1000));
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
+  b.choice("backend", backend, {"libtorch", "fast"},
+           "the updates' implementation: LibTorch autograd (reference) or flat buffers with hand-derived gradients");
 }
 
 torch::Tensor td3_target_action(const torch::Tensor& target_mu, const torch::Tensor& eps, double policy_noise,
@@ -68,6 +71,23 @@ class Td3Trainer : public OffPolicyRun {
     actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(td3_.learning_rate));
     declare_metrics({metric::kQf1Values, metric::kQf2Values, metric::kQf1Loss, metric::kQf2Loss, metric::kQfLoss,
                      metric::kActorLoss});
+    if (td3_.backend == "fast") {
+      FastTd3Config fc;
+      fc.obs_dim = obs_dim_;
+      fc.act_dim = act_dim_;
+      fc.hidden = td3_.hidden;
+      const torch::Tensor bias = action_bias();
+      fc.scale = std::vector<float>(scale_.data_ptr<float>(), scale_.data_ptr<float>() + act_dim_);
+      fc.bias = std::vector<float>(bias.data_ptr<float>(), bias.data_ptr<float>() + act_dim_);
+      fc.low = low_;
+      fc.high = high_;
+      fc.learning_rate = td3_.learning_rate;
+      fc.policy_noise = td3_.policy_noise;
+      fc.noise_clip = td3_.noise_clip;
+      fc.exploration_noise = td3_.exploration_noise;
+      fast_ = std::make_unique<FastTd3>(fc);
+      fast_->copy_from(actor_, qf1_, qf2_, actor_target_, qf1_target_, qf2_target_);
+    }
     toml::table own;
     core::write_options(td3_, &own, "td3");
     start(recipe, own);
@@ -77,6 +97,11 @@ class Td3Trainer : public OffPolicyRun {
   int64_t checkpoint_version() const override { return 1; }
 
   void act(const float* obs, int64_t n, bool explore, float* actions) override {
+    if (fast_) {
+      const torch::Tensor eps = explore ? normal_noise(n, act_dim_) : torch::Tensor();
+      fast_->act(obs, n, explore ? eps.data_ptr<float>() : nullptr, actions);
+      return;
+    }
     const torch::Tensor o = torch::from_blob(const_cast<float*>(obs), {n, obs_dim_}, torch::kFloat32);
     torch::Tensor a = actor_->forward(o);
     if (explore) {
@@ -87,7 +112,33 @@ class Td3Trainer : public OffPolicyRun {
     std::copy_n(a.data_ptr<float>(), n * act_dim_, actions);
   }
 
+  // train_step's LibTorch path on the fast backend, drawing the same noise in the same order.
+  torch::Tensor fast_train_step(const ReplaySample& batch, int64_t t) {
+    const int64_t B = batch.obs.size(0);
+    const SacBatchView view{B,
+                            batch.obs.data_ptr<float>(),
+                            batch.actions.data_ptr<float>(),
+                            batch.returns.data_ptr<float>(),
+                            batch.next_obs.data_ptr<float>(),
+                            batch.discount.data_ptr<float>(),
+                            batch.weights.data_ptr<float>()};
+    torch::Tensor td_error = torch::empty({B}, torch::kFloat32);  // (B)
+    const SacCriticStats s =
+        fast_->critic_step(view, normal_noise(B, act_dim_).data_ptr<float>(), td_error.data_ptr<float>());
+    accumulate(metric::kQf1Values, s.qf1_values);
+    accumulate(metric::kQf2Values, s.qf2_values);
+    accumulate(metric::kQf1Loss, s.qf1_loss);
+    accumulate(metric::kQf2Loss, s.qf2_loss);
+    accumulate(metric::kQfLoss, s.qf_loss);
+    if (t % td3_.policy_frequency == 0) {
+      accumulate(metric::kActorLoss, fast_->actor_step(view.obs, B));
+      fast_->polyak(td3_.tau);
+    }
+    return td_error;
+  }
+
   torch::Tensor train_step(const ReplaySample& batch, int64_t t) override {
+    if (fast_) return fast_train_step(batch, t);
     torch::Tensor target;
     {
       torch::NoGradGuard no_grad;
@@ -113,6 +164,10 @@ class Td3Trainer : public OffPolicyRun {
   }
 
   void save_model(CheckpointWriter& w) override {
+    if (fast_) {  // the weights go through the modules (one checkpoint layout), the moments beside them
+      fast_->copy_to(actor_, qf1_, qf2_, actor_target_, qf1_target_, qf2_target_);
+      fast_->save_optimizers(w, "fast_optimizers");
+    }
     save_module(w, "actor", *actor_);
     save_module(w, "qf1", *qf1_);
     save_module(w, "qf2", *qf2_);
@@ -132,6 +187,10 @@ class Td3Trainer : public OffPolicyRun {
     load_module(r, "qf2_target", *qf2_target_);
     load_optimizer(r, "q_optimizer", *q_opt_);
     load_optimizer(r, "actor_optimizer", *actor_opt_);
+    if (fast_) {
+      fast_->copy_from(actor_, qf1_, qf2_, actor_target_, qf1_target_, qf2_target_);
+      fast_->load_optimizers(r, "fast_optimizers");
+    }
   }
 
   Td3Options td3_;
@@ -139,6 +198,7 @@ class Td3Trainer : public OffPolicyRun {
   DeterministicActor actor_{nullptr}, actor_target_{nullptr};
   ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
   std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_;
+  std::unique_ptr<FastTd3> fast_;  // td3.backend = "fast": the updates and the policy run here
 };
 
 }  // namespace

@@ -22,8 +22,10 @@
 #include "rlpp/core/error.h"
 #include "rlpp/train/offpolicy/fast_mlp.h"
 #include "rlpp/train/offpolicy/fast_sac_update.h"
+#include "rlpp/train/offpolicy/fast_td3_update.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/sac.h"
+#include "rlpp/train/offpolicy/td3.h"
 #include "rlpp/train/run.h"
 
 namespace fast_path_test {
@@ -270,6 +272,86 @@ TEST(FastSac, TwoThreadsGiveTheSameBits) {
   EXPECT_EQ(one.log_alpha(), two.log_alpha());
 }
 
+// TD3's fast path against td3.cpp's LibTorch update (target smoothing, clipped double Q, the delayed
+// actor through Q1, Polyak on all three targets), five steps, the actor on the even ones.
+TEST(FastTd3, StepsEqualTheLibTorchReference) {
+  torch::manual_seed(13);
+  const torch::Tensor scale = torch::tensor(kScale), bias = torch::tensor(kBias);
+  std::vector<float> low(kAct), high(kAct);
+  for (int64_t i = 0; i < kAct; ++i) low[i] = kBias[i] - kScale[i], high[i] = kBias[i] + kScale[i];
+  const torch::Tensor low_t = torch::tensor(low), high_t = torch::tensor(high);
+  DeterministicActor actor(kObs, kAct, kHidden, scale, bias), actor_t(kObs, kAct, kHidden, scale, bias);
+  ContinuousQ qf1(kObs, kAct, kHidden), qf2(kObs, kAct, kHidden), qf1_t(kObs, kAct, kHidden), qf2_t(kObs, kAct, kHidden);
+  polyak_update(actor_t->parameters(), actor->parameters(), 1.0);
+  polyak_update(qf1_t->parameters(), qf1->parameters(), 1.0);
+  polyak_update(qf2_t->parameters(), qf2->parameters(), 1.0);
+  std::vector<torch::Tensor> qp = qf1->parameters();
+  for (const auto& p : qf2->parameters()) qp.push_back(p);
+  torch::optim::Adam q_opt(qp, torch::optim::AdamOptions(kQLr)), actor_opt(actor->parameters(), torch::optim::AdamOptions(kQLr));
+  FastTd3Config c;
+  c.obs_dim = kObs;
+  c.act_dim = kAct;
+  c.hidden = kHidden;
+  c.scale = kScale;
+  c.bias = kBias;
+  c.low = low;
+  c.high = high;
+  c.learning_rate = kQLr;
+  FastTd3 fast(c);
+  fast.copy_from(actor, qf1, qf2, actor_t, qf1_t, qf2_t);
+  const size_t pq = static_cast<size_t>(fast.critic_params_each());
+  std::mt19937 gen(8);
+  for (int step = 0; step < 5; ++step) {
+    const std::string at = "step " + std::to_string(step);
+    const Batch b = make_batch(gen);
+    const torch::Tensor eps = normals(gen, {kBatch, kAct}, 2.0f);  // σ ε beyond the clip on some rows
+    torch::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor next_a = td3_target_action(actor_t->forward(b.next_obs), eps, 0.2, 0.5, scale, low_t, high_t);
+      target = td3_critic_target(b.returns, b.discount, qf1_t->forward(b.next_obs, next_a), qf2_t->forward(b.next_obs, next_a));
+    }
+    const torch::Tensor q1 = qf1->forward(b.obs, b.actions), q2 = qf2->forward(b.obs, b.actions);
+    const torch::Tensor qf_loss = twin_critic_loss(q1, q2, target, b.weights);
+    q_opt.zero_grad();
+    qf_loss.backward();
+    const std::vector<float> ref_q1_grad = flat(qf1->parameters(), true), ref_q2_grad = flat(qf2->parameters(), true);
+    q_opt.step();
+    std::vector<float> td(kBatch);
+    const SacCriticStats s = fast.critic_step(b.view(), eps.data_ptr<float>(), td.data());
+    expect_close(vec(fast.critic_grad(), 0, pq), ref_q1_grad, 2e-5, at + " qf1 gradient");
+    expect_close(vec(fast.critic_grad(), pq, pq), ref_q2_grad, 2e-5, at + " qf2 gradient");
+    EXPECT_NEAR(s.qf_loss, qf_loss.item<double>(), 1e-5 * std::abs(qf_loss.item<double>())) << at;
+    if (step % 2 == 0) {
+      const torch::Tensor actor_loss = td3_actor_loss(qf1->forward(b.obs, actor->forward(b.obs)));
+      actor_opt.zero_grad();
+      actor_loss.backward();
+      const std::vector<float> ref_actor_grad = flat(actor->parameters(), true);
+      actor_opt.step();
+      const double fast_loss = fast.actor_step(b.obs.data_ptr<float>(), kBatch);
+      expect_close(vec(fast.actor_grad()), ref_actor_grad, 1e-5, at + " actor gradient");
+      EXPECT_NEAR(fast_loss, actor_loss.item<double>(), 1e-5 * std::max(1.0, std::abs(actor_loss.item<double>()))) << at;
+      polyak_update(actor_t->parameters(), actor->parameters(), kTau);
+      polyak_update(qf1_t->parameters(), qf1->parameters(), kTau);
+      polyak_update(qf2_t->parameters(), qf2->parameters(), kTau);
+      fast.polyak(kTau);
+    }
+    expect_close(vec(fast.critic_params(), 0, pq), flat(qf1->parameters(), false), 1e-5, at + " qf1");
+    expect_close(vec(fast.critic_params(), pq, pq), flat(qf2->parameters(), false), 1e-5, at + " qf2");
+    expect_close(vec(fast.critic_target_params(), pq, pq), flat(qf2_t->parameters(), false), 1e-5, at + " qf2 target");
+    expect_close(vec(fast.actor_params()), flat(actor->parameters(), false), 1e-5, at + " actor");
+    expect_close(vec(fast.actor_target_params()), flat(actor_t->parameters(), false), 1e-5, at + " actor target");
+  }
+  // exploration: μ(s) + noise, clipped to the box
+  std::mt19937 g2(4);
+  const torch::Tensor obs = normals(g2, {6, kObs}), noise = normals(g2, {6, kAct}, 10.0f);
+  std::vector<float> a(6 * kAct);
+  fast.act(obs.data_ptr<float>(), 6, noise.data_ptr<float>(), a.data());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ref = torch::max(torch::min(actor->forward(obs) + noise * (scale * 0.1), high_t), low_t).contiguous();
+  expect_close(a, std::vector<float>(ref.data_ptr<float>(), ref.data_ptr<float>() + 6 * kAct), 1e-5, "td3 actions");
+}
+
 // FastReluMlp's input gradient against central finite differences in double of the same network
 // (dL/dx for L = Σ c ⊙ out with fixed c).
 TEST(FastReluMlp, InputAndWeightGradientsMatchFiniteDifferences) {
@@ -367,6 +449,43 @@ TEST(FastSacTrainer, ResumeIsBitIdentical) {
   }
   EXPECT_GT(a.back()["charts/gradient_steps"].get<double>(), 400.0);
   EXPECT_TRUE(a.back()["losses/qf_loss"].is_number());
+  rlpp::train::EvalRequest req;
+  req.episodes = 2;
+  req.seed = 7;
+  EXPECT_EQ(rlpp::train::evaluate_run(dir.sub("whole"), req).mean_return,
+            rlpp::train::evaluate_run(dir.sub("split"), req).mean_return);
+}
+
+// TD3 with the fast backend: the same resume check on Pendulum with prioritized replay.
+TEST(FastTd3Trainer, ResumeIsBitIdentical) {
+  rlpp::testing::TempDir dir("fast-td3-resume");
+  const std::vector<std::string> sets = {
+      "run.total_steps=600", "offpolicy.steps_per_update=100", "offpolicy.learning_starts=80",
+      "offpolicy.buffer_size=300", "offpolicy.batch_size=32", "td3.hidden=[32, 32]", "replay.prioritized=true",
+      "env.name=\"Pendulum-v1\"", "td3.backend=\"fast\""};
+  auto run = [&](const std::string& out, int64_t stop_after) {
+    std::atomic<bool> stop{false};
+    rlpp::train::StartRequest req;
+    req.recipe_path = std::string(RLPP_SOURCE_DIR) + "/configs/hopper_td3.toml";
+    req.overrides = sets;
+    req.out_dir = out;
+    req.stop_after_updates = stop_after;
+    req.quiet = true;
+    return rlpp::train::start_run(req, stop);
+  };
+  EXPECT_TRUE(run(dir.sub("whole"), 0).finished);
+  EXPECT_FALSE(run(dir.sub("split"), 3).finished);
+  std::atomic<bool> stop{false};
+  EXPECT_TRUE(rlpp::train::resume_run(dir.sub("split"), {}, 0, true, stop).finished);
+  const auto a = rows_of(dir.sub("whole")), b = rows_of(dir.sub("split"));
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (auto& [key, value] : a[i].items()) {
+      if (key != "charts/SPS") EXPECT_EQ(value, b[i].at(key)) << "row " << i << " " << key;
+    }
+  }
+  EXPECT_TRUE(a.back()["losses/actor_loss"].is_number());
   rlpp::train::EvalRequest req;
   req.episodes = 2;
   req.seed = 7;

@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
@@ -19,6 +20,9 @@ struct Td3Options {
   double exploration_noise = 0.1; // behaviour noise σ (times the action scale)
   int policy_frequency = 2;       // actor and target updates every this many batch steps
   std::vector<int64_t> hidden{256, 256};
+  // "libtorch": modules, autograd and torch::optim::Adam (the reference); "fast": the same updates
+  // on flat buffers with hand-derived gradients (fast_td3_update.h)
+  std::string backend = "libtorch";
 
   void bind(core::Binder& b);
 };
