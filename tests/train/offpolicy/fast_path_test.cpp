@@ -4,7 +4,7 @@
 // several steps: the critics' and the actor's gradients, every parameter (online, target), log α,
 // the td errors, the losses and the sampled actions. Then the trainer with the fast backend: a
 // resumed run is bit-identical to an uninterrupted one, and its first losses match the LibTorch
-// backend's.
+// backend's. TD3's fast path (fast_td3_update.h) the same way against td3.cpp's update.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
