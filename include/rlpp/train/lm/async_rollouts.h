@@ -118,12 +118,13 @@ class RolloutPipeline {
   }
 
   // Batch `index` (the learner's step), waiting for the worker; `waited_s` gets the seconds waited.
-  // Rethrows an error of the worker.
+  // Rethrows an error of the worker once no made batch is left.
   Item take(int64_t index, double* waited_s) {
     const auto t0 = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return error_ || (!queue_.empty() && queue_.front().first == index); });
-    if (error_) std::rethrow_exception(error_);
+    const auto ready = [&] { return !queue_.empty() && queue_.front().first == index; };
+    cv_.wait(lk, [&] { return error_ || ready(); });
+    if (!ready()) std::rethrow_exception(error_);  // batches made before a worker error still come first
     Item out = std::move(queue_.front().second);
     queue_.pop_front();
     cv_.notify_all();
