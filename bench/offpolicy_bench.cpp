@@ -3,6 +3,7 @@
 //   BM_SacUpdate/libtorch  modules + autograd + torch::optim::Adam (sac.cpp's LibTorch path)
 //   BM_SacUpdate/fast      FastSac (flat buffers, hand-derived gradients, fused Adam)
 //   BM_SacGemmBound        only the matrix products of the fast path's step (Eigen), nothing else
+//   BM_Td3Update/libtorch, BM_Td3Update/fast  TD3's step (td3.cpp's two backends), same shapes
 // One iteration is two gradient steps, t even then t odd, as the trainer runs them with
 // policy_frequency 2: two critic steps, two actor steps, two temperature steps and two Polyak
 // updates. items_per_second = gradient steps per CPU second of the whole process (a busy machine
@@ -25,8 +26,10 @@
 #include <vector>
 
 #include "rlpp/train/offpolicy/fast_sac_update.h"
+#include "rlpp/train/offpolicy/fast_td3_update.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/sac.h"
+#include "rlpp/train/offpolicy/td3.h"
 
 namespace {
 
@@ -230,5 +233,80 @@ void BM_SacGemmBound(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 2);  // gradient steps
 }
 BENCHMARK(BM_SacGemmBound)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+
+// TD3 (CleanRL's defaults: policy_frequency 2, lr 3e-4): two steps per iteration, the actor and the
+// three Polyak updates on the even one.
+void BM_Td3Update(benchmark::State& state, bool fast_path) {
+  torch::set_num_threads(bench_threads());
+  torch::manual_seed(1);
+  std::mt19937 gen(2);
+  const Batch b(gen);
+  const torch::Tensor scale = torch::ones({kAct}), bias = torch::zeros({kAct}), low = -scale, high = scale;
+  DeterministicActor actor(kObs, kAct, kHidden, scale, bias), actor_t(kObs, kAct, kHidden, scale, bias);
+  ContinuousQ qf1(kObs, kAct, kHidden), qf2(kObs, kAct, kHidden), qf1_t(kObs, kAct, kHidden), qf2_t(kObs, kAct, kHidden);
+  polyak_update(actor_t->parameters(), actor->parameters(), 1.0);
+  polyak_update(qf1_t->parameters(), qf1->parameters(), 1.0);
+  polyak_update(qf2_t->parameters(), qf2->parameters(), 1.0);
+  std::vector<torch::Tensor> qp = qf1->parameters();
+  for (const auto& p : qf2->parameters()) qp.push_back(p);
+  torch::optim::Adam q_opt(qp, torch::optim::AdamOptions(3e-4)), actor_opt(actor->parameters(), torch::optim::AdamOptions(3e-4));
+  FastTd3Config c;
+  c.obs_dim = kObs;
+  c.act_dim = kAct;
+  c.hidden = kHidden;
+  c.scale.assign(kAct, 1.0f);
+  c.bias.assign(kAct, 0.0f);
+  c.low.assign(kAct, -1.0f);
+  c.high.assign(kAct, 1.0f);
+  FastTd3 fast(c);
+  fast.copy_from(actor, qf1, qf2, actor_t, qf1_t, qf2_t);
+  const SacBatchView view{kBatch,
+                          b.obs.data_ptr<float>(),
+                          b.actions.data_ptr<float>(),
+                          b.returns.data_ptr<float>(),
+                          b.next_obs.data_ptr<float>(),
+                          b.discount.data_ptr<float>(),
+                          b.weights.data_ptr<float>()};
+  std::vector<float> td(kBatch);
+  size_t next_noise = 0;
+  int64_t t = 0;
+  for (auto _ : state) {
+    for (int half = 0; half < 2; ++half, ++t) {
+      const torch::Tensor& eps = b.noise[next_noise++ % b.noise.size()];
+      if (fast_path) {
+        benchmark::DoNotOptimize(fast.critic_step(view, eps.data_ptr<float>(), td.data()).qf_loss);
+        if (t % 2 == 0) {
+          benchmark::DoNotOptimize(fast.actor_step(view.obs, kBatch));
+          fast.polyak(kTau);
+        }
+        continue;
+      }
+      torch::Tensor target;
+      {
+        torch::NoGradGuard no_grad;
+        const torch::Tensor next_a = td3_target_action(actor_t->forward(b.next_obs), eps, 0.2, 0.5, scale, low, high);
+        target = td3_critic_target(b.returns, b.discount, qf1_t->forward(b.next_obs, next_a), qf2_t->forward(b.next_obs, next_a));
+      }
+      const torch::Tensor qf_loss =
+          twin_critic_loss(qf1->forward(b.obs, b.actions), qf2->forward(b.obs, b.actions), target, b.weights);
+      q_opt.zero_grad();
+      qf_loss.backward();
+      q_opt.step();
+      benchmark::DoNotOptimize(qf_loss.item<double>());
+      if (t % 2 == 0) {
+        const torch::Tensor actor_loss = td3_actor_loss(qf1->forward(b.obs, actor->forward(b.obs)));
+        actor_opt.zero_grad();
+        actor_loss.backward();
+        actor_opt.step();
+        polyak_update(actor_t->parameters(), actor->parameters(), kTau);
+        polyak_update(qf1_t->parameters(), qf1->parameters(), kTau);
+        polyak_update(qf2_t->parameters(), qf2->parameters(), kTau);
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 2);  // gradient steps
+}
+BENCHMARK_CAPTURE(BM_Td3Update, libtorch, false)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Td3Update, fast, true)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -34,7 +34,7 @@ PY
 }
 
 echo "== gradient steps/s, batch 256, Hopper shapes (obs 11, actions 3, 256-256)"
-RLPP_BENCH_THREADS="$threads" "$build/bin/rlpp_bench" --benchmark_filter='BM_Sac' --benchmark_min_time=1 --benchmark_out="$out/micro.json" \
+RLPP_BENCH_THREADS="$threads" "$build/bin/rlpp_bench" --benchmark_filter='BM_Sac|BM_Td3' --benchmark_min_time=1 --benchmark_out="$out/micro.json" \
   --benchmark_out_format=json >"$out/micro.log" 2>&1
 PYTHONPATH="$build/python" "$py" python/examples/sac_continuous.py --bench-updates 200 --threads "$threads" \
   >"$out/python-updates.json"
@@ -52,6 +52,10 @@ base = table[2][2]
 print(f"  {'':22s} {'steps/s wall':>12s} {'steps/s CPU':>12s} {'x python (CPU)':>15s}")
 for n, wall, cpu in table:
     print(f"  {n:22s} {wall:12.1f} {cpu:12.1f} {cpu / base:15.2f}")
+for n in ("libtorch", "fast"):
+    b = rows.get("BM_Td3Update/" + n)
+    if b:
+        print(f"  {'TD3 rlpp ' + n:22s} {2 / (b['real_time'] * unit(b)):12.1f} {2 / (b['cpu_time'] * unit(b)):12.1f}")
 PY
 
 echo "== end-to-end Hopper-v4, learning_starts 5000, then $train_steps env steps (1 gradient step each)"
