@@ -623,6 +623,8 @@ class RlvrTrainer : public LmRun {
         {"perf/async_queued", static_cast<double>(pipeline_->queued())},
         {"perf/async_learner_wait_s", waited},
         {"perf/async_worker_busy_s_total", pipeline_->worker_busy_seconds()},
+        {"perf/async_worker_gate_waits_total", static_cast<double>(pipeline_->gate_waits())},
+        {"perf/async_worker_gate_wait_s_total", pipeline_->gate_wait_seconds()},
         {"perf/async_elapsed_s_total", std::chrono::duration<double>(now - run_started_).count()},
         {"perf/step_seconds", std::chrono::duration<double>(now - t0).count()},
     });

@@ -82,7 +82,25 @@ TEST(AsyncPipeline, BatchKIsSampledFromVersionKMinusSWhateverTheTiming) {
       }
       p.publish(take_snapshot(*module, t + 1));
     }
+    // Each wait at the gate ends with a publication: at most one per step.
+    EXPECT_LE(p.gate_waits(), limit);
   }
+}
+
+// A worker faster than the learner is held at the bound: batch k + s waits for version k.
+TEST(AsyncPipeline, AFastWorkerWaitsAtTheStalenessBound) {
+  torch::nn::Linear module(2, 1);
+  RolloutPipeline<int64_t> p(1, 6, [](int64_t, const WeightSnapshot& w) { return w.version; });
+  p.start(0, {}, take_snapshot(*module, 0));
+  for (int64_t t = 0; t < 6; ++t) {
+    double waited = 0;
+    EXPECT_EQ(p.take(t, &waited), std::max<int64_t>(0, t - 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the learner's update
+    p.publish(take_snapshot(*module, t + 1));
+  }
+  EXPECT_GE(p.gate_waits(), 1);
+  EXPECT_LE(p.gate_waits(), 6);
+  EXPECT_GT(p.gate_wait_seconds(), 0.0);
 }
 
 TEST(AsyncPipeline, AWorkerErrorReachesTheLearner) {

@@ -154,6 +154,16 @@ class RolloutPipeline {
     std::lock_guard<std::mutex> lk(mu_);
     return busy_seconds_;
   }
+  // Times the worker found its next batch's version not yet published (the staleness gate held it),
+  // and the seconds it waited there.
+  int64_t gate_waits() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return gate_waits_;
+  }
+  double gate_wait_seconds() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return gate_wait_seconds_;
+  }
   int64_t queued() const {
     std::lock_guard<std::mutex> lk(mu_);
     return static_cast<int64_t>(queue_.size());
@@ -196,8 +206,15 @@ class RolloutPipeline {
       int64_t index = 0;
       {
         std::unique_lock<std::mutex> lk(mu_);
+        const bool gated = !stop_ && next_ < limit_ && !(paused_ && next_ >= pause_target_) &&
+                           snapshots_.count(version_of(next_)) == 0;
+        const auto w0 = std::chrono::steady_clock::now();
         cv_.wait(lk, [&] { return stop_ || can_start_locked(); });
         if (stop_) return;
+        if (gated) {
+          ++gate_waits_;
+          gate_wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+        }
         index = next_;
         w = snapshots_.at(version_of(index));
         busy_ = true;
@@ -236,6 +253,8 @@ class RolloutPipeline {
   int64_t pause_target_ = 0;
   bool stop_ = false;
   double busy_seconds_ = 0;
+  int64_t gate_waits_ = 0;
+  double gate_wait_seconds_ = 0;
   std::exception_ptr error_;
   std::thread worker_;
 };
