@@ -1,6 +1,6 @@
 #include "rlpp/train/offline/a2pr.h"
 
-#include "rlpp/train/offline/offline_run.h"
+#include "rlpp/train/offline/td3_offline_run.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/td3.h"
 
@@ -120,30 +120,15 @@ class ValueNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ValueNet);
 
-class A2prTrainer : public OfflineRun {
+class A2prTrainer : public Td3OfflineRun {
  public:
-  A2prTrainer(const core::Recipe& recipe, const RunContext& ctx) : OfflineRun(recipe, ctx, a2pr_defaults(), "a2pr") {
+  A2prTrainer(const core::Recipe& recipe, const RunContext& ctx) : Td3OfflineRun(recipe, ctx, a2pr_defaults(), "a2pr") {
     opts_ = core::read_options<A2prOptions>(recipe, "a2pr");
     recipe.check_all_used();
-    scale_ = action_scale();
-    low_t_ = action_low();
-    high_t_ = action_high();
     latent_ = opts_.latent_factor * act_dim_;
-    actor_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.actor_hidden, scale_, action_bias());
-    actor_target_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.actor_hidden, scale_, action_bias());
-    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
-    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
-    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
-    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.critic_hidden);
+    build_td3_networks(opts_.actor_hidden, opts_.critic_hidden, opts_.learning_rate);
     value_ = ValueNet(obs_dim_, opts_.critic_hidden);
     vae_ = A2prVae(obs_dim_, act_dim_, latent_, opts_.vae_hidden, scale_, action_bias());
-    offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), 1.0);
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
-    std::vector<torch::Tensor> q_params = qf1_->parameters();
-    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
-    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.learning_rate));
-    actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));
     value_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));
     vae_opt_ = std::make_unique<torch::optim::Adam>(vae_->parameters(), torch::optim::AdamOptions(opts_.vae_learning_rate));
     declare_metrics({metric::kQf1Values, metric::kQfLoss, metric::kValueLoss, metric::kValues, metric::kA2prVaeLoss,
@@ -156,25 +141,16 @@ class A2prTrainer : public OfflineRun {
  private:
   int64_t checkpoint_version() const override { return 1; }
 
-  torch::Tensor act(const torch::Tensor& obs) override { return actor_->forward(obs); }
-
   void train_step(const offpolicy::ReplaySample& batch, int64_t step_index) override {
     const int64_t n = batch.obs.size(0);
     torch::Tensor next_a, next_q_target, target;  // (B, A), (B), (B)
     {
       torch::NoGradGuard no_grad;
-      next_a = offpolicy::td3_target_action(actor_target_->forward(batch.next_obs), normal_noise(n, act_dim_),
-                                            opts_.policy_noise, opts_.noise_clip, scale_, low_t_, high_t_);
+      next_a = smoothed_next_action(batch, opts_.policy_noise, opts_.noise_clip);
       next_q_target = torch::min(qf1_target_->forward(batch.next_obs, next_a), qf2_target_->forward(batch.next_obs, next_a));
       target = batch.returns + batch.discount * next_q_target;  // td3_critic_target's clipped double Q
     }
-    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
-    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
-    q_opt_->zero_grad();
-    qf_loss.backward();
-    q_opt_->step();
-    accumulate(metric::kQf1Values, q1.mean().item<double>());
-    accumulate(metric::kQfLoss, qf_loss.item<double>());
+    critic_step(batch, target);
 
     // the value, toward the smaller of the target critics' and the updated critics' bootstrap
     torch::Tensor value_target;
@@ -226,50 +202,31 @@ class A2prTrainer : public OfflineRun {
       accumulate(metric::kBcLoss, l.bc_loss.item<double>());
       accumulate(metric::kA2prVaeChosen, l.vae_chosen.item<double>());
       accumulate(metric::kA2prWeight, l.weight_mean.item<double>());
-      offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
-      offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
-      offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), opts_.tau);
+      update_targets(opts_.tau);
     }
   }
 
   void save_model(CheckpointWriter& w) override {
-    save_module(w, "actor", *actor_);
-    save_module(w, "qf1", *qf1_);
-    save_module(w, "qf2", *qf2_);
-    save_module(w, "actor_target", *actor_target_);
-    save_module(w, "qf1_target", *qf1_target_);
-    save_module(w, "qf2_target", *qf2_target_);
+    save_td3_networks(w);
     save_module(w, "value", *value_);
     save_module(w, "vae", *vae_);
-    save_optimizer(w, "q_optimizer", *q_opt_);
-    save_optimizer(w, "actor_optimizer", *actor_opt_);
     save_optimizer(w, "value_optimizer", *value_opt_);
     save_optimizer(w, "vae_optimizer", *vae_opt_);
   }
 
   void load_model(CheckpointReader& r) override {
-    load_module(r, "actor", *actor_);
-    load_module(r, "qf1", *qf1_);
-    load_module(r, "qf2", *qf2_);
-    load_module(r, "actor_target", *actor_target_);
-    load_module(r, "qf1_target", *qf1_target_);
-    load_module(r, "qf2_target", *qf2_target_);
+    load_td3_networks(r);
     load_module(r, "value", *value_);
     load_module(r, "vae", *vae_);
-    load_optimizer(r, "q_optimizer", *q_opt_);
-    load_optimizer(r, "actor_optimizer", *actor_opt_);
     load_optimizer(r, "value_optimizer", *value_opt_);
     load_optimizer(r, "vae_optimizer", *vae_opt_);
   }
 
   A2prOptions opts_;
   int64_t latent_ = 0;
-  torch::Tensor scale_, low_t_, high_t_;  // (A)
-  offpolicy::DeterministicActor actor_{nullptr}, actor_target_{nullptr};
-  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
   ValueNet value_{nullptr};
   A2prVae vae_{nullptr};
-  std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_, value_opt_, vae_opt_;
+  std::unique_ptr<torch::optim::Adam> value_opt_, vae_opt_;
 };
 
 }  // namespace

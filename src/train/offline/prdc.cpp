@@ -1,7 +1,7 @@
 #include "rlpp/train/offline/prdc.h"
 
 #include "rlpp/train/offline/bc.h"
-#include "rlpp/train/offline/offline_run.h"
+#include "rlpp/train/offline/td3_offline_run.h"
 #include "rlpp/train/offline/td3_bc.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/td3.h"
@@ -78,9 +78,9 @@ OfflineOptions prdc_defaults() {
   return o;
 }
 
-class PrdcTrainer : public OfflineRun {
+class PrdcTrainer : public Td3OfflineRun {
  public:
-  PrdcTrainer(const core::Recipe& recipe, const RunContext& ctx) : OfflineRun(recipe, ctx, prdc_defaults(), "prdc") {
+  PrdcTrainer(const core::Recipe& recipe, const RunContext& ctx) : Td3OfflineRun(recipe, ctx, prdc_defaults(), "prdc") {
     opts_ = core::read_options<PrdcOptions>(recipe, "prdc");
     recipe.check_all_used();
     {  // the tree over (β s, a) of the whole dataset, in OfflineRun's normalisation
@@ -89,22 +89,7 @@ class PrdcTrainer : public OfflineRun {
       tree_ = std::make_unique<KdTree>(keys, obs_dim_ + act_dim_);
       data_actions_ = torch::from_blob(const_cast<float*>(d.actions.data()), {d.size(), act_dim_}, torch::kFloat32).clone();
     }
-    scale_ = action_scale();
-    low_t_ = action_low();
-    high_t_ = action_high();
-    actor_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.hidden, scale_, action_bias());
-    actor_target_ = offpolicy::DeterministicActor(obs_dim_, act_dim_, opts_.hidden, scale_, action_bias());
-    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), 1.0);
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
-    std::vector<torch::Tensor> q_params = qf1_->parameters();
-    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
-    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.learning_rate));
-    actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));
+    build_td3_networks(opts_.hidden, opts_.hidden, opts_.learning_rate);
     declare_metrics({metric::kQf1Values, metric::kQfLoss, metric::kActorLoss, metric::kLambda, metric::kPrdcDcLoss,
                      metric::kPrdcNearestDist});
     toml::table own;
@@ -115,25 +100,15 @@ class PrdcTrainer : public OfflineRun {
  private:
   int64_t checkpoint_version() const override { return 1; }
 
-  torch::Tensor act(const torch::Tensor& obs) override { return actor_->forward(obs); }
-
   void train_step(const offpolicy::ReplaySample& batch, int64_t step_index) override {
     torch::Tensor target;
     {
       torch::NoGradGuard no_grad;
-      const torch::Tensor next_a = offpolicy::td3_target_action(
-          actor_target_->forward(batch.next_obs), normal_noise(batch.obs.size(0), act_dim_), opts_.policy_noise,
-          opts_.noise_clip, scale_, low_t_, high_t_);
+      const torch::Tensor next_a = smoothed_next_action(batch, opts_.policy_noise, opts_.noise_clip);
       target = offpolicy::td3_critic_target(batch.returns, batch.discount, qf1_target_->forward(batch.next_obs, next_a),
                                             qf2_target_->forward(batch.next_obs, next_a));
     }
-    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
-    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
-    q_opt_->zero_grad();
-    qf_loss.backward();
-    q_opt_->step();
-    accumulate(metric::kQf1Values, q1.mean().item<double>());
-    accumulate(metric::kQfLoss, qf_loss.item<double>());
+    critic_step(batch, target);
     // PRDC's code (TD3_BC.py's loop) counts total_it from 1: the actor steps when total_it % freq == 0.
     if ((step_index + 1) % opts_.policy_frequency == 0) {
       const torch::Tensor pi = actor_->forward(batch.obs);
@@ -148,41 +123,16 @@ class PrdcTrainer : public OfflineRun {
       // the key distance: β s is the same on both sides, so it is ‖π(s) − â‖ at least (0 when the
       // nearest key is the row's own state)
       accumulate(metric::kPrdcNearestDist, (pi.detach() - nearest).norm(2, 1).mean().item<double>());
-      offpolicy::polyak_update(actor_target_->parameters(), actor_->parameters(), opts_.tau);
-      offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
-      offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+      update_targets(opts_.tau);
     }
   }
 
-  void save_model(CheckpointWriter& w) override {
-    save_module(w, "actor", *actor_);
-    save_module(w, "qf1", *qf1_);
-    save_module(w, "qf2", *qf2_);
-    save_module(w, "actor_target", *actor_target_);
-    save_module(w, "qf1_target", *qf1_target_);
-    save_module(w, "qf2_target", *qf2_target_);
-    save_optimizer(w, "q_optimizer", *q_opt_);
-    save_optimizer(w, "actor_optimizer", *actor_opt_);
-  }
-
-  void load_model(CheckpointReader& r) override {
-    load_module(r, "actor", *actor_);
-    load_module(r, "qf1", *qf1_);
-    load_module(r, "qf2", *qf2_);
-    load_module(r, "actor_target", *actor_target_);
-    load_module(r, "qf1_target", *qf1_target_);
-    load_module(r, "qf2_target", *qf2_target_);
-    load_optimizer(r, "q_optimizer", *q_opt_);
-    load_optimizer(r, "actor_optimizer", *actor_opt_);
-  }
+  void save_model(CheckpointWriter& w) override { save_td3_networks(w); }
+  void load_model(CheckpointReader& r) override { load_td3_networks(r); }
 
   PrdcOptions opts_;
   std::unique_ptr<KdTree> tree_;  // over (β s, a) of every dataset row (rebuilt, not checkpointed)
   torch::Tensor data_actions_;    // (N, A) the dataset's actions, row i = tree row i
-  torch::Tensor scale_, low_t_, high_t_;  // (A)
-  offpolicy::DeterministicActor actor_{nullptr}, actor_target_{nullptr};
-  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
-  std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_;
 };
 
 }  // namespace
