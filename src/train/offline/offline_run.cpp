@@ -10,6 +10,7 @@
 #include "rlpp/train/metric_names.h"
 #include "rlpp/train/offline/d4rl_dataset.h"
 #include "rlpp/train/offline/episodes.h"
+#include "rlpp/train/policy_only.h"
 
 namespace rlpp::train::offline {
 
@@ -56,33 +57,6 @@ double iql_reward_scale(const std::vector<double>& episode_returns) {
                                std::to_string(*lo) + "; 1000 / (max - min) is undefined");
   return 1000.0 / (*hi - *lo);
 }
-
-namespace {
-
-// The deterministic policy behind the interface evaluate_control_policy drives (it only acts).
-class PolicyOnly : public ActorCriticLearner {
- public:
-  using Act = std::function<void(const float*, int64_t, float*)>;
-  explicit PolicyOnly(Act act) : act_(std::move(act)) {}
-  void act(const float* obs, int64_t n, core::Rng&, bool, float* actions, float* logp, float* value) override {
-    act_(obs, n, actions);
-    std::fill_n(logp, n, 0.f);
-    std::fill_n(value, n, 0.f);
-  }
-  void value(const float*, int64_t n, float* value) override { std::fill_n(value, n, 0.f); }
-  UpdateStats update(const ControlMinibatch&, const PpoLossOptions&, double) override {
-    throw std::logic_error("PolicyOnly::update: evaluation only");
-  }
-  bool accepts_objectives() const override { return false; }
-  std::vector<torch::Tensor> weights() override { return {}; }
-  void save(torch::serialize::OutputArchive&) override { throw std::logic_error("PolicyOnly::save: evaluation only"); }
-  void load(torch::serialize::InputArchive&) override { throw std::logic_error("PolicyOnly::load: evaluation only"); }
-
- private:
-  Act act_;
-};
-
-}  // namespace
 
 OfflineRun::OfflineRun(const core::Recipe& recipe, const RunContext& ctx, const OfflineOptions& defaults,
                        const std::string& algorithm)

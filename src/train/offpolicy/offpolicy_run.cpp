@@ -7,6 +7,7 @@
 #include "rlpp/train/actor_critic_learner.h"
 #include "rlpp/train/control_eval.h"
 #include "rlpp/train/metric_names.h"
+#include "rlpp/train/policy_only.h"
 
 namespace rlpp::train::offpolicy {
 
@@ -31,34 +32,6 @@ void transition_next_obs(const env::VecEnv& envs, float* next_obs) {
     if (envs.terminated()[i] || envs.truncated()[i]) std::copy_n(envs.final_obs() + i * d, d, next_obs + i * d);
   }
 }
-
-namespace {
-
-// The deterministic policy of an off-policy trainer behind the interface that
-// evaluate_control_policy drives (it only acts).
-class PolicyOnly : public ActorCriticLearner {
- public:
-  using Act = std::function<void(const float*, int64_t, float*)>;
-  explicit PolicyOnly(Act act) : act_(std::move(act)) {}
-  void act(const float* obs, int64_t n, core::Rng&, bool, float* actions, float* logp, float* value) override {
-    act_(obs, n, actions);
-    std::fill_n(logp, n, 0.f);
-    std::fill_n(value, n, 0.f);
-  }
-  void value(const float*, int64_t n, float* value) override { std::fill_n(value, n, 0.f); }
-  UpdateStats update(const ControlMinibatch&, const PpoLossOptions&, double) override {
-    throw std::logic_error("PolicyOnly::update: evaluation only");
-  }
-  bool accepts_objectives() const override { return false; }
-  std::vector<torch::Tensor> weights() override { return {}; }
-  void save(torch::serialize::OutputArchive&) override { throw std::logic_error("PolicyOnly::save: evaluation only"); }
-  void load(torch::serialize::InputArchive&) override { throw std::logic_error("PolicyOnly::load: evaluation only"); }
-
- private:
-  Act act_;
-};
-
-}  // namespace
 
 OffPolicyRun::OffPolicyRun(const core::Recipe& recipe, const RunContext& ctx, const OffPolicyOptions& defaults,
                            bool discrete, const std::string& algorithm)
