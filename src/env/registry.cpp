@@ -1,5 +1,6 @@
 #include "rlpp/env/registry.h"
 
+#include "rlpp/core/error.h"
 #include "rlpp/env/classic/acrobot.h"
 #include "rlpp/env/classic/cartpole.h"
 #include "rlpp/env/classic/mountain_car.h"
@@ -26,6 +27,9 @@ namespace {
 template <class E>
 void add(core::Registry<EnvFactory>& r, std::string summary) {
   r.add(E::spec().id, [](const VecEnvOptions& opts) -> std::unique_ptr<VecEnv> {
+    core::require(!opts.shifts_dynamics(), E::spec().id +
+                                               ": gravity_scale and friction_scale change MuJoCo models only; "
+                                               "leave them at 1 for this environment");
     return std::make_unique<Pool<E>>(opts);
   }, std::move(summary));
 }
@@ -37,7 +41,9 @@ template <class T>
 void add_mujoco(core::Registry<EnvFactory>& r, const std::string& name, const std::string& summary) {
   for (int version : {4, 5}) {
     r.add(name + "-v" + std::to_string(version), [version](const VecEnvOptions& opts) -> std::unique_ptr<VecEnv> {
-      return std::make_unique<mujoco::MujocoPool>(std::make_unique<T>(version), opts);
+      auto task = std::make_unique<T>(version);
+      task->scale_dynamics(opts.gravity_scale, opts.friction_scale);
+      return std::make_unique<mujoco::MujocoPool>(std::move(task), opts);
     }, summary + (version == 5 ? " (Gymnasium v5 variant)" : ""));
   }
 }

@@ -1,5 +1,8 @@
 #include "rlpp/env/vec_env.h"
 
+#include <cmath>
+#include <utility>
+
 #include "rlpp/core/error.h"
 
 namespace rlpp::env {
@@ -20,6 +23,11 @@ void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id)
                 env_id + ": num_envs must be >= 1, got " + std::to_string(opts.num_envs));
   core::require(opts.num_threads >= 1,
                 env_id + ": num_threads must be >= 1, got " + std::to_string(opts.num_threads));
+  for (const auto& [name, v] : {std::pair<const char*, double>{"gravity_scale", opts.gravity_scale},
+                                 std::pair<const char*, double>{"friction_scale", opts.friction_scale}}) {
+    core::require(std::isfinite(v) && v > 0.0,
+                  env_id + ": " + name + " must be a finite number > 0, got " + std::to_string(v));
+  }
 }
 
 }  // namespace rlpp::env

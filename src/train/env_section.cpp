@@ -12,6 +12,13 @@ void EnvSection::bind(core::Binder& b) {
   b.flag("clip_action", clip_action,
          "clip Box actions to the box before the environment (Gymnasium's ClipAction wrapper, as "
          "CleanRL); false: the environment gets and penalises the raw action, as a bare Gymnasium env");
+  b.num("gravity_scale", gravity_scale,
+         "MuJoCo only: multiply the model's gravity (a simulator with shifted dynamics, H2O arXiv 2206.13464); "
+         "1 = the exact model",
+         core::Bounds::closed(0.01, 100));
+  b.num("friction_scale", friction_scale,
+         "MuJoCo only: multiply every geom's friction (a simulator with shifted dynamics); 1 = the exact model",
+         core::Bounds::closed(0.01, 100));
   // An unknown name: an error naming the key (and where it was set) and listing the valid ids.
   if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(name)) {
     try {
@@ -34,6 +41,8 @@ std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
   opts.num_envs = num_envs_override > 0 ? num_envs_override : num_envs;
   opts.num_threads = num_threads;
   opts.clip_action = clip_action;
+  opts.gravity_scale = gravity_scale;
+  opts.friction_scale = friction_scale;
   return env::make(name, opts);
 }
 

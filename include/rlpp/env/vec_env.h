@@ -118,9 +118,19 @@ struct VecEnvOptions {
   // clips only what its own dynamics clip (MountainCarContinuous's force, MuJoCo's ctrlrange,
   // Pendulum's torque) and penalises the raw action.
   bool clip_action = true;
+  // A simulator with shifted dynamics (H2O, Niu et al. 2022, arXiv 2206.13464 §5: the "simulator"
+  // differs from the "real" environment by gravity ×2, friction ×0.3, ...): the MuJoCo model's
+  // gravity (opt.gravity) and every geom's friction (sliding, torsional, rolling) are multiplied
+  // by these when a batch is made. 1 leaves the model untouched; another value for an environment
+  // that is not MuJoCo is a UserError.
+  double gravity_scale = 1.0;
+  double friction_scale = 1.0;
+
+  bool shifts_dynamics() const { return gravity_scale != 1.0 || friction_scale != 1.0; }
 };
 
-// UserError naming `env_id` and the offending value unless num_envs >= 1 and num_threads >= 1.
+// UserError naming `env_id` and the offending value unless num_envs >= 1, num_threads >= 1 and
+// the dynamics scales are finite and > 0.
 void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id);
 
 }  // namespace rlpp::env

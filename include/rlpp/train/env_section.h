@@ -13,6 +13,8 @@ struct EnvSection {
   int num_envs = 4;
   int num_threads = 1;
   bool clip_action = true;  // env::VecEnvOptions::clip_action
+  double gravity_scale = 1.0;   // env::VecEnvOptions: a shifted simulator (MuJoCo only; 1 = the exact model)
+  double friction_scale = 1.0;
 
   void bind(core::Binder& b);
   // A new batch of environments as this section describes (unknown name -> UserError).

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 
 #include "rlpp/core/error.h"
 
@@ -76,6 +77,15 @@ MujocoTask::MujocoTask(TaskInfo info, int version) : info_(std::move(info)), ver
                                  std::vector<float>(static_cast<size_t>(info_.obs_dim), kInf));
   spec_.action = Space::box(std::move(low), std::move(high));
   spec_.max_episode_steps = info_.max_episode_steps;
+}
+
+void MujocoTask::scale_dynamics(double gravity_scale, double friction_scale) {
+  if (gravity_scale == 1.0 && friction_scale == 1.0) return;  // the exact model of the file
+  if (model_.use_count() != 1) throw std::logic_error(info_.id + ": scale_dynamics after the model was shared");
+  // The model was loaded by this task's constructor and nothing else holds it yet.
+  mjModel* m = const_cast<mjModel*>(model_.get());
+  for (int k = 0; k < 3; ++k) m->opt.gravity[k] *= gravity_scale;
+  for (int g = 0; g < 3 * m->ngeom; ++g) m->geom_friction[g] *= friction_scale;
 }
 
 void MujocoTask::simulate(mjData* d, const double* action) const {

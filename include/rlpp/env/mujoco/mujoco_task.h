@@ -50,6 +50,12 @@ class MujocoTask {
   // Seconds per env step: frame_skip · timestep (Gymnasium's dt).
   double dt() const { return model_->opt.timestep * info_.frame_skip; }
 
+  // The shifted simulator of VecEnvOptions (H2O, arXiv 2206.13464): opt.gravity × gravity_scale
+  // and every geom_friction component × friction_scale, as H2O's code rewrites the gravity and
+  // friction attributes of the MJCF file. Scales of 1 change nothing. Only before the model is
+  // shared with a pool (std::logic_error otherwise).
+  void scale_dynamics(double gravity_scale, double friction_scale);
+
   // Draws copy's initial state into d (after mj_resetData) and calls mj_forward.
   virtual void reset(mjData* d, core::Rng& rng) const = 0;
   // One env step from d's state under `action` (nu values; inside the box when the pool clips);
