@@ -115,7 +115,8 @@ RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
 }
 
 const std::vector<std::string> kResumableKeys = {"run.total_steps", "run.checkpoint_every", "run.keep_checkpoints",
-                                                "run.torch_threads", "run.log_interval_s"};
+                                                "run.torch_threads", "run.log_interval_s",
+                                                "rl.rollout_worker"};  // the same rows either way
 
 RunOutcome resume_run(const ResumeRequest& req, const std::atomic<bool>& stop) {
   const std::string& run_dir = req.run_dir;

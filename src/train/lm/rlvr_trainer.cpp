@@ -35,6 +35,7 @@
 #include "rlpp/train/checkpoint.h"
 #include "rlpp/train/lm/adamw.h"
 #include "rlpp/train/lm/async_rollouts.h"
+#include "rlpp/train/lm/remote_rollouts.h"
 #include "rlpp/train/lm/lm_data.h"
 #include "rlpp/train/lm/lm_eval.h"
 #include "rlpp/train/lm/model_section.h"
@@ -65,6 +66,9 @@ void RlvrOptions::bind(core::Binder& b) {
   b.integer("max_staleness", max_staleness, "0 = synchronous; s > 0 = asynchronous rollouts: a worker thread samples "
             "batch k from the policy of version max(0, k - s) while the learner trains (every trained token at most s "
             "versions old)", Bounds::closed(0, 64));
+  b.choice("rollout_worker", rollout_worker, {"thread", "rank"},
+           "asynchronous rollouts: a worker thread of this process, or rank 1 of a 2-process run (rlpp launch "
+           "--nproc-per-node 2) with the weights broadcast after each step; the same rows either way");
   b.choice("proximal", proximal, {"recomputed", "behaviour"},
            "proximal log-probs of stale data: recomputed under the learner's weights at the start of the step "
            "(decoupled PPO), or the sampling-time ones (the objective's ratio sees the staleness)");
@@ -187,6 +191,7 @@ class RlvrTrainer : public LmRun {
                         " ranks that share each step's prompts");
       update_->set_comm(c);
     }
+    if (remote()) setup_rank_worker(recipe);
     if (opts_.max_staleness > 0) setup_async(recipe);
     finish_setup();
   }
@@ -415,6 +420,7 @@ class RlvrTrainer : public LmRun {
   // ---- one RL step -------------------------------------------------------------------------------
 
   core::MetricRow train_step() override {
+    if (link_ && link_->worker()) return worker_step();
     const auto t0 = std::chrono::steady_clock::now();
     // Staleness: the steps a reused batch has been trained on, or (asynchronous) the versions between
     // the batch's sampling weights and the learner's.
@@ -595,6 +601,7 @@ class RlvrTrainer : public LmRun {
   }
 
   Collected take_async(double* waited) {
+    if (link_) return take_remote(waited);
     if (!pipeline_) {
       pipeline_ = std::make_unique<RolloutPipeline<Collected>>(
           opts_.max_staleness, run_.total_steps,
@@ -611,6 +618,7 @@ class RlvrTrainer : public LmRun {
   // After the step: publish version step_ + 1, and the staleness and pipeline metrics.
   void publish_async(core::MetricRow* row, const Collected& c, const torch::Tensor& trained, double waited,
                      std::chrono::steady_clock::time_point t0) {
+    if (link_) return publish_remote(row, c, trained, waited, t0);
     pipeline_->publish(take_snapshot(*model_, step_ + 1));
     if (trained.defined()) {
       const auto sm = staleness_metrics(c.version, trained, step_, opts_.max_staleness);
@@ -630,7 +638,123 @@ class RlvrTrainer : public LmRun {
     });
   }
 
+  // ---- the rollout worker as a separate rank (rl.rollout_worker = "rank", remote_rollouts.h) -----
+
+  // Both ranks run this trainer as a single process would (no data-parallel split of the prompts,
+  // rank 0's sampling seeds): only the run loop (stop agreement, checkpoints) and the link see two
+  // ranks.
+  bool remote() const { return opts_.rollout_worker == "rank"; }
+  dist::Comm* comm() const { return remote() ? nullptr : LoopTrainer::comm(); }
+  int rank() const { return remote() ? 0 : LoopTrainer::rank(); }
+  int world_size() const { return remote() ? 1 : LoopTrainer::world_size(); }
+
+  void setup_rank_worker(const core::Recipe& recipe) {
+    const std::string at = recipe.origin("rl.rollout_worker") + ": rl.rollout_worker = \"rank\" ";
+    core::require(opts_.max_staleness > 0, at + "makes the asynchronous rollouts on another rank: it needs "
+                                                "rl.max_staleness > 0 (it is 0: the synchronous trainer)");
+    const int n = LoopTrainer::world_size();
+    core::require(n == 2, at + "needs exactly 2 processes, the learner (rank 0) and the rollout worker (rank 1): "
+                               "rlpp launch --nproc-per-node 2 -- train ...; this run has " + std::to_string(n) +
+                               (n > 2 ? " (several learners or workers are not implemented)" : ""));
+    link_ = std::make_unique<RolloutLink>(LoopTrainer::comm());
+  }
+
+  // Worker: batches [range) from its weights (version step_; the schedule guarantees it is theirs),
+  // as one message with the worker's state after them (what the thread version checkpoints).
+  std::string make_batches(BatchRange range) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const WeightSnapshot w = take_snapshot(*model_, step_);
+    std::deque<std::pair<int64_t, Collected>> made;
+    for (int64_t k = range.begin; k < range.end; ++k) {
+      TORCH_CHECK(sampling_version(k, opts_.max_staleness) <= step_, "batch ", k, " made from version ", step_);
+      made.emplace_back(k, produce(k, w));
+    }
+    async_next_ = range.end;
+    worker_busy_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CheckpointWriter m;
+    save_prompt_state(m);
+    save_async(m, made, async_next_);
+    m.put_doubles("remote/worker_seconds", {worker_busy_s_, link_->wait_seconds()});
+    return m.bytes();
+  }
+
+  // Learner: the worker's message appended to the queue; its state replaces the learner's copy.
+  void receive(const std::string& bytes) {
+    CheckpointReader r(CheckpointReader::Bytes{bytes, "the rollout worker's batches"});
+    load_prompt_state(r);
+    std::deque<std::pair<int64_t, Collected>> queue = std::move(async_restored_);
+    load_async(r);  // the message's batches, the worker's next index and prompt generator
+    for (auto& e : async_restored_) queue.push_back(std::move(e));
+    async_restored_ = std::move(queue);
+    const std::vector<double> s = r.get_doubles("remote/worker_seconds", 2);
+    worker_busy_s_ = s[0];
+    worker_wait_s_ = s[1];
+  }
+
+  // Worker rank, one iteration of the run loop (step k): batch k + s from version k, then version
+  // k + 1 from the learner and the batch to it. The first iteration of a process first gets the
+  // learner's weights and sends the batches the learner has not queued.
+  core::MetricRow worker_step() {
+    const int64_t s = opts_.max_staleness, limit = run_.total_steps;
+    if (!remote_started_) {
+      async_restored_.clear();  // the learner's queue (from a checkpoint) is the learner's
+      link_->weights(model_.ptr().get());
+      link_->batches(make_batches(worker_batches(step_, std::max(async_next_, step_), s, limit, true)));
+      remote_started_ = true;
+    }
+    const std::string message = make_batches(worker_batches(step_, async_next_, s, limit, false));
+    link_->weights(model_.ptr().get());
+    link_->batches(message);
+    return {};
+  }
+
+  // Learner rank: batch step_ from the queue (the first call of a process exchanges first).
+  Collected take_remote(double* waited) {
+    if (!remote_started_) {
+      run_started_ = std::chrono::steady_clock::now();
+      const double w0 = link_->wait_seconds();
+      link_->weights(model_.ptr().get());
+      receive(link_->batches(""));
+      remote_waited_ = link_->wait_seconds() - w0;
+      remote_started_ = true;
+    }
+    core::require(!async_restored_.empty() && async_restored_.front().first == step_,
+                  "rank rollout worker: batch " + std::to_string(step_) + " was not received");
+    Collected c = std::move(async_restored_.front().second);
+    async_restored_.pop_front();
+    *waited = remote_waited_;
+    return c;
+  }
+
+  // Learner rank, after the step: version step_ + 1 to the worker, its next batch back, and the
+  // thread version's metrics with the bytes moved.
+  void publish_remote(core::MetricRow* row, const Collected& c, const torch::Tensor& trained, double waited,
+                      std::chrono::steady_clock::time_point t0) {
+    const double w0 = link_->wait_seconds();
+    link_->weights(model_.ptr().get());
+    receive(link_->batches(""));
+    remote_waited_ = link_->wait_seconds() - w0;
+    if (trained.defined()) {
+      const auto sm = staleness_metrics(c.version, trained, step_, opts_.max_staleness);
+      row->insert(row->end(), sm.begin(), sm.end());
+    }
+    const auto now = std::chrono::steady_clock::now();
+    row->insert(row->end(), {
+        {"async/sampled_version", static_cast<double>(c.sampled_version)},
+        {"async/dropped_groups", 0.0},
+        {"perf/async_queued", static_cast<double>(async_restored_.size())},
+        {"perf/async_learner_wait_s", waited},
+        {"perf/async_worker_busy_s_total", worker_busy_s_},
+        {"perf/async_worker_gate_wait_s_total", worker_wait_s_},  // the worker waiting for the learner
+        {"perf/async_elapsed_s_total", std::chrono::duration<double>(now - run_started_).count()},
+        {"perf/remote_weight_bytes", static_cast<double>(link_->last_weight_bytes())},
+        {"perf/remote_batch_bytes", static_cast<double>(link_->last_batch_bytes())},
+        {"perf/step_seconds", std::chrono::duration<double>(now - t0).count()},
+    });
+  }
+
   void evaluate_into(core::MetricRow& row) override {
+    if (link_ && link_->worker()) return;  // the learner evaluates (and logs)
     if (opts_.accuracy_examples > 0) {
       append_accuracy(row, model_, *tokenizer_, *data_, opts_.accuracy_examples, opts_.eval_batch_size,
                       sampling_.generation.max_new_tokens);
@@ -665,6 +789,12 @@ class RlvrTrainer : public LmRun {
   }
 
   bool has_live() const { return live_ && live_->age < opts_.reuse_steps; }
+
+  void load_prompt_state(CheckpointReader& r) {
+    prompts_->load(r);
+    success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
+    if (tracker_) tracker_->load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
+  }
 
   void save_prompt_state(CheckpointWriter& w) const {
     prompts_->save(w);
@@ -763,9 +893,7 @@ class RlvrTrainer : public LmRun {
 
   void load_extra(CheckpointReader& r) override {
     update_->load(r);
-    prompts_->load(r);
-    success_.load(nlohmann::json::parse(r.get_bytes("rl/success_tracker")));
-    if (tracker_) tracker_->load(nlohmann::json::parse(r.get_bytes("rl/spo_tracker")));
+    load_prompt_state(r);
     live_.reset();
     if (async() && r.has("rl/async_next")) load_async(r);
     live_pending_ = r.get_int("rl/live_batch") == 1;
@@ -828,6 +956,13 @@ class RlvrTrainer : public LmRun {
   std::deque<std::pair<int64_t, Collected>> async_restored_;  // queued batches read from a checkpoint
   int64_t async_next_ = 0;                                    // the worker's next batch from a checkpoint
   std::chrono::steady_clock::time_point run_started_;
+  // The rollout worker as a separate rank: the link to the other rank, whether this process has
+  // made its first exchange, and the learner's copy of the worker's timings.
+  std::unique_ptr<RolloutLink> link_;
+  bool remote_started_ = false;
+  double remote_waited_ = 0;      // learner: seconds in the exchange that delivered the next batch
+  double worker_busy_s_ = 0;      // worker: seconds producing batches (the learner: the worker's)
+  double worker_wait_s_ = 0;      // the worker's seconds in the exchanges (waiting for the learner)
   // Last: destroyed first, so the worker stops before the members it uses go.
   std::unique_ptr<RolloutPipeline<Collected>> pipeline_;
 };

@@ -30,6 +30,11 @@
 //   the queue, the worker's next batch index and the worker's state (prompt generator, prompt order,
 //   success trackers) are saved. On resume the worker continues from there with version t, which
 //   is the checkpointed model.
+// * Worker kinds (rl.rollout_worker). "thread": this pipeline. "rank": the worker is rank 1 of a
+//   2-process run and the learner rank 0 (remote_rollouts.h): the same schedule and state, the
+//   weights broadcast over the process group after each step instead of published as snapshots, and
+//   each finished batch sent to the learner as bytes together with the worker's state; the rows and
+//   the model equal the thread worker's, and a checkpoint of either kind resumes with either.
 // * Not implemented: partial rollouts (an unfinished response continued under new weights) and a
 //   free-running worker whose staleness depends on timing.
 #pragma once

@@ -13,7 +13,8 @@
 // A task whose instances are dialogues (tool use) is rolled out turn by turn (multi_turn.h); the
 // episode's reward replaces the grader and the [reward] terms.
 // With rl.max_staleness > 0 the rollouts come from a worker thread up to that many policy versions
-// behind the learner (async_rollouts.h).
+// behind the learner (async_rollouts.h), or from a worker rank (rl.rollout_worker = "rank",
+// remote_rollouts.h).
 // run.total_steps counts RL steps. docs/language-models.md describes the step in full.
 #pragma once
 #include <memory>
@@ -39,6 +40,10 @@ struct RlvrOptions {
   // s > 0 = a worker thread samples batch k from the policy of version max(0, k − s) while the
   // learner trains, so every trained token is at most s versions old.
   int64_t max_staleness = 0;
+  // Where the asynchronous rollouts are made: "thread" (a worker thread of this process) or
+  // "rank" (rank 1 of a 2-process run, the learner on rank 0; weights broadcast over the process
+  // group, remote_rollouts.h). The same schedule: the same rows and the same model either way.
+  std::string rollout_worker = "thread";
   // The proximal log-probs (the ratio's and clip's anchor) of stale data: "recomputed" under the
   // learner's weights at the start of the step (decoupled PPO: the importance weight proximal /
   // behaviour goes to the off-policy selectors), or "behaviour": the sampling-time log π, so the

@@ -1,0 +1,141 @@
+// The rollout worker as a separate rank (rl.rollout_worker = "rank", train/lm/remote_rollouts.h)
+// through the `rlpp` program: `rlpp launch --nproc-per-node 2` runs the learner on rank 0 and the
+// worker on rank 1. The schedule (batch k from version max(0, k − s)) is the thread worker's, so the
+// rank run must log the thread run's rows (every value but the timings, perf/*) and export a
+// byte-identical model; a rank run stopped and resumed — by either worker kind — logs the same rows;
+// the combinations it does not support exit with code 2.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cli_util.h"
+#include "common/ranks.h"
+#include "rlpp/train/checkpoint.h"
+
+namespace rlpp::testing::async_rank {
+
+std::string launch(int nproc = 2) {
+  return "launch --nproc-per-node " + std::to_string(nproc) + " --grace 5 --master-port " +
+         std::to_string(free_port()) + " -- ";
+}
+
+// 5 steps at s = 2 (steps 0, 1, 2 from version 0, then 1, 2), the mismatch meter every other batch,
+// an importance-weight selector, an evaluation every 2 steps (on the learner only).
+std::string recipe(const TempDir& dir) {
+  const std::string path = dir.sub("async.toml");
+  std::ofstream(path)
+      << "[run]\nalgorithm = \"rlvr\"\nseed = 3\ntorch_threads = 1\ntotal_steps = 5\ncheckpoint_every = 1\n"
+         "[data]\nsource = \"task\"\neval_examples = 8\n"
+         "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
+         "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
+         "intermediate_size = 64\nmax_position_embeddings = 64\n"
+         "[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
+         "[advantage]\nname = \"grpo\"\n[objective]\nname = \"ppo_clip\"\n"
+         "[[selectors]]\nname = \"tis_token\"\ncap = 2.0\n"
+         "[reward]\ncorrect_weight = 0\nformat_weight = 1\n"
+         "[rl]\nprompts_per_step = 4\nmini_batches = 2\nlearning_rate = 3e-3\nmax_staleness = 2\n"
+         "mismatch_every = 2\neval_every = 2\naccuracy_examples = 4\n";
+  return path;
+}
+
+// metrics.jsonl, each row without its wall-clock columns (perf/*): what must not depend on timing.
+std::vector<nlohmann::json> rows_without_timings(const std::string& run) {
+  std::ifstream in(run + "/metrics.jsonl");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line), kept = nlohmann::json::object();
+    for (const auto& [k, v] : j.items()) {
+      if (k.rfind("perf/", 0) != 0) kept[k] = v;
+    }
+    rows.push_back(kept);
+  }
+  return rows;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(AsyncRankCli, TheRankWorkerLogsTheThreadWorkersRowsAndExportsTheSameModel) {
+  TempDir dir("async-rank");
+  const std::string r = recipe(dir);
+  const Result thread = run_cli("train " + r + " --quiet --out " + dir.sub("thread"), dir);
+  ASSERT_EQ(thread.code, 0) << thread.err;
+  const Result rank =
+      run_cli(launch() + "train " + r + " --set rl.rollout_worker=rank --quiet --out " + dir.sub("rank"), dir);
+  ASSERT_EQ(rank.code, 0) << rank.err;
+  const auto want = rows_without_timings(dir.sub("thread"));
+  ASSERT_EQ(want.size(), 6u);  // the evaluation at step 0, then 5 steps
+  EXPECT_EQ(rows_without_timings(dir.sub("rank")), want);
+  // The schedule itself, from the rows: step t trains batch t, sampled from version max(0, t − 2).
+  for (int t = 0; t < 5; ++t) EXPECT_EQ(want[static_cast<size_t>(t + 1)]["async/sampled_version"], std::max(0, t - 2));
+  EXPECT_TRUE(want[5].contains("eval/accuracy")) << want[5].dump();
+  const std::string model = "/model/model.safetensors";
+  const std::string a = file_bytes(dir.sub("thread") + model), b = file_bytes(dir.sub("rank") + model);
+  EXPECT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "the exported models differ";
+  // The worker's copy of the weights equals the learner's at every checkpoint (rank 0 refuses to
+  // write one otherwise); the bytes moved are logged.
+  train::CheckpointReader last(dir.sub("rank") + "/checkpoints/update_0000005.pt");
+  EXPECT_EQ(last.get_bytes("replica.0"), last.get_bytes("replica.1"));
+  std::ifstream in(dir.sub("rank") + "/metrics.jsonl");
+  std::string line;
+  std::getline(in, line);  // the evaluation row
+  std::getline(in, line);
+  const auto first = nlohmann::json::parse(line);
+  EXPECT_GT(first["perf/remote_weight_bytes"].get<double>(), 4.0 * 32 * 32);  // at least the attention
+  EXPECT_GT(first["perf/remote_batch_bytes"].get<double>(), 100.0);
+}
+
+// A rank run split after 2 steps and resumed with the rank worker, and one resumed with the thread
+// worker (and a thread run resumed with the rank worker): the rows of the uninterrupted run.
+TEST(AsyncRankCli, ARunSplitByACheckpointResumesWithEitherWorker) {
+  TempDir dir("async-rank");
+  const std::string r = recipe(dir);
+  const Result whole = run_cli("train " + r + " --quiet --out " + dir.sub("whole"), dir);
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const auto want = rows_without_timings(dir.sub("whole"));
+  struct Case {
+    std::string name, first, rest;
+  };
+  const std::string as_rank = " --set rl.rollout_worker=rank", as_thread = " --set rl.rollout_worker=thread";
+  const std::vector<Case> cases = {
+      {"rank-rank", launch() + "train " + r + as_rank, launch() + "resume "},
+      {"rank-thread", launch() + "train " + r + as_rank, "resume "},
+      {"thread-rank", "train " + r, launch() + "resume "},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string out = dir.sub(c.name);
+    const Result first = run_cli(c.first + " --quiet --stop-after-updates 2 --out " + out, dir);
+    ASSERT_EQ(first.code, 0) << first.err;
+    const std::string kind = c.rest.rfind("launch", 0) == 0 ? as_rank : as_thread;
+    const Result rest = run_cli(c.rest + out + kind + " --quiet", dir);
+    ASSERT_EQ(rest.code, 0) << rest.err;
+    EXPECT_EQ(rows_without_timings(out), want);
+  }
+}
+
+TEST(AsyncRankCli, UnsupportedCombinationsExitWith2) {
+  TempDir dir("async-rank");
+  const std::string r = recipe(dir);
+  const Result one = run_cli("train " + r + " --set rl.rollout_worker=rank --quiet --out " + dir.sub("one"), dir);
+  EXPECT_EQ(one.code, 2);
+  EXPECT_NE(one.err.find("needs exactly 2 processes"), std::string::npos) << one.err;
+  const Result three =
+      run_cli(launch(3) + "train " + r + " --set rl.rollout_worker=rank --quiet --out " + dir.sub("three"), dir);
+  EXPECT_EQ(three.code, 2);
+  EXPECT_NE(three.err.find("this run has 3"), std::string::npos) << three.err;
+  const Result sync = run_cli(launch() + "train " + r + " --set rl.rollout_worker=rank --set rl.max_staleness=0 " +
+                                  "--quiet --out " + dir.sub("sync"),
+                              dir);
+  EXPECT_EQ(sync.code, 2);
+  EXPECT_NE(sync.err.find("needs rl.max_staleness > 0"), std::string::npos) << sync.err;
+}
+
+}  // namespace rlpp::testing::async_rank
