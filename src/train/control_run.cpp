@@ -122,6 +122,28 @@ ControlRun::ControlRun(const core::Recipe& recipe, const RunContext& ctx) : Loop
     reward_scaler_->stats().set_comm(comm());
   }
   done_.resize(static_cast<size_t>(N_));
+  if (recipe.has_section("record")) {
+    core::require(world_size() == 1, recipe.origin("record") + ": [record] records a single-process run only");
+    const auto ro = core::read_options<offline::RecordOptions>(recipe, "record");
+    offline::DatasetMetadata meta;
+    meta.env_name = spec.id;
+    meta.policy = run_.algorithm + " run, every rollout from the start (rlpp medium-replay)";
+    meta.seed = run_.seed;
+    recorder_ = std::make_unique<offline::RolloutRecorder>(ro, *envs_, env_opts_.clip_action, meta);
+    toml::table t;
+    core::write_options(ro, &t, "record");
+    record_section_ = *t["record"].as_table();
+  }
+}
+
+void ControlRun::step_envs(const float* actions) {
+  if (recorder_) recorder_->before_step(envs_->obs(), actions);
+  envs_->step(actions);
+  if (recorder_) recorder_->after_step(*envs_);
+}
+
+void ControlRun::on_finish() {
+  if (recorder_) recorder_->finish();
 }
 
 std::string ControlRun::resolve(const core::Recipe& recipe, const toml::table& own) const {
@@ -132,6 +154,7 @@ std::string ControlRun::resolve(const core::Recipe& recipe, const toml::table& o
   core::write_options(policy_, &out, "policy");
   if (!advantage_section_.empty()) out.insert("advantage", advantage_section_);
   if (!objective_section_.empty()) out.insert("objective", objective_section_);
+  if (!record_section_.empty()) out.insert("record", record_section_);
   for (const auto& [k, v] : own) {
     if (const toml::table* t = v.as_table()) out.insert(k, *t);
   }
@@ -382,12 +405,14 @@ void ControlRun::save_rank_state(CheckpointWriter& w) {
   w.put_rng("rng", rng_);
   w.put_env("env", *envs_);
   if (reward_scaler_) w.put_reward_scaler("reward_norm", *reward_scaler_);  // this rank's running returns
+  if (recorder_) recorder_->save(w);
 }
 
 void ControlRun::load_rank_state(CheckpointReader& r) {
   r.get_rng("rng", &rng_);
   r.get_env("env", envs_.get());
   if (reward_scaler_) r.get_reward_scaler("reward_norm", reward_scaler_.get());
+  if (recorder_) recorder_->load(r);
 }
 
 std::string ControlRun::replica_fingerprint() {

@@ -65,7 +65,7 @@ class PpoTrainer : public ControlRun {
       float* act_t = act_buf_.data() + t * N_ * act_flat_;
       learner_->act(obs_t, N_, rng_, /*deterministic=*/false, act_t, logp_buf_.data() + t * N_,
                     val_buf_.data() + t * N_);
-      envs_->step(act_t);
+      step_envs(act_t);  // recorded when [record]
 
       float* rew_t = rew_buf_.data() + t * N_;
       std::copy(envs_->reward(), envs_->reward() + N_, rew_t);

@@ -226,7 +226,7 @@ class PropsTrainer : public ControlRun {
     }
     obs_ring_->push(raw_obs_.data());
     act_ring_->push(act.data());
-    envs_->step(act.data());
+    step_envs(act.data());  // recorded when [record]
     std::vector<float> rew(envs_->reward(), envs_->reward() + N_), term(static_cast<size_t>(N_)),
         trunc(static_cast<size_t>(N_));
     record_step(rew.data(), term.data(), trunc.data(), eps);

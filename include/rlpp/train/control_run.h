@@ -9,7 +9,9 @@
 //     with `[objective] name = "…"`, any registered objective's per-sample loss, mean over the
 //     minibatch (LibTorch backend; the fast backend implements PPO's clip only and says so);
 //   * the minibatch update (epochs of shuffled minibatches, target-KL stop), the metrics row with
-//     the names of metric_names.h, and deterministic evaluation.
+//     the names of metric_names.h, and deterministic evaluation;
+//   * optionally `[record] path = "x.hdf5"`: every transition stepped through step_envs() written
+//     as a D4RL-layout dataset (offline/rollout_recorder.h; rlpp's medium-replay). Off when absent.
 // A control trainer adds only its data collection (ppo: rollouts; props: buffer + behaviour policy).
 #pragma once
 #include <chrono>
@@ -23,6 +25,7 @@
 #include "rlpp/env/vec_env.h"
 #include "rlpp/train/actor_critic_learner.h"
 #include "rlpp/train/env_section.h"
+#include "rlpp/train/offline/rollout_recorder.h"
 #include "rlpp/train/recent_returns.h"
 #include "rlpp/train/run_loop.h"
 #include "rlpp/train/running_mean_std.h"
@@ -96,6 +99,8 @@ class ControlRun : public LoopTrainer {
   double learning_rate() const;
   // raw (n, obs_dim) -> y under the current statistics (not updated); a copy without normalisation.
   void normalize(const float* raw, int64_t n, float* y) const;
+  // envs_->step(actions), recorded when the recipe has [record] (actions: (N, act_flat)).
+  void step_envs(const float* actions);
   // After envs_->step(): writes terminated/truncated (N) as 0/1, counts the episodes that ended
   // into `eps`, and scales `rewards` (N) in place when ppo.normalize_reward.
   void record_step(float* rewards, float* terminated, float* truncated, EpisodeSums* eps);
@@ -132,6 +137,7 @@ class ControlRun : public LoopTrainer {
 
   LoopPosition position() const override;
   void on_start(core::MetricsLogger& metrics) override;
+  void on_finish() override;  // the recorded dataset's final write
   std::optional<double> progress_value() const override;
 
   EnvSection env_opts_;
@@ -145,6 +151,7 @@ class ControlRun : public LoopTrainer {
   std::unique_ptr<RewardScaler> reward_scaler_;
   std::unique_ptr<algo::AdvantageEstimator> advantage_;
   std::unique_ptr<algo::PolicyObjective> objective_;  // {} = PPO's clip at ppo.clip_coef
+  std::unique_ptr<offline::RolloutRecorder> recorder_;  // {} unless [record]
   core::Rng rng_;
 
   int64_t T_ = 0, N_ = 0, obs_dim_ = 0, act_flat_ = 0;  // rollout length, copies, observation and action widths
@@ -171,7 +178,7 @@ class ControlRun : public LoopTrainer {
 
   bool bootstrap_truncated_ = false;
   std::vector<double> ended_returns_;  // this rank's episodes ended since the last row
-  toml::table advantage_section_, objective_section_;  // resolved, when given
+  toml::table advantage_section_, objective_section_, record_section_;  // resolved, when given
   std::chrono::steady_clock::time_point call_start_{}, last_row_time_{};
   double last_row_busy_ = 0;
   int64_t call_start_step_ = 0;
