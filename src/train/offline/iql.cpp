@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "rlpp/train/offline/offline_run.h"
-#include "rlpp/train/offpolicy/networks.h"
 
 namespace rlpp::train::offline {
 
@@ -43,34 +42,6 @@ double cosine_decay(double lr, int64_t t, int64_t total) {
 
 namespace {
 
-// V(s): the MLP on s. obs (B, obs_dim) -> (B).
-class ValueNetImpl : public torch::nn::Module {
- public:
-  ValueNetImpl(int64_t obs_dim, const std::vector<int64_t>& hidden) {
-    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, 1));
-  }
-  torch::Tensor forward(const torch::Tensor& obs) { return net->forward(obs).squeeze(1); }
-  torch::nn::Sequential net{nullptr};
-};
-TORCH_MODULE(ValueNet);
-
-// IQL's actor: mean = tanh(MLP(s)) · scale + bias (B, A), log σ a parameter (A) clipped to [−5, 2].
-class IqlActorImpl : public torch::nn::Module {
- public:
-  IqlActorImpl(int64_t obs_dim, int64_t act_dim, const std::vector<int64_t>& hidden, torch::Tensor scale_,
-               torch::Tensor bias_) {
-    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, act_dim));
-    log_std = register_parameter("log_std", torch::zeros({act_dim}));
-    scale = register_buffer("scale", scale_);
-    bias = register_buffer("bias", bias_);
-  }
-  torch::Tensor mean(const torch::Tensor& obs) { return torch::tanh(net->forward(obs)) * scale + bias; }
-  torch::Tensor clipped_log_std() { return log_std.clamp(-5.0, 2.0); }
-  torch::nn::Sequential net{nullptr};
-  torch::Tensor log_std, scale, bias;  // (A)
-};
-TORCH_MODULE(IqlActor);
-
 OfflineOptions iql_defaults() {
   OfflineOptions o;  // implicit_q_learning train_offline.py (locomotion)
   o.batch_size = 256;
@@ -85,7 +56,7 @@ class IqlTrainer : public OfflineRun {
     opts_ = core::read_options<IqlOptions>(recipe, "iql");
     recipe.check_all_used();
     actor_ = IqlActor(obs_dim_, act_dim_, opts_.hidden, action_scale(), action_bias());
-    value_ = ValueNet(obs_dim_, opts_.hidden);
+    value_ = IqlValueNet(obs_dim_, opts_.hidden);
     qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
     qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
     qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
@@ -111,6 +82,13 @@ class IqlTrainer : public OfflineRun {
 
   torch::Tensor act(const torch::Tensor& obs) override {
     return torch::max(torch::min(actor_->mean(obs), high_t_), low_t_);
+  }
+
+  bool can_explore() const override { return true; }
+  torch::Tensor explore(const torch::Tensor& obs) override {
+    const torch::Tensor noise = normal_noise(obs.size(0), act_dim_);
+    const torch::Tensor a = actor_->mean(obs) + torch::exp(actor_->clipped_log_std()) * noise;
+    return torch::max(torch::min(a, high_t_), low_t_);
   }
 
   double actor_lr_at(int64_t t) const {
@@ -190,7 +168,7 @@ class IqlTrainer : public OfflineRun {
   IqlOptions opts_;
   torch::Tensor low_t_, high_t_;  // (A)
   IqlActor actor_{nullptr};
-  ValueNet value_{nullptr};
+  IqlValueNet value_{nullptr};
   offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
   std::unique_ptr<torch::optim::Adam> q_opt_, v_opt_, actor_opt_;
 };

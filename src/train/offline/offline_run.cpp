@@ -33,6 +33,11 @@ void OfflineOptions::bind(core::Binder& b) {
          "scale rewards by 1000 / (max - min episode return) (IQL's locomotion setting)");
   b.text("reference_returns", reference_returns,
          "reference-returns table for eval/score (\"\" = configs/d4rl_reference_returns.toml)");
+  b.integer("online_steps", online_steps,
+            "env steps of the online phase after the offline gradient steps (0 = none; a multiple of gradient_steps)",
+            Bounds::closed(0, int64_t{1} << 40));
+  b.integer("updates_per_step", updates_per_step, "gradient steps after each online env step",
+            Bounds::closed(1, 1 << 20));
 }
 
 ObsStats observation_stats(const std::vector<float>& obs, int64_t obs_dim, double eps) {
@@ -102,6 +107,14 @@ OfflineRun::OfflineRun(const core::Recipe& recipe, const RunContext& ctx, const 
                                        " (gradient steps) is less than one update (offline.gradient_steps = " +
                                        std::to_string(off_.gradient_steps) + ")");
 
+  if (off_.online_steps > 0) {
+    core::require(off_.online_steps % off_.gradient_steps == 0,
+                  recipe.origin("offline.online_steps") + ": offline.online_steps = " + std::to_string(off_.online_steps) +
+                      " must be a multiple of offline.gradient_steps = " + std::to_string(off_.gradient_steps) +
+                      " (one online loop update = offline.gradient_steps env steps)");
+    num_online_updates_ = off_.online_steps / off_.gradient_steps;
+  }
+
   {  // fingerprint of the file's contents, before any preprocessing
     int64_t bytes = 0;
     uint32_t crc = tensors_crc32({torch::from_blob(d.actions.data(), {static_cast<int64_t>(d.actions.size())}, torch::kFloat32),
@@ -129,6 +142,7 @@ OfflineRun::OfflineRun(const core::Recipe& recipe, const RunContext& ctx, const 
     std::vector<double> returns;
     for (const Episode& e : split_episodes(d)) returns.push_back(e.ret);
     const double scale = iql_reward_scale(returns);
+    reward_scale_ = static_cast<float>(scale);
     for (float& r : d.rewards) r = static_cast<float>(r * scale);
   }
 
@@ -138,6 +152,16 @@ OfflineRun::OfflineRun(const core::Recipe& recipe, const RunContext& ctx, const 
     const auto o = static_cast<size_t>(i * obs_dim_), a = static_cast<size_t>(i * act_dim_), j = static_cast<size_t>(i);
     data_->add(d.observations.data() + o, d.actions.data() + a, d.rewards.data() + j, d.next_observations.data() + o,
                d.terminals.data() + j, d.timeouts.data() + j);
+  }
+
+  if (num_online_updates_ > 0) {
+    env_ = env_opts_.make(1);
+    env_->reset(static_cast<uint64_t>(run_.seed));
+    online_ = std::make_unique<offpolicy::ReplayBuffer>(off_.online_steps, /*num_envs=*/1, obs_dim_, act_dim_, off_.gamma,
+                                                        one_step);
+    obs_.resize(static_cast<size_t>(obs_dim_));
+    next_obs_.resize(static_cast<size_t>(obs_dim_));
+    action_.resize(static_cast<size_t>(act_dim_));
   }
 
   const std::string ref_path = off_.reference_returns.empty() ? default_reference_returns_path() : off_.reference_returns;
@@ -150,6 +174,10 @@ OfflineRun::OfflineRun(const core::Recipe& recipe, const RunContext& ctx, const 
 }
 
 void OfflineRun::start(const core::Recipe& recipe, const toml::table& own) {
+  core::require(off_.online_steps == 0 || can_explore(),
+                recipe.origin("offline.online_steps") + ": offline.online_steps = " + std::to_string(off_.online_steps) +
+                    " asks for an online phase, which " + recipe.get_string("run", "algorithm", "this trainer") +
+                    " does not have (offline-to-online: iql, famo2o)");
   toml::table out;
   core::write_options(run_, &out, "run");
   core::write_options(env_opts_, &out, "env");
@@ -232,11 +260,71 @@ EvalResult OfflineRun::evaluate(const EvalRequest& req) {
   return r;
 }
 
-core::MetricRow OfflineRun::step() {
-  for (int g = 0; g < off_.gradient_steps; ++g) {
-    const offpolicy::ReplaySample batch = data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
-    train_step(batch, gradient_steps_done_);
+offpolicy::ReplaySample OfflineRun::sample_batch() {
+  if (!online_ || online_->size() == 0) return data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
+  // Uniform over the union: each of the B rows is an online one with probability
+  // n_online / (n_data + n_online), then uniform inside its store.
+  const auto n_data = static_cast<uint64_t>(data_->size()), n_all = n_data + static_cast<uint64_t>(online_->size());
+  int64_t k = 0;
+  for (int64_t b = 0; b < off_.batch_size; ++b) k += rng_.below(n_all) >= n_data ? 1 : 0;
+  if (k == 0) return data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
+  if (k == off_.batch_size) return online_->sample(off_.batch_size, rng_, /*beta=*/1.0);
+  const offpolicy::ReplaySample a = data_->sample(off_.batch_size - k, rng_, /*beta=*/1.0);
+  const offpolicy::ReplaySample b = online_->sample(k, rng_, /*beta=*/1.0);
+  offpolicy::ReplaySample out;
+  out.obs = torch::cat({a.obs, b.obs});
+  out.actions = torch::cat({a.actions, b.actions});
+  out.returns = torch::cat({a.returns, b.returns});
+  out.next_obs = torch::cat({a.next_obs, b.next_obs});
+  out.discount = torch::cat({a.discount, b.discount});
+  out.weights = torch::cat({a.weights, b.weights});
+  return out;
+}
+
+void OfflineRun::online_env_step() {
+  const float* raw = env_->obs();
+  for (int64_t k = 0; k < obs_dim_; ++k) {
+    const auto j = static_cast<size_t>(k);
+    obs_[j] = (raw[k] - obs_mean_[j]) / obs_std_[j];
+  }
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor o = torch::from_blob(obs_.data(), {1, obs_dim_}, torch::kFloat32);
+    const torch::Tensor a = explore(o).contiguous();
+    std::copy_n(a.data_ptr<float>(), act_dim_, action_.data());
+  }
+  env_->step(action_.data());
+  const bool ended = env_->terminated()[0] || env_->truncated()[0];
+  // the true next observation: final_obs where the episode ended (obs() is already the next one's first)
+  const float* next = ended ? env_->final_obs() : env_->obs();
+  for (int64_t k = 0; k < obs_dim_; ++k) {
+    const auto j = static_cast<size_t>(k);
+    next_obs_[j] = (next[k] - obs_mean_[j]) / obs_std_[j];
+  }
+  const float reward = env_->reward()[0] * reward_scale_;
+  online_->add(obs_.data(), action_.data(), &reward, next_obs_.data(), env_->terminated(), env_->truncated());
+  if (ended) {
+    ep_ret_sum_ += env_->episode_return()[0];
+    ep_count_ += 1;
+    ++episodes_;
+  }
+  ++online_env_steps_;
+  for (int g = 0; g < off_.updates_per_step; ++g) {
+    train_step(sample_batch(), gradient_steps_done_);
     ++gradient_steps_done_;
+  }
+}
+
+core::MetricRow OfflineRun::step() {
+  const bool online = online_phase();
+  if (online) {
+    for (int s = 0; s < off_.gradient_steps; ++s) online_env_step();
+  } else {
+    for (int g = 0; g < off_.gradient_steps; ++g) {
+      const offpolicy::ReplaySample batch = data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
+      train_step(batch, gradient_steps_done_);
+      ++gradient_steps_done_;
+    }
   }
   ++update_;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - call_start_).count();
@@ -249,8 +337,16 @@ core::MetricRow OfflineRun::step() {
     row.push_back({m.name, m.count ? m.sum / static_cast<double>(m.count) : nan});
     m = Mean{m.name};
   }
+  if (online) {
+    row.push_back({metric::kOnlineEnvSteps, static_cast<double>(online_env_steps_)});
+    row.push_back({train::metric::kEpisodicReturn, ep_count_ ? ep_ret_sum_ / static_cast<double>(ep_count_) : nan});
+    row.push_back({train::metric::kEpisodes, static_cast<double>(episodes_)});
+    ep_ret_sum_ = 0;
+    ep_count_ = 0;
+  }
   add_row_values(&row);
-  if ((off_.eval_every > 0 && update_ % off_.eval_every == 0) || update_ == num_updates_) {
+  if ((off_.eval_every > 0 && update_ % off_.eval_every == 0) || update_ == num_updates_ ||
+      update_ == num_updates_ + num_online_updates_) {
     // TD3+BC's eval_policy: seed + 100, the same episodes at every evaluation.
     const EvalResult e = evaluate_policy(off_.eval_episodes, static_cast<uint64_t>(run_.seed) + 100);
     last_eval_ = e.mean_return;
@@ -263,7 +359,10 @@ core::MetricRow OfflineRun::step() {
 }
 
 LoopPosition OfflineRun::position() const {
-  return {update_, num_updates_, gradient_steps_done_, total_gradient_steps()};
+  // offline gradient steps, then online env steps (equal to gradient steps when there is no online phase)
+  const int64_t offline_done = std::min(gradient_steps_done_, num_updates_ * off_.gradient_steps);
+  return {update_, num_updates_ + num_online_updates_, offline_done + online_env_steps_,
+          num_updates_ * off_.gradient_steps + off_.online_steps};
 }
 
 void OfflineRun::on_start(core::MetricsLogger&) {
@@ -282,6 +381,11 @@ void OfflineRun::save_state(CheckpointWriter& w) {
   w.put_floats("obs_std", obs_std_);
   w.put_doubles("last_eval", {last_eval_});
   w.put_rng("rng", rng_);
+  if (online_) {
+    w.put_ints("online_counters", {online_env_steps_, episodes_});
+    w.put_env("env", *env_);
+    online_->save(w, "online_replay");
+  }
   save_model(w);
 }
 
@@ -298,6 +402,13 @@ void OfflineRun::load_state(CheckpointReader& r, bool full) {
   gradient_steps_done_ = c[1];
   last_eval_ = r.get_doubles("last_eval", 1)[0];
   r.get_rng("rng", &rng_);
+  if (online_) {
+    const auto o = r.get_ints("online_counters", 2);
+    online_env_steps_ = o[0];
+    episodes_ = o[1];
+    r.get_env("env", env_.get());
+    online_->load(r, "online_replay");
+  }
 }
 
 void OfflineRun::save_module(CheckpointWriter& w, const std::string& key, torch::nn::Module& m) { m.save(w.child(key)); }

@@ -14,7 +14,9 @@
 // Adam 3e-4 for all three; the actor's learning rate decays as the code's
 // optax.cosine_decay_schedule over the run: lr_t = lr · ½ (1 + cos(π t / T)), T = the run's
 // gradient steps. Rewards scaled by 1000 / (max − min episode return) (offline.normalize_rewards,
-// the code's locomotion `normalize`). Acting: the Gaussian's mean. Losses pure and tested
+// the code's locomotion `normalize`). Acting: the Gaussian's mean. Exploring (the online phase of
+// offline.online_steps, as the code's train_finetune.py: the same losses go on online): a sample
+// of the Gaussian, clipped to the box. Losses pure and tested
 // (tests/train/offline/offline_losses_test.cpp).
 #pragma once
 #include <torch/torch.h>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "rlpp/core/config.h"
+#include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train::offline {
@@ -52,6 +55,35 @@ torch::Tensor awr_actor_loss(const torch::Tensor& weights, const torch::Tensor& 
 torch::Tensor gaussian_log_prob(const torch::Tensor& mean, const torch::Tensor& log_std, const torch::Tensor& actions);
 // lr · ½ (1 + cos(π · min(t, T) / T)) (optax.cosine_decay_schedule with alpha 0).
 double cosine_decay(double lr, int64_t t, int64_t total);
+
+// V(s): the MLP on s. obs (B, obs_dim) -> (B).
+class IqlValueNetImpl : public torch::nn::Module {
+ public:
+  IqlValueNetImpl(int64_t obs_dim, const std::vector<int64_t>& hidden) {
+    net = register_module("net", offpolicy::relu_mlp(obs_dim, hidden, 1));
+  }
+  torch::Tensor forward(const torch::Tensor& obs) { return net->forward(obs).squeeze(1); }
+  torch::nn::Sequential net{nullptr};
+};
+TORCH_MODULE(IqlValueNet);
+
+// IQL's actor: mean = tanh(MLP(x)) · scale + bias (B, A), log σ a parameter (A) clipped to [−5, 2].
+// x (B, in_dim): the observation (FamO2O: the observation and the coefficient's encoding).
+class IqlActorImpl : public torch::nn::Module {
+ public:
+  IqlActorImpl(int64_t in_dim, int64_t act_dim, const std::vector<int64_t>& hidden, torch::Tensor scale_,
+               torch::Tensor bias_) {
+    net = register_module("net", offpolicy::relu_mlp(in_dim, hidden, act_dim));
+    log_std = register_parameter("log_std", torch::zeros({act_dim}));
+    scale = register_buffer("scale", scale_);
+    bias = register_buffer("bias", bias_);
+  }
+  torch::Tensor mean(const torch::Tensor& x) { return torch::tanh(net->forward(x)) * scale + bias; }
+  torch::Tensor clipped_log_std() { return log_std.clamp(-5.0, 2.0); }
+  torch::nn::Sequential net{nullptr};
+  torch::Tensor log_std, scale, bias;  // (A)
+};
+TORCH_MODULE(IqlActor);
 
 std::unique_ptr<Trainer> make_iql_trainer(const core::Recipe& recipe, const RunContext& ctx);
 

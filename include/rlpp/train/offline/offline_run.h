@@ -21,9 +21,24 @@
 //     offline.eval_episodes episodes of [env] (seed run.seed + 100, the same every time, as
 //     TD3+BC's eval_policy) and the row gets eval/return and the D4RL-normalised eval/score
 //     (episodes.h; reference returns from configs/d4rl_reference_returns.toml, absent for an env
-//     that has none).
-// A trainer adds its networks, act(), train_step() and their checkpoint. Continuous (bounded Box)
-// actions only. There is no online phase (offline-to-online is not built; docs/offline.md).
+//     that has none);
+//   * the online phase (offline-to-online, offline.online_steps > 0; 0 = none, the run as before):
+//     after the offline updates the run steps one copy of [env] (seed run.seed) with the
+//     trainer's exploration action (explore(); only trainers that define it allow the phase) and
+//     trains on, offline.updates_per_step gradient steps after each env step. Transitions go
+//     into one replay buffer that starts as the dataset, sampled uniformly over dataset and
+//     online rows together (IQL's train_finetune.py and FamO2O's family_train_finetune.py:
+//     initialize_with_dataset, then insert; no separate online buffer, no mixing ratio). Online
+//     rows get the dataset's preprocessing (observation normaliser, reward scale); a terminal
+//     stops bootstrapping, a time-limit truncation does not (its next_obs is the true last
+//     observation), as in the off-policy trainers. The online rows alone are stored apart so a
+//     checkpoint holds them, the env and its generator, not the dataset. One online loop update =
+//     offline.gradient_steps env steps (offline.online_steps must be a multiple of it); the row
+//     adds charts/online_env_steps, charts/episodic_return, charts/episodes. Progress counts
+//     gradient steps of the offline phase plus env steps of the online one; an evaluation is
+//     always made at the end of the offline phase (the score before fine-tuning).
+// A trainer adds its networks, act(), train_step() and their checkpoint, and explore() for the
+// online phase. Continuous (bounded Box) actions only.
 #pragma once
 #include <chrono>
 #include <cmath>
@@ -61,6 +76,7 @@ inline constexpr const char* kAlpha = "losses/alpha";              // SAC temper
 inline constexpr const char* kAlphaLoss = "losses/alpha_loss";
 inline constexpr const char* kAdvWeight = "losses/adv_weight";     // IQL: mean clipped exp(β A)
 inline constexpr const char* kActorLr = "charts/actor_lr";         // IQL's cosine-decayed actor lr
+inline constexpr const char* kOnlineEnvSteps = "charts/online_env_steps";  // env steps of the online phase so far
 }  // namespace metric
 
 // The [dataset] section.
@@ -80,6 +96,8 @@ struct OfflineOptions {
   bool normalize_observations = false;  // dataset mean / (std + 1e-3) (TD3+BC)
   bool normalize_rewards = false;       // r · 1000 / (max − min episode return) (IQL, locomotion)
   std::string reference_returns;        // "" = configs/d4rl_reference_returns.toml
+  int64_t online_steps = 0;             // env steps of the online phase after the offline one (0 = none)
+  int updates_per_step = 1;             // gradient steps after each online env step
 
   void bind(core::Binder& b);
 };
@@ -116,6 +134,13 @@ class OfflineRun : public LoopTrainer {
   // One gradient step on `batch` (obs, next_obs normalised; returns = r scaled; discount =
   // gamma · (1 − terminal); weights all 1). step_index: gradient steps done before this one.
   virtual void train_step(const offpolicy::ReplaySample& batch, int64_t step_index) = 0;
+  // The exploration action of the online phase: obs (n, obs_dim) normalised -> actions (n, act_dim)
+  // inside the box, random draws from rng_. Called without grad. A trainer that defines it returns
+  // true from can_explore(); the others refuse offline.online_steps > 0.
+  virtual bool can_explore() const { return false; }
+  virtual torch::Tensor explore(const torch::Tensor& obs) { return act(obs); }
+  // Whether the run is in its online phase (the next gradient step is an online one).
+  bool online_phase() const { return update_ >= num_updates_; }
   // Values for the row beyond the accumulated means (e.g. a learning rate).
   virtual void add_row_values(core::MetricRow* row) {}
   // Networks, optimizers and anything learned (evaluation needs only the networks).
@@ -136,7 +161,10 @@ class OfflineRun : public LoopTrainer {
   torch::Tensor normal_noise(int64_t n, int64_t a);
   // A (n, a) float tensor of uniforms on [low_k, high_k] (per component k) from rng_.
   torch::Tensor uniform_actions(int64_t n, int64_t a);
-  int64_t total_gradient_steps() const { return num_updates_ * off_.gradient_steps; }
+  // All gradient steps of the run: offline ones plus online_steps · updates_per_step.
+  int64_t total_gradient_steps() const {
+    return num_updates_ * off_.gradient_steps + off_.online_steps * off_.updates_per_step;
+  }
   int64_t gradient_steps_done() const { return gradient_steps_done_; }
 
   static void save_module(CheckpointWriter& w, const std::string& key, torch::nn::Module& m);
@@ -162,13 +190,25 @@ class OfflineRun : public LoopTrainer {
 
   // Deterministic evaluation of the current policy (raw observations in).
   EvalResult evaluate_policy(int episodes, uint64_t seed);
+  // One online env step: explore, store, then updates_per_step gradient steps.
+  void online_env_step();
+  // A batch drawn uniformly from the dataset's and the online rows together.
+  offpolicy::ReplaySample sample_batch();
 
   std::unique_ptr<offpolicy::ReplayBuffer> data_;  // the dataset, read-only after construction
   std::vector<int64_t> fingerprint_;               // rows, obs_dim, act_dim, CRC-32 of actions and rewards
   std::vector<float> obs_mean_, obs_std_;          // (obs_dim) normaliser (mean 0, std 1 when off)
   bool have_reference_ = false;
   double ref_random_ = 0, ref_expert_ = 0;
-  int64_t num_updates_ = 0, update_ = 0, gradient_steps_done_ = 0;
+  int64_t num_updates_ = 0, update_ = 0, gradient_steps_done_ = 0;  // num_updates_: offline ones
+  // The online phase (built only when offline.online_steps > 0).
+  int64_t num_online_updates_ = 0, online_env_steps_ = 0, episodes_ = 0;
+  float reward_scale_ = 1.f;                          // the dataset's reward scale (1 when off)
+  std::unique_ptr<env::VecEnv> env_;                  // one copy of [env]
+  std::unique_ptr<offpolicy::ReplayBuffer> online_;   // the online transitions (capacity online_steps)
+  std::vector<float> obs_, next_obs_, action_;        // (obs_dim), (obs_dim), (act_dim) scratch
+  double ep_ret_sum_ = 0;                             // episodes that ended in this row
+  int64_t ep_count_ = 0;
   double last_eval_ = std::nan("");
   struct Mean {
     const char* name;
