@@ -166,6 +166,21 @@ Generation Generator::generate(nn::lm::CausalLm& model, const std::vector<std::v
     }
     steps = t + 1;
     if (steps == max_new || finished.all().item<bool>()) break;  // the one host sync per step
+    if (hook_.every > 0 && steps % hook_.every == 0 && hook_.at && hook_.at(steps / hook_.every)) {
+      // New weights (partial rollouts): the cache holds keys and values of the old ones. Re-encode
+      // the prefix, prompt + tokens 0 … t − 1, in one forward from an empty cache; a live row's last
+      // real token is the last column. Finished rows are re-encoded too (their output is unused).
+      const torch::Tensor seq = torch::cat({prompt_tokens, tokens.narrow(1, 0, steps)}, 1);  // (B, L_p + t)
+      const torch::Tensor val = torch::cat({prompt_mask, mask.narrow(1, 0, steps)}, 1);      // (B, L_p + t)
+      cache_.reset();
+      logits = model.forward_cached(seq, (val.cumsum(/*dim=*/1) - 1).clamp_min(0), val, cache_);  // (B, L_p + t, V)
+      check_logits(logits, batch, prompt_len + steps, vocab);
+      next = logits.select(/*dim=*/1, prompt_len + steps - 1);
+      next_pos.copy_(val.sum(/*dim=*/1));
+      ++out.forward_calls;
+      ++out.reencodes;
+      continue;
+    }
     // Decode step (the part a CUDA build would capture in a graph: fixed shapes (B, 1), persistent
     // cache). Finished rows feed the pad, marked invalid, and do not advance their position.
     const torch::Tensor valid = finished.logical_not();  // (B)

@@ -18,10 +18,18 @@
 //   sample::Generation out = gen.generate(model, prompts);
 //   // out.tokens (B, N), out.mask (B, N), out.logp (B, N) = logp_old at T = 1, out.logp_sample
 //   // (B, N) = behaviour log-probs, out.entropy (B, N), out.group_id (B)
+//
+// Partial rollouts (train/lm/async_rollouts.h): set_chunk_hook({C, at}) asks at(j) before token
+// j·C of a call (j ≥ 1, only while a row is still generating). at(j) may change the model's weights
+// and then returns true: the cache (computed under the old weights) is discarded and the prefix
+// (prompt + the tokens so far) re-encoded under the new ones in one forward, in place of that step's
+// decode; the sampler's random stream is untouched, so every token keeps the log-probs of the
+// weights it was sampled under.
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,10 +82,18 @@ struct Generation {
   // Throughput counters.
   int64_t tokens_generated = 0;  // = lengths.sum()
   int64_t prompt_tokens_total = 0;  // real prompt tokens prefilled
-  int64_t forward_calls = 0;     // 1 prefill + decode steps
+  int64_t forward_calls = 0;     // 1 prefill + decode steps (+ re-encodes)
+  int64_t reencodes = 0;         // prefixes re-encoded after the chunk hook changed the weights
   double prefill_seconds = 0;
   double seconds = 0;            // whole call
   double tokens_per_second() const { return seconds > 0 ? tokens_generated / seconds : 0.0; }
+};
+
+// Called before token j·every of a generate call (j ≥ 1); returns true when it changed the model's
+// weights (every = 0: never called).
+struct ChunkHook {
+  int64_t every = 0;
+  std::function<bool(int64_t chunk)> at;
 };
 
 class Generator {
@@ -97,6 +113,8 @@ class Generator {
   void reseed(uint64_t seed);  // restarts the random stream: the next call draws as a fresh Generator
   // dtype of the KV cache (default fp32; match the model's compute dtype, e.g. torch::kBFloat16).
   void set_cache_dtype(torch::Dtype dtype) { cache_dtype_ = dtype; }
+  // Partial rollouts: the hook asked at chunk boundaries (see the top of this file); {} = none.
+  void set_chunk_hook(ChunkHook hook) { hook_ = std::move(hook); }
 
   const SamplerChain& chain() const { return chain_; }
   const GenerationOptions& options() const { return opts_; }
@@ -109,6 +127,7 @@ class Generator {
   std::optional<at::Generator> rng_;  // created on the model's device at the first call
   torch::Dtype cache_dtype_ = torch::kFloat;
   nn::lm::KvCache cache_;  // allocated once per (B, L_p + max_new_tokens), reset between calls
+  ChunkHook hook_;
 };
 
 // Reads the GenerationOptions from `[section]` and the sampler chain from the array of tables

@@ -69,6 +69,12 @@ void RlvrOptions::bind(core::Binder& b) {
   b.choice("rollout_worker", rollout_worker, {"thread", "rank"},
            "asynchronous rollouts: a worker thread of this process, or rank 1 of a 2-process run (rlpp launch "
            "--nproc-per-node 2) with the weights broadcast after each step; the same rows either way");
+  b.flag("partial_rollouts", partial_rollouts,
+         "asynchronous rollouts (max_staleness >= 2): generate batch k in chunks of partial_chunk_tokens, chunk j "
+         "from version min(max(0, k - s) + j, k - 1): unfinished responses continue under newer weights, their prefix "
+         "re-encoded, each token keeping its own version");
+  b.integer("partial_chunk_tokens", partial_chunk_tokens, "partial rollouts: new tokens per chunk (a possible version "
+            "switch between chunks)", Bounds::closed(1, 1 << 20));
   b.choice("proximal", proximal, {"recomputed", "behaviour"},
            "proximal log-probs of stale data: recomputed under the learner's weights at the start of the step "
            "(decoupled PPO), or the sampling-time ones (the objective's ratio sees the staleness)");
@@ -139,6 +145,7 @@ struct Collected {
   // Asynchronous rollouts (rl.max_staleness > 0): the policy version the batch was sampled from, per
   // token, and the mismatch meter's log π recomputed under those sampling weights (when metered).
   int64_t sampled_version = 0;
+  int64_t switches = 0;        // partial rollouts: version switches while it was generated
   torch::Tensor version;       // (B, N) int64
   torch::Tensor logp_learner;  // (B, N) fp32 or {}
 };
@@ -191,6 +198,7 @@ class RlvrTrainer : public LmRun {
                         " ranks that share each step's prompts");
       update_->set_comm(c);
     }
+    check_partial(recipe);
     if (remote()) setup_rank_worker(recipe);
     if (opts_.max_staleness > 0) setup_async(recipe);
     finish_setup();
@@ -583,13 +591,77 @@ class RlvrTrainer : public LmRun {
     prompt_rng_ = &worker_rng_;
   }
 
-  // Batch `index`, made on the worker thread from the weights of version max(0, index − s).
+  // rl.partial_rollouts: its combinations with the other options.
+  void check_partial(const core::Recipe& recipe) const {
+    const std::string at = recipe.origin("rl.partial_rollouts") + ": rl.partial_rollouts = true ";
+    if (!opts_.partial_rollouts) return;  // (the resolved recipe.toml always names partial_chunk_tokens)
+    core::require(opts_.max_staleness >= 2,
+                  at + "needs asynchronous rollouts with rl.max_staleness >= 2 (it is " +
+                      std::to_string(opts_.max_staleness) + "; with 1 every chunk would be sampled from version "
+                      "k - 1, the batch's own)");
+    core::require(opts_.dynamic_sampling_rounds == 0,
+                  at + "does not support rl.dynamic_sampling_rounds (each refill round would restart the chunk "
+                       "schedule)");
+    core::require(opts_.partial_chunk_tokens < sampling_.generation.max_new_tokens,
+                  recipe.origin("rl.partial_chunk_tokens") + ": rl.partial_chunk_tokens = " +
+                      std::to_string(opts_.partial_chunk_tokens) + " is not below sample.max_new_tokens = " +
+                      std::to_string(sampling_.generation.max_new_tokens) + ": no response would ever switch version");
+  }
+
+  // Batch `index`, made on the worker thread from the weights of version max(0, index − s) (partial
+  // rollouts: chunk j from chunk_version(index, j), switched at chunk boundaries).
   Collected produce(int64_t index, const WeightSnapshot& weights) {
     load_snapshot(weights, sampler_model_.ptr().get());
-    Collected c = collect(index);
+    std::vector<std::shared_ptr<const WeightSnapshot>> used;  // partial: the versions loaded, in order
+    const PromptSource prompts_before = opts_.partial_rollouts ? *prompts_ : PromptSource(nullptr, 0, 0);
+    const core::Rng rng_before = worker_rng_;
+    if (opts_.partial_rollouts) {
+      used.push_back(pipeline_->acquire(index, 0));
+      generator_->set_chunk_hook({opts_.partial_chunk_tokens, [&, index](int64_t chunk) {
+                                    std::shared_ptr<const WeightSnapshot> w = pipeline_->acquire(index, chunk);
+                                    if (w->version == used.back()->version) return false;
+                                    load_snapshot(*w, sampler_model_.ptr().get());
+                                    used.push_back(std::move(w));
+                                    return true;
+                                  }});
+    }
+    Collected c;
+    try {
+      c = collect(index);
+    } catch (const RolloutInterrupted&) {  // abandoned at a pause: the prompts it drew are drawn again
+      generator_->set_chunk_hook({});
+      *prompts_ = prompts_before;
+      worker_rng_ = rng_before;
+      sampler_model_->train();
+      throw;
+    }
+    generator_->set_chunk_hook({});
     c.sampled_version = weights.version;
     c.version = torch::full(c.batch.mask.sizes(), weights.version, torch::kInt64);  // (B, N)
-    if (opts_.mismatch_every > 0 && index % opts_.mismatch_every == 0 && c.batch.rows() > 0) {
+    if (opts_.partial_rollouts) {
+      const int64_t N = c.batch.mask.size(1);
+      std::vector<int64_t> per_column(static_cast<size_t>(N));  // the version of every response column
+      for (int64_t t = 0; t < N; ++t) {
+        per_column[static_cast<size_t>(t)] =
+            std::max(chunk_version(index, t / opts_.partial_chunk_tokens, opts_.max_staleness), weights.version);
+      }
+      c.version = torch::tensor(per_column, torch::kInt64).unsqueeze(0).expand(c.batch.mask.sizes()).contiguous();
+      c.switches = static_cast<int64_t>(used.size()) - 1;
+    }
+    if (opts_.mismatch_every > 0 && index % opts_.mismatch_every == 0 && c.batch.rows() > 0 && used.size() > 1) {
+      // Mixed versions: the meter's log π of each token under the weights of its own version.
+      torch::NoGradGuard no_grad;
+      const torch::Tensor tokens = torch::cat({c.batch.prompt_tokens, c.batch.tokens}, 1);
+      const torch::Tensor attention = torch::cat({c.batch.prompt_mask, c.batch.attend}, 1);
+      c.logp_learner = torch::zeros(c.batch.mask.sizes(), torch::kFloat32);  // (B, N)
+      for (const auto& w : used) {
+        load_snapshot(*w, sampler_model_.ptr().get());
+        const torch::Tensor lp = nn::lm::token_logprobs(sampler_model_, tokens, attention, opts_.update.logprob_chunk)
+                                     .logp.slice(1, c.batch.prompt_tokens.size(1));  // (B, N)
+        c.logp_learner = torch::where(c.version == w->version, lp, c.logp_learner);
+      }
+      c.logp_learner = c.logp_learner * c.batch.mask.to(torch::kFloat32);
+    } else if (opts_.mismatch_every > 0 && index % opts_.mismatch_every == 0 && c.batch.rows() > 0) {
       torch::NoGradGuard no_grad;
       const torch::Tensor tokens = torch::cat({c.batch.prompt_tokens, c.batch.tokens}, 1);
       const torch::Tensor attention = torch::cat({c.batch.prompt_mask, c.batch.attend}, 1);
@@ -608,8 +680,10 @@ class RlvrTrainer : public LmRun {
           [this](int64_t index, const WeightSnapshot& w) { return produce(index, w); });
     }
     if (!pipeline_->started()) {
-      pipeline_->start(std::max(async_next_, step_), std::move(async_restored_), take_snapshot(*model_, step_));
+      pipeline_->start(std::max(async_next_, step_), std::move(async_restored_), take_snapshot(*model_, step_),
+                       std::move(async_older_));
       async_restored_.clear();
+      async_older_.clear();
       run_started_ = std::chrono::steady_clock::now();
     }
     return pipeline_->take(step_, waited);
@@ -623,6 +697,13 @@ class RlvrTrainer : public LmRun {
     if (trained.defined()) {
       const auto sm = staleness_metrics(c.version, trained, step_, opts_.max_staleness);
       row->insert(row->end(), sm.begin(), sm.end());
+    }
+    if (opts_.partial_rollouts) {
+      row->insert(row->end(), {
+          {"async/switches", static_cast<double>(c.switches)},
+          {"perf/async_worker_chunk_waits_total", static_cast<double>(pipeline_->chunk_waits())},
+          {"perf/async_worker_chunk_wait_s_total", pipeline_->chunk_wait_seconds()},
+      });
     }
     const auto now = std::chrono::steady_clock::now();
     row->insert(row->end(), {
@@ -652,6 +733,8 @@ class RlvrTrainer : public LmRun {
     const std::string at = recipe.origin("rl.rollout_worker") + ": rl.rollout_worker = \"rank\" ";
     core::require(opts_.max_staleness > 0, at + "makes the asynchronous rollouts on another rank: it needs "
                                                 "rl.max_staleness > 0 (it is 0: the synchronous trainer)");
+    core::require(!opts_.partial_rollouts, at + "does not support rl.partial_rollouts (a version switch inside a "
+                                                "batch would need the weights mid-generation); use the thread worker");
     const int n = LoopTrainer::world_size();
     core::require(n == 2, at + "needs exactly 2 processes, the learner (rank 0) and the rollout worker (rank 1): "
                                "rlpp launch --nproc-per-node 2 -- train ...; this run has " + std::to_string(n) +
@@ -779,10 +862,20 @@ class RlvrTrainer : public LmRun {
                         [&](const std::deque<std::pair<int64_t, Collected>>& queue, int64_t next) {
                           save_prompt_state(w);
                           save_async(w, queue, next);
+                          if (opts_.partial_rollouts) {
+                            std::vector<const WeightSnapshot*> older;
+                            for (const auto& o : pipeline_->kept_below_locked(step_)) older.push_back(o.get());
+                            save_older(w, older);
+                          }
                         });
     } else {
       save_prompt_state(w);
       if (async()) save_async(w, async_restored_, std::max(async_next_, step_));
+      if (opts_.partial_rollouts) {
+        std::vector<const WeightSnapshot*> older;
+        for (const auto& o : async_older_) older.push_back(&o);
+        save_older(w, older);
+      }
     }
     w.put_int("rl/live_batch", has_live() ? 1 : 0);
     if (has_live() && world_size() == 1) save_live(w);  // data-parallel: each rank's rows, in its rank state
@@ -818,11 +911,39 @@ class RlvrTrainer : public LmRun {
       a.write("pad_token", torch::tensor({b.pad_token}, torch::kInt64));
       a.write("version", c.version);
       a.write("logp_learner", c.logp_learner.defined() ? c.logp_learner : torch::zeros({0}));
+      if (opts_.partial_rollouts) a.write("switches", torch::tensor({c.switches}, torch::kInt64));
       a.write("index", torch::tensor({index, c.sampled_version, c.logp_learner.defined() ? int64_t{1} : int64_t{0}},
                                      torch::kInt64));
       nlohmann::json m = nlohmann::json::array();
       for (const auto& [k, v] : c.metrics) m.push_back({k, v});
       w.put_bytes("rl/async_metrics_" + std::to_string(i), m.dump());
+    }
+  }
+
+  // Partial rollouts: the published versions older than the checkpointed weights that the
+  // unfinished batches start from (a batch abandoned at the pause, and those after it).
+  void save_older(CheckpointWriter& w, const std::vector<const WeightSnapshot*>& older) const {
+    w.put_int("rl/async_older", static_cast<int64_t>(older.size()));
+    for (size_t i = 0; i < older.size(); ++i) {
+      auto& a = w.child("async_weights_" + std::to_string(i));
+      a.write("version", torch::tensor({older[i]->version}, torch::kInt64));
+      for (size_t j = 0; j < older[i]->tensors.size(); ++j) a.write("t" + std::to_string(j), older[i]->tensors[j]);
+    }
+  }
+
+  void load_older(CheckpointReader& r) {
+    async_older_.clear();
+    const int64_t n = r.get_int("rl/async_older");
+    const WeightSnapshot like = take_snapshot(*model_, 0);  // the tensor count
+    for (int64_t i = 0; i < n; ++i) {
+      auto& a = r.child("async_weights_" + std::to_string(i));
+      WeightSnapshot o;
+      torch::Tensor v;
+      a.read("version", v);
+      o.version = v.item<int64_t>();
+      o.tensors.resize(like.tensors.size());
+      for (size_t j = 0; j < o.tensors.size(); ++j) a.read("t" + std::to_string(j), o.tensors[j]);
+      async_older_.push_back(std::move(o));
     }
   }
 
@@ -845,6 +966,8 @@ class RlvrTrainer : public LmRun {
       c.batch.pad_token = pad.item<int64_t>();
       c.sampled_version = index[1].item<int64_t>();
       if (index[2].item<int64_t>() == 1) c.logp_learner = meter;
+      torch::Tensor switches;  // partial rollouts only
+      if (a.try_read("switches", switches)) c.switches = switches.item<int64_t>();
       for (const auto& e : nlohmann::json::parse(r.get_bytes("rl/async_metrics_" + std::to_string(i)))) {
         c.metrics.emplace_back(e[0], e[1]);
       }
@@ -896,6 +1019,8 @@ class RlvrTrainer : public LmRun {
     load_prompt_state(r);
     live_.reset();
     if (async() && r.has("rl/async_next")) load_async(r);
+    async_older_.clear();
+    if (opts_.partial_rollouts && r.has("rl/async_older")) load_older(r);
     live_pending_ = r.get_int("rl/live_batch") == 1;
     if (live_pending_ && world_size() == 1) {
       load_live(r);
@@ -954,6 +1079,7 @@ class RlvrTrainer : public LmRun {
   nn::lm::TransformerLm sampler_model_{nullptr};
   nn::lm::TransformerLm* gen_model_ = &model_;
   std::deque<std::pair<int64_t, Collected>> async_restored_;  // queued batches read from a checkpoint
+  std::vector<WeightSnapshot> async_older_;  // partial rollouts: older versions read from a checkpoint
   int64_t async_next_ = 0;                                    // the worker's next batch from a checkpoint
   std::chrono::steady_clock::time_point run_started_;
   // The rollout worker as a separate rank: the link to the other rank, whether this process has

@@ -40,6 +40,11 @@ struct RlvrOptions {
   // s > 0 = a worker thread samples batch k from the policy of version max(0, k − s) while the
   // learner trains, so every trained token is at most s versions old.
   int64_t max_staleness = 0;
+  // Partial rollouts (needs max_staleness ≥ 2): batch k is generated in chunks of
+  // partial_chunk_tokens new tokens, chunk j from version min(v(k) + j, k − 1); an unfinished
+  // response continues under the newer weights, its tokens keeping their own versions.
+  bool partial_rollouts = false;
+  int64_t partial_chunk_tokens = 8;
   // Where the asynchronous rollouts are made: "thread" (a worker thread of this process) or
   // "rank" (rank 1 of a 2-process run, the learner on rank 0; weights broadcast over the process
   // group, remote_rollouts.h). The same schedule: the same rows and the same model either way.
