@@ -75,6 +75,17 @@ OffPolicyRun::OffPolicyRun(const core::Recipe& recipe, const RunContext& ctx, co
                 recipe.origin("offpolicy.buffer_size") + ": offpolicy.buffer_size = " + std::to_string(off_.buffer_size) +
                     " is smaller than offpolicy.batch_size = " + std::to_string(off_.batch_size));
   replay_ = std::make_unique<ReplayBuffer>(off_.buffer_size, N_, obs_dim_, act_flat_, off_.gamma, replay_opts_);
+  if (!replay_opts_.offline_dataset.empty()) {
+    core::require(!replay_opts_.prioritized && replay_opts_.n_step == 1,
+                  recipe.origin("replay.offline_dataset") +
+                      ": replay.offline_dataset needs uniform one-step replay (replay.prioritized = false, "
+                      "replay.n_step = 1)");
+    core::require(!discrete, recipe.origin("replay.offline_dataset") + ": " + algorithm +
+                                 ": replay.offline_dataset is for continuous-action trainers");
+    offline_ = std::make_unique<OfflineMix>(
+        replay_opts_.offline_dataset, replay_opts_.offline_ratio, envs_->spec(), off_.gamma,
+        recipe.origin("replay.offline_dataset") + ": dataset '" + replay_opts_.offline_dataset + "'");
+  }
   obs_.resize(static_cast<size_t>(N_ * obs_dim_));
   next_obs_.resize(obs_.size());
   actions_.resize(static_cast<size_t>(N_ * act_flat_));
@@ -181,9 +192,15 @@ void OffPolicyRun::batch_step() {
   if (t_ > off_.learning_starts) {
     if (t_ % off_.train_frequency == 0) {
       for (int g = 0; g < off_.gradient_steps; ++g) {
-        const ReplaySample batch = replay_->sample(off_.batch_size, rng_, beta_now());
-        const torch::Tensor td = train_step(batch, t_).detach().to(torch::kFloat32).contiguous();
-        replay_->update_priorities(batch.rows, td.data_ptr<float>());
+        if (offline_) {  // offline rows first, then online, from the one generator
+          const int64_t n_off = offline_->rows_per_batch(off_.batch_size);
+          const ReplaySample off = offline_->sample(n_off, rng_);
+          train_step(OfflineMix::concat(off, replay_->sample(off_.batch_size - n_off, rng_, 1.0)), t_);
+        } else {
+          const ReplaySample batch = replay_->sample(off_.batch_size, rng_, beta_now());
+          const torch::Tensor td = train_step(batch, t_).detach().to(torch::kFloat32).contiguous();
+          replay_->update_priorities(batch.rows, td.data_ptr<float>());
+        }
         ++gradient_steps_done_;
       }
     }
@@ -232,10 +249,16 @@ std::optional<double> OffPolicyRun::progress_value() const {
 void OffPolicyRun::save_state(CheckpointWriter& w) {
   w.put_ints("counters", {global_step_, update_, t_, episodes_, gradient_steps_done_});
   recent_.save(w, "recent_returns");
+  if (offline_) w.put_ints("offline_dataset", offline_->fingerprint());
   save_model(w);
 }
 
 void OffPolicyRun::load_state(CheckpointReader& r, bool full) {
+  if (offline_) {
+    core::require(r.get_ints("offline_dataset", offline_->fingerprint().size()) == offline_->fingerprint(),
+                  "checkpoint '" + r.path() + "' was written with another replay.offline_dataset than '" +
+                      replay_opts_.offline_dataset + "' (rows, widths or the CRC-32 of actions and rewards differ)");
+  }
   load_model(r);
   if (!full) return;
   const auto c = r.get_ints("counters", 5);

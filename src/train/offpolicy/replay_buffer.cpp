@@ -15,6 +15,10 @@ void ReplayOptions::bind(core::Binder& b) {
   b.num("alpha", alpha, "priority exponent: P(j) = p_j^alpha / sum_k p_k^alpha", Bounds::unit());
   b.num("beta", beta, "importance-weight exponent at the start (annealed linearly to 1 over the run)", Bounds::unit());
   b.num("priority_eps", priority_eps, "p = |td error| + priority_eps", Bounds::positive());
+  b.text("offline_dataset", offline_dataset,
+         "D4RL-layout HDF5 file mixed into every minibatch (\"\" = none; docs/offpolicy.md, offline data)");
+  b.num("offline_ratio", offline_ratio, "share of each minibatch drawn from replay.offline_dataset (RLPD, H2O: 0.5)",
+        Bounds::unit());
 }
 
 // ---- SumTree ----

@@ -9,7 +9,10 @@
 //     when the algorithm asks for it (sac, td3), else through the algorithm — step the copies,
 //     store the transitions (the true final observation where an episode ended), then, when
 //     t > learning_starts and t % train_frequency == 0, `gradient_steps` times: sample a batch,
-//     train_step(); then after_step(t) (target networks on their own clock).
+//     train_step(); then after_step(t) (target networks on their own clock);
+//   * optionally offline data in every minibatch ([replay] offline_dataset, offline_mix.h): the
+//     batch is round(offline_ratio · B) rows of the file, drawn first, then the rest from the
+//     replay buffer (uniform, n-step 1; prioritized replay and n-step returns are refused with it).
 // One loop update = offpolicy.steps_per_update batch steps: one metrics row, the unit of
 // run.checkpoint_every. A trainer adds its networks, act(), train_step() and their checkpoint.
 #pragma once
@@ -22,6 +25,7 @@
 #include "rlpp/env/vec_env.h"
 #include "rlpp/train/env_section.h"
 #include "rlpp/train/offpolicy/networks.h"
+#include "rlpp/train/offpolicy/offline_mix.h"
 #include "rlpp/train/offpolicy/replay_buffer.h"
 #include "rlpp/train/recent_returns.h"
 #include "rlpp/train/run_loop.h"
@@ -126,6 +130,10 @@ class OffPolicyRun : public LoopTrainer {
   int64_t batch_steps_done() const { return t_; }
   int64_t total_batch_steps() const { return num_updates_ * off_.steps_per_update; }
 
+  // The offline data of [replay] offline_dataset (nullptr without). A minibatch's first
+  // offline()->rows_per_batch(B) rows are the file's.
+  const OfflineMix* offline() const { return offline_.get(); }
+
   static void save_module(CheckpointWriter& w, const std::string& key, torch::nn::Module& m);
   static void load_module(CheckpointReader& r, const std::string& key, torch::nn::Module& m);
   static void save_optimizer(CheckpointWriter& w, const std::string& key, torch::optim::Optimizer& o);
@@ -151,6 +159,8 @@ class OffPolicyRun : public LoopTrainer {
   std::optional<double> progress_value() const override;
 
   void batch_step();  // one step of the copies, storing and training
+
+  std::unique_ptr<OfflineMix> offline_;  // [replay] offline_dataset, or null
 
   int64_t num_updates_ = 0, update_ = 0, global_step_ = 0, t_ = 0, episodes_ = 0, gradient_steps_done_ = 0;
   RecentReturns recent_;

@@ -25,6 +25,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
@@ -40,6 +41,10 @@ struct ReplayOptions {
   double alpha = 0.6;          // priority exponent (Schaul et al.'s proportional variant)
   double beta = 0.4;           // importance-weight exponent at the start, annealed linearly to 1
   double priority_eps = 1e-6;  // p = |δ| + ε
+  // Offline data mixed into every minibatch (offline_mix.h): a D4RL-layout file ("" = none, the
+  // run as without it) and the share of each minibatch drawn from it.
+  std::string offline_dataset;
+  double offline_ratio = 0.5;
 
   void bind(core::Binder& b);
 };
