@@ -37,6 +37,7 @@ core::Registry<TrainerFactory>& algorithm_registry() {
     r.add("sac", offpolicy::make_sac_trainer, "soft actor-critic for continuous control (CleanRL's details, alpha autotuned; docs/offpolicy.md)");
     r.add("td3", offpolicy::make_td3_trainer, "TD3 for continuous control (CleanRL's details; docs/offpolicy.md)");
     r.add("dqn", offpolicy::make_dqn_trainer, "(Double) DQN for discrete actions, epsilon-greedy (CleanRL's dqn.py; docs/offpolicy.md)");
+    r.add("h2o", offpolicy::make_h2o_trainer, "H2O: SAC on real offline data plus a shifted simulator, dynamics-ratio-weighted (Niu et al. 2022; docs/offpolicy.md)");
     r.add("bc", offline::make_bc_trainer, "behaviour cloning from a D4RL-layout dataset (offline; docs/offline.md)");
     r.add("td3_bc", offline::make_td3_bc_trainer, "TD3+BC offline RL (Fujimoto & Gu 2021, alpha 2.5; docs/offline.md)");
     r.add("iql", offline::make_iql_trainer, "implicit Q-learning offline RL (Kostrikov et al. 2021, expectile 0.7, beta 3; docs/offline.md)");

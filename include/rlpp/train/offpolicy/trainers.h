@@ -9,5 +9,6 @@ namespace rlpp::train::offpolicy {
 std::unique_ptr<Trainer> make_sac_trainer(const core::Recipe& recipe, const RunContext& ctx);  // sac.cpp
 std::unique_ptr<Trainer> make_td3_trainer(const core::Recipe& recipe, const RunContext& ctx);  // td3.cpp
 std::unique_ptr<Trainer> make_dqn_trainer(const core::Recipe& recipe, const RunContext& ctx);  // dqn.cpp
+std::unique_ptr<Trainer> make_h2o_trainer(const core::Recipe& recipe, const RunContext& ctx);  // h2o.cpp
 
 }  // namespace rlpp::train::offpolicy
