@@ -11,6 +11,7 @@
 #include "rlpp/train/offline/prdc.h"
 #include "rlpp/train/offline/td3_bc.h"
 #include "rlpp/train/offpolicy/trainers.h"
+#include "rlpp/train/hnpg.h"
 #include "rlpp/train/ppo_trainer.h"
 #include "rlpp/train/props_trainer.h"
 
@@ -32,6 +33,7 @@ core::Registry<TrainerFactory>& algorithm_registry() {
   static core::Registry<TrainerFactory> reg = [] {
     core::Registry<TrainerFactory> r("algorithm");
     r.add("ppo", make_ppo_trainer, "PPO for control with CleanRL's details (discrete and continuous)");
+    r.add("hnpg", make_hnpg_trainer, "hybrid NPG: on-policy natural gradient with a Q critic fit on the rollouts and a D4RL-layout dataset (Zhou et al. 2023, arXiv 2311.08384; docs/offline-seeds.md)");
     r.add("props", make_props_trainer, "PPO-buffer / PROPS behaviour-policy sampling (arXiv 2311.08290), with the sampling-error metric");
     r.add("lm", lm::make_lm_trainer, "language-model pre-training / SFT (next-token cross-entropy, AdamW, cosine)");
     r.add("sac", offpolicy::make_sac_trainer, "soft actor-critic for continuous control (CleanRL's details, alpha autotuned; docs/offpolicy.md)");
