@@ -595,10 +595,10 @@ class RlvrTrainer : public LmRun {
   void check_partial(const core::Recipe& recipe) const {
     const std::string at = recipe.origin("rl.partial_rollouts") + ": rl.partial_rollouts = true ";
     if (!opts_.partial_rollouts) return;  // (the resolved recipe.toml always names partial_chunk_tokens)
-    core::require(opts_.max_staleness >= 2,
-                  at + "needs asynchronous rollouts with rl.max_staleness >= 2 (it is " +
-                      std::to_string(opts_.max_staleness) + "; with 1 every chunk would be sampled from version "
-                      "k - 1, the batch's own)");
+    core::require(opts_.max_staleness != 0, at + "needs asynchronous rollouts with rl.max_staleness >= 2 (it is 0: "
+                                                  "the synchronous trainer)");
+    core::require(opts_.max_staleness >= 2, at + "needs rl.max_staleness >= 2 (with 1 every chunk of batch k would be "
+                                                 "sampled from version k - 1, the batch's own: nothing would switch)");
     core::require(opts_.dynamic_sampling_rounds == 0,
                   at + "does not support rl.dynamic_sampling_rounds (each refill round would restart the chunk "
                        "schedule)");
