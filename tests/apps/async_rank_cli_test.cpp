@@ -2,12 +2,15 @@
 // through the `rlpp` program: `rlpp launch --nproc-per-node 2` runs the learner on rank 0 and the
 // worker on rank 1. The schedule (batch k from version max(0, k − s)) is the thread worker's, so the
 // rank run must log the thread run's rows (every value but the timings, perf/*) and export a
-// byte-identical model; a rank run stopped and resumed — by either worker kind — logs the same rows;
-// the combinations it does not support exit with code 2.
+// byte-identical model; runs split by checkpoints and resumed by either worker kind log the same
+// rows; the combinations it does not support exit with code 2.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include "apps/cli_util.h"
 #include "common/ranks.h"
 #include "rlpp/train/checkpoint.h"
+#include "rlpp/train/lm/remote_rollouts.h"
 
 namespace rlpp::testing::async_rank {
 
@@ -61,6 +65,20 @@ std::string file_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// The worker's batches per iteration, by hand (s = 2, 5 steps): a fresh start queues 0 and 1, then
+// step k makes k + 2 until the limit; a thread checkpoint at step 2 whose worker had already made
+// batch 4 (next = 5) needs nothing; a synchronous checkpoint at step 2 (next = 2) needs 2 and 3.
+TEST(AsyncRankSchedule, BatchesOfEachIteration) {
+  using train::lm::worker_batches;
+  const auto range = [](train::lm::BatchRange b) { return std::vector<int64_t>{b.begin, b.end}; };
+  EXPECT_EQ(range(worker_batches(0, 0, 2, 5, /*before_first=*/true)), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(range(worker_batches(0, 2, 2, 5, false)), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(range(worker_batches(2, 4, 2, 5, false)), (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(range(worker_batches(3, 5, 2, 5, false)), (std::vector<int64_t>{5, 5}));
+  EXPECT_EQ(range(worker_batches(2, 5, 2, 5, true)), (std::vector<int64_t>{5, 5}));
+  EXPECT_EQ(range(worker_batches(2, 2, 2, 10, true)), (std::vector<int64_t>{2, 4}));
+}
+
 TEST(AsyncRankCli, TheRankWorkerLogsTheThreadWorkersRowsAndExportsTheSameModel) {
   TempDir dir("async-rank");
   const std::string r = recipe(dir);
@@ -92,50 +110,38 @@ TEST(AsyncRankCli, TheRankWorkerLogsTheThreadWorkersRowsAndExportsTheSameModel) 
   EXPECT_GT(first["perf/remote_batch_bytes"].get<double>(), 100.0);
 }
 
-// A rank run split after 2 steps and resumed with the rank worker, and one resumed with the thread
-// worker (and a thread run resumed with the rank worker): the rows of the uninterrupted run.
-TEST(AsyncRankCli, ARunSplitByACheckpointResumesWithEitherWorker) {
+// A run split by checkpoints into four parts, each with a worker kind: thread, rank, rank, thread
+// (a thread checkpoint resumed by the rank worker, a rank checkpoint by the rank worker and one by
+// the thread worker). It logs the uninterrupted run's rows.
+TEST(AsyncRankCli, ARunSplitByCheckpointsResumesWithEitherWorker) {
   TempDir dir("async-rank");
   const std::string r = recipe(dir);
   const Result whole = run_cli("train " + r + " --quiet --out " + dir.sub("whole"), dir);
   ASSERT_EQ(whole.code, 0) << whole.err;
-  const auto want = rows_without_timings(dir.sub("whole"));
-  struct Case {
-    std::string name, first, rest;
-  };
-  const std::string as_rank = " --set rl.rollout_worker=rank", as_thread = " --set rl.rollout_worker=thread";
-  const std::vector<Case> cases = {
-      {"rank-rank", launch() + "train " + r + as_rank, launch() + "resume "},
-      {"rank-thread", launch() + "train " + r + as_rank, "resume "},
-      {"thread-rank", "train " + r, launch() + "resume "},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    const std::string out = dir.sub(c.name);
-    const Result first = run_cli(c.first + " --quiet --stop-after-updates 2 --out " + out, dir);
-    ASSERT_EQ(first.code, 0) << first.err;
-    const std::string kind = c.rest.rfind("launch", 0) == 0 ? as_rank : as_thread;
-    const Result rest = run_cli(c.rest + out + kind + " --quiet", dir);
-    ASSERT_EQ(rest.code, 0) << rest.err;
-    EXPECT_EQ(rows_without_timings(out), want);
+  const std::string out = dir.sub("split"), rank = " --set rl.rollout_worker=rank";
+  for (const std::string& part : {"train " + r + " --stop-after-updates 1 --out " + out,  //
+                                  launch() + "resume " + out + rank + " --stop-after-updates 1",
+                                  launch() + "resume " + out + " --stop-after-updates 2",
+                                  "resume " + out + " --set rl.rollout_worker=thread"}) {
+    const Result res = run_cli(part + " --quiet", dir);
+    ASSERT_EQ(res.code, 0) << part << "\n" << res.err;
   }
+  EXPECT_EQ(rows_without_timings(out), rows_without_timings(dir.sub("whole")));
 }
 
+// One process, one process at s = 0, three processes: exit code 2 with the reason.
 TEST(AsyncRankCli, UnsupportedCombinationsExitWith2) {
   TempDir dir("async-rank");
-  const std::string r = recipe(dir);
-  const Result one = run_cli("train " + r + " --set rl.rollout_worker=rank --quiet --out " + dir.sub("one"), dir);
+  const std::string r = recipe(dir) + " --set rl.rollout_worker=rank --quiet";
+  const Result one = run_cli("train " + r + " --out " + dir.sub("one"), dir);
   EXPECT_EQ(one.code, 2);
   EXPECT_NE(one.err.find("needs exactly 2 processes"), std::string::npos) << one.err;
-  const Result three =
-      run_cli(launch(3) + "train " + r + " --set rl.rollout_worker=rank --quiet --out " + dir.sub("three"), dir);
-  EXPECT_EQ(three.code, 2);
-  EXPECT_NE(three.err.find("this run has 3"), std::string::npos) << three.err;
-  const Result sync = run_cli(launch() + "train " + r + " --set rl.rollout_worker=rank --set rl.max_staleness=0 " +
-                                  "--quiet --out " + dir.sub("sync"),
-                              dir);
+  const Result sync = run_cli("train " + r + " --set rl.max_staleness=0 --out " + dir.sub("sync"), dir);
   EXPECT_EQ(sync.code, 2);
   EXPECT_NE(sync.err.find("needs rl.max_staleness > 0"), std::string::npos) << sync.err;
+  const Result three = run_cli(launch(3) + "train " + r + " --out " + dir.sub("three"), dir);
+  EXPECT_EQ(three.code, 2);
+  EXPECT_NE(three.err.find("this run has 3"), std::string::npos) << three.err;
 }
 
 }  // namespace rlpp::testing::async_rank
