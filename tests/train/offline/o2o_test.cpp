@@ -7,7 +7,8 @@
 //   * the run: a split run with an online phase equals an uninterrupted one, bit for bit (iql on
 //     Hopper-v4, whose random-policy episodes end in terminals; famo2o on Pendulum-v1, whose
 //     episodes end in time-limit truncations), the offline rows do not depend on the online phase,
-//     and combinations that cannot run are refused (exit code 2 through the program).
+//     (split at the switch, with an empty online store, and 2 online updates in), and combinations
+//     that cannot run are refused (exit code 2 through the program).
 // Needs the built `rlpp` (rlpp_cli).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -204,14 +205,16 @@ TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
     const char* algo;
     const char* recipe;
     const char* env;
+    int64_t stop_after;  // 2: at the switch (an empty online store in the checkpoint); 4: 2 online updates in
   };
-  for (const Case& c : {Case{"iql", "offline_hopper_iql_o2o.toml", "Hopper-v4"},
-                        Case{"famo2o", "offline_hopper_famo2o.toml", "Pendulum-v1"}}) {
+  for (const Case& c : {Case{"iql", "offline_hopper_iql_o2o.toml", "Hopper-v4", 4},
+                        Case{"famo2o", "offline_hopper_famo2o.toml", "Pendulum-v1", 2}}) {
     const std::string data = std::string(c.env) == "Hopper-v4" ? hopper : pendulum;
     const auto sets = small(c.algo, data, c.env);
-    const std::string whole = dir / (std::string(c.algo) + "-whole"), split = dir / (std::string(c.algo) + "-split");
+    const std::string whole = dir / (std::string(c.algo) + "-whole"),
+                      split = dir / (std::string(c.algo) + "-split" + std::to_string(c.stop_after));
     EXPECT_TRUE(start(c.recipe, whole, sets).finished) << c.algo;
-    EXPECT_FALSE(start(c.recipe, split, sets, /*stop_after=*/4).finished) << c.algo;  // 2 online updates in
+    EXPECT_FALSE(start(c.recipe, split, sets, c.stop_after).finished) << c.algo;
     std::atomic<bool> stop{false};
     EXPECT_TRUE(rlpp::train::resume_run(split, {}, 0, true, stop).finished) << c.algo;
     const auto a = rows_of(whole), b = rows_of(split);
