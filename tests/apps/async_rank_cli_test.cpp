@@ -129,7 +129,7 @@ TEST(AsyncRankCli, ARunSplitByCheckpointsResumesWithEitherWorker) {
   EXPECT_EQ(rows_without_timings(out), rows_without_timings(dir.sub("whole")));
 }
 
-// One process, one process at s = 0, three processes: exit code 2 with the reason.
+// One process, one process at s = 0, partial rollouts, three processes: exit code 2 with the reason.
 TEST(AsyncRankCli, UnsupportedCombinationsExitWith2) {
   TempDir dir("async-rank");
   const std::string r = recipe(dir) + " --set rl.rollout_worker=rank --quiet";
@@ -139,6 +139,10 @@ TEST(AsyncRankCli, UnsupportedCombinationsExitWith2) {
   const Result sync = run_cli("train " + r + " --set rl.max_staleness=0 --out " + dir.sub("sync"), dir);
   EXPECT_EQ(sync.code, 2);
   EXPECT_NE(sync.err.find("needs rl.max_staleness > 0"), std::string::npos) << sync.err;
+  const Result partial = run_cli("train " + r + " --set rl.partial_rollouts=true --set rl.partial_chunk_tokens=2 " +
+                                     "--out " + dir.sub("partial"), dir);
+  EXPECT_EQ(partial.code, 2);
+  EXPECT_NE(partial.err.find("does not support rl.partial_rollouts"), std::string::npos) << partial.err;
   const Result three = run_cli(launch(3) + "train " + r + " --out " + dir.sub("three"), dir);
   EXPECT_EQ(three.code, 2);
   EXPECT_NE(three.err.find("this run has 3"), std::string::npos) << three.err;
