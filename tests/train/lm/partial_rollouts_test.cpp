@@ -147,18 +147,12 @@ TEST(PartialRollouts, PipelineFollowsTheScheduleAndAbandonsAtAPause) {
     SCOPED_TRACE(s);
     core::Rng rng(static_cast<uint64_t>(s) + 10);
     const int64_t limit = 14;
-    std::atomic<int64_t> abandoned{0};
     RolloutPipeline<std::vector<int64_t>>* pp = nullptr;
     RolloutPipeline<std::vector<int64_t>> p(s, limit, [&](int64_t index, const WeightSnapshot& w) {
       std::vector<int64_t> got{w.version};
-      try {
-        for (int64_t j = 1; j < 4; ++j) {
-          std::this_thread::sleep_for(std::chrono::microseconds((index * 7919 + j * 131) % 700));
-          got.push_back(pp->acquire(index, j)->version);
-        }
-      } catch (const RolloutInterrupted&) {
-        ++abandoned;
-        throw;
+      for (int64_t j = 1; j < 4; ++j) {
+        std::this_thread::sleep_for(std::chrono::microseconds((index * 7919 + j * 131) % 700));
+        got.push_back(pp->acquire(index, j)->version);
       }
       return got;
     });
@@ -188,7 +182,6 @@ TEST(PartialRollouts, PipelineFollowsTheScheduleAndAbandonsAtAPause) {
         });
       }
     }
-    EXPECT_GE(abandoned.load(), 0);
   }
 }
 
