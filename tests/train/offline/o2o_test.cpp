@@ -196,6 +196,42 @@ std::vector<std::string> small(const std::string& algo, const std::string& data,
           algo + ".hidden=[16, 16]"};
 }
 
+// The tensor `key` anywhere in a checkpoint archive (top level or a child archive).
+bool find_tensor(torch::serialize::InputArchive& a, const std::string& key, torch::Tensor* out) {
+  if (a.try_read(key, *out)) return true;
+  for (const std::string& k : a.keys()) {
+    torch::serialize::InputArchive c;
+    if (a.try_read(k, c) && find_tensor(c, key, out)) return true;
+  }
+  return false;
+}
+
+// The online rows of a finished run's checkpoint (observations not normalised): where an episode
+// goes on, next_obs is the following row's obs; where it ended, next_obs is the episode's last
+// observation, not the next episode's first (the following row's obs); a terminal has
+// terminated = 1, a time-limit truncation terminated = 0 (it keeps bootstrapping), truncated = 1.
+// Returns the number of {terminals, truncations}.
+std::pair<int, int> check_online_rows(const std::string& ckpt, int64_t rows, int64_t obs_dim) {
+  torch::serialize::InputArchive a;
+  a.load_from(ckpt);
+  torch::Tensor obs, next_obs, term, trunc;
+  EXPECT_TRUE(find_tensor(a, "online_replay.obs", &obs) && find_tensor(a, "online_replay.next_obs", &next_obs) &&
+              find_tensor(a, "online_replay.terminated", &term) && find_tensor(a, "online_replay.truncated", &trunc))
+      << ckpt;
+  if (!obs.defined() || !term.defined()) return {0, 0};
+  EXPECT_EQ(term.numel(), rows);
+  obs = obs.reshape({rows, obs_dim});
+  next_obs = next_obs.reshape({rows, obs_dim});
+  int terminals = 0, truncations = 0;
+  for (int64_t j = 0; j + 1 < rows; ++j) {
+    const bool te = term[j].item<float>() != 0, tr = trunc[j].item<float>() != 0;
+    terminals += te;
+    truncations += tr && !te;
+    EXPECT_EQ(torch::equal(next_obs[j], obs[j + 1]), !(te || tr)) << "row " << j;
+  }
+  return {terminals, truncations};
+}
+
 TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
   TempDir dir("o2o-resume");
   const std::string hopper = dir / "hopper.hdf5", pendulum = dir / "pendulum.hdf5";
@@ -235,6 +271,15 @@ TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
       EXPECT_EQ(a[i].contains("eval/return"), i == 1 || i == 2 || i == 5 || i == 6) << c.algo << " row " << i;
     }
     EXPECT_GT(a.back()["charts/episodes"].get<double>(), 0.0) << c.algo;  // episodes ended online
+    const auto [terminals, truncations] = check_online_rows(whole + "/checkpoints/update_0000007.pt", 250,
+                                                            std::string(c.env) == "Hopper-v4" ? 11 : 3);
+    if (std::string(c.env) == "Hopper-v4") {  // a falling Hopper terminates; 250 steps never reach its 1000-step limit
+      EXPECT_GT(terminals, 0);
+      EXPECT_EQ(truncations, 0);
+    } else {  // Pendulum never terminates; its 200-step limit truncates once in 250 steps
+      EXPECT_EQ(terminals, 0);
+      EXPECT_EQ(truncations, 1);
+    }
     rlpp::train::EvalRequest req;
     req.episodes = 1;
     req.seed = 7;
