@@ -14,7 +14,7 @@ const bool kRegistered = rlpp::cli::register_command(
       resume->add_option("run_dir", req->run_dir, "run directory")->required();
       resume->add_option("--set", req->overrides,
                          "change a recipe value: run.total_steps, run.checkpoint_every, run.keep_checkpoints, "
-                         "run.torch_threads or run.log_interval_s");
+                         "run.torch_threads, run.log_interval_s or rl.rollout_worker");
       resume->add_option("--stop-after-updates", req->stop_after_updates, "checkpoint and stop after this many updates");
       resume->add_flag("--quiet", req->quiet, "no progress output");
       resume->add_option("--dist-timeout", req->dist_timeout_s,
