@@ -263,8 +263,8 @@ rlpp::train::RunOutcome start(const std::string& recipe, const std::string& out,
 }
 
 std::vector<std::string> small(const std::string& data) {
-  return {"replay.offline_dataset=\"" + data + "\"", "run.total_steps=300", "offpolicy.steps_per_update=50",
-          "offpolicy.learning_starts=40", "offpolicy.buffer_size=300", "offpolicy.batch_size=32"};
+  return {"replay.offline_dataset=\"" + data + "\"", "run.total_steps=240", "offpolicy.steps_per_update=40",
+          "offpolicy.learning_starts=30", "offpolicy.buffer_size=300", "offpolicy.batch_size=32"};
 }
 
 // K + K updates in one call equal K, a checkpoint, a resume and K more: every metric but the speed
