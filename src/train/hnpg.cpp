@@ -198,7 +198,6 @@ class HnpgTrainer : public ControlRun {
     trunc_buf_.resize(logp_buf_.size());
     final_obs_buf_.resize(obs_buf_.size());
     next_obs_.resize(static_cast<size_t>(N_ * obs_dim_));
-    scratch_.resize(static_cast<size_t>(N_));
 
     envs_->reset(env_seed());
     observe(envs_->obs());
@@ -416,7 +415,7 @@ class HnpgTrainer : public ControlRun {
   offline::DatasetOptions data_opts_;
   offline::D4rlDataset data_;  // empty without [dataset]
   int64_t data_crc_ = 0;
-  nn::ActorCritic model_{nullptr};  // the learner's (π's mean net and log σ are updated here)
+  nn::ActorCritic model_{nullptr};  // the learner's: π's mean net and log σ are updated here (its V head and Adam are unused)
   torch::nn::Sequential critic_{nullptr};  // Q(s, a)
   torch::Tensor low_, high_;  // (A) action box
   int64_t A_ = 0;
@@ -429,7 +428,6 @@ class HnpgTrainer : public ControlRun {
   std::vector<float> trunc_buf_;      // (T, N)
   std::vector<float> final_obs_buf_;  // (T, N, obs_dim) normalised final observations (rows where done)
   std::vector<float> next_obs_;       // (N, obs_dim)
-  std::vector<float> scratch_;        // (N)
 };
 
 }  // namespace
