@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -361,7 +362,11 @@ SweepSummary summarize_sweep(const SweepSpec& spec, const std::string& out_dir) 
     core::PlotOptions po;
     po.title = metric + " (mean over " + std::to_string(spec.seeds.size()) + " seeds)";
     po.ylabel = metric;
-    po.smoothing = static_cast<int>(spec.smoothing);
+    // A metric logged at a few points only (an evaluation every 20 or 50 steps) is drawn as logged:
+    // a moving average over a handful of points would move its last value far from the table's.
+    size_t points = 0;
+    for (const auto& c : cs) points = std::max(points, c.x.size());
+    po.smoothing = points >= 4 * static_cast<size_t>(spec.smoothing) ? static_cast<int>(spec.smoothing) : 1;
     try {
       core::plot_curves(cs, po, png);
       s.files.push_back(png);
