@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <cstdint>
+#include <ctime>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -19,13 +21,29 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int64_t> g_first_stop_ns{0};  // CLOCK_MONOTONIC of the first stop signal; 0 = none yet
+
+// A signal this soon after the first is the same request delivered twice: a SIGTERM to a process
+// group (a terminal's Ctrl-C, `kill -- -PGID`, a batch scheduler signalling every process of a job)
+// reaches each rank directly and again as the copy `rlpp launch` forwards.
+constexpr int64_t kRepeatWindowNs = 2'000'000'000;
 
 // First Ctrl-C or SIGTERM (what batch schedulers send): finish the current update, write a
-// checkpoint and exit cleanly. A second one: the default action (terminate at once).
-void on_stop_signal(int) {
-  g_stop.store(true);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+// checkpoint and exit cleanly. Another one at least 2 s later: the default action (terminate at
+// once). Only async-signal-safe calls (clock_gettime, lock-free atomics, signal, raise).
+void on_stop_signal(int sig) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec + 1;
+  const int64_t first = g_first_stop_ns.load();
+  if (first == 0) {
+    g_first_stop_ns.store(now);
+    g_stop.store(true);
+    return;
+  }
+  if (now - first < kRepeatWindowNs) return;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 std::string version_text() {

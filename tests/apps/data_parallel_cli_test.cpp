@@ -117,6 +117,24 @@ TEST(DataParallelCli, TorchrunVariablesWorkAndAKilledRankEndsTheRunWithinTheTime
   EXPECT_EQ(eval.code, 0) << eval.err;
 }
 
+// A SIGTERM to the whole process group (a terminal's Ctrl-C, `kill -- -PGID`, a batch scheduler
+// signalling every process of a job) reaches each rank twice: directly, and as the copy the launcher
+// forwards. That is still one stop request: the ranks finish the update, write a checkpoint and
+// exit 0 (before, the second copy took the default action and killed them without a checkpoint).
+TEST(DataParallelCli, ASignalToTheWholeProcessGroupStopsTheRanksWithACheckpoint) {
+  TempDir dir("dp-group-signal");
+  const std::string run = dir.sub("run");
+  const std::string cli = RLPP_CLI;
+  const int code = shell("setsid " + cli + " " + launch(free_port()) + " train configs/cartpole_ppo.toml --quiet" +
+                         " --set run.total_steps=100000000 --out " + run + " >/dev/null 2>" + dir.sub("err.txt") +
+                         " & p=$!; " + wait_for(run + "/metrics.jsonl") + "/bin/kill -TERM -- -$p; wait $p");
+  const std::string err = slurp(dir.sub("err.txt"));
+  EXPECT_EQ(code, 0) << err;
+  EXPECT_EQ(err.find("killed by signal"), std::string::npos) << err;
+  ASSERT_TRUE(fs::exists(run + "/checkpoints")) << err;
+  EXPECT_FALSE(fs::is_empty(run + "/checkpoints")) << err;
+}
+
 TEST(DataParallelCli, AHungRankEndsTheRunAfterTheTimeout) {
   TempDir dir("dp-hang");
   const int port = free_port();
