@@ -104,22 +104,10 @@ class Famo2oTrainer : public OfflineRun {
     actor_ = IqlActor(obs_dim_ + opts_.encoding_dim, act_dim_, opts_.hidden, action_scale(), action_bias());
     balance_ = BalanceModel(obs_dim_, opts_.hidden);
     temp_ = Temperature(opts_.init_temperature);
-    value_ = IqlValueNet(obs_dim_, opts_.hidden);
-    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
-    // L_B's gradient passes through the target critics to the action; they are not trained by it.
-    for (auto& p : qf1_target_->parameters()) p.set_requires_grad(false);
-    for (auto& p : qf2_target_->parameters()) p.set_requires_grad(false);
+    // L_B's gradient passes through the (frozen) target critics to the action.
+    critics_ = std::make_unique<IqlCritics>(obs_dim_, act_dim_, opts_.hidden, opts_.critic_lr, opts_.value_lr);
     low_t_ = action_low();
     high_t_ = action_high();
-    std::vector<torch::Tensor> q_params = qf1_->parameters();
-    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
-    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.critic_lr));
-    v_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.value_lr));
     actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.actor_lr));
     balance_opt_ =
         std::make_unique<torch::optim::Adam>(balance_->parameters(), torch::optim::AdamOptions(opts_.balance_lr));
@@ -171,7 +159,7 @@ class Famo2oTrainer : public OfflineRun {
     torch::Tensor q_target_sa, beta_awr;  // min(Q1', Q2')(s, a) (B); the actor's coefficients (B)
     {
       torch::NoGradGuard no_grad;
-      q_target_sa = torch::min(qf1_target_->forward(batch.obs, batch.actions), qf2_target_->forward(batch.obs, batch.actions));
+      q_target_sa = critics_->target_q(batch.obs, batch.actions);
       if (online_phase()) {  // B(s) before this step's update of B
         beta_awr = coefficient_from_unit(balance_sample(batch.obs).u, opts_.beta_min, opts_.beta_max);
       } else {  // the whole family: β ~ U[β_min, β_max]
@@ -181,20 +169,16 @@ class Famo2oTrainer : public OfflineRun {
       }
     }
     // V
-    const torch::Tensor v = value_->forward(batch.obs);
-    const torch::Tensor v_loss = expectile_loss(q_target_sa - v, opts_.expectile);
-    v_opt_->zero_grad();
-    v_loss.backward();
-    v_opt_->step();
-    accumulate(metric::kValueLoss, v_loss.item<double>());
-    accumulate(metric::kValues, v.mean().item<double>());
+    const auto [v_loss, v_mean] = critics_->value_step(batch.obs, q_target_sa, opts_.expectile);
+    accumulate(metric::kValueLoss, v_loss);
+    accumulate(metric::kValues, v_mean);
     // B: maximise min(Q1', Q2')(s, π_u(s, e(B(s)))) with the entropy bonus
     const double alpha = torch::exp(temp_->log_alpha).item<double>();
     const TanhSample bs = balance_sample(batch.obs);
     const torch::Tensor beta_b = coefficient_from_unit(bs.u, opts_.beta_min, opts_.beta_max);
     const torch::Tensor a_b = actor_->mean(with_encoding(batch.obs, beta_b)) +
                               torch::exp(actor_->clipped_log_std()) * normal_noise(n, act_dim_);
-    const torch::Tensor q_b = torch::min(qf1_target_->forward(batch.obs, a_b), qf2_target_->forward(batch.obs, a_b));
+    const torch::Tensor q_b = critics_->target_q(batch.obs, a_b);
     const torch::Tensor b_loss = balance_loss(bs.logp, q_b, alpha);
     balance_opt_->zero_grad();
     b_loss.backward();
@@ -213,8 +197,8 @@ class Famo2oTrainer : public OfflineRun {
     torch::Tensor weights, next_v;
     {
       torch::NoGradGuard no_grad;
-      weights = family_awr_weights(q_target_sa - value_->forward(batch.obs), beta_awr, opts_.max_weight);
-      next_v = value_->forward(batch.next_obs);
+      weights = family_awr_weights(q_target_sa - critics_->value->forward(batch.obs), beta_awr, opts_.max_weight);
+      next_v = critics_->value->forward(batch.next_obs);
     }
     static_cast<torch::optim::AdamOptions&>(actor_opt_->param_groups()[0].options()).lr(actor_lr_at(step_index));
     const torch::Tensor logp =
@@ -226,16 +210,9 @@ class Famo2oTrainer : public OfflineRun {
     accumulate(metric::kActorLoss, actor_loss.item<double>());
     accumulate(metric::kAdvWeight, weights.mean().item<double>());
     // Q, toward r + γ (1 − d) V(s')
-    const torch::Tensor target = batch.returns + batch.discount * next_v;
-    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
-    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
-    q_opt_->zero_grad();
-    qf_loss.backward();
-    q_opt_->step();
-    accumulate(metric::kQfLoss, qf_loss.item<double>());
-    accumulate(metric::kQf1Values, q1.mean().item<double>());
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+    const auto [qf_loss, q1_mean] = critics_->q_step(batch, next_v, opts_.tau);
+    accumulate(metric::kQfLoss, qf_loss);
+    accumulate(metric::kQf1Values, q1_mean);
   }
 
   void add_row_values(core::MetricRow* row) override {
@@ -246,13 +223,8 @@ class Famo2oTrainer : public OfflineRun {
     save_module(w, "actor", *actor_);
     save_module(w, "balance", *balance_);
     save_module(w, "temperature", *temp_);
-    save_module(w, "value", *value_);
-    save_module(w, "qf1", *qf1_);
-    save_module(w, "qf2", *qf2_);
-    save_module(w, "qf1_target", *qf1_target_);
-    save_module(w, "qf2_target", *qf2_target_);
-    save_optimizer(w, "q_optimizer", *q_opt_);
-    save_optimizer(w, "value_optimizer", *v_opt_);
+    for (const auto& [key, m] : critics_->modules()) save_module(w, key, *m);
+    for (const auto& [key, o] : critics_->optimizers()) save_optimizer(w, key, *o);
     save_optimizer(w, "actor_optimizer", *actor_opt_);
     save_optimizer(w, "balance_optimizer", *balance_opt_);
     save_optimizer(w, "temperature_optimizer", *temp_opt_);
@@ -262,13 +234,8 @@ class Famo2oTrainer : public OfflineRun {
     load_module(r, "actor", *actor_);
     load_module(r, "balance", *balance_);
     load_module(r, "temperature", *temp_);
-    load_module(r, "value", *value_);
-    load_module(r, "qf1", *qf1_);
-    load_module(r, "qf2", *qf2_);
-    load_module(r, "qf1_target", *qf1_target_);
-    load_module(r, "qf2_target", *qf2_target_);
-    load_optimizer(r, "q_optimizer", *q_opt_);
-    load_optimizer(r, "value_optimizer", *v_opt_);
+    for (const auto& [key, m] : critics_->modules()) load_module(r, key, *m);
+    for (const auto& [key, o] : critics_->optimizers()) load_optimizer(r, key, *o);
     load_optimizer(r, "actor_optimizer", *actor_opt_);
     load_optimizer(r, "balance_optimizer", *balance_opt_);
     load_optimizer(r, "temperature_optimizer", *temp_opt_);
@@ -279,9 +246,8 @@ class Famo2oTrainer : public OfflineRun {
   IqlActor actor_{nullptr};       // the universal model π_u(a | s, e(β))
   BalanceModel balance_{nullptr};
   Temperature temp_{nullptr};
-  IqlValueNet value_{nullptr};
-  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
-  std::unique_ptr<torch::optim::Adam> q_opt_, v_opt_, actor_opt_, balance_opt_, temp_opt_;
+  std::unique_ptr<IqlCritics> critics_;  // V, twin Q and targets (IQL's)
+  std::unique_ptr<torch::optim::Adam> actor_opt_, balance_opt_, temp_opt_;
 };
 
 }  // namespace

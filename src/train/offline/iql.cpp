@@ -40,6 +40,59 @@ double cosine_decay(double lr, int64_t t, int64_t total) {
   return lr * 0.5 * (1.0 + std::cos(M_PI * x));
 }
 
+IqlCritics::IqlCritics(int64_t obs_dim, int64_t act_dim, const std::vector<int64_t>& hidden, double critic_lr,
+                       double value_lr) {
+  value = IqlValueNet(obs_dim, hidden);
+  qf1_ = offpolicy::ContinuousQ(obs_dim, act_dim, hidden);
+  qf2_ = offpolicy::ContinuousQ(obs_dim, act_dim, hidden);
+  qf1_target_ = offpolicy::ContinuousQ(obs_dim, act_dim, hidden);
+  qf2_target_ = offpolicy::ContinuousQ(obs_dim, act_dim, hidden);
+  offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
+  offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
+  for (auto& p : qf1_target_->parameters()) p.set_requires_grad(false);
+  for (auto& p : qf2_target_->parameters()) p.set_requires_grad(false);
+  std::vector<torch::Tensor> q_params = qf1_->parameters();
+  for (const auto& p : qf2_->parameters()) q_params.push_back(p);
+  q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(critic_lr));
+  v_opt_ = std::make_unique<torch::optim::Adam>(value->parameters(), torch::optim::AdamOptions(value_lr));
+}
+
+torch::Tensor IqlCritics::target_q(const torch::Tensor& obs, const torch::Tensor& actions) {
+  return torch::min(qf1_target_->forward(obs, actions), qf2_target_->forward(obs, actions));
+}
+
+std::pair<double, double> IqlCritics::value_step(const torch::Tensor& obs, const torch::Tensor& q_target_sa,
+                                                 double expectile) {
+  const torch::Tensor v = value->forward(obs);
+  const torch::Tensor v_loss = expectile_loss(q_target_sa - v, expectile);
+  v_opt_->zero_grad();
+  v_loss.backward();
+  v_opt_->step();
+  return {v_loss.item<double>(), v.mean().item<double>()};
+}
+
+std::pair<double, double> IqlCritics::q_step(const offpolicy::ReplaySample& batch, const torch::Tensor& next_v,
+                                             double tau) {
+  const torch::Tensor target = batch.returns + batch.discount * next_v;
+  const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
+  const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
+  q_opt_->zero_grad();
+  qf_loss.backward();
+  q_opt_->step();
+  offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), tau);
+  offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), tau);
+  return {qf_loss.item<double>(), q1.mean().item<double>()};
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> IqlCritics::modules() {
+  return {{"value", value.get()}, {"qf1", qf1_.get()}, {"qf2", qf2_.get()}, {"qf1_target", qf1_target_.get()},
+          {"qf2_target", qf2_target_.get()}};
+}
+
+std::vector<std::pair<std::string, torch::optim::Optimizer*>> IqlCritics::optimizers() {
+  return {{"q_optimizer", q_opt_.get()}, {"value_optimizer", v_opt_.get()}};
+}
+
 namespace {
 
 OfflineOptions iql_defaults() {
@@ -56,19 +109,9 @@ class IqlTrainer : public OfflineRun {
     opts_ = core::read_options<IqlOptions>(recipe, "iql");
     recipe.check_all_used();
     actor_ = IqlActor(obs_dim_, act_dim_, opts_.hidden, action_scale(), action_bias());
-    value_ = IqlValueNet(obs_dim_, opts_.hidden);
-    qf1_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf1_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    qf2_target_ = offpolicy::ContinuousQ(obs_dim_, act_dim_, opts_.hidden);
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), 1.0);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), 1.0);
+    critics_ = std::make_unique<IqlCritics>(obs_dim_, act_dim_, opts_.hidden, opts_.critic_lr, opts_.value_lr);
     low_t_ = action_low();
     high_t_ = action_high();
-    std::vector<torch::Tensor> q_params = qf1_->parameters();
-    for (const auto& p : qf2_->parameters()) q_params.push_back(p);
-    q_opt_ = std::make_unique<torch::optim::Adam>(q_params, torch::optim::AdamOptions(opts_.critic_lr));
-    v_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.value_lr));
     actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.actor_lr));
     declare_metrics({metric::kValueLoss, metric::kValues, metric::kActorLoss, metric::kAdvWeight, metric::kQfLoss,
                      metric::kQf1Values});
@@ -99,22 +142,18 @@ class IqlTrainer : public OfflineRun {
     torch::Tensor q_target_sa;  // min(Q1', Q2')(s, a), (B)
     {
       torch::NoGradGuard no_grad;
-      q_target_sa = torch::min(qf1_target_->forward(batch.obs, batch.actions), qf2_target_->forward(batch.obs, batch.actions));
+      q_target_sa = critics_->target_q(batch.obs, batch.actions);
     }
     // V
-    const torch::Tensor v = value_->forward(batch.obs);
-    const torch::Tensor v_loss = expectile_loss(q_target_sa - v, opts_.expectile);
-    v_opt_->zero_grad();
-    v_loss.backward();
-    v_opt_->step();
-    accumulate(metric::kValueLoss, v_loss.item<double>());
-    accumulate(metric::kValues, v.mean().item<double>());
+    const auto [v_loss, v_mean] = critics_->value_step(batch.obs, q_target_sa, opts_.expectile);
+    accumulate(metric::kValueLoss, v_loss);
+    accumulate(metric::kValues, v_mean);
     // π, with the updated V
     torch::Tensor weights, next_v;
     {
       torch::NoGradGuard no_grad;
-      weights = awr_weights(q_target_sa - value_->forward(batch.obs), opts_.temperature, opts_.max_weight);
-      next_v = value_->forward(batch.next_obs);
+      weights = awr_weights(q_target_sa - critics_->value->forward(batch.obs), opts_.temperature, opts_.max_weight);
+      next_v = critics_->value->forward(batch.next_obs);
     }
     static_cast<torch::optim::AdamOptions&>(actor_opt_->param_groups()[0].options()).lr(actor_lr_at(step_index));
     const torch::Tensor logp = gaussian_log_prob(actor_->mean(batch.obs), actor_->clipped_log_std(), batch.actions);
@@ -125,16 +164,9 @@ class IqlTrainer : public OfflineRun {
     accumulate(metric::kActorLoss, actor_loss.item<double>());
     accumulate(metric::kAdvWeight, weights.mean().item<double>());
     // Q, toward r + γ (1 − d) V(s') with the updated V
-    const torch::Tensor target = batch.returns + batch.discount * next_v;
-    const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
-    const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);
-    q_opt_->zero_grad();
-    qf_loss.backward();
-    q_opt_->step();
-    accumulate(metric::kQfLoss, qf_loss.item<double>());
-    accumulate(metric::kQf1Values, q1.mean().item<double>());
-    offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
-    offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+    const auto [qf_loss, q1_mean] = critics_->q_step(batch, next_v, opts_.tau);
+    accumulate(metric::kQfLoss, qf_loss);
+    accumulate(metric::kQf1Values, q1_mean);
   }
 
   void add_row_values(core::MetricRow* row) override {
@@ -143,34 +175,23 @@ class IqlTrainer : public OfflineRun {
 
   void save_model(CheckpointWriter& w) override {
     save_module(w, "actor", *actor_);
-    save_module(w, "value", *value_);
-    save_module(w, "qf1", *qf1_);
-    save_module(w, "qf2", *qf2_);
-    save_module(w, "qf1_target", *qf1_target_);
-    save_module(w, "qf2_target", *qf2_target_);
-    save_optimizer(w, "q_optimizer", *q_opt_);
-    save_optimizer(w, "value_optimizer", *v_opt_);
+    for (const auto& [key, m] : critics_->modules()) save_module(w, key, *m);
+    for (const auto& [key, o] : critics_->optimizers()) save_optimizer(w, key, *o);
     save_optimizer(w, "actor_optimizer", *actor_opt_);
   }
 
   void load_model(CheckpointReader& r) override {
     load_module(r, "actor", *actor_);
-    load_module(r, "value", *value_);
-    load_module(r, "qf1", *qf1_);
-    load_module(r, "qf2", *qf2_);
-    load_module(r, "qf1_target", *qf1_target_);
-    load_module(r, "qf2_target", *qf2_target_);
-    load_optimizer(r, "q_optimizer", *q_opt_);
-    load_optimizer(r, "value_optimizer", *v_opt_);
+    for (const auto& [key, m] : critics_->modules()) load_module(r, key, *m);
+    for (const auto& [key, o] : critics_->optimizers()) load_optimizer(r, key, *o);
     load_optimizer(r, "actor_optimizer", *actor_opt_);
   }
 
   IqlOptions opts_;
   torch::Tensor low_t_, high_t_;  // (A)
   IqlActor actor_{nullptr};
-  IqlValueNet value_{nullptr};
-  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
-  std::unique_ptr<torch::optim::Adam> q_opt_, v_opt_, actor_opt_;
+  std::unique_ptr<IqlCritics> critics_;
+  std::unique_ptr<torch::optim::Adam> actor_opt_;
 };
 
 }  // namespace

@@ -22,10 +22,13 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "rlpp/core/config.h"
 #include "rlpp/train/offpolicy/networks.h"
+#include "rlpp/train/offpolicy/replay_buffer.h"
 #include "rlpp/train/trainer.h"
 
 namespace rlpp::train::offline {
@@ -84,6 +87,33 @@ class IqlActorImpl : public torch::nn::Module {
   torch::Tensor log_std, scale, bias;  // (A)
 };
 TORCH_MODULE(IqlActor);
+
+// IQL's critics (Kostrikov et al. 2021), shared by iql and famo2o: V, twin Q, their Polyak targets
+// and their Adam optimizers. The targets' parameters are frozen (requires_grad false): a loss may
+// differentiate min(Q1', Q2') with respect to the action (FamO2O's balance model) without training them.
+class IqlCritics {
+ public:
+  IqlCritics(int64_t obs_dim, int64_t act_dim, const std::vector<int64_t>& hidden, double critic_lr, double value_lr);
+
+  // min(Q1', Q2')(s, a). obs (B, obs_dim), actions (B, A) -> (B).
+  torch::Tensor target_q(const torch::Tensor& obs, const torch::Tensor& actions);
+  // One Adam step of V on expectile_loss(q_target_sa − V(s)). q_target_sa (B), no gradient.
+  // Returns {the loss, mean V(s)}.
+  std::pair<double, double> value_step(const torch::Tensor& obs, const torch::Tensor& q_target_sa, double expectile);
+  // One Adam step of the twin Q toward r + γ (1 − d) V(s') (next_v (B), no gradient), then the
+  // targets' Polyak update with `tau`. Returns {the loss, mean Q1(s, a)}.
+  std::pair<double, double> q_step(const offpolicy::ReplaySample& batch, const torch::Tensor& next_v, double tau);
+
+  // The checkpoint entries: (key, module) and (key, optimizer), in the order they are written.
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules();
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers();
+
+  IqlValueNet value{nullptr};
+
+ private:
+  offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
+  std::unique_ptr<torch::optim::Adam> q_opt_, v_opt_;
+};
 
 std::unique_ptr<Trainer> make_iql_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
