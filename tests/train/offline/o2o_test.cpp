@@ -20,6 +20,7 @@
 
 #include "../../apps/cli_util.h"
 #include "common/temp_dir.h"
+#include "train/test_runs.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/offline/collect.h"
 #include "rlpp/train/offline/d4rl_dataset.h"
@@ -31,6 +32,7 @@ namespace o2o_test {
 
 namespace off = rlpp::train::offline;
 using rlpp::testing::TempDir;
+using namespace rlpp::testing::runs;  // config, rows_of, make_dataset, start
 
 torch::Tensor f1(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64).to(torch::kFloat32); }
 double at(const torch::Tensor& t) { return t.to(torch::kFloat64).item<double>(); }
@@ -153,39 +155,6 @@ TEST(Famo2oLoss, BalanceObjectiveAndItsGradientAgainstFiniteDifferences) {
 }
 
 // ---- the online phase through the run ------------------------------------------------------------
-
-std::string config(const std::string& name) { return std::string(RLPP_SOURCE_DIR) + "/configs/" + name; }
-
-std::vector<nlohmann::json> rows_of(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
-
-void make_dataset(const std::string& env, int64_t steps, const std::string& path) {
-  off::CollectRequest req;
-  req.env = env;
-  req.policy = "random";
-  req.steps = steps;
-  req.seed = 3;
-  req.quiet = true;
-  std::atomic<bool> stop{false};
-  off::write_d4rl(path, off::collect_dataset(req, stop));
-}
-
-rlpp::train::RunOutcome start(const std::string& recipe, const std::string& out, std::vector<std::string> sets,
-                              int64_t stop_after = 0) {
-  std::atomic<bool> stop{false};
-  rlpp::train::StartRequest req;
-  req.recipe_path = config(recipe);
-  req.overrides = std::move(sets);
-  req.out_dir = out;
-  req.stop_after_updates = stop_after;
-  req.quiet = true;
-  return rlpp::train::start_run(req, stop);
-}
 
 // 2 offline updates of 50 gradient steps, then 5 online updates of 50 env steps (250 > Pendulum's
 // 200-step time limit), small networks, an evaluation every 3rd update and at the phase's end.

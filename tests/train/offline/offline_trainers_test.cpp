@@ -12,6 +12,7 @@
 
 #include "../../apps/cli_util.h"
 #include "common/temp_dir.h"
+#include "train/test_runs.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/offline/collect.h"
 #include "rlpp/train/offline/d4rl_dataset.h"
@@ -22,29 +23,8 @@ namespace offline_trainers_test {
 
 namespace fs = std::filesystem;
 using rlpp::testing::TempDir;
+using namespace rlpp::testing::runs;  // config, rows_of, make_dataset, start
 namespace ol = rlpp::train::offline;
-
-std::string config(const std::string& name) { return std::string(RLPP_SOURCE_DIR) + "/configs/" + name; }
-
-std::vector<nlohmann::json> rows_of(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
-
-// A random-policy dataset of `env` (steps rows, seed 3), written to `path`.
-void make_dataset(const std::string& env, int64_t steps, const std::string& path) {
-  ol::CollectRequest req;
-  req.env = env;
-  req.policy = "random";
-  req.steps = steps;
-  req.seed = 3;
-  req.quiet = true;
-  std::atomic<bool> stop{false};
-  ol::write_d4rl(path, ol::collect_dataset(req, stop));
-}
 
 // Every tensor of two checkpoint archives, recursively, except the optimizers' (LibTorch keys
 // them by parameter address; the rows after the resume cover them). Returns how many were compared.
@@ -68,18 +48,6 @@ int64_t expect_same_tensors(torch::serialize::InputArchive& a, torch::serialize:
     }
   }
   return n;
-}
-
-rlpp::train::RunOutcome start(const std::string& recipe, const std::string& out, std::vector<std::string> sets,
-                              int64_t stop_after = 0) {
-  std::atomic<bool> stop{false};
-  rlpp::train::StartRequest req;
-  req.recipe_path = config(recipe);
-  req.overrides = std::move(sets);
-  req.out_dir = out;
-  req.stop_after_updates = stop_after;
-  req.quiet = true;
-  return rlpp::train::start_run(req, stop);
 }
 
 // 6 updates of 10 gradient steps, small networks, an evaluation every 2nd update.

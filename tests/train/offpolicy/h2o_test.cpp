@@ -16,6 +16,7 @@
 
 #include "../../apps/cli_util.h"
 #include "common/temp_dir.h"
+#include "train/test_runs.h"
 #include "rlpp/core/error.h"
 #include "rlpp/env/registry.h"
 #include "rlpp/train/offline/collect.h"
@@ -31,6 +32,7 @@ namespace fs = std::filesystem;
 namespace op = rlpp::train::offpolicy;
 namespace ol = rlpp::train::offline;
 using rlpp::testing::TempDir;
+using namespace rlpp::testing::runs;  // config, rows_of, make_dataset, start
 
 std::vector<double> to_vec(const torch::Tensor& t) {
   const torch::Tensor c = t.to(torch::kFloat64).contiguous();
@@ -228,39 +230,6 @@ TEST(OfflineMix, AFileOfAnotherEnvironmentIsRefused) {
 }
 
 // ---- end to end ----
-
-std::string config(const std::string& name) { return std::string(RLPP_SOURCE_DIR) + "/configs/" + name; }
-
-std::vector<nlohmann::json> rows_of(const std::string& run_dir) {
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
-
-void make_dataset(const std::string& env, int64_t steps, const std::string& path) {
-  ol::CollectRequest req;
-  req.env = env;
-  req.policy = "random";
-  req.steps = steps;
-  req.seed = 3;
-  req.quiet = true;
-  std::atomic<bool> stop{false};
-  ol::write_d4rl(path, ol::collect_dataset(req, stop));
-}
-
-rlpp::train::RunOutcome start(const std::string& recipe, const std::string& out, std::vector<std::string> sets,
-                              int64_t stop_after = 0) {
-  std::atomic<bool> stop{false};
-  rlpp::train::StartRequest req;
-  req.recipe_path = config(recipe);
-  req.overrides = std::move(sets);
-  req.out_dir = out;
-  req.stop_after_updates = stop_after;
-  req.quiet = true;
-  return rlpp::train::start_run(req, stop);
-}
 
 std::vector<std::string> small(const std::string& data) {
   return {"replay.offline_dataset=\"" + data + "\"", "run.total_steps=240", "offpolicy.steps_per_update=40",

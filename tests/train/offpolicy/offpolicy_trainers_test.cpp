@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/temp_dir.h"
+#include "train/test_runs.h"
 #include "rlpp/core/error.h"
 #include "rlpp/train/run.h"
 
@@ -15,8 +16,7 @@ namespace offpolicy_trainers_test {
 
 namespace fs = std::filesystem;
 using rlpp::testing::TempDir;
-
-std::string config(const std::string& name) { return std::string(RLPP_SOURCE_DIR) + "/configs/" + name; }
+using namespace rlpp::testing::runs;  // config, rows_of, make_dataset, start
 
 std::vector<nlohmann::json> offpolicy_rows(const std::string& run_dir) {
   std::ifstream in(run_dir + "/metrics.jsonl");
@@ -52,18 +52,6 @@ int64_t expect_same_tensors(torch::serialize::InputArchive& a, torch::serialize:
   return n;
 }
 
-rlpp::train::RunOutcome start_offpolicy(const std::string& recipe, const std::string& out, std::vector<std::string> sets,
-                                        int64_t stop_after = 0) {
-  std::atomic<bool> stop{false};
-  rlpp::train::StartRequest req;
-  req.recipe_path = config(recipe);
-  req.overrides = std::move(sets);
-  req.out_dir = out;
-  req.stop_after_updates = stop_after;
-  req.quiet = true;
-  return rlpp::train::start_run(req, stop);
-}
-
 // Small networks and buffers, training from the second update on, so that a few seconds cover
 // warm-up, training, target updates and a buffer that wraps around.
 struct Case {
@@ -91,9 +79,9 @@ const Case kCases[] = {
 TEST(OffPolicyTrainers, ResumeIsBitIdentical) {
   for (const Case& c : kCases) {
     TempDir dir("offpolicy-resume");
-    auto whole = start_offpolicy(c.recipe, dir.sub("whole"), c.sets);
+    auto whole = start(c.recipe, dir.sub("whole"), c.sets);
     EXPECT_TRUE(whole.finished) << c.recipe;
-    auto first = start_offpolicy(c.recipe, dir.sub("split"), c.sets, /*stop_after=*/3);
+    auto first = start(c.recipe, dir.sub("split"), c.sets, /*stop_after=*/3);
     EXPECT_FALSE(first.finished) << c.recipe;
     std::atomic<bool> stop{false};
     auto second = rlpp::train::resume_run(dir.sub("split"), {}, 0, true, stop);
@@ -130,7 +118,7 @@ TEST(OffPolicyTrainers, ResumeIsBitIdentical) {
 // episodes is far above a random policy's (~22), and so is the greedy policy's evaluation.
 TEST(OffPolicyTrainers, DqnLearnsCartPole) {
   TempDir dir("offpolicy-learn");
-  start_offpolicy("cartpole_dqn.toml", dir.sub("run"),
+  start("cartpole_dqn.toml", dir.sub("run"),
                   {"run.total_steps=30000", "offpolicy.learning_starts=1000", "dqn.exploration_fraction=0.3",
                    "dqn.target_network_frequency=200", "dqn.learning_rate=1e-3"});
   const auto rows = offpolicy_rows(dir.sub("run"));
@@ -146,14 +134,14 @@ TEST(OffPolicyTrainers, DqnLearnsCartPole) {
 TEST(OffPolicyTrainers, BadRecipesAreRejectedBeforeAnythingIsWritten) {
   TempDir dir("offpolicy-bad");
   const std::string out = dir.sub("never");
-  EXPECT_THROW(start_offpolicy("pendulum_sac.toml", out, {"env.name=\"CartPole-v1\""}), rlpp::core::UserError);
-  EXPECT_THROW(start_offpolicy("cartpole_dqn.toml", out, {"env.name=\"Pendulum-v1\""}), rlpp::core::UserError);
-  EXPECT_THROW(start_offpolicy("pendulum_sac.toml", out, {"sac.tau=1.5"}), rlpp::core::UserError);
-  EXPECT_THROW(start_offpolicy("cartpole_dqn.toml", out, {"dqn.loss=\"l1\""}), rlpp::core::UserError);
-  EXPECT_THROW(start_offpolicy("cartpole_dqn.toml", out, {"run.total_steps=10"}), rlpp::core::UserError);
-  EXPECT_THROW(start_offpolicy("hopper_td3.toml", out, {"offpolicy.buffer_size=10"}), rlpp::core::UserError);
+  EXPECT_THROW(start("pendulum_sac.toml", out, {"env.name=\"CartPole-v1\""}), rlpp::core::UserError);
+  EXPECT_THROW(start("cartpole_dqn.toml", out, {"env.name=\"Pendulum-v1\""}), rlpp::core::UserError);
+  EXPECT_THROW(start("pendulum_sac.toml", out, {"sac.tau=1.5"}), rlpp::core::UserError);
+  EXPECT_THROW(start("cartpole_dqn.toml", out, {"dqn.loss=\"l1\""}), rlpp::core::UserError);
+  EXPECT_THROW(start("cartpole_dqn.toml", out, {"run.total_steps=10"}), rlpp::core::UserError);
+  EXPECT_THROW(start("hopper_td3.toml", out, {"offpolicy.buffer_size=10"}), rlpp::core::UserError);
   try {
-    start_offpolicy("pendulum_sac.toml", out, {"sac.polcy_lr=0.1"});
+    start("pendulum_sac.toml", out, {"sac.polcy_lr=0.1"});
     FAIL() << "expected an error";
   } catch (const rlpp::core::UserError& e) {
     EXPECT_NE(std::string(e.what()).find("sac.policy_lr"), std::string::npos) << e.what();
