@@ -584,7 +584,6 @@ class RlvrTrainer : public LmRun {
     core::require(opts_.reuse_steps == 1, at + "trains each batch once: set rl.reuse_steps = 1");
     core::require(!update_->wants_extra_rollouts(), at + "does not support an entropy control's extra rollouts (AEPO)");
     core::require(!opts_.hapo_temperature_stats, at + "does not support rl.hapo_temperature_stats");
-    core::require(!dialogue_, at + "does not support dialogue tasks (multi-turn rollouts)");
     sampler_model_ = nn::lm::TransformerLm(model_->config());
     gen_model_ = &sampler_model_;
     worker_rng_.reseed(static_cast<uint64_t>(run_.seed) * 0x9E3779B97F4A7C15ULL + 0xA5A5ULL);
@@ -602,6 +601,8 @@ class RlvrTrainer : public LmRun {
     core::require(opts_.dynamic_sampling_rounds == 0,
                   at + "does not support rl.dynamic_sampling_rounds (each refill round would restart the chunk "
                        "schedule)");
+    core::require(!dialogue_, at + "does not support dialogue tasks (each model turn is a generation of its own, so "
+                                   "the chunk schedule would restart at every turn)");
     core::require(opts_.partial_chunk_tokens < sampling_.generation.max_new_tokens,
                   recipe.origin("rl.partial_chunk_tokens") + ": rl.partial_chunk_tokens = " +
                       std::to_string(opts_.partial_chunk_tokens) + " is not below sample.max_new_tokens = " +

@@ -2,6 +2,7 @@
 // evaluation plays greedy episodes, and a run split by a checkpoint continues exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "rlpp/env/text/turn_env.h"
@@ -61,7 +62,7 @@ const bool kRegistered = [] {
   return true;
 }();
 
-std::string recipe(int64_t steps) {
+std::string recipe(int64_t steps, const std::string& rl_extra = "") {
   return "[run]\nalgorithm = \"rlvr\"\nseed = 3\ntotal_steps = " + std::to_string(steps) +
          "\n[data]\nsource = \"task\"\neval_examples = 6\n[task]\nname = \"test_running_sum\"\n"
          "[model]\nhidden_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\nnum_key_value_heads = 1\n"
@@ -69,7 +70,7 @@ std::string recipe(int64_t steps) {
          "[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 4\nnum_return_sequences = 4\n"
          "[objective]\nname = \"ppo_clip\"\n"
          "[rl]\nprompts_per_step = 2\nmini_batches = 2\nlearning_rate = 1e-3\nmax_turns = 3\nmax_total_tokens = 40\n"
-         "eval_every = 2\naccuracy_examples = 6\n[entropy_control]\nname = \"epo\"\nentropy_coef = 0.01\nphase_ramp = 0.0\n";
+         "eval_every = 2\naccuracy_examples = 6\n" + rl_extra + "[entropy_control]\nname = \"epo\"\nentropy_coef = 0.01\nphase_ramp = 0.0\n";
 }
 
 using test_util::read_metrics;
@@ -98,6 +99,30 @@ TEST(MultiTurnTrainer, DialogueTasksTrainAndResumeExactly) {
   }
   EXPECT_TRUE(saw_eval && saw_step);
   const std::string split = run_recipe(recipe(4), tmp, "split", /*stop_after=*/2);
+  std::atomic<bool> stop{false};
+  resume_run(split, {}, 0, /*quiet=*/true, stop);
+  test_util::expect_same_metrics(rw, read_metrics(split));
+}
+
+// Asynchronous rollouts on the multi-turn path: the worker rolls out whole dialogues from version
+// max(0, k − s), so step k's model tokens are exactly min(k, s) versions old, and a split run
+// continues exactly (the queued episodes travel in the checkpoint).
+TEST(MultiTurnTrainer, AsynchronousDialoguesKeepTheStalenessBoundAndResumeExactly) {
+  ASSERT_TRUE(kRegistered);
+  testing::TempDir tmp("multi_turn_trainer_async");
+  const int64_t s = 2, steps = 5;
+  const std::string extra = "max_staleness = 2\n";
+  const auto rw = read_metrics(run_recipe(recipe(steps, extra), tmp, "whole"));
+  ASSERT_EQ(rw.size(), static_cast<size_t>(steps + 1));  // the evaluation before training, then the steps
+  for (int64_t t = 0; t < steps; ++t) {
+    const auto& r = rw[static_cast<size_t>(t + 1)];
+    const double expected = static_cast<double>(std::min(t, s));
+    EXPECT_EQ(r.at("async/staleness_max"), expected) << "step " << t + 1;
+    EXPECT_EQ(r.at("async/staleness_mean"), expected) << "step " << t + 1;
+    EXPECT_TRUE(std::isfinite(r.at(metric::kPolicyLoss))) << "step " << t + 1;
+    EXPECT_NEAR(std::fmod(r.at("rl/reward_mean") * 16.0, 1.0), 0.0, 1e-9) << "step " << t + 1;
+  }
+  const std::string split = run_recipe(recipe(steps, extra), tmp, "split", /*stop_after=*/3);
   std::atomic<bool> stop{false};
   resume_run(split, {}, 0, /*quiet=*/true, stop);
   test_util::expect_same_metrics(rw, read_metrics(split));
