@@ -50,6 +50,13 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
 
   const LmConfig& config() const { return cfg_; }
 
+  // Hand-written CPU fp32 kernels instead of LibTorch ops for token_logprobs (fast_logprobs.h) and
+  // forward_cached (fast_decode.h); equal to the LibTorch path up to float rounding, not bit for bit.
+  // Off by default; the flag is copied with the module (clone()). Throws core::UserError when on
+  // and fast_path_unsupported(model) says why the kernels cannot run it.
+  void set_fast_path(bool on) { fast_path_ = on; }
+  bool fast_path() const { return fast_path_; }
+
   // CausalLm: logits(hidden_states_cached(...)).
   torch::Tensor forward_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
                                const torch::Tensor& valid, KvCache& cache) override;
@@ -71,6 +78,7 @@ class TransformerLmImpl : public torch::nn::Module, public CausalLm {
   std::shared_ptr<detail::DecoderImpl> model_;
   torch::nn::Linear lm_head_{nullptr};  // untied only
   RopeFrequencies rope_;                // fixed frequencies (dynamic scaling recomputes them per call)
+  bool fast_path_ = false;              // see set_fast_path
   // Submodules are registered so that named_parameters() gives Hugging Face names
   // ("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight",
   // "lm_head.weight"); the layout of the private members is the implementation's choice.
