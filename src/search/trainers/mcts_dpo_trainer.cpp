@@ -78,6 +78,7 @@ class MctsDpoTrainer : public SearchRun {
       };
     }
     reference_ = nn::lm::TransformerLm(model_->config());
+    reference_->set_fast_path(model_->fast_path());  // [model] fast_path: not part of the config
     copy_policy_to_reference();
     core::require(search_.problems >= world_size(),
                   recipe.origin("search.problems") + ": search.problems = " + std::to_string(search_.problems) +

@@ -29,6 +29,7 @@ void LmModelOptions::bind(core::Binder& b) {
   b.num("rope_theta", rope_theta, "RoPE base", Bounds::positive());
   b.num("rms_norm_eps", rms_norm_eps, "RMSNorm epsilon", Bounds::positive());
   b.flag("tie_word_embeddings", tie_word_embeddings, "share the embedding and the LM head");
+  b.flag("fast_path", fast_path, "hand-written fp32 CPU kernels for generation and log-probs (small Llama/Qwen2 models)");
 }
 
 nn::lm::LmConfig LmModelOptions::fresh_config(const nn::Tokenizer& tok) const {
@@ -101,6 +102,7 @@ nn::lm::TransformerLm make_model(const LmModelOptions& opts, const nn::Tokenizer
   core::require(tok.vocab_size() <= model->config().vocab_size,
                 "the tokenizer has " + std::to_string(tok.vocab_size()) + " tokens but the model's vocab_size is " +
                     std::to_string(model->config().vocab_size));
+  model->set_fast_path(opts.fast_path);
   return model;
 }
 

@@ -121,6 +121,7 @@ PolicyUpdate::PolicyUpdate(const PolicyUpdateOptions& opts, std::unique_ptr<algo
   if (kl_) {
     // A frozen copy of the initial policy.
     reference_ = nn::lm::TransformerLm(model_->config());
+    reference_->set_fast_path(model_->fast_path());  // [model] fast_path: not part of the config
     torch::NoGradGuard no_grad;
     auto src = model_->named_parameters();
     for (auto& p : reference_->named_parameters()) p.value().copy_(src[p.key()]);

@@ -585,6 +585,7 @@ class RlvrTrainer : public LmRun {
     core::require(!update_->wants_extra_rollouts(), at + "does not support an entropy control's extra rollouts (AEPO)");
     core::require(!opts_.hapo_temperature_stats, at + "does not support rl.hapo_temperature_stats");
     sampler_model_ = nn::lm::TransformerLm(model_->config());
+    sampler_model_->set_fast_path(model_->fast_path());  // [model] fast_path: not part of the config
     gen_model_ = &sampler_model_;
     worker_rng_.reseed(static_cast<uint64_t>(run_.seed) * 0x9E3779B97F4A7C15ULL + 0xA5A5ULL);
     prompt_rng_ = &worker_rng_;

@@ -24,6 +24,10 @@ struct LmModelOptions {
   double rope_theta = 10000.0;
   double rms_norm_eps = 1e-6;
   bool tie_word_embeddings = true;
+  // Hand-written fp32 CPU kernels for generation and teacher-forced log-probs instead of LibTorch
+  // ops (TransformerLm::set_fast_path; fast_decode.h, fast_logprobs.h). A runtime setting, not part
+  // of config.json: every copy of the policy a trainer makes carries it.
+  bool fast_path = false;
 
   void bind(core::Binder& b);
   // The config of a fresh model for a tokenizer's vocabulary and special ids.
