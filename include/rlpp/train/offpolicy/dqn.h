@@ -24,6 +24,9 @@ struct DqnOptions {
   bool double_q = true;                 // Double DQN: argmax from the online network
   std::string loss = "mse";             // "mse" (CleanRL) or "huber" (δ = 1, the Nature DQN's clip)
   std::vector<int64_t> hidden{120, 84};
+  // "libtorch": a module, autograd and torch::optim::Adam (the reference); "fast": the same update on
+  // flat buffers with a hand-derived gradient (fast_dqn_update.h). Checkpoints are the same either way.
+  std::string backend = "libtorch";
 
   void bind(core::Binder& b);
 };
