@@ -40,3 +40,4 @@ PY
 done
 bash scripts/dist-bench.sh "$build"
 bash scripts/offpolicy-bench.sh "$build"
+bash scripts/dqn-bench.sh "$build"
