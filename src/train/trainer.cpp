@@ -5,6 +5,7 @@
 #include "rlpp/train/offline/a2pr.h"
 #include "rlpp/train/offline/bc.h"
 #include "rlpp/train/offline/cql.h"
+#include "rlpp/train/offline/expo.h"
 #include "rlpp/train/offline/famo2o.h"
 #include "rlpp/train/offline/iql.h"
 #include "rlpp/train/offline/odice.h"
@@ -47,6 +48,7 @@ core::Registry<TrainerFactory>& algorithm_registry() {
     r.add("prdc", offline::make_prdc_trainer, "PRDC: TD3+BC regularised toward the nearest dataset point of (beta s, pi(s)) (Ran et al. 2023, alpha 2.5, beta 2; docs/offline-seeds.md)");
     r.add("a2pr", offline::make_a2pr_trainer, "A2PR: TD3+BC regularised toward the higher-advantage of the dataset action and a VAE's (Liu et al. 2024; docs/offline-seeds.md)");
     r.add("famo2o", offline::make_famo2o_trainer, "FamO2O on IQL: a universal policy over AWR coefficients and a per-state balance model, offline then online (Wang et al. 2023; docs/offline-seeds.md)");
+    r.add("expo", offline::make_expo_trainer, "EXPO: a diffusion base policy trained by imitation, a Gaussian edit policy and on-the-fly selection of the best of their actions by Q, offline then online (Dong et al. 2025; docs/offline-seeds.md)");
     r.add("odice", offline::make_odice_trainer, "ODICE: DICE value with the orthogonal-gradient update, weighted BC (Mao et al. 2024, lambda 0.6, eta 1; docs/offline-seeds.md)");
     r.add("rlvr", lm::make_rlvr_trainer, "RL with verifiable rewards for language models (any advantage x objective)");
     return r;

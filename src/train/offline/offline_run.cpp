@@ -38,6 +38,11 @@ void OfflineOptions::bind(core::Binder& b) {
             Bounds::closed(0, int64_t{1} << 40));
   b.integer("updates_per_step", updates_per_step, "gradient steps after each online env step",
             Bounds::closed(1, 1 << 20));
+  b.num("offline_ratio", offline_ratio,
+        "online phase: share of each batch drawn from the dataset, the rest from online rows (RLPD: 0.5; -1 = uniform over both)",
+        Bounds::closed(-1, 1));
+  if (offline_ratio < 0 && offline_ratio != -1)
+    b.reject("offline_ratio", "= " + std::to_string(offline_ratio) + " must be in [0, 1], or -1 (uniform over dataset and online rows)");
 }
 
 ObsStats observation_stats(const std::vector<float>& obs, int64_t obs_dim, double eps) {
@@ -177,7 +182,7 @@ void OfflineRun::start(const core::Recipe& recipe, const toml::table& own) {
   core::require(off_.online_steps == 0 || can_explore(),
                 recipe.origin("offline.online_steps") + ": offline.online_steps = " + std::to_string(off_.online_steps) +
                     " asks for an online phase, which " + recipe.get_string("run", "algorithm", "this trainer") +
-                    " does not have (offline-to-online: iql, famo2o)");
+                    " does not have (offline-to-online: iql, famo2o, expo)");
   toml::table out;
   core::write_options(run_, &out, "run");
   core::write_options(env_opts_, &out, "env");
@@ -262,11 +267,15 @@ EvalResult OfflineRun::evaluate(const EvalRequest& req) {
 
 offpolicy::ReplaySample OfflineRun::sample_batch() {
   if (!online_ || online_->size() == 0) return data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
-  // Uniform over the union: each of the B rows is an online one with probability
-  // n_online / (n_data + n_online), then uniform inside its store.
-  const auto n_data = static_cast<uint64_t>(data_->size()), n_all = n_data + static_cast<uint64_t>(online_->size());
-  int64_t k = 0;
-  for (int64_t b = 0; b < off_.batch_size; ++b) k += rng_.below(n_all) >= n_data ? 1 : 0;
+  int64_t k = 0;  // online rows of the batch
+  if (off_.offline_ratio >= 0) {
+    k = off_.batch_size - static_cast<int64_t>(std::llround(off_.offline_ratio * static_cast<double>(off_.batch_size)));
+  } else {
+    // Uniform over the union: each of the B rows is an online one with probability
+    // n_online / (n_data + n_online), then uniform inside its store.
+    const auto n_data = static_cast<uint64_t>(data_->size()), n_all = n_data + static_cast<uint64_t>(online_->size());
+    for (int64_t b = 0; b < off_.batch_size; ++b) k += rng_.below(n_all) >= n_data ? 1 : 0;
+  }
   if (k == 0) return data_->sample(off_.batch_size, rng_, /*beta=*/1.0);
   if (k == off_.batch_size) return online_->sample(off_.batch_size, rng_, /*beta=*/1.0);
   const offpolicy::ReplaySample a = data_->sample(off_.batch_size - k, rng_, /*beta=*/1.0);

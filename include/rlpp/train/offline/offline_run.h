@@ -28,7 +28,8 @@
 //     trains on, offline.updates_per_step gradient steps after each env step. Transitions go
 //     into one replay buffer that starts as the dataset, sampled uniformly over dataset and
 //     online rows together (IQL's train_finetune.py and FamO2O's family_train_finetune.py:
-//     initialize_with_dataset, then insert; no separate online buffer, no mixing ratio). Online
+//     initialize_with_dataset, then insert; no separate online buffer, no mixing ratio), or with
+//     offline.offline_ratio in [0, 1] a fixed share of each batch from the dataset (RLPD, EXPO). Online
 //     rows get the dataset's preprocessing (observation normaliser, reward scale); a terminal
 //     stops bootstrapping, a time-limit truncation does not (its next_obs is the true last
 //     observation), as in the off-policy trainers. The online rows alone are stored apart so a
@@ -98,6 +99,9 @@ struct OfflineOptions {
   std::string reference_returns;        // "" = configs/d4rl_reference_returns.toml
   int64_t online_steps = 0;             // env steps of the online phase after the offline one (0 = none)
   int updates_per_step = 1;             // gradient steps after each online env step
+  // Online phase: the share of each batch drawn from the dataset, the rest from the online rows
+  // (RLPD's symmetric sampling: 0.5; arXiv 2302.02948); −1 = uniform over both together.
+  double offline_ratio = -1;
 
   void bind(core::Binder& b);
 };
