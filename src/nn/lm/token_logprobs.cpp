@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "rlpp/core/error.h"
+#include "rlpp/nn/lm/fast_logprobs.h"
 #include "rlpp/nn/lm/transformer.h"
 
 namespace rlpp::nn::lm {
@@ -89,6 +90,9 @@ TokenLogProbs token_logprobs(TransformerLm& model, const torch::Tensor& tokens, 
                              int64_t chunk, double temperature) {
   core::require(chunk > 0, "token_logprobs: chunk must be positive, got " + std::to_string(chunk));
   core::require(temperature > 0, "token_logprobs: temperature must be positive, got " + std::to_string(temperature));
+  // The hand-written CPU kernels (fast_logprobs.h); they need no chunking (the LM head runs in
+  // row blocks of their own).
+  if (model->fast_path()) return fast_token_logprobs(model, tokens, attention, temperature);
   const torch::Tensor h = model->hidden_states(tokens, attention);  // (B, L, H)
   const int64_t B = tokens.size(0), L = tokens.size(1);
   const torch::Tensor first = torch::zeros({B, 1}, h.options().dtype(torch::kFloat));

@@ -1,0 +1,318 @@
+#include "nn/lm/fast_lm_kernels.h"
+
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics when
+// Eigen's matrix-product kernels are inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <ATen/Parallel.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace rlpp::nn::lm::fast {
+
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowVec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+using MapR = Eigen::Map<RowMat>;
+using CMapR = Eigen::Map<const RowMat>;
+// A (rows, cols) block of a wider row-major buffer (one head's columns of a (B·L, heads·d) buffer).
+using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
+
+// Rows per task of the row-parallel products and elementwise passes: below this, threading costs
+// more than it saves.
+constexpr int64_t kRowGrain = 128;
+constexpr int64_t kElemGrain = 1 << 15;
+
+}  // namespace
+
+void linear_forward(float* y, const float* x, const float* w, const float* b, const float* res, int64_t n,
+                    int64_t in, int64_t out) {
+  at::parallel_for(0, n, kRowGrain, [&](int64_t r0, int64_t r1) {
+    CMapR X(x + r0 * in, r1 - r0, in);   // (rows, in)
+    CMapR W(w, out, in);                  // (out, in)
+    MapR Y(y + r0 * out, r1 - r0, out);  // (rows, out)
+    if (res != nullptr) {
+      Y = CMapR(res + r0 * out, r1 - r0, out);
+      Y.noalias() += X * W.transpose();
+    } else {
+      Y.noalias() = X * W.transpose();
+    }
+    if (b != nullptr) Y.rowwise() += Eigen::Map<const RowVec>(b, out);
+  });
+}
+
+void linear_backward_input(float* dx, const float* dy, const float* w, int64_t n, int64_t in, int64_t out,
+                           bool accumulate) {
+  at::parallel_for(0, n, kRowGrain, [&](int64_t r0, int64_t r1) {
+    CMapR dY(dy + r0 * out, r1 - r0, out);  // (rows, out)
+    CMapR W(w, out, in);                     // (out, in)
+    MapR dX(dx + r0 * in, r1 - r0, in);     // (rows, in)
+    if (accumulate) {
+      dX.noalias() += dY * W;
+    } else {
+      dX.noalias() = dY * W;
+    }
+  });
+}
+
+void linear_backward_weight(float* dw, float* db, const float* dy, const float* x, int64_t n, int64_t in,
+                            int64_t out) {
+  // Split over output features: each task owns rows [o0, o1) of dw, so no two tasks add into the
+  // same entry and the sums are the same for every thread count.
+  at::parallel_for(0, out, /*grain_size=*/32, [&](int64_t o0, int64_t o1) {
+    CStrided dY(dy + o0, n, o1 - o0, Eigen::OuterStride<>(out));  // (n, o1 - o0)
+    CMapR X(x, n, in);                                              // (n, in)
+    MapR dW(dw + o0 * in, o1 - o0, in);                            // (o1 - o0, in)
+    dW.noalias() += dY.transpose() * X;
+    if (db != nullptr) Eigen::Map<RowVec>(db + o0, o1 - o0) += dY.colwise().sum();
+  });
+}
+
+void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_t n, int64_t h, double eps) {
+  const Eigen::Map<const Arr> W(w, h);
+  for (int64_t i = 0; i < n; ++i) {
+    const Eigen::Map<const Arr> X(x + i * h, h);
+    const float ms = X.square().sum() / static_cast<float>(h);
+    r[i] = 1.0f / std::sqrt(ms + static_cast<float>(eps));
+    Eigen::Map<Arr>(y + i * h, h) = W * (X * r[i]);
+  }
+}
+
+void rms_norm_apply(float* y, const float* r, const float* x, const float* w, int64_t n, int64_t h) {
+  const Eigen::Map<const Arr> W(w, h);
+  for (int64_t i = 0; i < n; ++i) {
+    Eigen::Map<Arr>(y + i * h, h) = W * (Eigen::Map<const Arr>(x + i * h, h) * r[i]);
+  }
+}
+
+void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, const float* r, const float* w,
+                       int64_t n, int64_t h) {
+  const Eigen::Map<const Arr> W(w, h);
+  Eigen::Map<Arr> dW(dw, h);
+  for (int64_t i = 0; i < n; ++i) {
+    const Eigen::Map<const Arr> X(x + i * h, h), dY(dy + i * h, h);
+    const float ri = r[i];
+    const float gx = (W * dY * X).sum();
+    Eigen::Map<Arr>(dx + i * h, h) += ri * (W * dY) - (ri * ri * ri / static_cast<float>(h) * gx) * X;
+    dW += dY * X * ri;
+  }
+}
+
+void rope_forward(float* x, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* c = cos + i * d;
+    const float* s = sin + i * d;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + (i * heads + h) * d;
+      for (int64_t j = 0; j < half; ++j) {
+        const float a = v[j], b = v[j + half];
+        v[j] = a * c[j] - b * s[j];
+        v[j + half] = b * c[j + half] + a * s[j + half];
+      }
+    }
+  }
+}
+
+void rope_backward(float* dx, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* c = cos + i * d;
+    const float* s = sin + i * d;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = dx + (i * heads + h) * d;
+      for (int64_t j = 0; j < half; ++j) {
+        const float a = v[j], b = v[j + half];  // dx'_1, dx'_2
+        v[j] = a * c[j] + b * s[j + half];
+        v[j + half] = b * c[j + half] - a * s[j];
+      }
+    }
+  }
+}
+
+void attention_forward(float* o, float* p, const float* q, const float* k, const float* v, const uint8_t* real,
+                       const AttentionShape& sh) {
+  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  at::parallel_for(0, sh.B * nkv, 1, [&](int64_t task0, int64_t task1) {
+    for (int64_t task = task0; task < task1; ++task) {
+      const int64_t b = task / nkv, g = task % nkv;
+      const uint8_t* rb = real + b * L;
+      const CStrided K(k + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
+      const CStrided V(v + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
+      for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+        const CStrided Q(q + b * L * nh * d + h * d, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
+        MapR P(p + (b * nh + h) * L * L, L, L);                                           // (L, L)
+        P.noalias() = Q * K.transpose();
+        for (int64_t t = 0; t < L; ++t) {
+          float* row = P.data() + t * L;
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t s = 0; s <= t; ++s) {
+            if (rb[s]) m = std::max(m, row[s] * scale);
+          }
+          if (m == -std::numeric_limits<float>::infinity()) {  // no key: uniform over all L
+            std::fill(row, row + L, 1.0f / static_cast<float>(L));
+            continue;
+          }
+          float sum = 0.0f;
+          for (int64_t s = 0; s <= t; ++s) {
+            row[s] = rb[s] ? std::exp(row[s] * scale - m) : 0.0f;
+            sum += row[s];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t s = 0; s <= t; ++s) row[s] *= inv;
+          std::fill(row + t + 1, row + L, 0.0f);
+        }
+        Strided O(o + b * L * nh * d + h * d, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
+        O.noalias() = P * V;
+      }
+    }
+  });
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* do_, const float* p, const float* q,
+                        const float* k, const float* v, const uint8_t* real, const AttentionShape& sh) {
+  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  // One task per (sequence, kv head): the rep query heads of a group add into the same dk, dv rows.
+  at::parallel_for(0, sh.B * nkv, 1, [&](int64_t task0, int64_t task1) {
+    RowMat dS(L, L);  // (L, L): dP, then the scores' gradient
+    for (int64_t task = task0; task < task1; ++task) {
+      const int64_t b = task / nkv, g = task % nkv;
+      const uint8_t* rb = real + b * L;
+      const CStrided K(k + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
+      const CStrided V(v + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
+      Strided dK(dk + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));       // (L, d)
+      Strided dV(dv + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));       // (L, d)
+      for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+        const int64_t off = b * L * nh * d + h * d;
+        const CStrided Q(q + off, L, d, Eigen::OuterStride<>(nh * d));     // (L, d)
+        const CStrided dO(do_ + off, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
+        Strided dQ(dq + off, L, d, Eigen::OuterStride<>(nh * d));          // (L, d)
+        const CMapR P(p + (b * nh + h) * L * L, L, L);                     // (L, L)
+        dV.noalias() += P.transpose() * dO;
+        dS.noalias() = dO * V.transpose();
+        for (int64_t t = 0; t < L; ++t) {
+          float* row = dS.data() + t * L;
+          const float* prow = P.data() + t * L;
+          bool any = false;
+          for (int64_t s = 0; s <= t && !any; ++s) any = rb[s] != 0;
+          if (!any) {  // the uniform row of a query with no key: its scores were masked out
+            std::fill(row, row + L, 0.0f);
+            continue;
+          }
+          float dot = 0.0f;
+          for (int64_t s = 0; s <= t; ++s) dot += prow[s] * row[s];
+          for (int64_t s = 0; s <= t; ++s) row[s] = prow[s] * (row[s] - dot) * scale;
+          std::fill(row + t + 1, row + L, 0.0f);
+        }
+        dQ.noalias() = dS * K;
+        dK.noalias() += dS.transpose() * Q;
+      }
+    }
+  });
+}
+
+void swiglu_forward(float* a, const float* g, const float* u, int64_t count) {
+  at::parallel_for(0, count, kElemGrain, [&](int64_t i0, int64_t i1) {
+    const Eigen::Map<const Arr> G(g + i0, i1 - i0), U(u + i0, i1 - i0);
+    Eigen::Map<Arr>(a + i0, i1 - i0) = G / (1.0f + (-G).exp()) * U;
+  });
+}
+
+void swiglu_backward(float* dg, float* du, const float* da, const float* g, const float* u, int64_t count) {
+  at::parallel_for(0, count, kElemGrain, [&](int64_t i0, int64_t i1) {
+    constexpr int64_t kBlock = 1024;
+    Eigen::Array<float, kBlock, 1> sig;
+    for (int64_t s = i0; s < i1; s += kBlock) {
+      const int64_t m = std::min(kBlock, i1 - s);
+      const Eigen::Map<const Arr> G(g + s, m), U(u + s, m), dA(da + s, m);
+      auto S = sig.head(m);
+      S = 1.0f / (1.0f + (-G).exp());
+      Eigen::Map<Arr>(du + s, m) = dA * G * S;
+      Eigen::Map<Arr>(dg + s, m) = dA * U * S * (1.0f + G * (1.0f - S));
+    }
+  });
+}
+
+namespace {
+
+// Per scored row: lse = logsumexp(z), entropy = lse − Σ p z, in double over the V logits.
+struct RowStats {
+  double lse, entropy;
+};
+RowStats row_stats(const float* z, int64_t V) {
+  double m = z[0];
+  for (int64_t j = 1; j < V; ++j) m = std::max(m, static_cast<double>(z[j]));
+  double sum = 0.0, pz = 0.0;
+  for (int64_t j = 0; j < V; ++j) {
+    const double e = std::exp(z[j] - m);
+    sum += e;
+    pz += e * z[j];
+  }
+  const double lse = m + std::log(sum);
+  return {lse, lse - pz / sum};
+}
+
+}  // namespace
+
+void lm_head_forward(float* logp, float* entropy, const float* h, const float* w, const int64_t* targets,
+                     const HeadShape& sh, float* z_work, int64_t chunk_rows) {
+  const int64_t L = sh.L, H = sh.H, V = sh.V, n = sh.B * L;
+  const float inv_tau = static_cast<float>(1.0 / sh.tau);
+  for (int64_t b = 0; b < sh.B; ++b) logp[b * L] = entropy[b * L] = 0.0f;
+  for (int64_t r0 = 0; r0 < n; r0 += chunk_rows) {
+    const int64_t r1 = std::min(n, r0 + chunk_rows);
+    MapR Z(z_work, r1 - r0, V);  // (rows, V)
+    Z.noalias() = CMapR(h + r0 * H, r1 - r0, H) * CMapR(w, V, H).transpose();
+    if (sh.tau != 1.0) Z *= inv_tau;
+    for (int64_t i = r0; i < r1; ++i) {
+      if (i % L == L - 1) continue;
+      const float* z = z_work + (i - r0) * V;
+      const RowStats st = row_stats(z, V);
+      logp[i + 1] = static_cast<float>(z[targets[i + 1]] - st.lse);
+      entropy[i + 1] = static_cast<float>(st.entropy);
+    }
+  }
+}
+
+void lm_head_backward(float* dh, float* dw, const float* g_logp, const float* g_entropy, const float* h,
+                      const float* w, const int64_t* targets, const HeadShape& sh, float* z_work,
+                      int64_t chunk_rows) {
+  const int64_t L = sh.L, H = sh.H, V = sh.V, n = sh.B * L;
+  const float inv_tau = static_cast<float>(1.0 / sh.tau);
+  for (int64_t r0 = 0; r0 < n; r0 += chunk_rows) {
+    const int64_t r1 = std::min(n, r0 + chunk_rows);
+    MapR Z(z_work, r1 - r0, V);  // (rows, V): logits, then their gradient
+    const CMapR Hc(h + r0 * H, r1 - r0, H);
+    Z.noalias() = Hc * CMapR(w, V, H).transpose();
+    if (sh.tau != 1.0) Z *= inv_tau;
+    for (int64_t i = r0; i < r1; ++i) {
+      float* z = z_work + (i - r0) * V;
+      if (i % L == L - 1) {
+        std::fill(z, z + V, 0.0f);
+        continue;
+      }
+      const RowStats st = row_stats(z, V);
+      const double gl = g_logp[i + 1], ge = g_entropy[i + 1];
+      const int64_t y = targets[i + 1];
+      for (int64_t j = 0; j < V; ++j) {
+        const double lsm = z[j] - st.lse, pj = std::exp(lsm);
+        const double dz = gl * ((j == y ? 1.0 : 0.0) - pj) - ge * pj * (lsm + st.entropy);
+        z[j] = static_cast<float>(dz * inv_tau);
+      }
+    }
+    MapR(dh + r0 * H, r1 - r0, H).noalias() = Z * CMapR(w, V, H);
+    MapR(dw, V, H).noalias() += Z.transpose() * Hc;
+  }
+}
+
+}  // namespace rlpp::nn::lm::fast
