@@ -7,6 +7,8 @@
 
 #include "nn/lm/autocast_scope.h"
 #include "rlpp/core/error.h"
+#include "rlpp/nn/lm/fast_decode.h"
+#include "rlpp/nn/lm/llama_weights.h"
 
 namespace rlpp::nn::lm {
 
@@ -294,6 +296,12 @@ torch::Tensor TransformerLmImpl::forward(const torch::Tensor& tokens, const torc
 
 torch::Tensor TransformerLmImpl::forward_cached(const torch::Tensor& tokens, const torch::Tensor& positions,
                                                 const torch::Tensor& valid, KvCache& cache) {
+  if (fast_path_) {
+    TransformerLm self(std::static_pointer_cast<TransformerLmImpl>(shared_from_this()));
+    const std::string why = fast_path_unsupported(self);
+    if (!why.empty()) throw core::UserError("TransformerLm::forward_cached: the fast path cannot run this model: " + why);
+    return fast_forward_cached(bind_llama(cfg_, llama_parameters(self)), rope_, tokens, positions, valid, cache);
+  }
   return logits(hidden_states_cached(tokens, positions, valid, cache));
 }
 

@@ -1,0 +1,294 @@
+#include "rlpp/nn/lm/fast_decode.h"
+
+// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics when
+// Eigen's matrix-product kernels are inlined (as in fast_mlp.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <torch/version.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "rlpp/core/error.h"
+
+namespace rlpp::nn::lm {
+
+namespace {
+
+// Activations as (rows, width) row-major matrices; weights in LibTorch's (out, in) row-major layout.
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
+using RowVec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
+
+// Scratch buffers of one thread, grown to the largest call and then reused (no allocation per step).
+struct Workspace {
+  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores;
+};
+
+float* grow(std::vector<float>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
+// out (M, N) = in (M, K) · W^T (+ bias), W (N, K) row-major.
+void linear(float* out, const float* in, const float* weight, const float* bias, int64_t m, int64_t k, int64_t n) {
+  Eigen::Map<RowMat> y(out, m, n);
+  y.noalias() = Eigen::Map<const RowMat>(in, m, k) * Eigen::Map<const RowMat>(weight, n, k).transpose();
+  if (bias != nullptr) y.rowwise() += Eigen::Map<const RowVec>(bias, n);
+}
+
+// out (M, H) = weight * (x / sqrt(mean(x²) + eps)), per row, in fp32 (Hugging Face's order of the
+// two products).
+void rms_norm(float* out, const float* x, const float* weight, int64_t m, int64_t h, float eps) {
+  for (int64_t r = 0; r < m; ++r) {
+    const float* xr = x + r * h;
+    float* yr = out + r * h;
+    float ss = 0.0f;
+    for (int64_t i = 0; i < h; ++i) ss += xr[i] * xr[i];
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(h) + eps);
+    for (int64_t i = 0; i < h; ++i) yr[i] = weight[i] * (xr[i] * inv);
+  }
+}
+
+// RoPE, rotate_half convention, on `heads` heads of width d per row: for i < d/2,
+//   y_i = x_i c_i − x_{i+d/2} s_i,  y_{i+d/2} = x_{i+d/2} c_i + x_i s_i
+// with cos/sin (M, d/2) (the two halves of Hugging Face's (.., d) cos/sin are equal).
+void apply_rope(float* x, const float* cos, const float* sin, int64_t m, int64_t heads, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t r = 0; r < m; ++r) {
+    const float* c = cos + r * half;
+    const float* s = sin + r * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* a = x + (r * heads + h) * d;
+      float* b = a + half;
+      for (int64_t i = 0; i < half; ++i) {
+        const float lo = a[i], hi = b[i];
+        a[i] = lo * c[i] - hi * s[i];
+        b[i] = hi * c[i] + lo * s[i];
+      }
+    }
+  }
+}
+
+void require_cache_tensor(const torch::Tensor& t, const std::vector<int64_t>& shape, const char* what) {
+  if (!t.defined() || !t.device().is_cpu() || t.scalar_type() != torch::kFloat || !t.is_contiguous() ||
+      t.sizes() != c10::IntArrayRef(shape)) {
+    throw core::UserError(std::string("fast_forward_cached: the cache's ") + what +
+                          " must be a contiguous CPU fp32 tensor of shape " + c10::str(c10::IntArrayRef(shape)) +
+                          " (the fast path keeps no bf16 or GPU cache), got " +
+                          (t.defined() ? c10::str(t.sizes(), " ", t.scalar_type(), " ", t.device()) : "undefined"));
+  }
+}
+
+}  // namespace
+
+torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& rope, const torch::Tensor& tokens_in,
+                                  const torch::Tensor& positions_in, const torch::Tensor& valid_in, KvCache& cache) {
+  const char* where = "fast_forward_cached";
+  const LmConfig& c = w.cfg;
+  if (!tokens_in.defined() || tokens_in.dim() != 2 || tokens_in.scalar_type() != torch::kLong ||
+      !tokens_in.device().is_cpu()) {
+    throw core::UserError(std::string(where) + ": tokens must be a (B, T) int64 CPU tensor");
+  }
+  const int64_t B = tokens_in.size(0), T = tokens_in.size(1), M = B * T;
+  for (const auto* t : {&positions_in, &valid_in}) {
+    if (!t->defined() || t->dim() != 2 || t->size(0) != B || t->size(1) != T || !t->device().is_cpu()) {
+      throw core::UserError(std::string(where) + ": positions and valid must be CPU tensors of the shape of tokens (B, T)");
+    }
+  }
+  if (torch::GradMode::is_enabled()) {
+    throw core::UserError(std::string(where) + ": the fast decode path has no backward; call it under "
+                          "torch::NoGradGuard or c10::InferenceMode (as sample::Generator does)");
+  }
+  const int64_t H = c.hidden_size, V = c.vocab_size, I = c.intermediate_size, d = c.resolved_head_dim();
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, rep = nh / nkv;
+  const int64_t Dq = nh * d, Dkv = nkv * d, half = d / 2;
+  if (static_cast<int64_t>(cache.k.size()) != c.num_hidden_layers || static_cast<int64_t>(cache.v.size()) != c.num_hidden_layers ||
+      !cache.key_valid.defined() || cache.batch() != B) {
+    throw core::UserError(std::string(where) + ": the cache was not made for this model and batch size " + std::to_string(B));
+  }
+  const int64_t start = cache.length, S = start + T, L = cache.max_len;
+  if (S > L) {
+    throw core::UserError(std::string(where) + ": cache overflow: " + std::to_string(start) + " + " + std::to_string(T) +
+                          " tokens exceed max_len " + std::to_string(L));
+  }
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    require_cache_tensor(cache.k[l], {B, nkv, L, d}, "keys");
+    require_cache_tensor(cache.v[l], {B, nkv, L, d}, "values");
+  }
+  if (!cache.key_valid.device().is_cpu() || cache.key_valid.scalar_type() != torch::kBool ||
+      !cache.key_valid.is_contiguous() || cache.key_valid.size(1) != L) {
+    throw core::UserError(std::string(where) + ": the cache's key_valid must be a contiguous CPU bool (B, max_len) tensor");
+  }
+
+  const torch::Tensor tokens = tokens_in.contiguous();
+  const torch::Tensor positions = positions_in.to(torch::kLong).contiguous();
+  const torch::Tensor valid = valid_in.to(torch::kBool).contiguous();
+  const int64_t* tok = tokens.data_ptr<int64_t>();
+  const int64_t* pos = positions.data_ptr<int64_t>();
+  const bool* val = valid.data_ptr<bool>();
+  for (int64_t i = 0; i < M; ++i) {
+    if (tok[i] < 0 || tok[i] >= V) {
+      throw core::UserError(std::string(where) + ": token " + std::to_string(tok[i]) + " at (" + std::to_string(i / T) +
+                            ", " + std::to_string(i % T) + ") is outside the vocabulary [0, " + std::to_string(V) + ")");
+    }
+  }
+  torch::Tensor logits = torch::empty({B, T, V}, torch::kFloat);  // (B, T, V)
+  if (M == 0) return logits;
+
+  thread_local Workspace ws;
+  float* x = grow(ws.x, M * H);        // (M, H) residual stream
+  float* xn = grow(ws.xn, M * H);      // (M, H) normed
+  float* q = grow(ws.q, M * Dq);       // (M, nh, d)
+  float* k = grow(ws.k, M * Dkv);      // (M, nkv, d)
+  float* v = grow(ws.v, M * Dkv);      // (M, nkv, d)
+  float* att = grow(ws.att, M * Dq);   // (M, nh, d)
+  float* gate = grow(ws.gate, M * I);  // (M, I)
+  float* up = grow(ws.up, M * I);      // (M, I)
+  float* cs = grow(ws.cos, M * half);  // (M, d/2)
+  float* sn = grow(ws.sin, M * half);  // (M, d/2)
+  float* scores = grow(ws.scores, S);  // (S)
+
+  // ---- RoPE tables: angle = float(position) · float(inv_freq), cos/sin in fp32 (rope.cpp) --------
+  RopeFrequencies dynamic;
+  const RopeFrequencies* rf = &rope;
+  if (c.rope_scaling.kind == "dynamic") {  // the frequencies depend on the call's largest position
+    dynamic = rope_frequencies(c, *std::max_element(pos, pos + M) + 1);
+    rf = &dynamic;
+  }
+  {
+    const torch::Tensor inv_freq = rf->inv_freq.to(torch::kDouble).contiguous();
+    const double* f64 = inv_freq.data_ptr<double>();
+    const float af = static_cast<float>(rf->attention_factor);
+    for (int64_t r = 0; r < M; ++r) {
+      const float p = static_cast<float>(pos[r]);
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = p * static_cast<float>(f64[i]);
+        cs[r * half + i] = std::cos(a);
+        sn[r * half + i] = std::sin(a);
+        if (rf->attention_factor != 1.0) {
+          cs[r * half + i] *= af;
+          sn[r * half + i] *= af;
+        }
+      }
+    }
+  }
+
+  // ---- the new slots' validity (read by every layer's attention) ---------------------------------
+  bool* kv_valid = cache.key_valid.data_ptr<bool>();  // (B, L)
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < T; ++t) kv_valid[b * L + start + t] = val[b * T + t];
+  }
+
+  // ---- embedding ---------------------------------------------------------------------------------
+  for (int64_t i = 0; i < M; ++i) std::copy_n(w.embed + tok[i] * H, H, x + i * H);
+
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LlamaLayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    // -- attention: q, k, v (M, ·) = norm(x) W^T (+ b), RoPE on q and k
+    rms_norm(xn, x, lw.input_norm, M, H, eps);
+    linear(q, xn, lw.q, lw.q_bias, M, H, Dq);
+    linear(k, xn, lw.k, lw.k_bias, M, H, Dkv);
+    linear(v, xn, lw.v, lw.v_bias, M, H, Dkv);
+    apply_rope(q, cs, sn, M, nh, d);
+    apply_rope(k, cs, sn, M, nkv, d);
+    // -- the new keys/values into slots [start, S) of the cache, (B, nkv, L, d)
+    float* kc = cache.k[l].data_ptr<float>();
+    float* vc = cache.v[l].data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t g = 0; g < nkv; ++g) {
+          const int64_t src = ((b * T + t) * nkv + g) * d, dst = ((b * nkv + g) * L + start + t) * d;
+          std::copy_n(k + src, d, kc + dst);
+          std::copy_n(v + src, d, vc + dst);
+        }
+      }
+    }
+    // -- softmax(q·k / sqrt(d)) v over the allowed slots s ≤ start + t with key_valid[b, s]
+    for (int64_t b = 0; b < B; ++b) {
+      const bool* kvb = kv_valid + b * L;
+      for (int64_t h = 0; h < nh; ++h) {
+        const int64_t g = h / rep;
+        const float* kg = kc + (b * nkv + g) * L * d;  // (L, d)
+        const float* vg = vc + (b * nkv + g) * L * d;  // (L, d)
+        for (int64_t t = 0; t < T; ++t) {
+          const float* qv = q + ((b * T + t) * nh + h) * d;
+          float* out = att + ((b * T + t) * nh + h) * d;
+          const int64_t last = start + t;  // the query's own slot
+          float mx = -std::numeric_limits<float>::infinity();
+          for (int64_t s = 0; s <= last; ++s) {
+            if (!kvb[s]) continue;
+            const float* ks = kg + s * d;
+            float dot = 0.0f;
+            for (int64_t i = 0; i < d; ++i) dot += qv[i] * ks[i];
+            scores[s] = dot * scale;
+            mx = std::max(mx, scores[s]);
+          }
+          std::fill_n(out, d, 0.0f);
+          if (mx == -std::numeric_limits<float>::infinity()) {
+            // No key to attend to (a left pad); its output is never read by a real token. LibTorch
+            // 1.13's path masks with the lowest float, so the softmax is uniform over all S slots;
+            // LibTorch 2's opens the row to every slot (transformer.cpp's attend).
+#if TORCH_VERSION_MAJOR >= 2
+            for (int64_t s = 0; s < S; ++s) {
+              float dot = 0.0f;
+              for (int64_t i = 0; i < d; ++i) dot += qv[i] * kg[s * d + i];
+              scores[s] = dot * scale;
+            }
+            const float top = *std::max_element(scores, scores + S);
+            float total = 0.0f;
+            for (int64_t s = 0; s < S; ++s) total += (scores[s] = std::exp(scores[s] - top));
+            for (int64_t s = 0; s < S; ++s) scores[s] /= total;
+#else
+            std::fill_n(scores, S, 1.0f / static_cast<float>(S));
+#endif
+            for (int64_t s = 0; s < S; ++s) {
+              for (int64_t i = 0; i < d; ++i) out[i] += scores[s] * vg[s * d + i];
+            }
+            continue;
+          }
+          float sum = 0.0f;
+          for (int64_t s = 0; s <= last; ++s) {
+            if (!kvb[s]) continue;
+            scores[s] = std::exp(scores[s] - mx);
+            sum += scores[s];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t s = 0; s <= last; ++s) {
+            if (!kvb[s]) continue;
+            const float p = scores[s] * inv;
+            const float* vs = vg + s * d;
+            for (int64_t i = 0; i < d; ++i) out[i] += p * vs[i];
+          }
+        }
+      }
+    }
+    // -- x += o(att) (+ b): the projection into xn, then the residual
+    linear(xn, att, lw.o, lw.o_bias, M, Dq, H);
+    Eigen::Map<Eigen::ArrayXf>(x, M * H) += Eigen::Map<const Eigen::ArrayXf>(xn, M * H);
+    // -- x += down(silu(gate(norm(x))) * up(norm(x)))  (SwiGLU, arXiv:2002.05202)
+    rms_norm(xn, x, lw.post_norm, M, H, eps);
+    linear(gate, xn, lw.gate, lw.gate_bias, M, H, I);
+    linear(up, xn, lw.up, lw.up_bias, M, H, I);
+    {
+      Eigen::Map<Arr> gt(gate, M * I);
+      const Eigen::Map<const Arr> u(up, M * I);
+      gt = gt / (1.0f + (-gt).exp()) * u;  // silu(g) = g / (1 + e^-g)
+    }
+    linear(xn, gate, lw.down, lw.down_bias, M, I, H);
+    Eigen::Map<Eigen::ArrayXf>(x, M * H) += Eigen::Map<const Eigen::ArrayXf>(xn, M * H);
+  }
+  rms_norm(xn, x, w.final_norm, M, H, eps);
+  linear(logits.data_ptr<float>(), xn, w.lm_head, nullptr, M, H, V);
+  cache.length = S;
+  return logits;
+}
+
+}  // namespace rlpp::nn::lm
