@@ -61,7 +61,7 @@ DiffusionNetImpl::DiffusionNetImpl(int64_t obs_dim, int64_t act_dim, const Diffu
   time = register_module("time", FourierFeatures(o.time_dim));
   cond1 = register_module("cond1", torch::nn::Linear(f, 2 * o.time_dim));
   cond2 = register_module("cond2", torch::nn::Linear(2 * o.time_dim, 2 * o.time_dim));
-  in = register_module("in", torch::nn::Linear(act_dim + obs_dim + 2 * o.time_dim, o.hidden));
+  in = register_module("trunk_in", torch::nn::Linear(act_dim + obs_dim + 2 * o.time_dim, o.hidden));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t k = 0; k < o.blocks; ++k) blocks->push_back(ResidualBlock(o.hidden, o.layer_norm));
   out = register_module("out", torch::nn::Linear(o.hidden, act_dim));
