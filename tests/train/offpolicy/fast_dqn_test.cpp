@@ -243,7 +243,9 @@ void expect_same_rows(const std::vector<nlohmann::json>& a, const std::vector<nl
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     for (auto& [key, value] : a[i].items()) {
-      if (key != "charts/SPS") EXPECT_EQ(value, b[i].at(key)) << "row " << i << " " << key;
+      if (key != "charts/SPS") {
+        EXPECT_EQ(value, b[i].at(key)) << "row " << i << " " << key;
+      }
     }
   }
 }
