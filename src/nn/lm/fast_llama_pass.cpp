@@ -1,5 +1,10 @@
 #include "nn/lm/fast_llama_pass.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -57,13 +62,13 @@ class BufferPool {
 // Offsets rounded up to 16 floats (64 bytes), so every slot starts on a cache line.
 size_t aligned(size_t n) { return (n + 15) / 16 * 16; }
 
-// A pool buffer carved into named slots; returned to the pool on destruction.
-struct Scratch {
-  FloatBuffer buf;
-  explicit Scratch(size_t n) : buf(BufferPool::instance().take(n)) {}
-  ~Scratch() { BufferPool::instance().give(std::move(buf)); }
-  float* at(size_t offset) { return buf.data() + offset; }
-};
+// The calling thread's scratch (activations' gradients, recomputed inputs, logits): it only grows,
+// so a pass allocates nothing for it after the first call of that size.
+float* thread_scratch(size_t n) {
+  thread_local FloatBuffer buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
 
 // Logit rows per LM-head chunk: about 4 MB of logits.
 int64_t head_chunk_rows(int64_t n, int64_t V) { return std::max<int64_t>(1, std::min<int64_t>(n, (1 << 20) / V)); }
@@ -106,20 +111,25 @@ TeacherForcedPass::TeacherForcedPass(const LmConfig& cfg, const torch::Tensor& t
     off += aligned(static_cast<size_t>(count));
     return at;
   };
-  const int64_t qd = nh_ * d_, kd = nkv_ * d_;
+  qkv_ = (nh_ + 2 * nkv_) * d_;
   for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
     LayerSlots s;
     s.x = slot(N_ * H_);
     s.r1 = slot(N_);
-    s.q = slot(N_ * qd);
-    s.k = slot(N_ * kd);
-    s.v = slot(N_ * kd);
+    s.xn1 = slot(N_ * H_);
+    s.qkv = slot(N_ * qkv_);
     s.p = slot(B_ * nh_ * L_ * L_);
-    s.ao = slot(N_ * qd);
+    s.ao = slot(N_ * nh_ * d_);
     s.mid = slot(N_ * H_);
     s.r2 = slot(N_);
-    s.g = slot(N_ * I_);
-    s.u = slot(N_ * I_);
+    s.xn2 = slot(N_ * H_);
+    s.gu = slot(N_ * 2 * I_);
+    s.sig = slot(N_ * I_);
+    s.act = slot(N_ * I_);
+    s.w_qkv = slot(qkv_ * H_);
+    s.b_qkv = slot(qkv_);
+    s.w_gu = slot(2 * I_ * H_);
+    s.b_gu = slot(2 * I_);
     slots_.push_back(s);
   }
   x_final_ = slot(N_ * H_);
@@ -140,41 +150,60 @@ void TeacherForcedPass::forward(const LlamaWeights& w, float* logp, float* entro
   const float* cos = cos_.data_ptr<float>();
   const float* sin = sin_.data_ptr<float>();
   float* a = acts_.data();
-  // Scratch: xn (N, H) the normed input of the next products, act (N, I) silu(g) ⊙ u, z (head).
-  const size_t s_xn = 0, s_act = aligned(N * H), s_z = s_act + aligned(N * I);
-  Scratch scratch(s_z + aligned(head_rows_ * V_));
-  float* xn = scratch.at(s_xn);
-  float* act = scratch.at(s_act);
+  float* z_work = thread_scratch(head_rows_ * V_);  // (head_rows, V) logits
 
-  if (cfg_.num_hidden_layers > 0) {
-    float* x0 = a + slots_[0].x;
-    for (int64_t n = 0; n < N; ++n) std::memcpy(x0 + n * H, w.embed + tok[n] * H, sizeof(float) * H);
-  } else {
-    for (int64_t n = 0; n < N; ++n) std::memcpy(a + x_final_ + n * H, w.embed + tok[n] * H, sizeof(float) * H);
-  }
-  const AttentionShape ash{B_, L_, nh_, nkv_, d_};
+  float* x0 = a + (slots_.empty() ? x_final_ : slots_[0].x);
+  for (int64_t n = 0; n < N; ++n) std::memcpy(x0 + n * H, w.embed + tok[n] * H, sizeof(float) * H);
+  const AttentionShape ash{B_, L_, nh_, nkv_, d_, qkv_};
   for (size_t l = 0; l < slots_.size(); ++l) {
     const LayerSlots& s = slots_[l];
     const LlamaLayerWeights& lw = w.layers[l];
     float* x_next = l + 1 < slots_.size() ? a + slots_[l + 1].x : a + x_final_;
-    rms_norm_forward(xn, a + s.r1, a + s.x, lw.input_norm, N, H, eps);
-    linear_forward(a + s.q, xn, lw.q, lw.q_bias, nullptr, N, H, qd);
-    linear_forward(a + s.k, xn, lw.k, lw.k_bias, nullptr, N, H, kd);
-    linear_forward(a + s.v, xn, lw.v, lw.v_bias, nullptr, N, H, kd);
-    rope_forward(a + s.q, cos, sin, N, nh_, d_);
-    rope_forward(a + s.k, cos, sin, N, nkv_, d_);
-    attention_forward(a + s.ao, a + s.p, a + s.q, a + s.k, a + s.v, real_.data(), ash);
+    // Stacked weights: [W_q; W_k; W_v] (qkv, H) and [W_gate; W_up] (2I, H), their biases likewise.
+    float* w_qkv = a + s.w_qkv;
+    std::memcpy(w_qkv, lw.q, sizeof(float) * qd * H);
+    std::memcpy(w_qkv + qd * H, lw.k, sizeof(float) * kd * H);
+    std::memcpy(w_qkv + (qd + kd) * H, lw.v, sizeof(float) * kd * H);
+    float* b_qkv = nullptr;
+    if (lw.q_bias != nullptr) {
+      b_qkv = a + s.b_qkv;
+      std::memcpy(b_qkv, lw.q_bias, sizeof(float) * qd);
+      std::memcpy(b_qkv + qd, lw.k_bias, sizeof(float) * kd);
+      std::memcpy(b_qkv + qd + kd, lw.v_bias, sizeof(float) * kd);
+    }
+    float* w_gu = a + s.w_gu;
+    std::memcpy(w_gu, lw.gate, sizeof(float) * I * H);
+    std::memcpy(w_gu + I * H, lw.up, sizeof(float) * I * H);
+    float* b_gu = nullptr;
+    if (lw.gate_bias != nullptr) {
+      b_gu = a + s.b_gu;
+      std::memcpy(b_gu, lw.gate_bias, sizeof(float) * I);
+      std::memcpy(b_gu + I, lw.up_bias, sizeof(float) * I);
+    }
+    float* qkv = a + s.qkv;
+    rms_norm_forward(a + s.xn1, a + s.r1, a + s.x, lw.input_norm, N, H, eps);
+    linear_forward(qkv, a + s.xn1, w_qkv, b_qkv, nullptr, N, H, qkv_);
+    rope_forward(qkv, qkv_, cos, sin, N, nh_ + nkv_, d_);  // q and k heads side by side
+    attention_forward(a + s.ao, a + s.p, qkv, qkv + qd, qkv + qd + kd, real_.data(), ash);
     linear_forward(a + s.mid, a + s.ao, lw.o, lw.o_bias, /*res=*/a + s.x, N, qd, H);
-    rms_norm_forward(xn, a + s.r2, a + s.mid, lw.post_norm, N, H, eps);
-    linear_forward(a + s.g, xn, lw.gate, lw.gate_bias, nullptr, N, H, I);
-    linear_forward(a + s.u, xn, lw.up, lw.up_bias, nullptr, N, H, I);
-    swiglu_forward(act, a + s.g, a + s.u, N * I);
-    linear_forward(x_next, act, lw.down, lw.down_bias, /*res=*/a + s.mid, N, I, H);
+    rms_norm_forward(a + s.xn2, a + s.r2, a + s.mid, lw.post_norm, N, H, eps);
+    linear_forward(a + s.gu, a + s.xn2, w_gu, b_gu, nullptr, N, H, 2 * I);
+    swiglu_forward(a + s.act, a + s.sig, a + s.gu, N, I);
+    linear_forward(x_next, a + s.act, lw.down, lw.down_bias, /*res=*/a + s.mid, N, I, H);
   }
   rms_norm_forward(a + h_final_, a + r_final_, a + x_final_, w.final_norm, N, H, eps);
-  lm_head_forward(logp, entropy, a + h_final_, w.lm_head, tok, HeadShape{B_, L_, H, V_, tau_}, scratch.at(s_z),
+  lm_head_forward(logp, entropy, a + h_final_, w.lm_head, tok, HeadShape{B_, L_, H, V_, tau_}, z_work,
                   head_rows_);
 }
+
+namespace {
+
+// dst (+)= src over n floats.
+void add_into(float* dst, const float* src, int64_t n) {
+  Eigen::Map<Eigen::ArrayXf>(dst, n) += Eigen::Map<const Eigen::ArrayXf>(src, n);
+}
+
+}  // namespace
 
 void TeacherForcedPass::backward(const LlamaWeights& w, const LlamaWeights& grads, const float* g_logp,
                                  const float* g_entropy) {
@@ -185,67 +214,75 @@ void TeacherForcedPass::backward(const LlamaWeights& w, const LlamaWeights& grad
   const float* cos = cos_.data_ptr<float>();
   const float* sin = sin_.data_ptr<float>();
   const float* a = acts_.data();
-  // Scratch: dx (N, H) the residual stream's gradient; dxn (N, H) a normed input's gradient; xn
-  // (N, H) a normed input recomputed; dq, dao (N, qd); dk, dv (N, kd); act, da, du (N, I); z (head).
+  // Scratch: dx (N, H) the residual stream's gradient; dxn (N, H) a normed input's gradient; dqkv
+  // (N, qkv); dao (N, qd); da (N, I); dgu (N, 2I); dw, db: a stacked weight's gradient before it is
+  // split; z (head).
   size_t off = 0;
   auto slot = [&](int64_t count) {
     const size_t at = off;
     off += aligned(static_cast<size_t>(count));
     return at;
   };
-  const size_t s_dx = slot(N * H), s_dxn = slot(N * H), s_xn = slot(N * H), s_dq = slot(N * qd),
-               s_dao = slot(N * qd), s_dk = slot(N * kd), s_dv = slot(N * kd), s_act = slot(N * I),
-               s_da = slot(N * I), s_du = slot(N * I), s_z = slot(head_rows_ * V_);
-  Scratch scratch(off);
-  float *dx = scratch.at(s_dx), *dxn = scratch.at(s_dxn), *xn = scratch.at(s_xn), *dq = scratch.at(s_dq),
-        *dao = scratch.at(s_dao), *dk = scratch.at(s_dk), *dv = scratch.at(s_dv), *act = scratch.at(s_act),
-        *da = scratch.at(s_da), *du = scratch.at(s_du);
+  const int64_t stacked = std::max(qkv_, 2 * I);
+  const size_t s_dx = slot(N * H), s_dxn = slot(N * H), s_dqkv = slot(N * qkv_), s_dao = slot(N * qd),
+               s_da = slot(N * I), s_dgu = slot(N * 2 * I), s_dw = slot(stacked * H), s_db = slot(stacked),
+               s_z = slot(head_rows_ * V_);
+  float* scratch = thread_scratch(off);
+  float *dx = scratch + s_dx, *dxn = scratch + s_dxn, *dqkv = scratch + s_dqkv, *dao = scratch + s_dao,
+        *da = scratch + s_da, *dgu = scratch + s_dgu, *dw = scratch + s_dw, *db = scratch + s_db;
 
   // LM head and final norm: dx = d x_L.
   lm_head_backward(dxn, grads.lm_head, g_logp, g_entropy, a + h_final_, w.lm_head, tok,
-                   HeadShape{B_, L_, H, V_, tau_}, scratch.at(s_z), head_rows_);
+                   HeadShape{B_, L_, H, V_, tau_}, scratch + s_z, head_rows_);
   std::fill(dx, dx + N * H, 0.0f);
   rms_norm_backward(dx, grads.final_norm, dxn, a + x_final_, a + r_final_, w.final_norm, N, H);
 
-  const AttentionShape ash{B_, L_, nh_, nkv_, d_};
+  const AttentionShape ash{B_, L_, nh_, nkv_, d_, qkv_};
   for (size_t li = slots_.size(); li-- > 0;) {
     const LayerSlots& s = slots_[li];
     const LlamaLayerWeights& lw = w.layers[li];
     const LlamaLayerWeights& lg = grads.layers[li];
+    const bool mlp_bias = lg.gate_bias != nullptr, qkv_bias = lg.q_bias != nullptr;
     // MLP: x' = m + (silu(g) ⊙ u) W_down^T; dx holds d x' and becomes d m.
-    rms_norm_apply(xn, a + s.r2, a + s.mid, lw.post_norm, N, H);
-    swiglu_forward(act, a + s.g, a + s.u, N * I);
-    linear_backward_weight(lg.down, lg.down_bias, dx, act, N, I, H);
+    const float* xn = a + s.xn2;  // the MLP's normed input; below, the attention's
+    linear_backward_weight(lg.down, lg.down_bias, dx, a + s.act, N, I, H);
     linear_backward_input(da, dx, lw.down, N, I, H, /*accumulate=*/false);
-    swiglu_backward(/*dg=*/da, du, da, a + s.g, a + s.u, N * I);
-    linear_backward_weight(lg.gate, lg.gate_bias, da, xn, N, H, I);
-    linear_backward_weight(lg.up, lg.up_bias, du, xn, N, H, I);
-    linear_backward_input(dxn, da, lw.gate, N, H, I, /*accumulate=*/false);
-    linear_backward_input(dxn, du, lw.up, N, H, I, /*accumulate=*/true);
+    swiglu_backward(dgu, da, a + s.sig, a + s.gu, N, I);
+    std::fill(dw, dw + 2 * I * H, 0.0f);
+    std::fill(db, db + 2 * I, 0.0f);
+    linear_backward_weight(dw, mlp_bias ? db : nullptr, dgu, xn, N, H, 2 * I);
+    add_into(lg.gate, dw, I * H);
+    add_into(lg.up, dw + I * H, I * H);
+    if (mlp_bias) {
+      add_into(lg.gate_bias, db, I);
+      add_into(lg.up_bias, db + I, I);
+    }
+    linear_backward_input(dxn, dgu, a + s.w_gu, N, H, 2 * I, /*accumulate=*/false);
     rms_norm_backward(dx, lg.post_norm, dxn, a + s.mid, a + s.r2, lw.post_norm, N, H);
     // Attention: m = x + o W_o^T; dx holds d m and becomes d x.
+    const float* qkv = a + s.qkv;
     linear_backward_weight(lg.o, lg.o_bias, dx, a + s.ao, N, qd, H);
     linear_backward_input(dao, dx, lw.o, N, qd, H, /*accumulate=*/false);
-    std::fill(dk, dk + N * kd, 0.0f);
-    std::fill(dv, dv + N * kd, 0.0f);
-    attention_backward(dq, dk, dv, dao, a + s.p, a + s.q, a + s.k, a + s.v, real_.data(), ash);
-    rope_backward(dq, cos, sin, N, nh_, d_);
-    rope_backward(dk, cos, sin, N, nkv_, d_);
-    rms_norm_apply(xn, a + s.r1, a + s.x, lw.input_norm, N, H);
-    linear_backward_weight(lg.q, lg.q_bias, dq, xn, N, H, qd);
-    linear_backward_weight(lg.k, lg.k_bias, dk, xn, N, H, kd);
-    linear_backward_weight(lg.v, lg.v_bias, dv, xn, N, H, kd);
-    linear_backward_input(dxn, dq, lw.q, N, H, qd, /*accumulate=*/false);
-    linear_backward_input(dxn, dk, lw.k, N, H, kd, /*accumulate=*/true);
-    linear_backward_input(dxn, dv, lw.v, N, H, kd, /*accumulate=*/true);
+    attention_backward(dqkv, dqkv + qd, dqkv + qd + kd, dao, a + s.p, qkv, qkv + qd, qkv + qd + kd, real_.data(),
+                       ash);
+    rope_backward(dqkv, qkv_, cos, sin, N, nh_ + nkv_, d_);
+    xn = a + s.xn1;
+    std::fill(dw, dw + qkv_ * H, 0.0f);
+    std::fill(db, db + qkv_, 0.0f);
+    linear_backward_weight(dw, qkv_bias ? db : nullptr, dqkv, xn, N, H, qkv_);
+    add_into(lg.q, dw, qd * H);
+    add_into(lg.k, dw + qd * H, kd * H);
+    add_into(lg.v, dw + (qd + kd) * H, kd * H);
+    if (qkv_bias) {
+      add_into(lg.q_bias, db, qd);
+      add_into(lg.k_bias, db + qd, kd);
+      add_into(lg.v_bias, db + qd + kd, kd);
+    }
+    linear_backward_input(dxn, dqkv, a + s.w_qkv, N, H, qkv_, /*accumulate=*/false);
     rms_norm_backward(dx, lg.input_norm, dxn, a + s.x, a + s.r1, lw.input_norm, N, H);
   }
   // Embedding: scatter-add the rows (into the tied head's gradient too, which shares the buffer).
-  for (int64_t n = 0; n < N; ++n) {
-    float* row = grads.embed + tok[n] * H;
-    const float* g = dx + n * H;
-    for (int64_t j = 0; j < H; ++j) row[j] += g[j];
-  }
+  for (int64_t n = 0; n < N; ++n) add_into(grads.embed + tok[n] * H, dx + n * H, H);
   BufferPool::instance().give(std::move(acts_));
   acts_.clear();
 }

@@ -3,12 +3,15 @@
 // (at most once) the backward to every parameter's gradient. Shapes (N = B·L token rows):
 //
 //   x_0 = embed[tokens]                                              (N, H)
-//   per layer:  xn = rms(x) · w_in; q, k, v = xn W^T + b; RoPE on q, k   q (N, nh·d), k/v (N, nkv·d)
+//   per layer:  xn = rms(x) · w_in
+//               q|k|v = xn [W_q; W_k; W_v]^T (+ b), RoPE on q, k     (N, nh·d + 2·nkv·d), one product
 //               o = attention(q, k, v)                               (N, nh·d)
 //               m = x + o W_o^T (+ b_o)                              (N, H)
-//               g, u = rms(m) · w_post W^T (+ b)                     (N, I)
+//               g|u = rms(m) · w_post [W_gate; W_up]^T (+ b)         (N, 2I), one product
 //               x' = m + (silu(g) ⊙ u) W_down^T (+ b_down)           (N, H)
 //   h = rms(x_L) · w_norm; logits = h W_head^T / τ                   (N, V)
+// The stacked weights [W_q; W_k; W_v] and [W_gate; W_up] are copied per call (they are small) and
+// kept with the activations, so the backward sees the weights the forward used.
 #pragma once
 #include <torch/torch.h>
 
@@ -46,13 +49,15 @@ class TeacherForcedPass : public torch::CustomClassHolder {
   void backward(const LlamaWeights& w, const LlamaWeights& grads, const float* g_logp, const float* g_entropy);
 
  private:
-  // Offsets (in floats) of one layer's saved activations in acts_.
+  // Offsets (in floats) of one layer's saved activations and stacked weights in acts_.
   struct LayerSlots {
-    size_t x, r1, q, k, v, p, ao, mid, r2, g, u;
+    size_t x, r1, xn1, qkv, p, ao, mid, r2, xn2, gu, sig, act;  // activations
+    size_t w_qkv, b_qkv, w_gu, b_gu;             // stacked weights (biases only when the model has them)
   };
 
   LmConfig cfg_;
   int64_t B_, L_, N_, H_, I_, V_, nh_, nkv_, d_;
+  int64_t qkv_;  // nh·d + 2·nkv·d, the width of a fused q|k|v row
   double tau_;
   torch::Tensor tokens_;       // (B, L) int64, contiguous
   std::vector<uint8_t> real_;  // (B, L): 0 = padding

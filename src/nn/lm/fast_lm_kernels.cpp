@@ -1,5 +1,7 @@
 #include "nn/lm/fast_lm_kernels.h"
 
+#include "nn/lm/fast_gemm.h"
+
 // GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics when
 // Eigen's matrix-product kernels are inlined.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -26,54 +28,39 @@ using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
 
-// Rows per task of the row-parallel products and elementwise passes: below this, threading costs
-// more than it saves.
-constexpr int64_t kRowGrain = 128;
-constexpr int64_t kElemGrain = 1 << 15;
 
 }  // namespace
 
 void linear_forward(float* y, const float* x, const float* w, const float* b, const float* res, int64_t n,
                     int64_t in, int64_t out) {
-  at::parallel_for(0, n, kRowGrain, [&](int64_t r0, int64_t r1) {
-    CMapR X(x + r0 * in, r1 - r0, in);   // (rows, in)
-    CMapR W(w, out, in);                  // (out, in)
-    MapR Y(y + r0 * out, r1 - r0, out);  // (rows, out)
-    if (res != nullptr) {
-      Y = CMapR(res + r0 * out, r1 - r0, out);
-      Y.noalias() += X * W.transpose();
-    } else {
-      Y.noalias() = X * W.transpose();
+  // y starts as res + b (or b, or nothing) and the product adds to it.
+  if (res != nullptr && res != y) std::copy(res, res + n * out, y);
+  if (b != nullptr) {
+    const Eigen::Map<const RowVec> bias(b, out);
+    for (int64_t i = 0; i < n; ++i) {
+      if (res != nullptr) {
+        Eigen::Map<RowVec>(y + i * out, out) += bias;
+      } else {
+        Eigen::Map<RowVec>(y + i * out, out) = bias;
+      }
     }
-    if (b != nullptr) Y.rowwise() += Eigen::Map<const RowVec>(b, out);
-  });
+  }
+  const float beta = (res != nullptr || b != nullptr) ? 1.0f : 0.0f;
+  gemm(/*trans_a=*/false, /*trans_b=*/true, n, out, in, 1.0f, x, in, w, in, beta, y, out);
 }
 
 void linear_backward_input(float* dx, const float* dy, const float* w, int64_t n, int64_t in, int64_t out,
                            bool accumulate) {
-  at::parallel_for(0, n, kRowGrain, [&](int64_t r0, int64_t r1) {
-    CMapR dY(dy + r0 * out, r1 - r0, out);  // (rows, out)
-    CMapR W(w, out, in);                     // (out, in)
-    MapR dX(dx + r0 * in, r1 - r0, in);     // (rows, in)
-    if (accumulate) {
-      dX.noalias() += dY * W;
-    } else {
-      dX.noalias() = dY * W;
-    }
-  });
+  gemm(/*trans_a=*/false, /*trans_b=*/false, n, in, out, 1.0f, dy, out, w, in, accumulate ? 1.0f : 0.0f, dx, in);
 }
 
 void linear_backward_weight(float* dw, float* db, const float* dy, const float* x, int64_t n, int64_t in,
                             int64_t out) {
-  // Split over output features: each task owns rows [o0, o1) of dw, so no two tasks add into the
-  // same entry and the sums are the same for every thread count.
-  at::parallel_for(0, out, /*grain_size=*/32, [&](int64_t o0, int64_t o1) {
-    CStrided dY(dy + o0, n, o1 - o0, Eigen::OuterStride<>(out));  // (n, o1 - o0)
-    CMapR X(x, n, in);                                              // (n, in)
-    MapR dW(dw + o0 * in, o1 - o0, in);                            // (o1 - o0, in)
-    dW.noalias() += dY.transpose() * X;
-    if (db != nullptr) Eigen::Map<RowVec>(db + o0, o1 - o0) += dY.colwise().sum();
-  });
+  gemm(/*trans_a=*/true, /*trans_b=*/false, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+  if (db != nullptr) {
+    Eigen::Map<RowVec> dB(db, out);
+    for (int64_t i = 0; i < n; ++i) dB += Eigen::Map<const RowVec>(dy + i * out, out);
+  }
 }
 
 void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_t n, int64_t h, double eps) {
@@ -83,13 +70,6 @@ void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_
     const float ms = X.square().sum() / static_cast<float>(h);
     r[i] = 1.0f / std::sqrt(ms + static_cast<float>(eps));
     Eigen::Map<Arr>(y + i * h, h) = W * (X * r[i]);
-  }
-}
-
-void rms_norm_apply(float* y, const float* r, const float* x, const float* w, int64_t n, int64_t h) {
-  const Eigen::Map<const Arr> W(w, h);
-  for (int64_t i = 0; i < n; ++i) {
-    Eigen::Map<Arr>(y + i * h, h) = W * (Eigen::Map<const Arr>(x + i * h, h) * r[i]);
   }
 }
 
@@ -106,13 +86,13 @@ void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, co
   }
 }
 
-void rope_forward(float* x, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
+void rope_forward(float* x, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
   const int64_t half = d / 2;
   for (int64_t i = 0; i < n; ++i) {
     const float* c = cos + i * d;
     const float* s = sin + i * d;
     for (int64_t h = 0; h < heads; ++h) {
-      float* v = x + (i * heads + h) * d;
+      float* v = x + i * ld + h * d;
       for (int64_t j = 0; j < half; ++j) {
         const float a = v[j], b = v[j + half];
         v[j] = a * c[j] - b * s[j];
@@ -122,13 +102,13 @@ void rope_forward(float* x, const float* cos, const float* sin, int64_t n, int64
   }
 }
 
-void rope_backward(float* dx, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
+void rope_backward(float* dx, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
   const int64_t half = d / 2;
   for (int64_t i = 0; i < n; ++i) {
     const float* c = cos + i * d;
     const float* s = sin + i * d;
     for (int64_t h = 0; h < heads; ++h) {
-      float* v = dx + (i * heads + h) * d;
+      float* v = dx + i * ld + h * d;
       for (int64_t j = 0; j < half; ++j) {
         const float a = v[j], b = v[j + half];  // dx'_1, dx'_2
         v[j] = a * c[j] + b * s[j + half];
@@ -140,16 +120,16 @@ void rope_backward(float* dx, const float* cos, const float* sin, int64_t n, int
 
 void attention_forward(float* o, float* p, const float* q, const float* k, const float* v, const uint8_t* real,
                        const AttentionShape& sh) {
-  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv;
+  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv, ld = sh.ld;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   at::parallel_for(0, sh.B * nkv, 1, [&](int64_t task0, int64_t task1) {
     for (int64_t task = task0; task < task1; ++task) {
       const int64_t b = task / nkv, g = task % nkv;
       const uint8_t* rb = real + b * L;
-      const CStrided K(k + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
-      const CStrided V(v + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
+      const CStrided K(k + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
+      const CStrided V(v + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
       for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
-        const CStrided Q(q + b * L * nh * d + h * d, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
+        const CStrided Q(q + b * L * ld + h * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
         MapR P(p + (b * nh + h) * L * L, L, L);                                           // (L, L)
         P.noalias() = Q * K.transpose();
         for (int64_t t = 0; t < L; ++t) {
@@ -180,7 +160,7 @@ void attention_forward(float* o, float* p, const float* q, const float* k, const
 
 void attention_backward(float* dq, float* dk, float* dv, const float* do_, const float* p, const float* q,
                         const float* k, const float* v, const uint8_t* real, const AttentionShape& sh) {
-  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv;
+  const int64_t L = sh.L, nh = sh.nh, nkv = sh.nkv, d = sh.d, rep = nh / nkv, ld = sh.ld;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   // One task per (sequence, kv head): the rep query heads of a group add into the same dk, dv rows.
   at::parallel_for(0, sh.B * nkv, 1, [&](int64_t task0, int64_t task1) {
@@ -188,15 +168,16 @@ void attention_backward(float* dq, float* dk, float* dv, const float* do_, const
     for (int64_t task = task0; task < task1; ++task) {
       const int64_t b = task / nkv, g = task % nkv;
       const uint8_t* rb = real + b * L;
-      const CStrided K(k + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
-      const CStrided V(v + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));  // (L, d)
-      Strided dK(dk + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));       // (L, d)
-      Strided dV(dv + b * L * nkv * d + g * d, L, d, Eigen::OuterStride<>(nkv * d));       // (L, d)
+      const CStrided K(k + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
+      const CStrided V(v + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
+      Strided dK(dk + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));       // (L, d)
+      Strided dV(dv + b * L * ld + g * d, L, d, Eigen::OuterStride<>(ld));       // (L, d)
+      dK.setZero();
+      dV.setZero();
       for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
-        const int64_t off = b * L * nh * d + h * d;
-        const CStrided Q(q + off, L, d, Eigen::OuterStride<>(nh * d));     // (L, d)
-        const CStrided dO(do_ + off, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
-        Strided dQ(dq + off, L, d, Eigen::OuterStride<>(nh * d));          // (L, d)
+        const CStrided Q(q + b * L * ld + h * d, L, d, Eigen::OuterStride<>(ld));                  // (L, d)
+        const CStrided dO(do_ + b * L * nh * d + h * d, L, d, Eigen::OuterStride<>(nh * d));  // (L, d)
+        Strided dQ(dq + b * L * ld + h * d, L, d, Eigen::OuterStride<>(ld));                       // (L, d)
         const CMapR P(p + (b * nh + h) * L * L, L, L);                     // (L, L)
         dV.noalias() += P.transpose() * dO;
         dS.noalias() = dO * V.transpose();
@@ -221,26 +202,21 @@ void attention_backward(float* dq, float* dk, float* dv, const float* do_, const
   });
 }
 
-void swiglu_forward(float* a, const float* g, const float* u, int64_t count) {
-  at::parallel_for(0, count, kElemGrain, [&](int64_t i0, int64_t i1) {
-    const Eigen::Map<const Arr> G(g + i0, i1 - i0), U(u + i0, i1 - i0);
-    Eigen::Map<Arr>(a + i0, i1 - i0) = G / (1.0f + (-G).exp()) * U;
-  });
+void swiglu_forward(float* a, float* sig, const float* gu, int64_t n, int64_t i) {
+  for (int64_t r = 0; r < n; ++r) {
+    const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i);
+    Eigen::Map<Arr> S(sig + r * i, i);
+    S = 1.0f / (1.0f + (-G).exp());
+    Eigen::Map<Arr>(a + r * i, i) = G * S * U;
+  }
 }
 
-void swiglu_backward(float* dg, float* du, const float* da, const float* g, const float* u, int64_t count) {
-  at::parallel_for(0, count, kElemGrain, [&](int64_t i0, int64_t i1) {
-    constexpr int64_t kBlock = 1024;
-    Eigen::Array<float, kBlock, 1> sig;
-    for (int64_t s = i0; s < i1; s += kBlock) {
-      const int64_t m = std::min(kBlock, i1 - s);
-      const Eigen::Map<const Arr> G(g + s, m), U(u + s, m), dA(da + s, m);
-      auto S = sig.head(m);
-      S = 1.0f / (1.0f + (-G).exp());
-      Eigen::Map<Arr>(du + s, m) = dA * G * S;
-      Eigen::Map<Arr>(dg + s, m) = dA * U * S * (1.0f + G * (1.0f - S));
-    }
-  });
+void swiglu_backward(float* dgu, const float* da, const float* sig, const float* gu, int64_t n, int64_t i) {
+  for (int64_t r = 0; r < n; ++r) {
+    const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i), S(sig + r * i, i), dA(da + r * i, i);
+    Eigen::Map<Arr>(dgu + r * 2 * i, i) = dA * U * S * (1.0f + G * (1.0f - S));
+    Eigen::Map<Arr>(dgu + r * 2 * i + i, i) = dA * G * S;
+  }
 }
 
 namespace {

@@ -1,9 +1,9 @@
-// Building blocks of the hand-written fp32 CPU pass over a Llama/Qwen2 model (fast_logprobs.cpp):
+// Building blocks of the hand-written fp32 CPU pass over a Llama/Qwen2 model (fast_llama_pass.h):
 // each layer's forward and its hand-derived backward on flat row-major buffers, one row per token
-// (n = B·L rows). Matrix products go through Eigen; the big ones split their rows (or, for weight
-// gradients, their output features) over at::parallel_for, so they use torch::get_num_threads()
-// threads and give the same bits for any thread count. Backward functions accumulate (+=) into
-// gradient buffers, so the caller zeroes those once.
+// (n = B·L rows). The big products go through fast_gemm.h (OpenBLAS's sgemm when loaded, else
+// Eigen); attention runs per (sequence, kv head) over at::parallel_for (torch::get_num_threads()
+// threads); the elementwise passes are single loops. Backward functions that say so accumulate
+// (+=) into gradient buffers, so the caller zeroes those once.
 #pragma once
 #include <cstdint>
 
@@ -12,7 +12,7 @@ namespace rlpp::nn::lm::fast {
 // ---- linear layers (LibTorch's (out, in) weight layout) ----------------------------------------
 
 // y = x w^T + b (+ res: the residual stream).   y (n, out); x (n, in); w (out, in); b (out) or
-// nullptr; res (n, out) or nullptr
+// nullptr; res (n, out) or nullptr (may equal y)
 void linear_forward(float* y, const float* x, const float* w, const float* b, const float* res, int64_t n,
                     int64_t in, int64_t out);
 
@@ -29,9 +29,6 @@ void linear_backward_weight(float* dw, float* db, const float* dy, const float* 
 // y (n, h); r (n) saved for the backward; x (n, h); w (h)
 void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_t n, int64_t h, double eps);
 
-// y = w ⊙ x · r again from the saved r (the backward needs the normed input of the next matmul).
-void rms_norm_apply(float* y, const float* r, const float* x, const float* w, int64_t n, int64_t h);
-
 // With g = w ⊙ dy:  dx += r g − (r³/h) x Σ_j g_j x_j;  dw += Σ_rows dy ⊙ x · r.
 //   dx (n, h); dw (h); dy (n, h); x (n, h); r (n); w (h)
 void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, const float* r, const float* w,
@@ -39,41 +36,43 @@ void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, co
 
 // ---- RoPE, rotate_half convention (rope.h): x' = x ⊙ cos + rotate_half(x) ⊙ sin ------------------
 
-// In place on x (n, heads·d), each row with its own cos/sin (n, d).
-void rope_forward(float* x, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d);
+// In place on the first heads·d columns of each row of x (row stride ld), row i with cos/sin (n, d)
+// row i. Queries and keys sit side by side in the fused q|k|v rows, so one call rotates both.
+void rope_forward(float* x, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d);
 
 // The transpose: dx = dx' ⊙ cos + rotate_half^T(dx' ⊙ sin), rotate_half^T([a, b]) = [b, -a]. In place.
-void rope_backward(float* dx, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d);
+void rope_backward(float* dx, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d);
 
 // ---- causal grouped-query attention --------------------------------------------------------------
 
 // Shapes of one call: B sequences of L tokens (row b·L + t), nh query heads reading kv head
-// h / (nh / nkv), head dim d. Query t attends to key s when s <= t and real[b, s]; a query with no
-// such key (a left pad) attends uniformly to all L keys, as the LibTorch path's lowest-value mask
-// makes it (the output of such a row is never scored; its scores get no gradient).
+// h / (nh / nkv), head dim d; q, k, v rows (and their gradients') have stride ld. Query t attends to
+// key s when s <= t and real[b, s]; a query with no such key (a left pad) attends uniformly to all
+// L keys, as the LibTorch path's lowest-value mask makes it (its scores get no gradient).
 struct AttentionShape {
-  int64_t B, L, nh, nkv, d;
+  int64_t B, L, nh, nkv, d, ld;
 };
 
 // p = softmax(q k^T / sqrt(d) masked), o = p v.
-//   o (B·L, nh·d); p (B, nh, L, L) saved; q (B·L, nh·d), k, v (B·L, nkv·d) after RoPE; real (B, L)
+//   o (B·L, nh·d) contiguous; p (B, nh, L, L) saved; q (B·L, nh·d), k, v (B·L, nkv·d) after RoPE,
+//   row stride ld; real (B, L)
 void attention_forward(float* o, float* p, const float* q, const float* k, const float* v, const uint8_t* real,
                        const AttentionShape& s);
 
-// dP = dO v^T, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / sqrt(d); dq = dS k, dk += dS^T q, dv += P^T dO
-// (the nh / nkv query heads of a group summed into their kv head). dq is written; dk, dv must be
-// zero on entry.
-//   dq (B·L, nh·d); dk, dv (B·L, nkv·d); do_ (B·L, nh·d); p, q, k, v, real as in the forward
+// dP = dO v^T, dS = P ⊙ (dP − rowsum(P ⊙ dP)) / sqrt(d); dq = dS k, dk = Σ dS^T q, dv = Σ P^T dO
+// (the nh / nkv query heads of a group summed into their kv head). dq, dk, dv are written.
+//   dq, dk, dv: stride ld like q, k, v; do_ (B·L, nh·d) contiguous; p, q, k, v, real as in the forward
 void attention_backward(float* dq, float* dk, float* dv, const float* do_, const float* p, const float* q,
                         const float* k, const float* v, const uint8_t* real, const AttentionShape& s);
 
-// ---- SwiGLU (arXiv:2002.05202): a = silu(g) ⊙ u ---------------------------------------------------
+// ---- SwiGLU (arXiv:2002.05202): a = silu(g) ⊙ u = g σ(g) u ----------------------------------------
 
-// a, g, u (n·i)
-void swiglu_forward(float* a, const float* g, const float* u, int64_t count);
+// gu (n, 2i): gate columns [0, i), up columns [i, 2i) (one fused product). a (n, i); sig (n, i) = σ(g)
+// saved, so the backward needs no exp.
+void swiglu_forward(float* a, float* sig, const float* gu, int64_t n, int64_t i);
 
-// dg = da ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = da ⊙ silu(g). dg may alias da.
-void swiglu_backward(float* dg, float* du, const float* da, const float* g, const float* u, int64_t count);
+// dg = da ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = da ⊙ g σ(g), written into dgu (n, 2i) like gu.
+void swiglu_backward(float* dgu, const float* da, const float* sig, const float* gu, int64_t n, int64_t i);
 
 // ---- LM head: teacher-forced log-probabilities and entropies --------------------------------------
 

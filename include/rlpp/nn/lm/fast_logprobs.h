@@ -4,13 +4,15 @@
 // entropy[:, 0] = 0, logits divided by the temperature, left padding through `attention`; equal to
 // the LibTorch path up to float rounding, not bit for bit.
 //
-// The pass keeps every activation its backward needs (per layer the residual input, q/k/v after
-// RoPE, the attention probabilities (B, nh, L, L), the attention output, the mid residual, gate and
-// up projections, the two RMSNorm scales: about (4H + 2·nh·d + 2·nkv·d + 2I + nh·L) floats per token
-// and layer), so it suits the small models rlpp trains on the CPU, not long contexts. Products run
-// through Eigen on flat (tokens, width) buffers; attention per (sequence, kv head) with the query
-// heads of a group together; threads: torch::get_num_threads() (at::parallel_for), same bits for
-// any count. Buffers are recycled between calls.
+// The pass keeps every activation its backward needs (per layer the residual input, both normed
+// inputs, q|k|v after RoPE, the attention probabilities (B, nh, L, L), the attention output, the mid
+// residual, gate|up, σ(gate), silu(gate)·up and two RMSNorm scales: about 4H + 2·nh·d + 2·nkv·d + 4I
+// + nh·L floats per token and layer), so it suits the small models rlpp trains on the CPU, not long
+// contexts. The projections run as a few large row-major GEMMs (q|k|v and gate|up stacked into one
+// product each) through OpenBLAS's sgemm when LibTorch loaded it (else Eigen); attention runs per
+// (sequence, kv head) with the query heads of a group together, over torch::get_num_threads()
+// threads; RMSNorm, RoPE, SwiGLU and the residual adds are single fused passes. Buffers are reused
+// between calls.
 #pragma once
 #include <torch/torch.h>
 
