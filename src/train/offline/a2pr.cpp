@@ -1,5 +1,7 @@
 #include "rlpp/train/offline/a2pr.h"
 
+#include "rlpp/train/offline/fused_adam.h"
+#include "rlpp/train/offline/set_grads.h"
 #include "rlpp/train/offline/td3_offline_run.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/td3.h"
@@ -163,7 +165,7 @@ class A2prTrainer : public Td3OfflineRun {
     const torch::Tensor value_loss = (v - value_target).pow(2).mean();
     value_opt_->zero_grad();
     value_loss.backward();
-    value_opt_->step();
+    fused_adam_step(*value_opt_);
     accumulate(metric::kValueLoss, value_loss.item<double>());
     accumulate(metric::kValues, v.mean().item<double>());
     const torch::Tensor v_d = v.detach();
@@ -179,7 +181,7 @@ class A2prTrainer : public Td3OfflineRun {
                                          opts_.kl_weight);
     vae_opt_->zero_grad();
     vl.loss.backward();
-    vae_opt_->step();
+    fused_adam_step(*vae_opt_);
     accumulate(metric::kA2prVaeLoss, vl.loss.item<double>());
 
     // the authors' code counts total_it from 1: the actor steps when total_it % freq == 0
@@ -195,8 +197,8 @@ class A2prTrainer : public Td3OfflineRun {
       const A2prActorLoss l =
           a2pr_actor_loss(q_pi, pi, recon_pi, batch.actions, q_recon, q_data, v_d, opts_.alpha, opts_.mask);
       actor_opt_->zero_grad();
-      l.loss.backward();
-      actor_opt_->step();
+      set_grads(l.loss, actor_->parameters());  // not into the VAE's and qf1's weights (set_grads.h)
+      fused_adam_step(*actor_opt_);
       accumulate(metric::kActorLoss, l.loss.item<double>());
       accumulate(metric::kLambda, l.lambda.item<double>());
       accumulate(metric::kBcLoss, l.bc_loss.item<double>());

@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "rlpp/train/offline/fused_adam.h"
 #include "rlpp/train/offline/offline_run.h"
+#include "rlpp/train/offline/set_grads.h"
 #include "rlpp/train/offpolicy/networks.h"
 #include "rlpp/train/offpolicy/sac.h"
 #include "rlpp/train/offpolicy/td3.h"
@@ -21,6 +23,10 @@ void CqlOptions::bind(core::Binder& b) {
   b.flag("importance_sample", importance_sample, "subtract each proposal's log density inside the log-sum-exp");
   b.flag("autotune", autotune, "tune SAC's temperature toward the target entropy -|A|");
   b.num("alpha", alpha, "SAC's temperature when autotune is off", Bounds::non_negative());
+  b.flag("lagrange", lagrange,
+         "tune the penalty's weight alpha' (times cql_alpha) so that the penalty meets target_action_gap");
+  b.num("target_action_gap", target_action_gap, "the penalty the Lagrange variant aims at (cql_target_action_gap)",
+        Bounds::any());
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
 }
 
@@ -32,6 +38,22 @@ torch::Tensor cql_penalty(const torch::Tensor& q_data, const torch::Tensor& q_ra
                                 : torch::cat({q_rand, q_data.unsqueeze(1), q_next, q_curr}, 1);
   return (torch::logsumexp(cat / temperature, 1) * temperature - q_data).mean();
 }
+
+CqlLagrange cql_lagrange_terms(const torch::Tensor& log_alpha_prime, const torch::Tensor& penalty1,
+                               const torch::Tensor& penalty2, double weight, double gap) {
+  const torch::Tensor alpha_prime = log_alpha_prime.exp().clamp(0.0, kCqlAlphaPrimeMax).sum();  // ()
+  const double a = alpha_prime.item<double>();
+  CqlLagrange out;
+  out.alpha_prime = a;
+  out.critic_term = a * weight * ((penalty1 - gap) + (penalty2 - gap));
+  out.alpha_prime_loss = -0.5 * alpha_prime * weight * ((penalty1.detach() - gap) + (penalty2.detach() - gap));
+  return out;
+}
+
+namespace metric {
+inline constexpr const char* kCqlAlphaPrime = "cql/alpha_prime";            // α' of the Lagrange variant (before its step)
+inline constexpr const char* kCqlAlphaPrimeLoss = "cql/alpha_prime_loss";  // −½ Σ_k α' w (P_k − gap)
+}  // namespace metric
 
 namespace {
 
@@ -66,8 +88,16 @@ class CqlTrainer : public OfflineRun {
     actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(), torch::optim::AdamOptions(opts_.policy_lr));
     alpha_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
                                                       torch::optim::AdamOptions(opts_.policy_lr));
-    declare_metrics({metric::kQf1Values, metric::kQf1Loss, metric::kQf2Loss, metric::kCqlPenalty, metric::kQfLoss,
-                     metric::kActorLoss, metric::kAlpha, metric::kAlphaLoss});
+    std::vector<const char*> metrics = {metric::kQf1Values, metric::kQf1Loss, metric::kQf2Loss, metric::kCqlPenalty,
+                                        metric::kQfLoss,    metric::kActorLoss, metric::kAlpha,   metric::kAlphaLoss};
+    if (opts_.lagrange) {
+      log_alpha_prime_ = torch::full({1}, kCqlLogAlphaPrimeInit, torch::kFloat32).requires_grad_(true);
+      alpha_prime_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_prime_},
+                                                              torch::optim::AdamOptions(opts_.qf_lr));
+      metrics.push_back(metric::kCqlAlphaPrime);
+      metrics.push_back(metric::kCqlAlphaPrimeLoss);
+    }
+    declare_metrics(metrics);
     toml::table own;
     core::write_options(opts_, &own, "cql");
     start(recipe, own);
@@ -78,16 +108,16 @@ class CqlTrainer : public OfflineRun {
 
   torch::Tensor act(const torch::Tensor& obs) override { return torch::tanh(actor_->forward(obs).first) * scale_ + bias_; }
 
-  // a ~ π(·|obs) reparameterised with noise from rng_. obs (n, obs_dim).
-  offpolicy::SquashedSample sample(const torch::Tensor& obs) {
+  // a ~ π(·|obs) reparameterised with the noise eps (n, A). obs (n, obs_dim).
+  offpolicy::SquashedSample sample(const torch::Tensor& obs, const torch::Tensor& eps) {
     const auto [mean, log_std] = actor_->forward(obs);
-    return offpolicy::squashed_gaussian(mean, log_std, normal_noise(obs.size(0), act_dim_), scale_, bias_);
+    return offpolicy::squashed_gaussian(mean, log_std, eps, scale_, bias_);
   }
 
   void train_step(const offpolicy::ReplaySample& batch, int64_t) override {
-    const int64_t B = batch.obs.size(0), n = opts_.n_actions;
+    const int64_t B = batch.obs.size(0), n = opts_.n_actions, A = act_dim_;
     // SAC's actor and temperature (conservative_sac.py steps them first, on the critics before their step).
-    const offpolicy::SquashedSample pi = sample(batch.obs);
+    const offpolicy::SquashedSample pi = sample(batch.obs, normal_noise(B, A));
     // α as it is before its step (conservative_sac.py computes it first).
     const double alpha = opts_.autotune ? log_alpha_.detach().exp().item<double>() : opts_.alpha;
     if (opts_.autotune) {
@@ -95,56 +125,74 @@ class CqlTrainer : public OfflineRun {
           offpolicy::sac_alpha_loss(log_alpha_, pi.logp.detach(), -static_cast<double>(act_dim_));
       alpha_opt_->zero_grad();
       alpha_loss.backward();
-      alpha_opt_->step();
+      fused_adam_step(*alpha_opt_);
       accumulate(metric::kAlphaLoss, alpha_loss.item<double>());
     }
     accumulate(metric::kAlpha, alpha);
     const torch::Tensor actor_loss =
         offpolicy::sac_actor_loss(pi.logp, qf1_->forward(batch.obs, pi.action), qf2_->forward(batch.obs, pi.action), alpha);
     actor_opt_->zero_grad();
-    actor_loss.backward();
-    actor_opt_->step();
+    set_grads(actor_loss, actor_->parameters());
+    fused_adam_step(*actor_opt_);
     accumulate(metric::kActorLoss, actor_loss.item<double>());
 
-    // The critics' target and the proposals of the penalty (with the actor as stepped above).
-    torch::Tensor target, rand_a, curr_a, curr_logp, next_a, next_logp;
-    const torch::Tensor obs_rep = batch.obs.repeat_interleave(n, 0);  // (B n, obs_dim)
+    // The critics' target and the penalty's proposals (with the actor as stepped above), drawn in
+    // this order: π(·|s') for the target (B, A), the uniform actions (B n, A), π(·|s) (B n, A),
+    // π(·|s') (B n, A); the three policy samples come from one actor pass over their B + 2Bn rows.
+    torch::Tensor target, q_obs, q_act, curr_logp, next_logp;
     {
       torch::NoGradGuard no_grad;
-      const offpolicy::SquashedSample next = sample(batch.next_obs);
-      target = offpolicy::td3_critic_target(batch.returns, batch.discount, qf1_target_->forward(batch.next_obs, next.action),
-                                            qf2_target_->forward(batch.next_obs, next.action));
-      rand_a = uniform_actions(B * n, act_dim_);
-      const offpolicy::SquashedSample c = sample(obs_rep);
-      const offpolicy::SquashedSample x = sample(batch.next_obs.repeat_interleave(n, 0));
-      curr_a = c.action;
-      curr_logp = c.logp.view({B, n});
-      next_a = x.action;
-      next_logp = x.logp.view({B, n});
+      const torch::Tensor next_eps = normal_noise(B, A);
+      const torch::Tensor rand_a = uniform_actions(B * n, A);                   // (B n, A)
+      const torch::Tensor prop_eps = normal_noise(2 * B * n, A);                // (2 B n, A)
+      const torch::Tensor obs_rep = batch.obs.repeat_interleave(n, 0);          // (B n, obs_dim)
+      const torch::Tensor next_rep = batch.next_obs.repeat_interleave(n, 0);    // (B n, obs_dim)
+      const offpolicy::SquashedSample all =
+          sample(torch::cat({batch.next_obs, obs_rep, next_rep}), torch::cat({next_eps, prop_eps}));  // (B + 2Bn)
+      const torch::Tensor next_a = all.action.narrow(0, 0, B);
+      target = offpolicy::td3_critic_target(batch.returns, batch.discount, qf1_target_->forward(batch.next_obs, next_a),
+                                            qf2_target_->forward(batch.next_obs, next_a));
+      curr_logp = all.logp.narrow(0, B, B * n).view({B, n});
+      next_logp = all.logp.narrow(0, B + B * n, B * n).view({B, n});
+      // Every critic row of the step in one batch: (s, a) (B), then (s, ã) for the uniform actions,
+      // π(·|s) and π(·|s') — all three at s, as the code — (3 B n).
+      q_obs = torch::cat({batch.obs, obs_rep, obs_rep, obs_rep});                                 // (B + 3Bn, obs_dim)
+      q_act = torch::cat({batch.actions, rand_a, all.action.narrow(0, B, 2 * B * n)});            // (B + 3Bn, A)
     }
-    torch::Tensor qf_loss, penalty_sum;
-    for (offpolicy::ContinuousQ* q : {&qf1_, &qf2_}) {
-      const torch::Tensor q_data = (*q)->forward(batch.obs, batch.actions);
-      const torch::Tensor mse = (q_data - target).pow(2).mean();
-      const torch::Tensor pen = cql_penalty(q_data, (*q)->forward(obs_rep, rand_a).view({B, n}), log_mu_rand_,
-                                            (*q)->forward(obs_rep, curr_a).view({B, n}), curr_logp,
-                                            (*q)->forward(obs_rep, next_a).view({B, n}), next_logp, opts_.temperature,
-                                            opts_.importance_sample);
-      const torch::Tensor l = mse + opts_.cql_alpha * pen;
-      qf_loss = qf_loss.defined() ? qf_loss + l : l;
-      penalty_sum = penalty_sum.defined() ? penalty_sum + pen.detach() : pen.detach();
-      if (q == &qf1_) {
-        accumulate(metric::kQf1Values, q_data.mean().item<double>());
-        accumulate(metric::kQf1Loss, mse.item<double>());
-      } else {
-        accumulate(metric::kQf2Loss, mse.item<double>());
-      }
+    torch::Tensor mse[2], pen[2];
+    double q1_mean = 0;
+    for (int k = 0; k < 2; ++k) {
+      const torch::Tensor q = (k == 0 ? qf1_ : qf2_)->forward(q_obs, q_act);  // (B + 3Bn)
+      const torch::Tensor q_data = q.narrow(0, 0, B);
+      mse[k] = (q_data - target).pow(2).mean();
+      pen[k] = cql_penalty(q_data, q.narrow(0, B, B * n).view({B, n}), log_mu_rand_,
+                           q.narrow(0, B + B * n, B * n).view({B, n}), curr_logp,
+                           q.narrow(0, B + 2 * B * n, B * n).view({B, n}), next_logp, opts_.temperature,
+                           opts_.importance_sample);
+      if (k == 0) q1_mean = q_data.mean().item<double>();
     }
+    torch::Tensor conservative;  // ()
+    if (opts_.lagrange) {
+      const CqlLagrange lg =
+          cql_lagrange_terms(log_alpha_prime_, pen[0], pen[1], opts_.cql_alpha, opts_.target_action_gap);
+      alpha_prime_opt_->zero_grad();
+      lg.alpha_prime_loss.backward();
+      fused_adam_step(*alpha_prime_opt_);
+      conservative = lg.critic_term;
+      accumulate(metric::kCqlAlphaPrime, lg.alpha_prime);
+      accumulate(metric::kCqlAlphaPrimeLoss, lg.alpha_prime_loss.item<double>());
+    } else {
+      conservative = opts_.cql_alpha * (pen[0] + pen[1]);
+    }
+    const torch::Tensor qf_loss = mse[0] + mse[1] + conservative;
     q_opt_->zero_grad();
     qf_loss.backward();
-    q_opt_->step();
+    fused_adam_step(*q_opt_);
+    accumulate(metric::kQf1Values, q1_mean);
+    accumulate(metric::kQf1Loss, mse[0].item<double>());
+    accumulate(metric::kQf2Loss, mse[1].item<double>());
     accumulate(metric::kQfLoss, qf_loss.item<double>());
-    accumulate(metric::kCqlPenalty, 0.5 * penalty_sum.item<double>());
+    accumulate(metric::kCqlPenalty, 0.5 * (pen[0] + pen[1]).item<double>());
     offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
     offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
   }
@@ -159,6 +207,10 @@ class CqlTrainer : public OfflineRun {
     save_optimizer(w, "q_optimizer", *q_opt_);
     save_optimizer(w, "actor_optimizer", *actor_opt_);
     save_optimizer(w, "alpha_optimizer", *alpha_opt_);
+    if (opts_.lagrange) {
+      w.put_floats("log_alpha_prime", {log_alpha_prime_.item<float>()});
+      save_optimizer(w, "alpha_prime_optimizer", *alpha_prime_opt_);
+    }
   }
 
   void load_model(CheckpointReader& r) override {
@@ -170,10 +222,12 @@ class CqlTrainer : public OfflineRun {
     {
       torch::NoGradGuard no_grad;
       log_alpha_.fill_(r.get_floats("log_alpha", 1)[0]);
+      if (opts_.lagrange) log_alpha_prime_.fill_(r.get_floats("log_alpha_prime", 1)[0]);
     }
     load_optimizer(r, "q_optimizer", *q_opt_);
     load_optimizer(r, "actor_optimizer", *actor_opt_);
     load_optimizer(r, "alpha_optimizer", *alpha_opt_);
+    if (opts_.lagrange) load_optimizer(r, "alpha_prime_optimizer", *alpha_prime_opt_);
   }
 
   CqlOptions opts_;
@@ -181,8 +235,9 @@ class CqlTrainer : public OfflineRun {
   double log_mu_rand_ = 0;      // log density of the uniform proposal
   offpolicy::GaussianActor actor_{nullptr};
   offpolicy::ContinuousQ qf1_{nullptr}, qf2_{nullptr}, qf1_target_{nullptr}, qf2_target_{nullptr};
-  torch::Tensor log_alpha_;     // (1)
-  std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_, alpha_opt_;
+  torch::Tensor log_alpha_;        // (1)
+  torch::Tensor log_alpha_prime_;  // (1), the Lagrange variant's
+  std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_, alpha_opt_, alpha_prime_opt_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rlpp/train/offline/fused_adam.h"
 #include "rlpp/train/offline/offline_run.h"
 #include "rlpp/train/offpolicy/networks.h"
 
@@ -228,7 +229,7 @@ class OdiceTrainer : public OfflineRun {
                                                        opts_.lambda, opts_.eta, opts_.f_divergence);
     v_opt_->zero_grad();
     const double parallel = odice_value_gradient(vf_->parameters(), losses, opts_.gradient);
-    v_opt_->step();
+    fused_adam_step(*v_opt_);
     offpolicy::polyak_update(vf_target_->parameters(), vf_->parameters(), opts_.tau);
     accumulate(metric::kValues, v.mean().item<double>());
     accumulate(metric::kOdiceForward, losses.forward.item<double>());
@@ -241,7 +242,7 @@ class OdiceTrainer : public OfflineRun {
                                                         losses.forward_residual, opts_.f_divergence, opts_.max_weight);
     policy_opt_->zero_grad();
     policy_loss.backward();
-    policy_opt_->step();
+    fused_adam_step(*policy_opt_);
     accumulate(metric::kOdicePolicyLoss, policy_loss.item<double>());
   }
 

@@ -8,8 +8,10 @@
 // importance correction (the paper's appendix F, eq. (30)), α = 5 (cql_min_q_weight), temperature 1.
 // The actor and the entropy temperature are SAC's (sac.h: tanh-squashed Gaussian, CleanRL's
 // bounded log-std; temperature tuned toward −|A|). Adam 3e-4 for actor, critics and temperature,
-// τ 0.005, batch 256, 256-256 nets. The Lagrange variant (α tuned toward a target gap) is not
-// built. Losses pure and tested (tests/train/offline/offline_losses_test.cpp).
+// τ 0.005, batch 256, 256-256 nets. The Lagrange variant (cql.lagrange, the code's cql_lagrange)
+// weights each critic's penalty by α'·α with α' tuned so that the penalty meets a target gap
+// (cql_lagrange_terms below). Losses pure and tested (tests/train/offline/offline_losses_test.cpp,
+// cql_lagrange_test.cpp).
 #pragma once
 #include <torch/torch.h>
 
@@ -32,6 +34,8 @@ struct CqlOptions {
   bool importance_sample = true;  // subtract log μ of each proposal (else: logsumexp over the raw Q's and Q(s, a))
   bool autotune = true;         // SAC's temperature toward −|A|
   double alpha = 1.0;           // SAC's temperature when autotune is off
+  bool lagrange = false;        // cql_lagrange: the penalty weighted by α' tuned toward target_action_gap
+  double target_action_gap = 1.0;  // cql_target_action_gap (conservative_sac.py's default)
   std::vector<int64_t> hidden{256, 256};
 
   void bind(core::Binder& b);
@@ -45,6 +49,25 @@ struct CqlOptions {
 torch::Tensor cql_penalty(const torch::Tensor& q_data, const torch::Tensor& q_rand, double log_mu_rand,
                           const torch::Tensor& q_curr, const torch::Tensor& logp_curr, const torch::Tensor& q_next,
                           const torch::Tensor& logp_next, double temperature, bool importance_sample);
+
+// The Lagrange variant (conservative_sac.py, cql_lagrange; the paper's eq. (4) with τ = the gap):
+// α' = clamp(exp(log α'), 0, 1e6) (log α' starts at 1, its own Adam at qf_lr); w = cql_alpha;
+//   critic term     Σ_k α' w (P_k − gap)         (α' as a number: gradient into the penalties P_k)
+//   α' loss        −½ Σ_k α' w (P_k − gap)       (P_k as numbers: gradient into log α' only)
+// so dL_α'/dlog α' = −½ α' w Σ_k (P_k − gap): α' grows while the penalties exceed the gap.
+// penalty1, penalty2: () the two critics' cql_penalty; log_alpha_prime: (1).
+struct CqlLagrange {
+  torch::Tensor critic_term;       // ()
+  torch::Tensor alpha_prime_loss;  // ()
+  double alpha_prime = 0;          // α' before its step
+};
+CqlLagrange cql_lagrange_terms(const torch::Tensor& log_alpha_prime, const torch::Tensor& penalty1,
+                               const torch::Tensor& penalty2, double weight, double gap);
+
+// log α' at the start of a Lagrange run (conservative_sac.py: Scalar(1.0)).
+inline constexpr double kCqlLogAlphaPrimeInit = 1.0;
+// Upper clamp of α' (conservative_sac.py: torch.clamp(..., max=1000000.0)).
+inline constexpr double kCqlAlphaPrimeMax = 1e6;
 
 std::unique_ptr<Trainer> make_cql_trainer(const core::Recipe& recipe, const RunContext& ctx);
 
