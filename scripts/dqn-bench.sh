@@ -4,7 +4,8 @@
 # (python/examples/dqn_cartpole.py: CleanRL's dqn.py with Double DQN's target, PyTorch, Gymnasium's
 # CartPole-v1).
 #   1. gradient steps/s at batch 128 on CartPole shapes (rlpp_bench BM_DqnUpdate, the Python
-#      peer's --bench-updates), and the greedy action of one observation (BM_DqnAct);
+#      peer's --bench-updates), the matrix products alone as the floor (BM_DqnGemmBound), and the
+#      greedy action of one observation (BM_DqnAct);
 #   2. end-to-end CartPole-v1 env steps/s of configs/cartpole_dqn.toml (CleanRL's dqn.py settings)
 #      cut to TOTAL_STEPS env steps (learning_starts 10000, a gradient step every 10 env steps,
 #      epsilon over half the run), in the training loop (rlpp's charts/SPS, the Python loop's own
@@ -44,8 +45,9 @@ py = json.loads(open(sys.argv[2]).read())
 def per_s(b, key):
     return 1.0 / (b[key] * {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]])
 table = [(n, per_s(rows[k], "real_time"), per_s(rows[k], "cpu_time"))
-         for n, k in (("rlpp libtorch", "BM_DqnUpdate/libtorch"), ("rlpp fast", "BM_DqnUpdate/fast"))]
-table.append(("python (PyTorch)", py["updates_per_s"], py["updates_per_cpu_s"]))
+         for n, k in (("rlpp libtorch", "BM_DqnUpdate/libtorch"), ("rlpp fast", "BM_DqnUpdate/fast"),
+                      ("matrix products only", "BM_DqnGemmBound"))]
+table.insert(2, ("python (PyTorch)", py["updates_per_s"], py["updates_per_cpu_s"]))
 base = table[2][2]
 print(f"  {'':22s} {'steps/s wall':>12s} {'steps/s CPU':>12s} {'x python (CPU)':>15s}")
 for n, wall, cpu in table:
