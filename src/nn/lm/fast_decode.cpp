@@ -48,8 +48,7 @@ void rms_norm(float* out, const float* x, const float* weight, int64_t m, int64_
   for (int64_t r = 0; r < m; ++r) {
     const float* xr = x + r * h;
     float* yr = out + r * h;
-    float ss = 0.0f;
-    for (int64_t i = 0; i < h; ++i) ss += xr[i] * xr[i];
+    const float ss = Eigen::Map<const Eigen::VectorXf>(xr, h).squaredNorm();
     const float inv = 1.0f / std::sqrt(ss / static_cast<float>(h) + eps);
     for (int64_t i = 0; i < h; ++i) yr[i] = weight[i] * (xr[i] * inv);
   }
@@ -73,6 +72,45 @@ void apply_rope(float* x, const float* cos, const float* sin, int64_t m, int64_t
       }
     }
   }
+}
+
+// One query's attention over the first n slots of its kv head (the slots s < n with valid[s]):
+//   out (d) = Σ_s p_s v_s,  p = softmax(q·k_s · scale)
+// A query with no valid slot (a left pad; its output is never read by a real token) attends as
+// transformer.cpp's path makes it: LibTorch 1.13 masks with the lowest float, so uniformly over all
+// S filled slots; LibTorch 2 opens the row to every one of them.
+//   q (d); k, v (L, d) of the kv head; valid (L); scores (S) scratch
+void attend_one(float* out, const float* q, const float* k, const float* v, const bool* valid, int64_t n, int64_t S,
+                int64_t d, float scale, float* scores) {
+  using Vec = Eigen::Matrix<float, Eigen::Dynamic, 1>;
+  const Eigen::Map<const Vec> qv(q, d);
+  Eigen::Map<Vec> out_v(out, d);
+  Eigen::Map<Vec> sc(scores, n);
+  sc.noalias() = Eigen::Map<const RowMat>(k, n, d) * qv;  // (n) = K (n, d) q
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t s = 0; s < n; ++s) {
+    if (valid[s]) {
+      scores[s] *= scale;
+      mx = std::max(mx, scores[s]);
+    } else {
+      scores[s] = -std::numeric_limits<float>::infinity();  // exp → 0, as the lowest-value mask gives
+    }
+  }
+  if (mx == -std::numeric_limits<float>::infinity()) {
+    Eigen::Map<Vec> all(scores, S);
+#if TORCH_VERSION_MAJOR >= 2
+    all.noalias() = Eigen::Map<const RowMat>(k, S, d) * qv;
+    all = ((all.array() * scale) - (all.maxCoeff() * scale)).exp().matrix();
+    all /= all.sum();
+#else
+    all.setConstant(1.0f / static_cast<float>(S));
+#endif
+    out_v.noalias() = Eigen::Map<const RowMat>(v, S, d).transpose() * all;
+    return;
+  }
+  sc = (sc.array() - mx).exp().matrix();
+  sc /= sc.sum();
+  out_v.noalias() = Eigen::Map<const RowMat>(v, n, d).transpose() * sc;  // (d) = V^T (d, n) p
 }
 
 void require_cache_tensor(const torch::Tensor& t, const std::vector<int64_t>& shape, const char* what) {
@@ -219,54 +257,8 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
         const float* kg = kc + (b * nkv + g) * L * d;  // (L, d)
         const float* vg = vc + (b * nkv + g) * L * d;  // (L, d)
         for (int64_t t = 0; t < T; ++t) {
-          const float* qv = q + ((b * T + t) * nh + h) * d;
-          float* out = att + ((b * T + t) * nh + h) * d;
-          const int64_t last = start + t;  // the query's own slot
-          float mx = -std::numeric_limits<float>::infinity();
-          for (int64_t s = 0; s <= last; ++s) {
-            if (!kvb[s]) continue;
-            const float* ks = kg + s * d;
-            float dot = 0.0f;
-            for (int64_t i = 0; i < d; ++i) dot += qv[i] * ks[i];
-            scores[s] = dot * scale;
-            mx = std::max(mx, scores[s]);
-          }
-          std::fill_n(out, d, 0.0f);
-          if (mx == -std::numeric_limits<float>::infinity()) {
-            // No key to attend to (a left pad); its output is never read by a real token. LibTorch
-            // 1.13's path masks with the lowest float, so the softmax is uniform over all S slots;
-            // LibTorch 2's opens the row to every slot (transformer.cpp's attend).
-#if TORCH_VERSION_MAJOR >= 2
-            for (int64_t s = 0; s < S; ++s) {
-              float dot = 0.0f;
-              for (int64_t i = 0; i < d; ++i) dot += qv[i] * kg[s * d + i];
-              scores[s] = dot * scale;
-            }
-            const float top = *std::max_element(scores, scores + S);
-            float total = 0.0f;
-            for (int64_t s = 0; s < S; ++s) total += (scores[s] = std::exp(scores[s] - top));
-            for (int64_t s = 0; s < S; ++s) scores[s] /= total;
-#else
-            std::fill_n(scores, S, 1.0f / static_cast<float>(S));
-#endif
-            for (int64_t s = 0; s < S; ++s) {
-              for (int64_t i = 0; i < d; ++i) out[i] += scores[s] * vg[s * d + i];
-            }
-            continue;
-          }
-          float sum = 0.0f;
-          for (int64_t s = 0; s <= last; ++s) {
-            if (!kvb[s]) continue;
-            scores[s] = std::exp(scores[s] - mx);
-            sum += scores[s];
-          }
-          const float inv = 1.0f / sum;
-          for (int64_t s = 0; s <= last; ++s) {
-            if (!kvb[s]) continue;
-            const float p = scores[s] * inv;
-            const float* vs = vg + s * d;
-            for (int64_t i = 0; i < d; ++i) out[i] += p * vs[i];
-          }
+          attend_one(att + ((b * T + t) * nh + h) * d, q + ((b * T + t) * nh + h) * d, kg, vg, kvb,
+                     /*n=*/start + t + 1, S, d, scale, scores);
         }
       }
     }

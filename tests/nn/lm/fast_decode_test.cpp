@@ -70,7 +70,7 @@ Batch ragged_prompts() {
 // Prefill + `steps` decode steps on both models; every logits tensor and, at the end, the caches
 // must agree. Row 1 "finishes" after the second decode step: it is then fed the pad, invalid, at a
 // position that no longer advances (what sample::Generator does).
-void expect_paths_agree(const LmConfig& c, int64_t steps = 5, double tol = 2e-5) {
+void expect_paths_agree(const LmConfig& c, int64_t steps = 5, double tol = 3e-5) {
   TransformerLm ref = make_model(c, /*fast=*/false), fast = make_model(c, /*fast=*/true);
   torch::NoGradGuard no_grad;
   const Batch p = ragged_prompts();
