@@ -5,6 +5,8 @@
 #   scripts/setup-trl.sh            # once: .venv-trl with TRL 0.16.1 (scripts/requirements-trl.txt)
 #   scripts/trl-compare.sh          # STEPS=20 PROMPTS=8 GROUP=8 MAX_NEW=32 THREADS=1 LR=1e-4 SEED=1
 #                                   # MISMATCH_EVERY=0 MODEL=... OUT=... override the defaults
+#   FAST=1 scripts/trl-compare.sh   # rlpp with its hand-written CPU kernels ([model] fast_path = true)
+#                                   # in the rlvr run and the generate-only rows (default FAST=0)
 #
 # Needs build/bin/rlpp, the Python module (build/python), the SFT model MODEL (default
 # runs/lm-arith-150/model: rlpp train configs/lm_arithmetic.toml --set run.total_steps=150 --out
@@ -27,8 +29,12 @@ MODEL="${MODEL:-runs/lm-arith-150/model}" OUT="${OUT:-runs/trl-compare}"
 # rlpp's sampler/learner mismatch meter costs one extra no-grad forward per metered step; TRL has no
 # such diagnostic, so it is off unless MISMATCH_EVERY=1 (the recipe's default) asks for it.
 MISMATCH_EVERY="${MISMATCH_EVERY:-0}"
+FAST="${FAST:-0}"
 
 usage() { echo "trl-compare: $1" >&2; exit 2; }
+[[ "$FAST" =~ ^[01]$ ]] || usage "FAST must be 0 or 1, got '$FAST'"
+fast_set=() fast_arg=()
+if [ "$FAST" = 1 ]; then fast_set=(--set model.fast_path=true) fast_arg=(--fast-path); fi
 [[ "$MISMATCH_EVERY" =~ ^[0-9]+$ ]] || usage "MISMATCH_EVERY must be a non-negative integer, got '$MISMATCH_EVERY'"
 for v in STEPS PROMPTS GROUP MAX_NEW THREADS SEED; do
   [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || usage "$v must be a positive integer, got '${!v}'"
@@ -59,7 +65,7 @@ sys.exit(rc)' "$file" "$@"
 echo "== export: $MODEL -> $OUT/hf"
 "${py[@]}" python/examples/hf_export.py "$MODEL" "$OUT/hf" | tee "$OUT/export.txt"
 
-echo "== rlpp rlvr: $STEPS steps of $PROMPTS x $GROUP"
+echo "== rlpp rlvr: $STEPS steps of $PROMPTS x $GROUP (fast path: $FAST)"
 rm -rf "$OUT/rlpp"
 timed "$OUT/rlpp_time.json" nice -n 10 build/bin/rlpp train configs/rlvr_arithmetic.toml --out "$OUT/rlpp" \
   --set run.seed="$SEED" --set run.total_steps="$STEPS" --set run.torch_threads="$THREADS" \
@@ -69,7 +75,7 @@ timed "$OUT/rlpp_time.json" nice -n 10 build/bin/rlpp train configs/rlvr_arithme
   --set rl.weight_decay=0.0 --set rl.entropy_coef=0.0 --set rl.prompt_pool=0 --set rl.dynamic_sampling_rounds=0 \
   --set advantage.name=grpo --set advantage.eps=1e-4 --set objective.name=ppo_clip \
   --set objective.eps_low=0.2 --set objective.eps_high=0.2 --set rl.eval_every=0 --set rl.accuracy_examples=0 \
-  --set rl.mismatch_every="$MISMATCH_EVERY"
+  --set rl.mismatch_every="$MISMATCH_EVERY" "${fast_set[@]}"
 
 echo "== TRL GRPOTrainer: $STEPS steps of $PROMPTS x $GROUP"
 timed "$OUT/trl_time.json" "${py[@]}" python/examples/trl_grpo_arithmetic.py "$OUT/hf" --steps "$STEPS" --prompts "$PROMPTS" \
@@ -79,7 +85,7 @@ tail -n 1 "$OUT/trl.log" >"$OUT/trl.json"
 
 echo "== generate: Hugging Face vs rlpp"
 "${py[@]}" python/examples/hf_generate_bench.py "$MODEL" "$OUT/hf" --prompts "$PROMPTS" --group "$GROUP" \
-  --max-new-tokens "$MAX_NEW" --threads "$THREADS" --seed "$SEED" --rounds 10 | tee "$OUT/generate.json"
+  --max-new-tokens "$MAX_NEW" --threads "$THREADS" --seed "$SEED" --rounds 10 "${fast_arg[@]}" | tee "$OUT/generate.json"
 
 "${py[@]}" - "$OUT" <<'PY' | tee "$OUT/table.md"
 import json, sys
@@ -101,7 +107,8 @@ r_steps, t_steps = n / loop, trl["steps"] / trl["train_seconds"]
 r_gen, t_gen = sum(tok) / sum(gsec), trl["gen_tokens_per_s"]
 r_e2e, t_e2e = n / wall, trl["steps"] / trl["wall_seconds"]
 reward_r = sum(r["rl/reward_mean"] for r in rows) / n
-print(f"| {n} steps of {trl['batch']} responses, {trl['threads']} thread(s) | rlpp rlvr | TRL {trl['trl']} GRPOTrainer | rlpp / TRL |")
+fast = " (fast path)" if gen.get("rlpp_fast_path") else ""
+print(f"| {n} steps of {trl['batch']} responses, {trl['threads']} thread(s) | rlpp rlvr{fast} | TRL {trl['trl']} GRPOTrainer | rlpp / TRL |")
 print("|---|---:|---:|---:|")
 print(f"| RL steps/s (training loop) | {r_steps:.2f} | {t_steps:.2f} | {r_steps / t_steps:.2f}x |")
 print(f"| RL steps/s end to end (process wall: {wall:.1f} s vs {trl['wall_seconds']:.1f} s) | {r_e2e:.2f} | {t_e2e:.2f} | {r_e2e / t_e2e:.2f}x |")

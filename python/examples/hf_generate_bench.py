@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="timed batches (after one warm-up batch each)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fast-path", action="store_true", help="rlpp's hand-written CPU kernels ([model] fast_path)")
     args = ap.parse_args()
     for name in ("prompts", "group", "max_new_tokens", "rounds", "threads"):
         if getattr(args, name) < 1:
@@ -47,6 +48,7 @@ def main():
     tok = transformers.AutoTokenizer.from_pretrained(args.hf_dir)
     hf = transformers.AutoModelForCausalLM.from_pretrained(args.hf_dir, torch_dtype=torch.float32).eval()
     ours = rlpp.lm.load(args.model_dir)
+    ours.fast_path = args.fast_path
     eos = tok.eos_token_id
 
     def hf_round(prompts):
@@ -70,7 +72,7 @@ def main():
     batches = [[p for p, _ in arith_prompts.problems(args.prompts, seed=args.seed * 1000 + r)]
                for r in range(args.rounds + 1)]
     result = {"rows_per_batch": args.prompts * args.group, "max_new_tokens": args.max_new_tokens,
-              "rounds": args.rounds, "threads": torch.get_num_threads()}
+              "rounds": args.rounds, "threads": torch.get_num_threads(), "rlpp_fast_path": args.fast_path}
     for name, fn in (("hf", lambda b, r: hf_round(b)), ("rlpp", lambda b, r: rlpp_round(b, args.seed + r))):
         fn(batches[0], 0)  # warm-up
         tokens, t0 = 0, time.perf_counter()

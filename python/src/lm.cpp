@@ -135,6 +135,10 @@ void bind_lm(py::module_& m) {
            },
            "the model's parameters by name (the same tensors: an optimizer from Python trains the model)")
       .def("train", [](Lm& lm, bool on) { lm.model->train(on); }, py::arg("mode") = true)
+      .def_property(
+          "fast_path", [](const Lm& lm) { return lm.model->fast_path(); },
+          [](Lm& lm, bool on) { lm.model->set_fast_path(on); },
+          "hand-written fp32 CPU kernels for generate and logprobs ([model] fast_path; default False)")
       .def("generate", &generate, py::arg("prompts"), py::arg("samplers") = py::list(),
            py::arg("generation") = py::dict(),
            "responses to each prompt (strings or token-id lists): samplers as [[samplers]] tables "
