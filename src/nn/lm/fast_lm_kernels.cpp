@@ -28,6 +28,13 @@ using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using CStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
 
+// f(i0, i1) over rows [0, n) in tasks of at least ~32k elements (below that, threading costs more
+// than it saves). Each row is written by one task only, so results do not depend on the split.
+template <class F>
+void parallel_rows(int64_t n, int64_t row_elems, const F& f) {
+  at::parallel_for(0, n, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, row_elems)), f);
+}
+
 
 }  // namespace
 
@@ -65,57 +72,66 @@ void linear_backward_weight(float* dw, float* db, const float* dy, const float* 
 
 void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_t n, int64_t h, double eps) {
   const Eigen::Map<const Arr> W(w, h);
-  for (int64_t i = 0; i < n; ++i) {
-    const Eigen::Map<const Arr> X(x + i * h, h);
-    const float ms = X.square().sum() / static_cast<float>(h);
-    r[i] = 1.0f / std::sqrt(ms + static_cast<float>(eps));
-    Eigen::Map<Arr>(y + i * h, h) = W * (X * r[i]);
-  }
+  parallel_rows(n, h, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Eigen::Map<const Arr> X(x + i * h, h);
+      const float ms = X.square().sum() / static_cast<float>(h);
+      r[i] = 1.0f / std::sqrt(ms + static_cast<float>(eps));
+      Eigen::Map<Arr>(y + i * h, h) = W * (X * r[i]);
+    }
+  });
 }
 
 void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, const float* r, const float* w,
                        int64_t n, int64_t h) {
   const Eigen::Map<const Arr> W(w, h);
+  parallel_rows(n, h, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Eigen::Map<const Arr> X(x + i * h, h), dY(dy + i * h, h);
+      const float ri = r[i];
+      const float gx = (W * dY * X).sum();
+      Eigen::Map<Arr>(dx + i * h, h) += ri * (W * dY) - (ri * ri * ri / static_cast<float>(h) * gx) * X;
+    }
+  });
+  // The weight's gradient sums over rows: one thread, in row order, whatever the thread count.
   Eigen::Map<Arr> dW(dw, h);
-  for (int64_t i = 0; i < n; ++i) {
-    const Eigen::Map<const Arr> X(x + i * h, h), dY(dy + i * h, h);
-    const float ri = r[i];
-    const float gx = (W * dY * X).sum();
-    Eigen::Map<Arr>(dx + i * h, h) += ri * (W * dY) - (ri * ri * ri / static_cast<float>(h) * gx) * X;
-    dW += dY * X * ri;
-  }
+  for (int64_t i = 0; i < n; ++i) dW += Eigen::Map<const Arr>(dy + i * h, h) * Eigen::Map<const Arr>(x + i * h, h) * r[i];
 }
 
 void rope_forward(float* x, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
   const int64_t half = d / 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* c = cos + i * d;
-    const float* s = sin + i * d;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = x + i * ld + h * d;
-      for (int64_t j = 0; j < half; ++j) {
-        const float a = v[j], b = v[j + half];
-        v[j] = a * c[j] - b * s[j];
-        v[j + half] = b * c[j + half] + a * s[j + half];
+  parallel_rows(n, heads * d, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* c = cos + i * d;
+      const float* s = sin + i * d;
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = x + i * ld + h * d;
+        for (int64_t j = 0; j < half; ++j) {
+          const float a = v[j], b = v[j + half];
+          v[j] = a * c[j] - b * s[j];
+          v[j + half] = b * c[j + half] + a * s[j + half];
+        }
       }
     }
-  }
+  });
 }
 
 void rope_backward(float* dx, int64_t ld, const float* cos, const float* sin, int64_t n, int64_t heads, int64_t d) {
   const int64_t half = d / 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* c = cos + i * d;
-    const float* s = sin + i * d;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = dx + i * ld + h * d;
-      for (int64_t j = 0; j < half; ++j) {
-        const float a = v[j], b = v[j + half];  // dx'_1, dx'_2
-        v[j] = a * c[j] + b * s[j + half];
-        v[j + half] = b * c[j + half] - a * s[j];
+  parallel_rows(n, heads * d, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* c = cos + i * d;
+      const float* s = sin + i * d;
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = dx + i * ld + h * d;
+        for (int64_t j = 0; j < half; ++j) {
+          const float a = v[j], b = v[j + half];  // dx'_1, dx'_2
+          v[j] = a * c[j] + b * s[j + half];
+          v[j + half] = b * c[j + half] - a * s[j];
+        }
       }
     }
-  }
+  });
 }
 
 void attention_forward(float* o, float* p, const float* q, const float* k, const float* v, const uint8_t* real,
@@ -203,20 +219,25 @@ void attention_backward(float* dq, float* dk, float* dv, const float* do_, const
 }
 
 void swiglu_forward(float* a, float* sig, const float* gu, int64_t n, int64_t i) {
-  for (int64_t r = 0; r < n; ++r) {
-    const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i);
-    Eigen::Map<Arr> S(sig + r * i, i);
-    S = 1.0f / (1.0f + (-G).exp());
-    Eigen::Map<Arr>(a + r * i, i) = G * S * U;
-  }
+  parallel_rows(n, 4 * i, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i);
+      Eigen::Map<Arr> S(sig + r * i, i);
+      S = 1.0f / (1.0f + (-G).exp());
+      Eigen::Map<Arr>(a + r * i, i) = G * S * U;
+    }
+  });
 }
 
 void swiglu_backward(float* dgu, const float* da, const float* sig, const float* gu, int64_t n, int64_t i) {
-  for (int64_t r = 0; r < n; ++r) {
-    const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i), S(sig + r * i, i), dA(da + r * i, i);
-    Eigen::Map<Arr>(dgu + r * 2 * i, i) = dA * U * S * (1.0f + G * (1.0f - S));
-    Eigen::Map<Arr>(dgu + r * 2 * i + i, i) = dA * G * S;
-  }
+  parallel_rows(n, 4 * i, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const Eigen::Map<const Arr> G(gu + r * 2 * i, i), U(gu + r * 2 * i + i, i), S(sig + r * i, i),
+          dA(da + r * i, i);
+      Eigen::Map<Arr>(dgu + r * 2 * i, i) = dA * U * S * (1.0f + G * (1.0f - S));
+      Eigen::Map<Arr>(dgu + r * 2 * i + i, i) = dA * G * S;
+    }
+  });
 }
 
 namespace {

@@ -1,9 +1,10 @@
 // Building blocks of the hand-written fp32 CPU pass over a Llama/Qwen2 model (fast_llama_pass.h):
 // each layer's forward and its hand-derived backward on flat row-major buffers, one row per token
 // (n = B·L rows). The big products go through fast_gemm.h (OpenBLAS's sgemm when loaded, else
-// Eigen); attention runs per (sequence, kv head) over at::parallel_for (torch::get_num_threads()
-// threads); the elementwise passes are single loops. Backward functions that say so accumulate
-// (+=) into gradient buffers, so the caller zeroes those once.
+// Eigen); attention (per (sequence, kv head)) and the elementwise passes (per row) split over
+// at::parallel_for, i.e. torch::get_num_threads() threads, each output written by one task; sums
+// over rows (weight gradients) run in row order on one thread. Backward functions that say so
+// accumulate (+=) into gradient buffers, so the caller zeroes those once.
 #pragma once
 #include <cstdint>
 
