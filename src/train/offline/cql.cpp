@@ -1,7 +1,9 @@
 #include "rlpp/train/offline/cql.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "rlpp/train/offline/fast_cql_critic.h"
 #include "rlpp/train/offline/fused_adam.h"
 #include "rlpp/train/offline/offline_run.h"
 #include "rlpp/train/offline/set_grads.h"
@@ -27,6 +29,8 @@ void CqlOptions::bind(core::Binder& b) {
          "tune the penalty's weight alpha' (times cql_alpha) so that the penalty meets target_action_gap");
   b.num("target_action_gap", target_action_gap, "the penalty the Lagrange variant aims at (cql_target_action_gap)",
         Bounds::any());
+  b.choice("backend", backend, {"libtorch", "fast"},
+           "the critics' step: LibTorch autograd (the reference) or the hand-derived fast path (fast_cql_critic.h)");
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
 }
 
@@ -90,6 +94,7 @@ class CqlTrainer : public OfflineRun {
                                                       torch::optim::AdamOptions(opts_.policy_lr));
     std::vector<const char*> metrics = {metric::kQf1Values, metric::kQf1Loss, metric::kQf2Loss, metric::kCqlPenalty,
                                         metric::kQfLoss,    metric::kActorLoss, metric::kAlpha,   metric::kAlphaLoss};
+    if (opts_.backend == "fast") fast_critic_ = std::make_unique<FastCqlCritic>();
     if (opts_.lagrange) {
       log_alpha_prime_ = torch::full({1}, kCqlLogAlphaPrimeInit, torch::kFloat32).requires_grad_(true);
       alpha_prime_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_prime_},
@@ -139,62 +144,124 @@ class CqlTrainer : public OfflineRun {
     // The critics' target and the penalty's proposals (with the actor as stepped above), drawn in
     // this order: π(·|s') for the target (B, A), the uniform actions (B n, A), π(·|s) (B n, A),
     // π(·|s') (B n, A); the three policy samples come from one actor pass over their B + 2Bn rows.
-    torch::Tensor target, q_obs, q_act, curr_logp, next_logp;
+    CriticInputs in;
     {
       torch::NoGradGuard no_grad;
       const torch::Tensor next_eps = normal_noise(B, A);
-      const torch::Tensor rand_a = uniform_actions(B * n, A);                   // (B n, A)
+      in.rand_a = uniform_actions(B * n, A);                                    // (B n, A)
       const torch::Tensor prop_eps = normal_noise(2 * B * n, A);                // (2 B n, A)
-      const torch::Tensor obs_rep = batch.obs.repeat_interleave(n, 0);          // (B n, obs_dim)
+      in.obs_rep = batch.obs.repeat_interleave(n, 0);                           // (B n, obs_dim)
       const torch::Tensor next_rep = batch.next_obs.repeat_interleave(n, 0);    // (B n, obs_dim)
       const offpolicy::SquashedSample all =
-          sample(torch::cat({batch.next_obs, obs_rep, next_rep}), torch::cat({next_eps, prop_eps}));  // (B + 2Bn)
+          sample(torch::cat({batch.next_obs, in.obs_rep, next_rep}), torch::cat({next_eps, prop_eps}));  // (B + 2Bn)
       const torch::Tensor next_a = all.action.narrow(0, 0, B);
-      target = offpolicy::td3_critic_target(batch.returns, batch.discount, qf1_target_->forward(batch.next_obs, next_a),
-                                            qf2_target_->forward(batch.next_obs, next_a));
-      curr_logp = all.logp.narrow(0, B, B * n).view({B, n});
-      next_logp = all.logp.narrow(0, B + B * n, B * n).view({B, n});
-      // Every critic row of the step in one batch: (s, a) (B), then (s, ã) for the uniform actions,
-      // π(·|s) and π(·|s') — all three at s, as the code — (3 B n).
-      q_obs = torch::cat({batch.obs, obs_rep, obs_rep, obs_rep});                                 // (B + 3Bn, obs_dim)
-      q_act = torch::cat({batch.actions, rand_a, all.action.narrow(0, B, 2 * B * n)});            // (B + 3Bn, A)
+      in.target = offpolicy::td3_critic_target(batch.returns, batch.discount,
+                                               qf1_target_->forward(batch.next_obs, next_a),
+                                               qf2_target_->forward(batch.next_obs, next_a));
+      in.curr_a = all.action.narrow(0, B, B * n);
+      in.next_a = all.action.narrow(0, B + B * n, B * n);
+      in.curr_logp = all.logp.narrow(0, B, B * n).view({B, n});
+      in.next_logp = all.logp.narrow(0, B + B * n, B * n).view({B, n});
     }
-    torch::Tensor mse[2], pen[2];
-    double q1_mean = 0;
-    for (int k = 0; k < 2; ++k) {
-      const torch::Tensor q = (k == 0 ? qf1_ : qf2_)->forward(q_obs, q_act);  // (B + 3Bn)
-      const torch::Tensor q_data = q.narrow(0, 0, B);
-      mse[k] = (q_data - target).pow(2).mean();
-      pen[k] = cql_penalty(q_data, q.narrow(0, B, B * n).view({B, n}), log_mu_rand_,
-                           q.narrow(0, B + B * n, B * n).view({B, n}), curr_logp,
-                           q.narrow(0, B + 2 * B * n, B * n).view({B, n}), next_logp, opts_.temperature,
-                           opts_.importance_sample);
-      if (k == 0) q1_mean = q_data.mean().item<double>();
+    // the penalty's weight: α, or α' α with α' before its step (the Lagrange variant)
+    const double alpha_prime =
+        opts_.lagrange ? log_alpha_prime_.detach().exp().clamp(0.0, kCqlAlphaPrimeMax).item<double>() : 1.0;
+    double mse[2], pen[2], q1_mean = 0;
+    if (fast_critic_) {
+      fast_critic_step(batch, in, alpha_prime * opts_.cql_alpha, mse, pen, &q1_mean);
+    } else {
+      libtorch_critic_step(batch, in, alpha_prime, mse, pen, &q1_mean);
     }
-    torch::Tensor conservative;  // ()
+    double conservative = opts_.cql_alpha * (pen[0] + pen[1]);
     if (opts_.lagrange) {
-      const CqlLagrange lg =
-          cql_lagrange_terms(log_alpha_prime_, pen[0], pen[1], opts_.cql_alpha, opts_.target_action_gap);
+      // α' on −½ Σ_k α' w (P_k − gap), the penalties as numbers
+      const CqlLagrange lg = cql_lagrange_terms(log_alpha_prime_, torch::tensor(pen[0]), torch::tensor(pen[1]),
+                                                opts_.cql_alpha, opts_.target_action_gap);
       alpha_prime_opt_->zero_grad();
       lg.alpha_prime_loss.backward();
       fused_adam_step(*alpha_prime_opt_);
-      conservative = lg.critic_term;
+      conservative = alpha_prime * opts_.cql_alpha * ((pen[0] - opts_.target_action_gap) + (pen[1] - opts_.target_action_gap));
       accumulate(metric::kCqlAlphaPrime, lg.alpha_prime);
       accumulate(metric::kCqlAlphaPrimeLoss, lg.alpha_prime_loss.item<double>());
-    } else {
-      conservative = opts_.cql_alpha * (pen[0] + pen[1]);
     }
-    const torch::Tensor qf_loss = mse[0] + mse[1] + conservative;
-    q_opt_->zero_grad();
-    qf_loss.backward();
     fused_adam_step(*q_opt_);
     accumulate(metric::kQf1Values, q1_mean);
-    accumulate(metric::kQf1Loss, mse[0].item<double>());
-    accumulate(metric::kQf2Loss, mse[1].item<double>());
-    accumulate(metric::kQfLoss, qf_loss.item<double>());
-    accumulate(metric::kCqlPenalty, 0.5 * (pen[0] + pen[1]).item<double>());
+    accumulate(metric::kQf1Loss, mse[0]);
+    accumulate(metric::kQf2Loss, mse[1]);
+    accumulate(metric::kQfLoss, mse[0] + mse[1] + conservative);
+    accumulate(metric::kCqlPenalty, 0.5 * (pen[0] + pen[1]));
     offpolicy::polyak_update(qf1_target_->parameters(), qf1_->parameters(), opts_.tau);
     offpolicy::polyak_update(qf2_target_->parameters(), qf2_->parameters(), opts_.tau);
+  }
+
+  // What the critics' step needs, drawn before it (no grad).
+  struct CriticInputs {
+    torch::Tensor target;                   // (B) y
+    torch::Tensor obs_rep;                  // (B n, obs_dim) each state n times
+    torch::Tensor rand_a, curr_a, next_a;   // (B n, A) the three proposals, b-major
+    torch::Tensor curr_logp, next_logp;     // (B, n)
+  };
+
+  // The reference: every critic row of the step in one batch through each critic — (s, a) (B), then
+  // (s, ã) for the uniform actions, π(·|s) and π(·|s'), all three at s as the code (3 B n) — and
+  // autograd on Σ_k [mse_k + α P_k] (Lagrange: + α' α (P_k − gap), α' a number). Fills .grad of both
+  // critics; mse, pen, q1_mean as numbers.
+  void libtorch_critic_step(const offpolicy::ReplaySample& batch, const CriticInputs& in, double alpha_prime,
+                            double* mse, double* pen, double* q1_mean) {
+    const int64_t B = batch.obs.size(0), n = opts_.n_actions;
+    const torch::Tensor q_obs = torch::cat({batch.obs, in.obs_rep, in.obs_rep, in.obs_rep});       // (B + 3Bn, obs_dim)
+    const torch::Tensor q_act = torch::cat({batch.actions, in.rand_a, in.curr_a, in.next_a});       // (B + 3Bn, A)
+    torch::Tensor mse_t[2], pen_t[2];
+    for (int k = 0; k < 2; ++k) {
+      const torch::Tensor q = (k == 0 ? qf1_ : qf2_)->forward(q_obs, q_act);  // (B + 3Bn)
+      const torch::Tensor q_data = q.narrow(0, 0, B);
+      mse_t[k] = (q_data - in.target).pow(2).mean();
+      pen_t[k] = cql_penalty(q_data, q.narrow(0, B, B * n).view({B, n}), log_mu_rand_,
+                             q.narrow(0, B + B * n, B * n).view({B, n}), in.curr_logp,
+                             q.narrow(0, B + 2 * B * n, B * n).view({B, n}), in.next_logp, opts_.temperature,
+                             opts_.importance_sample);
+      if (k == 0) *q1_mean = q_data.mean().item<double>();
+    }
+    const torch::Tensor loss = opts_.lagrange
+                                   ? mse_t[0] + mse_t[1] +
+                                         cql_lagrange_terms(log_alpha_prime_.detach(), pen_t[0], pen_t[1],
+                                                            opts_.cql_alpha, opts_.target_action_gap)
+                                             .critic_term
+                                   : mse_t[0] + mse_t[1] + opts_.cql_alpha * (pen_t[0] + pen_t[1]);
+    q_opt_->zero_grad();
+    loss.backward();
+    for (int k = 0; k < 2; ++k) {
+      mse[k] = mse_t[k].item<double>();
+      pen[k] = pen_t[k].item<double>();
+    }
+  }
+
+  // The same gradients by hand (fast_cql_critic.h), the rows state-major, into the critics' .grad.
+  void fast_critic_step(const offpolicy::ReplaySample& batch, const CriticInputs& in, double weight, double* mse,
+                        double* pen, double* q1_mean) {
+    CqlCriticRows rows;
+    rows.B = batch.obs.size(0);
+    rows.n = opts_.n_actions;
+    rows.x = cql_state_major_rows(batch.obs, batch.actions, in.rand_a, in.curr_a, in.next_a);
+    rows.target = in.target;
+    rows.logp_curr = in.curr_logp;
+    rows.logp_next = in.next_logp;
+    rows.log_mu_rand = log_mu_rand_;
+    rows.temperature = opts_.temperature;
+    rows.importance_sample = opts_.importance_sample;
+    for (int k = 0; k < 2; ++k) {
+      const std::vector<torch::Tensor> params = (k == 0 ? qf1_ : qf2_)->parameters();
+      std::vector<torch::Tensor> grads;
+      for (const torch::Tensor& p : params) {
+        torch::Tensor pm = p;
+        if (!pm.grad().defined() || !pm.grad().is_contiguous()) pm.mutable_grad() = torch::empty_like(pm);
+        grads.push_back(pm.grad());
+      }
+      const CqlCriticLoss l = fast_critic_->loss_and_grad(params, grads, rows, weight);
+      mse[k] = l.mse;
+      pen[k] = l.penalty;
+      if (k == 0) *q1_mean = l.q_data_mean;
+    }
   }
 
   void save_model(CheckpointWriter& w) override {
@@ -238,6 +305,7 @@ class CqlTrainer : public OfflineRun {
   torch::Tensor log_alpha_;        // (1)
   torch::Tensor log_alpha_prime_;  // (1), the Lagrange variant's
   std::unique_ptr<torch::optim::Adam> q_opt_, actor_opt_, alpha_opt_, alpha_prime_opt_;
+  std::unique_ptr<FastCqlCritic> fast_critic_;  // cql.backend = "fast"
 };
 
 }  // namespace

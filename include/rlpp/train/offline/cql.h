@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "rlpp/core/config.h"
@@ -36,6 +37,7 @@ struct CqlOptions {
   double alpha = 1.0;           // SAC's temperature when autotune is off
   bool lagrange = false;        // cql_lagrange: the penalty weighted by α' tuned toward target_action_gap
   double target_action_gap = 1.0;  // cql_target_action_gap (conservative_sac.py's default)
+  std::string backend = "libtorch";  // the critics' step: "libtorch" (autograd, the reference) or "fast"
   std::vector<int64_t> hidden{256, 256};
 
   void bind(core::Binder& b);
