@@ -38,9 +38,10 @@ class FastLogprobsFunction : public torch::autograd::Function<FastLogprobsFuncti
     for (const auto& t : params) out.push_back(torch::zeros_like(t));
     const torch::Tensor g_logp = grads[0].to(torch::kFloat).contiguous();     // (B, L)
     const torch::Tensor g_entropy = grads[1].to(torch::kFloat).contiguous();  // (B, L)
+    // The pass frees its activations here; a second backward through the same graph is refused
+    // by the pass (core::UserError) rather than recomputed.
     pass->backward(bind_llama(cfg, params), bind_llama(cfg, out), g_logp.data_ptr<float>(),
                    g_entropy.data_ptr<float>());
-    ctx->saved_data.erase("pass");
     out.emplace_back();  // no gradient for `pass`
     return out;
   }

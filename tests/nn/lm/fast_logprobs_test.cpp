@@ -171,6 +171,19 @@ TEST(LmFastLogprobs, InferenceModeGivesTheSameValues) {
   EXPECT_TRUE(out.entropy.equal(with_graph.entropy.detach()));
 }
 
+// The pass frees its activations in the backward: a second backward through a retained graph is a
+// clear error, not a silent recomputation from freed memory.
+TEST(LmFastLogprobs, SecondBackwardIsRefused) {
+  const LmConfig cfg = base_config();
+  TransformerLm m = random_model(cfg, 7);
+  m->set_fast_path(true);
+  const Batch batch = make_batch(cfg.vocab_size, 5, {0, 1}, 13);
+  const TokenLogProbs out = token_logprobs(m, batch.tokens, batch.attention);
+  const torch::Tensor loss = out.logp.sum() + out.entropy.sum();
+  loss.backward({}, /*retain_graph=*/true);
+  EXPECT_THROW(loss.backward(), core::UserError);
+}
+
 TEST(LmFastLogprobs, RefusesWhatItCannotRun) {
   const LmConfig cfg = base_config();
   TransformerLm m = random_model(cfg, 5);
