@@ -27,7 +27,8 @@ using RowVec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
 
 // Scratch buffers of one thread, grown to the largest call and then reused (no allocation per step).
 struct Workspace {
-  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores;
+  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores, out;
+  std::vector<int64_t> rows;
 };
 
 float* grow(std::vector<float>& buf, int64_t n) {
@@ -180,31 +181,42 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
   if (M == 0) return logits;
 
   thread_local Workspace ws;
-  float* x = grow(ws.x, M * H);        // (M, H) residual stream
-  float* xn = grow(ws.xn, M * H);      // (M, H) normed
-  float* q = grow(ws.q, M * Dq);       // (M, nh, d)
-  float* k = grow(ws.k, M * Dkv);      // (M, nkv, d)
-  float* v = grow(ws.v, M * Dkv);      // (M, nkv, d)
-  float* att = grow(ws.att, M * Dq);   // (M, nh, d)
-  float* gate = grow(ws.gate, M * I);  // (M, I)
-  float* up = grow(ws.up, M * I);      // (M, I)
-  float* cs = grow(ws.cos, M * half);  // (M, d/2)
-  float* sn = grow(ws.sin, M * half);  // (M, d/2)
+  // The rows with at least one valid new token. A row whose every new token is invalid (a finished
+  // row fed the pad while the others decode) is skipped: nothing reads its slots (key_valid is
+  // false there) and the caller ignores its logits, which come back 0. Internal row i = a·T + t
+  // stands for (rows[a], t).
+  ws.rows.clear();
+  for (int64_t b = 0; b < B; ++b) {
+    if (std::any_of(val + b * T, val + (b + 1) * T, [](bool x) { return x; })) ws.rows.push_back(b);
+  }
+  const std::vector<int64_t>& rows = ws.rows;
+  const int64_t A = static_cast<int64_t>(rows.size());
+  const int64_t Mc = A * T;  // computed rows
+  float* x = grow(ws.x, Mc * H);       // (Mc, H) residual stream
+  float* xn = grow(ws.xn, Mc * H);       // (Mc, H) normed
+  float* q = grow(ws.q, Mc * Dq);        // (Mc, nh, d)
+  float* k = grow(ws.k, Mc * Dkv);       // (Mc, nkv, d)
+  float* v = grow(ws.v, Mc * Dkv);       // (Mc, nkv, d)
+  float* att = grow(ws.att, Mc * Dq);    // (Mc, nh, d)
+  float* gate = grow(ws.gate, Mc * I);   // (Mc, I)
+  float* up = grow(ws.up, Mc * I);       // (Mc, I)
+  float* cs = grow(ws.cos, Mc * half);   // (Mc, d/2)
+  float* sn = grow(ws.sin, Mc * half);   // (Mc, d/2)
   float* scores = grow(ws.scores, S);  // (S)
 
   // ---- RoPE tables: angle = float(position) · float(inv_freq), cos/sin in fp32 (rope.cpp) --------
   RopeFrequencies dynamic;
   const RopeFrequencies* rf = &rope;
   if (c.rope_scaling.kind == "dynamic") {  // the frequencies depend on the call's largest position
-    dynamic = rope_frequencies(c, *std::max_element(pos, pos + M) + 1);
+    dynamic = rope_frequencies(c, *std::max_element(pos, pos + M) + 1);  // every row, as LibTorch
     rf = &dynamic;
   }
   {
     const torch::Tensor inv_freq = rf->inv_freq.to(torch::kDouble).contiguous();
     const double* f64 = inv_freq.data_ptr<double>();
     const float af = static_cast<float>(rf->attention_factor);
-    for (int64_t r = 0; r < M; ++r) {
-      const float p = static_cast<float>(pos[r]);
+    for (int64_t r = 0; r < Mc; ++r) {
+      const float p = static_cast<float>(pos[rows[r / T] * T + r % T]);
       for (int64_t i = 0; i < half; ++i) {
         const float a = p * static_cast<float>(f64[i]);
         cs[r * half + i] = std::cos(a);
@@ -224,61 +236,71 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
   }
 
   // ---- embedding ---------------------------------------------------------------------------------
-  for (int64_t i = 0; i < M; ++i) std::copy_n(w.embed + tok[i] * H, H, x + i * H);
+  for (int64_t i = 0; i < Mc; ++i) std::copy_n(w.embed + tok[rows[i / T] * T + i % T] * H, H, x + i * H);
 
   const float eps = static_cast<float>(c.rms_norm_eps);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LlamaLayerWeights& lw = w.layers[static_cast<size_t>(l)];
-    // -- attention: q, k, v (M, ·) = norm(x) W^T (+ b), RoPE on q and k
-    rms_norm(xn, x, lw.input_norm, M, H, eps);
-    linear(q, xn, lw.q, lw.q_bias, M, H, Dq);
-    linear(k, xn, lw.k, lw.k_bias, M, H, Dkv);
-    linear(v, xn, lw.v, lw.v_bias, M, H, Dkv);
-    apply_rope(q, cs, sn, M, nh, d);
-    apply_rope(k, cs, sn, M, nkv, d);
+    // -- attention: q, k, v (Mc, ·) = norm(x) W^T (+ b), RoPE on q and k
+    rms_norm(xn, x, lw.input_norm, Mc, H, eps);
+    linear(q, xn, lw.q, lw.q_bias, Mc, H, Dq);
+    linear(k, xn, lw.k, lw.k_bias, Mc, H, Dkv);
+    linear(v, xn, lw.v, lw.v_bias, Mc, H, Dkv);
+    apply_rope(q, cs, sn, Mc, nh, d);
+    apply_rope(k, cs, sn, Mc, nkv, d);
     // -- the new keys/values into slots [start, S) of the cache, (B, nkv, L, d)
     float* kc = cache.k[l].data_ptr<float>();
     float* vc = cache.v[l].data_ptr<float>();
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t a = 0; a < A; ++a) {
+      const int64_t b = rows[a];
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t g = 0; g < nkv; ++g) {
-          const int64_t src = ((b * T + t) * nkv + g) * d, dst = ((b * nkv + g) * L + start + t) * d;
+          const int64_t src = ((a * T + t) * nkv + g) * d, dst = ((b * nkv + g) * L + start + t) * d;
           std::copy_n(k + src, d, kc + dst);
           std::copy_n(v + src, d, vc + dst);
         }
       }
     }
     // -- softmax(q·k / sqrt(d)) v over the allowed slots s ≤ start + t with key_valid[b, s]
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t a = 0; a < A; ++a) {
+      const int64_t b = rows[a];
       const bool* kvb = kv_valid + b * L;
       for (int64_t h = 0; h < nh; ++h) {
         const int64_t g = h / rep;
         const float* kg = kc + (b * nkv + g) * L * d;  // (L, d)
         const float* vg = vc + (b * nkv + g) * L * d;  // (L, d)
         for (int64_t t = 0; t < T; ++t) {
-          attend_one(att + ((b * T + t) * nh + h) * d, q + ((b * T + t) * nh + h) * d, kg, vg, kvb,
+          attend_one(att + ((a * T + t) * nh + h) * d, q + ((a * T + t) * nh + h) * d, kg, vg, kvb,
                      /*n=*/start + t + 1, S, d, scale, scores);
         }
       }
     }
     // -- x += o(att) (+ b): the projection into xn, then the residual
-    linear(xn, att, lw.o, lw.o_bias, M, Dq, H);
-    Eigen::Map<Eigen::ArrayXf>(x, M * H) += Eigen::Map<const Eigen::ArrayXf>(xn, M * H);
+    linear(xn, att, lw.o, lw.o_bias, Mc, Dq, H);
+    Eigen::Map<Eigen::ArrayXf>(x, Mc * H) += Eigen::Map<const Eigen::ArrayXf>(xn, Mc * H);
     // -- x += down(silu(gate(norm(x))) * up(norm(x)))  (SwiGLU, arXiv:2002.05202)
-    rms_norm(xn, x, lw.post_norm, M, H, eps);
-    linear(gate, xn, lw.gate, lw.gate_bias, M, H, I);
-    linear(up, xn, lw.up, lw.up_bias, M, H, I);
+    rms_norm(xn, x, lw.post_norm, Mc, H, eps);
+    linear(gate, xn, lw.gate, lw.gate_bias, Mc, H, I);
+    linear(up, xn, lw.up, lw.up_bias, Mc, H, I);
     {
-      Eigen::Map<Arr> gt(gate, M * I);
-      const Eigen::Map<const Arr> u(up, M * I);
+      Eigen::Map<Arr> gt(gate, Mc * I);
+      const Eigen::Map<const Arr> u(up, Mc * I);
       gt = gt / (1.0f + (-gt).exp()) * u;  // silu(g) = g / (1 + e^-g)
     }
-    linear(xn, gate, lw.down, lw.down_bias, M, I, H);
-    Eigen::Map<Eigen::ArrayXf>(x, M * H) += Eigen::Map<const Eigen::ArrayXf>(xn, M * H);
+    linear(xn, gate, lw.down, lw.down_bias, Mc, I, H);
+    Eigen::Map<Eigen::ArrayXf>(x, Mc * H) += Eigen::Map<const Eigen::ArrayXf>(xn, Mc * H);
   }
-  rms_norm(xn, x, w.final_norm, M, H, eps);
-  linear(logits.data_ptr<float>(), xn, w.lm_head, nullptr, M, H, V);
+  rms_norm(xn, x, w.final_norm, Mc, H, eps);
+  float* out = logits.data_ptr<float>();  // (B, T, V)
+  if (A == B) {
+    linear(out, xn, w.lm_head, nullptr, Mc, H, V);
+  } else {
+    float* part = grow(ws.out, Mc * V);  // (Mc, V)
+    linear(part, xn, w.lm_head, nullptr, Mc, H, V);
+    std::fill_n(out, M * V, 0.0f);
+    for (int64_t a = 0; a < A; ++a) std::copy_n(part + a * T * V, T * V, out + rows[a] * T * V);
+  }
   cache.length = S;
   return logits;
 }

@@ -1,8 +1,8 @@
 // The fast decode path (fast_decode.h) against the LibTorch path of TransformerLm::forward_cached as
 // the reference: two copies of one model, one with set_fast_path(true), fed the same prefill and
 // decode steps (left-padded ragged rows, a pad fed to a finished row, rope scalings, GQA, biases,
-// tied and untied heads); logits and the KV cache compared tensor by tensor, printing the max
-// difference. Plus the two paths taking turns on one cache, a cache reset and reuse, and the errors.
+// tied and untied heads); logits of the rows that decode and the valid slots of the KV cache
+// compared tensor by tensor, printing the max difference. Plus the two paths taking turns on one cache, a cache reset and reuse, and the errors.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -89,17 +89,25 @@ void expect_paths_agree(const LmConfig& c, int64_t steps = 5, double tol = 3e-5)
     const torch::Tensor in = torch::where(valid, tok, torch::zeros_like(tok)).unsqueeze(1);
     const torch::Tensor r = ref->forward_cached(in, next_pos.unsqueeze(1), valid.unsqueeze(1), cache_ref);   // (B, 1, V)
     const torch::Tensor f = fast->forward_cached(in, next_pos.unsqueeze(1), valid.unsqueeze(1), cache_fast);  // (B, 1, V)
-    const double diff = max_diff(f, r);
+    // A row with no valid token is skipped by the fast path: its logits are 0 (and unused).
+    const torch::Tensor live = valid.view({B, 1, 1});
+    const double diff = max_diff(f.masked_select(live), r.masked_select(live));
     worst = std::max(worst, diff);
     EXPECT_LT(diff, tol) << "decode step " << s << ", rope " << c.rope_scaling.kind;
+    EXPECT_TRUE(torch::all(f.masked_select(live.logical_not()) == 0).item<bool>()) << "decode step " << s;
     next_pos += valid.to(torch::kLong);
     tok = r.select(1, 0).argmax(-1);
   }
   EXPECT_EQ(cache_fast.length, cache_ref.length);
   EXPECT_TRUE(torch::equal(cache_fast.key_valid, cache_ref.key_valid));
+  // Keys and values of every valid slot (the skipped rows' pad slots are never read).
+  const torch::Tensor slot_valid = cache_ref.key_valid.view({B, 1, P + steps, 1});  // (B, 1, S, 1)
   double kv = 0;
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    kv = std::max({kv, max_diff(cache_fast.k[l], cache_ref.k[l]), max_diff(cache_fast.v[l], cache_ref.v[l])});
+    const torch::Tensor kf = cache_fast.k[l].masked_select(slot_valid), kr = cache_ref.k[l].masked_select(slot_valid);
+    const torch::Tensor vf = cache_fast.v[l].masked_select(slot_valid), vr = cache_ref.v[l].masked_select(slot_valid);
+    ASSERT_EQ(kf.numel(), c.num_key_value_heads * c.resolved_head_dim() * cache_ref.key_valid.sum().item<int64_t>());
+    kv = std::max({kv, max_diff(kf, kr), max_diff(vf, vr)});
   }
   EXPECT_LT(kv, tol);
   std::printf("[ fast_decode ] %s rope %s bias %d tied %d: max |logits| %.3g, max |fast - libtorch| = %.3g, max |kv| = %.3g\n",

@@ -18,6 +18,11 @@
 // RMSNorm as Hugging Face: w · x / sqrt(mean(x²) + eps). The cache is the same KvCache, written in
 // place, so the two paths can take turns in one generation (and the partial-rollout re-encode,
 // which resets the cache, works unchanged).
+// One difference by design: a row whose every new token is invalid (a finished row that the
+// generator feeds the pad while other rows decode) is not computed. Its logits come back 0 and its
+// new slots keep whatever they held (marked invalid in key_valid, so no real token reads them);
+// the LibTorch path computes the pad's logits and keys, which no one uses either. Decoding then
+// costs the live rows only.
 #pragma once
 #include <torch/torch.h>
 
