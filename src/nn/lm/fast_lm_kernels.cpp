@@ -85,16 +85,23 @@ void rms_norm_forward(float* y, float* r, const float* x, const float* w, int64_
 void rms_norm_backward(float* dx, float* dw, const float* dy, const float* x, const float* r, const float* w,
                        int64_t n, int64_t h) {
   const Eigen::Map<const Arr> W(w, h);
-  parallel_rows(n, h, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const Eigen::Map<const Arr> X(x + i * h, h), dY(dy + i * h, h);
-      const float ri = r[i];
-      const float gx = (W * dY * X).sum();
-      Eigen::Map<Arr>(dx + i * h, h) += ri * (W * dY) - (ri * ri * ri / static_cast<float>(h) * gx) * X;
-    }
-  });
-  // The weight's gradient sums over rows: one thread, in row order, whatever the thread count.
   Eigen::Map<Arr> dW(dw, h);
+  const auto row = [&](int64_t i, bool with_dw) {
+    const Eigen::Map<const Arr> X(x + i * h, h), dY(dy + i * h, h);
+    const float ri = r[i];
+    const float gx = (W * dY * X).sum();
+    Eigen::Map<Arr>(dx + i * h, h) += ri * (W * dY) - (ri * ri * ri / static_cast<float>(h) * gx) * X;
+    if (with_dw) dW += dY * X * ri;
+  };
+  // The weight's gradient sums over rows in row order on one thread, whatever the thread count:
+  // in the same loop when single-threaded, in a second pass after the row-parallel one otherwise.
+  if (at::get_num_threads() == 1) {
+    for (int64_t i = 0; i < n; ++i) row(i, /*with_dw=*/true);
+    return;
+  }
+  parallel_rows(n, h, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) row(i, /*with_dw=*/false);
+  });
   for (int64_t i = 0; i < n; ++i) dW += Eigen::Map<const Arr>(dy + i * h, h) * Eigen::Map<const Arr>(x + i * h, h) * r[i];
 }
 
@@ -147,7 +154,8 @@ void attention_forward(float* o, float* p, const float* q, const float* k, const
       for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
         const CStrided Q(q + b * L * ld + h * d, L, d, Eigen::OuterStride<>(ld));  // (L, d)
         MapR P(p + (b * nh + h) * L * L, L, L);                                           // (L, L)
-        P.noalias() = Q * K.transpose();
+        // Scores on and below the diagonal only: the softmax below writes every entry above it.
+        P.triangularView<Eigen::Lower>() = Q * K.transpose();
         for (int64_t t = 0; t < L; ++t) {
           float* row = P.data() + t * L;
           float m = -std::numeric_limits<float>::infinity();
@@ -196,7 +204,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* do_, const
         Strided dQ(dq + b * L * ld + h * d, L, d, Eigen::OuterStride<>(ld));                       // (L, d)
         const CMapR P(p + (b * nh + h) * L * L, L, L);                     // (L, L)
         dV.noalias() += P.transpose() * dO;
-        dS.noalias() = dO * V.transpose();
+        dS.triangularView<Eigen::Lower>() = dO * V.transpose();  // the loop below zeroes the rest
         for (int64_t t = 0; t < L; ++t) {
           float* row = dS.data() + t * L;
           const float* prow = P.data() + t * L;
@@ -211,8 +219,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* do_, const
           for (int64_t s = 0; s <= t; ++s) row[s] = prow[s] * (row[s] - dot) * scale;
           std::fill(row + t + 1, row + L, 0.0f);
         }
-        dQ.noalias() = dS * K;
-        dK.noalias() += dS.transpose() * Q;
+        dQ.noalias() = dS.triangularView<Eigen::Lower>() * K;
+        dK.noalias() += dS.triangularView<Eigen::Lower>().transpose() * Q;
       }
     }
   });
