@@ -18,7 +18,8 @@ namespace rlpp::nn::lm::fast {
 namespace {
 
 // Recycled float buffers: a training step runs the pass once per micro-batch, and a fresh
-// allocation of the activations (tens of MB) would page-fault every time.
+// allocation of the activations (tens to hundreds of MB) would page-fault every time. At most
+// kMaxFree freed buffers are kept, so the memory held between steps stays bounded.
 class BufferPool {
  public:
   static BufferPool& instance() {
@@ -54,7 +55,7 @@ class BufferPool {
   }
 
  private:
-  static constexpr size_t kMaxFree = 6;
+  static constexpr size_t kMaxFree = 2;
   std::mutex mu_;
   std::vector<FloatBuffer> free_;
 };

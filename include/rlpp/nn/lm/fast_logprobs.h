@@ -12,7 +12,8 @@
 // product each) through OpenBLAS's sgemm when LibTorch loaded it (else Eigen); attention runs per
 // (sequence, kv head) with the query heads of a group together, over torch::get_num_threads()
 // threads; RMSNorm, RoPE, SwiGLU and the residual adds are single fused passes. Buffers are reused
-// between calls.
+// between calls: up to two freed activation buffers process-wide and one scratch buffer per calling
+// thread (about 2H + 2·(nh + nkv)·d + 3I floats per token of the largest batch) stay allocated.
 #pragma once
 #include <torch/torch.h>
 
