@@ -143,7 +143,7 @@ class CqlTrainer : public OfflineRun {
 
     // The critics' target and the penalty's proposals (with the actor as stepped above), drawn in
     // this order: π(·|s') for the target (B, A), the uniform actions (B n, A), π(·|s) (B n, A),
-    // π(·|s') (B n, A); the three policy samples come from one actor pass over their B + 2Bn rows.
+    // π(·|s') (B n, A); the three policy samples come from one actor pass over the 2B states.
     CriticInputs in;
     {
       torch::NoGradGuard no_grad;
@@ -151,9 +151,15 @@ class CqlTrainer : public OfflineRun {
       in.rand_a = uniform_actions(B * n, A);                                    // (B n, A)
       const torch::Tensor prop_eps = normal_noise(2 * B * n, A);                // (2 B n, A)
       in.obs_rep = batch.obs.repeat_interleave(n, 0);                           // (B n, obs_dim)
-      const torch::Tensor next_rep = batch.next_obs.repeat_interleave(n, 0);    // (B n, obs_dim)
-      const offpolicy::SquashedSample all =
-          sample(torch::cat({batch.next_obs, in.obs_rep, next_rep}), torch::cat({next_eps, prop_eps}));  // (B + 2Bn)
+      // The Gaussian of π(·|s) is the same for the n draws at one state: one actor pass over the 2B
+      // states (s' for the target and π(·|s'), s for π(·|s)), its mean and log σ repeated per draw.
+      const auto [mean2, log_std2] = actor_->forward(torch::cat({batch.next_obs, batch.obs}));  // (2B, A)
+      const auto rows = [&](const torch::Tensor& t) {  // (2B, A) -> (B + 2Bn, A): s', s (n each), s' (n each)
+        const torch::Tensor next = t.narrow(0, 0, B), here = t.narrow(0, B, B);
+        return torch::cat({next, here.repeat_interleave(n, 0), next.repeat_interleave(n, 0)});
+      };
+      const offpolicy::SquashedSample all = offpolicy::squashed_gaussian(
+          rows(mean2), rows(log_std2), torch::cat({next_eps, prop_eps}), scale_, bias_);  // (B + 2Bn)
       const torch::Tensor next_a = all.action.narrow(0, 0, B);
       in.target = offpolicy::td3_critic_target(batch.returns, batch.discount,
                                                qf1_target_->forward(batch.next_obs, next_a),
