@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/lm/fast_lm_kernels.h"
 #include "rlpp/core/error.h"
 
 namespace rlpp::nn::lm {
@@ -23,56 +24,16 @@ namespace {
 // Activations as (rows, width) row-major matrices; weights in LibTorch's (out, in) row-major layout.
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
-using RowVec = Eigen::Matrix<float, 1, Eigen::Dynamic>;
 
 // Scratch buffers of one thread, grown to the largest call and then reused (no allocation per step).
 struct Workspace {
-  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores, out;
+  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores, out, r;
   std::vector<int64_t> rows;
 };
 
 float* grow(std::vector<float>& buf, int64_t n) {
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
   return buf.data();
-}
-
-// out (M, N) = in (M, K) · W^T (+ bias), W (N, K) row-major.
-void linear(float* out, const float* in, const float* weight, const float* bias, int64_t m, int64_t k, int64_t n) {
-  Eigen::Map<RowMat> y(out, m, n);
-  y.noalias() = Eigen::Map<const RowMat>(in, m, k) * Eigen::Map<const RowMat>(weight, n, k).transpose();
-  if (bias != nullptr) y.rowwise() += Eigen::Map<const RowVec>(bias, n);
-}
-
-// out (M, H) = weight * (x / sqrt(mean(x²) + eps)), per row, in fp32 (Hugging Face's order of the
-// two products).
-void rms_norm(float* out, const float* x, const float* weight, int64_t m, int64_t h, float eps) {
-  for (int64_t r = 0; r < m; ++r) {
-    const float* xr = x + r * h;
-    float* yr = out + r * h;
-    const float ss = Eigen::Map<const Eigen::VectorXf>(xr, h).squaredNorm();
-    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(h) + eps);
-    for (int64_t i = 0; i < h; ++i) yr[i] = weight[i] * (xr[i] * inv);
-  }
-}
-
-// RoPE, rotate_half convention, on `heads` heads of width d per row: for i < d/2,
-//   y_i = x_i c_i − x_{i+d/2} s_i,  y_{i+d/2} = x_{i+d/2} c_i + x_i s_i
-// with cos/sin (M, d/2) (the two halves of Hugging Face's (.., d) cos/sin are equal).
-void apply_rope(float* x, const float* cos, const float* sin, int64_t m, int64_t heads, int64_t d) {
-  const int64_t half = d / 2;
-  for (int64_t r = 0; r < m; ++r) {
-    const float* c = cos + r * half;
-    const float* s = sin + r * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* a = x + (r * heads + h) * d;
-      float* b = a + half;
-      for (int64_t i = 0; i < half; ++i) {
-        const float lo = a[i], hi = b[i];
-        a[i] = lo * c[i] - hi * s[i];
-        b[i] = hi * c[i] + lo * s[i];
-      }
-    }
-  }
 }
 
 // One query's attention over the first n slots of its kv head (the slots s < n with valid[s]):
@@ -200,8 +161,9 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
   float* att = grow(ws.att, Mc * Dq);    // (Mc, nh, d)
   float* gate = grow(ws.gate, Mc * I);   // (Mc, I)
   float* up = grow(ws.up, Mc * I);       // (Mc, I)
-  float* cs = grow(ws.cos, Mc * half);   // (Mc, d/2)
-  float* sn = grow(ws.sin, Mc * half);   // (Mc, d/2)
+  float* cs = grow(ws.cos, Mc * d);      // (Mc, d)
+  float* sn = grow(ws.sin, Mc * d);      // (Mc, d)
+  float* rn = grow(ws.r, Mc);            // (Mc) RMSNorm's 1 / rms (unused here)
   float* scores = grow(ws.scores, S);  // (S)
 
   // ---- RoPE tables: angle = float(position) · float(inv_freq), cos/sin in fp32 (rope.cpp) --------
@@ -217,14 +179,15 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
     const float af = static_cast<float>(rf->attention_factor);
     for (int64_t r = 0; r < Mc; ++r) {
       const float p = static_cast<float>(pos[rows[r / T] * T + r % T]);
-      for (int64_t i = 0; i < half; ++i) {
+      for (int64_t i = 0; i < half; ++i) {  // the two halves of a (d) row are equal
         const float a = p * static_cast<float>(f64[i]);
-        cs[r * half + i] = std::cos(a);
-        sn[r * half + i] = std::sin(a);
+        float c_i = std::cos(a), s_i = std::sin(a);
         if (rf->attention_factor != 1.0) {
-          cs[r * half + i] *= af;
-          sn[r * half + i] *= af;
+          c_i *= af;
+          s_i *= af;
         }
+        cs[r * d + i] = cs[r * d + half + i] = c_i;
+        sn[r * d + i] = sn[r * d + half + i] = s_i;
       }
     }
   }
@@ -238,17 +201,16 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
   // ---- embedding ---------------------------------------------------------------------------------
   for (int64_t i = 0; i < Mc; ++i) std::copy_n(w.embed + tok[rows[i / T] * T + i % T] * H, H, x + i * H);
 
-  const float eps = static_cast<float>(c.rms_norm_eps);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LlamaLayerWeights& lw = w.layers[static_cast<size_t>(l)];
     // -- attention: q, k, v (Mc, ·) = norm(x) W^T (+ b), RoPE on q and k
-    rms_norm(xn, x, lw.input_norm, Mc, H, eps);
-    linear(q, xn, lw.q, lw.q_bias, Mc, H, Dq);
-    linear(k, xn, lw.k, lw.k_bias, Mc, H, Dkv);
-    linear(v, xn, lw.v, lw.v_bias, Mc, H, Dkv);
-    apply_rope(q, cs, sn, Mc, nh, d);
-    apply_rope(k, cs, sn, Mc, nkv, d);
+    fast::rms_norm_forward(xn, rn, x, lw.input_norm, Mc, H, c.rms_norm_eps);
+    fast::linear_forward(q, xn, lw.q, lw.q_bias, /*res=*/nullptr, Mc, H, Dq);
+    fast::linear_forward(k, xn, lw.k, lw.k_bias, /*res=*/nullptr, Mc, H, Dkv);
+    fast::linear_forward(v, xn, lw.v, lw.v_bias, /*res=*/nullptr, Mc, H, Dkv);
+    fast::rope_forward(q, /*ld=*/Dq, cs, sn, Mc, nh, d);
+    fast::rope_forward(k, /*ld=*/Dkv, cs, sn, Mc, nkv, d);
     // -- the new keys/values into slots [start, S) of the cache, (B, nkv, L, d)
     float* kc = cache.k[l].data_ptr<float>();
     float* vc = cache.v[l].data_ptr<float>();
@@ -276,28 +238,26 @@ torch::Tensor fast_forward_cached(const LlamaWeights& w, const RopeFrequencies& 
         }
       }
     }
-    // -- x += o(att) (+ b): the projection into xn, then the residual
-    linear(xn, att, lw.o, lw.o_bias, Mc, Dq, H);
-    Eigen::Map<Eigen::ArrayXf>(x, Mc * H) += Eigen::Map<const Eigen::ArrayXf>(xn, Mc * H);
+    // -- x += o(att) (+ b)
+    fast::linear_forward(x, att, lw.o, lw.o_bias, /*res=*/x, Mc, Dq, H);
     // -- x += down(silu(gate(norm(x))) * up(norm(x)))  (SwiGLU, arXiv:2002.05202)
-    rms_norm(xn, x, lw.post_norm, Mc, H, eps);
-    linear(gate, xn, lw.gate, lw.gate_bias, Mc, H, I);
-    linear(up, xn, lw.up, lw.up_bias, Mc, H, I);
+    fast::rms_norm_forward(xn, rn, x, lw.post_norm, Mc, H, c.rms_norm_eps);
+    fast::linear_forward(gate, xn, lw.gate, lw.gate_bias, /*res=*/nullptr, Mc, H, I);
+    fast::linear_forward(up, xn, lw.up, lw.up_bias, /*res=*/nullptr, Mc, H, I);
     {
       Eigen::Map<Arr> gt(gate, Mc * I);
       const Eigen::Map<const Arr> u(up, Mc * I);
       gt = gt / (1.0f + (-gt).exp()) * u;  // silu(g) = g / (1 + e^-g)
     }
-    linear(xn, gate, lw.down, lw.down_bias, Mc, I, H);
-    Eigen::Map<Eigen::ArrayXf>(x, Mc * H) += Eigen::Map<const Eigen::ArrayXf>(xn, Mc * H);
+    fast::linear_forward(x, gate, lw.down, lw.down_bias, /*res=*/x, Mc, I, H);
   }
-  rms_norm(xn, x, w.final_norm, Mc, H, eps);
+  fast::rms_norm_forward(xn, rn, x, w.final_norm, Mc, H, c.rms_norm_eps);
   float* out = logits.data_ptr<float>();  // (B, T, V)
   if (A == B) {
-    linear(out, xn, w.lm_head, nullptr, Mc, H, V);
+    fast::linear_forward(out, xn, w.lm_head, nullptr, nullptr, Mc, H, V);
   } else {
     float* part = grow(ws.out, Mc * V);  // (Mc, V)
-    linear(part, xn, w.lm_head, nullptr, Mc, H, V);
+    fast::linear_forward(part, xn, w.lm_head, nullptr, nullptr, Mc, H, V);
     std::fill_n(out, M * V, 0.0f);
     for (int64_t a = 0; a < A; ++a) std::copy_n(part + a * T * V, T * V, out + rows[a] * T * V);
   }

@@ -1,8 +1,9 @@
 // The incremental (KV-cache) forward of a Llama / Qwen2 TransformerLm in hand-written fp32 CPU
 // kernels: what TransformerLmImpl::forward_cached runs when set_fast_path(true). On the small
 // models rlpp trains on CPU (a few layers, hidden 128, a character vocabulary) a LibTorch decode
-// step is mostly per-op dispatch (~40 ops per layer); here one step is a handful of Eigen GEMMs
-// over flat buffers plus loops for RMSNorm, RoPE, attention and SwiGLU.
+// step is mostly per-op dispatch (~40 ops per layer); here one step is a handful of GEMMs over flat
+// buffers (fast_lm_kernels.h, shared with the teacher-forced fast path: OpenBLAS's sgemm when the
+// process has it, Eigen otherwise) plus loops for RMSNorm, RoPE, attention over the cache and SwiGLU.
 //
 // It computes exactly what transformer.cpp's path computes, in fp32 (not bit for bit: the
 // summation orders differ, ~1e-6 relative):
