@@ -1,25 +1,28 @@
 // [model] fast_path end to end: an rlvr run with asynchronous rollouts (rl.max_staleness = 1, so
 // every response comes from the rollout worker's copy of the policy, which must carry the flag)
 // runs with the hand-written kernels and logs at its first step what the LibTorch run logs, up to
-// float rounding (the two paths are equal to ~1e-6, not bit for bit).
+// float rounding (the two paths are equal to ~1e-6, not bit for bit); a run split by a checkpoint
+// and resumed equals the uninterrupted one.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "rlpp/train/run.h"
 #include "train/lm/lm_test_util.h"
 
 // A named namespace of its own: the layer's tests are compiled in unity batches.
 namespace rlpp::train::lm::fast_path_rlvr_test {
 namespace {
 
-std::string recipe(bool fast) {
-  return std::string("[run]\nalgorithm = \"rlvr\"\nseed = 5\ntorch_threads = 1\ntotal_steps = 2\n"
-                     "[data]\nsource = \"task\"\neval_examples = 8\n"
-                     "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
-                     "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 4\nnum_key_value_heads = 2\n"
-                     "intermediate_size = 64\nmax_position_embeddings = 64\nfast_path = ") +
+std::string recipe(bool fast, int64_t steps = 2) {
+  return "[run]\nalgorithm = \"rlvr\"\nseed = 5\ntorch_threads = 1\ntotal_steps = " + std::to_string(steps) +
+         "\n[data]\nsource = \"task\"\neval_examples = 8\n"
+         "[task]\nname = \"arithmetic\"\nmax_digits = 1\n"
+         "[model]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 4\nnum_key_value_heads = 2\n"
+         "intermediate_size = 64\nmax_position_embeddings = 64\nfast_path = " +
          (fast ? "true" : "false") +
          "\n[[samplers]]\nname = \"temperature\"\n[sample]\nmax_new_tokens = 6\nnum_return_sequences = 4\n"
          "[advantage]\nname = \"grpo\"\n[objective]\nname = \"ppo_clip\"\n"
@@ -63,6 +66,17 @@ TEST(LmFastPathRlvr, AsyncRunMatchesTheLibTorchRun) {
   EXPECT_GT(differing, 0);
   EXPECT_EQ(fast[1].at("rl/staleness"), 0.0);
   EXPECT_EQ(fast[1].at("rl/reward_mean"), ref[1].at("rl/reward_mean"));
+}
+
+// A run with the fast path split by a checkpoint and resumed (the worker's copy made again from
+// the resolved recipe) logs what the uninterrupted run logs, bit for bit.
+TEST(LmFastPathRlvr, AsyncResumeContinuesExactly) {
+  testing::TempDir tmp("fast_path_rlvr");
+  const std::string whole = test_util::run_recipe(recipe(true, 4), tmp, "whole");
+  const std::string split = test_util::run_recipe(recipe(true, 4), tmp, "split", /*stop_after=*/2);
+  std::atomic<bool> stop{false};
+  resume_run(split, {}, 0, /*quiet=*/true, stop);
+  test_util::expect_same_metrics(test_util::read_metrics(whole), test_util::read_metrics(split));
 }
 
 }  // namespace
