@@ -29,6 +29,18 @@ void relu_mask(float* d, const float* h, int64_t count) {
   for (int64_t i = 0; i < count; ++i) d[i] = h[i] > 0.0f ? d[i] : 0.0f;
 }
 
+// d[r, j] = dq[r] · wl[j] where h[r, j] > 0, else 0, over (m, w) rows: the product, then the mask,
+// row by row (two loops that vectorise; one loop with the select stays scalar, with a mispredicted
+// branch per entry).
+void outer_relu(float* d, const float* h, const float* dq, const float* wl, int64_t m, int64_t w) {
+  for (int64_t r = 0; r < m; ++r) {
+    const float g = dq[r];
+    float* dr = d + r * w;
+    for (int64_t j = 0; j < w; ++j) dr[j] = g * wl[j];
+    relu_mask(dr, h + r * w, w);
+  }
+}
+
 // g ← g + Σ_rows d over (m, w) rows.
 void add_column_sums(float* g, const float* d, int64_t m, int64_t w) {
   for (int64_t r = 0; r < m; ++r) {
@@ -138,12 +150,7 @@ CqlCriticLoss FastCqlCritic::loss_and_grad(const std::vector<torch::Tensor>& par
     }
     int64_t w = prev.size(1);
     float* delta = delta_a_.data_ptr<float>();
-    {
-      const float* wl = params[2 * L - 2].data_ptr<float>();
-      const float* h = prev.data_ptr<float>();
-      for (int64_t r = 0; r < m; ++r)
-        for (int64_t j = 0; j < w; ++j) delta[r * w + j] = h[r * w + j] > 0.0f ? dq[r] * wl[j] : 0.0f;
-    }
+    outer_relu(delta, prev.data_ptr<float>(), dq, params[2 * L - 2].data_ptr<float>(), m, w);
     float* spare = delta_b_.data_ptr<float>();
     for (int64_t l = L - 2; l >= 0; --l) {
       const torch::Tensor d = delta_a_.data_ptr<float>() == delta ? delta_a_.narrow(0, 0, m * w).view({m, w})
