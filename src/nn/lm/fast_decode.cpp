@@ -16,6 +16,7 @@
 
 #include "nn/lm/fast_lm_kernels.h"
 #include "rlpp/core/error.h"
+#include "rlpp/nn/fast_mlp.h"  // AlignedFloats
 
 namespace rlpp::nn::lm {
 
@@ -26,12 +27,15 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using Arr = Eigen::Array<float, Eigen::Dynamic, 1>;
 
 // Scratch buffers of one thread, grown to the largest call and then reused (no allocation per step).
+// 64-byte aligned: Eigen's vectorised sums split a buffer into head/body/tail by its address, so
+// plain std::vector storage (16-byte aligned) would round differently from one allocation to the
+// next and make runs irreproducible.
 struct Workspace {
-  std::vector<float> x, xn, q, k, v, att, gate, up, cos, sin, scores, out, r;
+  AlignedFloats x, xn, q, k, v, att, gate, up, cos, sin, scores, out, r;
   std::vector<int64_t> rows;
 };
 
-float* grow(std::vector<float>& buf, int64_t n) {
+float* grow(AlignedFloats& buf, int64_t n) {
   if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
   return buf.data();
 }
