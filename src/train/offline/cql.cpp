@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "rlpp/core/error.h"
 #include "rlpp/train/offline/fast_cql_critic.h"
 #include "rlpp/train/offline/fused_adam.h"
 #include "rlpp/train/offline/offline_run.h"
@@ -94,7 +95,10 @@ class CqlTrainer : public OfflineRun {
                                                       torch::optim::AdamOptions(opts_.policy_lr));
     std::vector<const char*> metrics = {metric::kQf1Values, metric::kQf1Loss, metric::kQf2Loss, metric::kCqlPenalty,
                                         metric::kQfLoss,    metric::kActorLoss, metric::kAlpha,   metric::kAlphaLoss};
-    if (opts_.backend == "fast") fast_critic_ = std::make_unique<FastCqlCritic>();
+    if (opts_.backend == "fast") {
+      core::require(!opts_.hidden.empty(), "cql.backend = \"fast\" needs at least one hidden layer (cql.hidden)");
+      fast_critic_ = std::make_unique<FastCqlCritic>();
+    }
     if (opts_.lagrange) {
       log_alpha_prime_ = torch::full({1}, kCqlLogAlphaPrimeInit, torch::kFloat32).requires_grad_(true);
       alpha_prime_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_prime_},

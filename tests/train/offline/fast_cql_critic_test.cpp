@@ -26,10 +26,10 @@ using namespace rlpp::testing::runs;  // rows_of, make_dataset, start
 
 double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
-TEST(FastCqlCritic, LossAndGradientsMatchAutograd) {
+void check_against_autograd(const std::vector<int64_t>& hidden) {
   torch::manual_seed(3);
   const int64_t S = 4, A = 2, B = 37, n = 3;  // 37 states: chunks of 16, 16 and 5
-  rlpp::train::offpolicy::ContinuousQ q(S, A, std::vector<int64_t>{16, 12});
+  rlpp::train::offpolicy::ContinuousQ q(S, A, hidden);
   const torch::Tensor obs = torch::randn({B, S}), actions = torch::rand({B, A}) * 2 - 1;
   const torch::Tensor rand_a = torch::rand({B * n, A}) * 2 - 1, curr_a = torch::tanh(torch::randn({B * n, A})),
                       next_a = torch::tanh(torch::randn({B * n, A}));
@@ -79,11 +79,17 @@ TEST(FastCqlCritic, LossAndGradientsMatchAutograd) {
       for (size_t i = 0; i < params.size(); ++i) {
         const torch::Tensor ref = params[i].grad();
         const double err = max_abs(grads[i] - ref), scale = max_abs(ref);
-        EXPECT_LT(err, 1e-5 * (1 + scale)) << "param " << i << " importance " << importance << " T " << temp;
+        EXPECT_LT(err, 1e-5 * (1 + scale)) << "param " << i << " importance " << importance << " T " << temp
+                                            << " hidden layers " << hidden.size();
         EXPECT_GT(scale, 1e-3) << "param " << i;
       }
     }
   }
+}
+
+TEST(FastCqlCritic, LossAndGradientsMatchAutograd) {
+  check_against_autograd({16, 12});
+  check_against_autograd({8});  // one hidden layer
 }
 
 std::vector<std::string> small(const std::string& data, const std::string& out_backend, bool lagrange, int64_t steps) {
