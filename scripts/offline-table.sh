@@ -13,10 +13,12 @@
 #   runs      ALGOS on every dataset and seed, STEPS gradient steps (evaluation, 10 episodes, every
 #             STEPS/2), each with its recipe configs/offline_hopper_ALGO.toml (the papers' settings)
 #             and env.name / dataset.path set for the task. A run whose last evaluation is at STEPS
-#             is skipped, so an interrupted set continues.
+#             is skipped, so an interrupted set continues. TASKS and KINDS narrow the set (default:
+#             every task, medium and medium-replay), so two lanes can share OUT_DIR.
 #
 # Usage: scripts/offline-table.sh datasets BUILD_DIR DATA_DIR
-#        [ALGOS="bc td3_bc iql prdc odice a2pr cql"] [STEPS=5000] scripts/offline-table.sh runs BUILD_DIR DATA_DIR OUT_DIR "SEEDS"
+#        [ALGOS="bc td3_bc iql prdc odice a2pr cql"] [STEPS=5000] [TASKS="hopper half_cheetah walker2d"]
+#        [KINDS="medium medium-replay"] scripts/offline-table.sh runs BUILD_DIR DATA_DIR OUT_DIR "SEEDS"
 #        python3 scripts/offline-table.py OUT_DIR
 #   e.g. scripts/offline-table.sh datasets build runs/offline-data/table
 #        ALGOS="bc td3_bc iql" scripts/offline-table.sh runs build runs/offline-data/table runs/offline-table "1 2 3"
@@ -53,12 +55,15 @@ seeds=${5:-"1 2 3"}
 mkdir -p "$out"
 algos=${ALGOS:-"bc td3_bc iql prdc odice a2pr cql"}
 steps=${STEPS:-5000}
+run_tasks=${TASKS:-$tasks}
+kinds=${KINDS:-"medium medium-replay"}
 for s in $seeds; do
   for a in $algos; do
     extra=()
     [ "$a" = cql ] && extra=(--set 'cql.backend="fast"')
-    for t in $tasks; do
-      for k in medium medium-replay; do
+    for t in $run_tasks; do
+      case " $tasks " in *" $t "*) ;; *) echo "offline-table.sh: unknown task '$t' (tasks: $tasks)" >&2; exit 2 ;; esac
+      for k in $kinds; do
         d=$out/$t-$k-$a-s$s
         if [ -f "$d/metrics.jsonl" ] && tail -1 "$d/metrics.jsonl" | grep -q "\"step\":$steps,.*eval/score"; then
           continue
