@@ -8,7 +8,7 @@ at the last evaluation (STEPS gradient steps, default 5000; 10 episodes), mean Â
 seeds found, the seeds' values in brackets. Runs that did not reach STEPS are left out.
 
 --scores CSV adds recorded final scores (columns task,dataset,algo,seed,score, e.g.
-docs/data/offline-table-5k.csv, the runs behind docs/results.md) to those found in OUT_DIR; a run
+docs/data/offline-table-5k-xeon.csv, the runs behind docs/results.md) to those found in OUT_DIR; a run
 found in both must agree to the CSV's 0.1. --write-scores CSV writes every score used (recorded and
 found) to CSV, so the table can be remade after OUT_DIR is gone.
 """
