@@ -21,6 +21,8 @@ void A2prOptions::bind(core::Binder& b) {
   b.num("mask", mask, "scale of the advantage indicators weighting the actor's regulariser", Bounds::non_negative());
   b.num("vae_weight", vae_weight, "scale of the VAE's advantage-filtered reconstruction loss", Bounds::non_negative());
   b.num("kl_weight", kl_weight, "coefficient of the VAE's KL term", Bounds::non_negative());
+  b.num("exploration_noise", exploration_noise,
+        "online phase (offline.online_steps): TD3's behaviour noise std, times the action scale", Bounds::non_negative());
   b.integers("actor_hidden", actor_hidden, "hidden widths of the actor (ReLU)", Bounds::closed(1, 1 << 16));
   b.integers("critic_hidden", critic_hidden, "hidden widths of the critics and the value (ReLU)",
              Bounds::closed(1, 1 << 16));
@@ -129,6 +131,7 @@ class A2prTrainer : public Td3OfflineRun {
     recipe.check_all_used();
     latent_ = opts_.latent_factor * act_dim_;
     build_td3_networks(opts_.actor_hidden, opts_.critic_hidden, opts_.learning_rate);
+    exploration_noise_ = opts_.exploration_noise;
     value_ = ValueNet(obs_dim_, opts_.critic_hidden);
     vae_ = A2prVae(obs_dim_, act_dim_, latent_, opts_.vae_hidden, scale_, action_bias());
     value_opt_ = std::make_unique<torch::optim::Adam>(value_->parameters(), torch::optim::AdamOptions(opts_.learning_rate));

@@ -117,6 +117,10 @@ class CqlTrainer : public OfflineRun {
 
   torch::Tensor act(const torch::Tensor& obs) override { return torch::tanh(actor_->forward(obs).first) * scale_ + bias_; }
 
+  // A sample of π(·|s), inside the box (SAC's behaviour policy).
+  bool can_explore() const override { return true; }
+  torch::Tensor explore(const torch::Tensor& obs) override { return sample(obs, normal_noise(obs.size(0), act_dim_)).action; }
+
   // a ~ π(·|obs) reparameterised with the noise eps (n, A). obs (n, obs_dim).
   offpolicy::SquashedSample sample(const torch::Tensor& obs, const torch::Tensor& eps) {
     const auto [mean, log_std] = actor_->forward(obs);

@@ -176,8 +176,9 @@ class GaussianPolicyImpl : public torch::nn::Module {
     log_std = register_parameter("log_std", torch::zeros({act_dim}));
   }
   torch::Tensor mean(const torch::Tensor& obs) { return net->forward(obs); }  // (B, A)
+  torch::Tensor clipped_log_std() { return log_std.clamp(-5.0, 2.0); }          // (A)
   torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& act) {  // (B)
-    const torch::Tensor ls = log_std.clamp(-5.0, 2.0);
+    const torch::Tensor ls = clipped_log_std();
     const torch::Tensor z = (act - mean(obs)) * torch::exp(-ls);
     return (-0.5 * z.pow(2) - ls - 0.5 * std::log(2 * M_PI)).sum(1);
   }
@@ -215,6 +216,14 @@ class OdiceTrainer : public OfflineRun {
   // the mean, clipped to the box (the authors' act(deterministic=True) clips to [−1, 1])
   torch::Tensor act(const torch::Tensor& obs) override {
     return torch::max(torch::min(policy_->mean(obs), high_t_), low_t_);
+  }
+
+  // a sample of the Gaussian, clipped to the box
+  bool can_explore() const override { return true; }
+  torch::Tensor explore(const torch::Tensor& obs) override {
+    const torch::Tensor noise = normal_noise(obs.size(0), act_dim_);  // (n, A)
+    const torch::Tensor a = policy_->mean(obs) + torch::exp(policy_->clipped_log_std()) * noise;
+    return torch::max(torch::min(a, high_t_), low_t_);
   }
 
   void train_step(const offpolicy::ReplaySample& batch, int64_t /*step_index*/) override {

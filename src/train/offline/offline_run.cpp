@@ -182,7 +182,7 @@ void OfflineRun::start(const core::Recipe& recipe, const toml::table& own) {
   core::require(off_.online_steps == 0 || can_explore(),
                 recipe.origin("offline.online_steps") + ": offline.online_steps = " + std::to_string(off_.online_steps) +
                     " asks for an online phase, which " + recipe.get_string("run", "algorithm", "this trainer") +
-                    " does not have (offline-to-online: iql, famo2o, expo)");
+                    " does not have (offline-to-online: iql, famo2o, expo, td3_bc, prdc, a2pr, cql, odice)");
   toml::table out;
   core::write_options(run_, &out, "run");
   core::write_options(env_opts_, &out, "env");

@@ -18,6 +18,8 @@ void PrdcOptions::bind(core::Binder& b) {
             Bounds::closed(1, 1000));
   b.num("alpha", alpha, "alpha of lambda = alpha / mean|Q| (weight of the Q term)", Bounds::positive());
   b.num("beta", beta, "weight of the state in the nearest-neighbour key (beta s, a)", Bounds::non_negative());
+  b.num("exploration_noise", exploration_noise,
+        "online phase (offline.online_steps): TD3's behaviour noise std, times the action scale", Bounds::non_negative());
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
 }
 
@@ -90,6 +92,7 @@ class PrdcTrainer : public Td3OfflineRun {
       data_actions_ = torch::from_blob(const_cast<float*>(d.actions.data()), {d.size(), act_dim_}, torch::kFloat32).clone();
     }
     build_td3_networks(opts_.hidden, opts_.hidden, opts_.learning_rate);
+    exploration_noise_ = opts_.exploration_noise;
     declare_metrics({metric::kQf1Values, metric::kQfLoss, metric::kActorLoss, metric::kLambda, metric::kPrdcDcLoss,
                      metric::kPrdcNearestDist});
     toml::table own;

@@ -16,6 +16,8 @@ void Td3BcOptions::bind(core::Binder& b) {
   b.integer("policy_frequency", policy_frequency, "actor and target updates every this many gradient steps",
             Bounds::closed(1, 1000));
   b.num("alpha", alpha, "alpha of lambda = alpha / mean|Q| (the weight of the Q term against BC)", Bounds::non_negative());
+  b.num("exploration_noise", exploration_noise,
+        "online phase (offline.online_steps): TD3's behaviour noise std, times the action scale", Bounds::non_negative());
   b.integers("hidden", hidden, "hidden widths of the actor and critic MLPs (ReLU)", Bounds::closed(1, 1 << 16));
 }
 
@@ -42,6 +44,7 @@ class Td3BcTrainer : public Td3OfflineRun {
     opts_ = core::read_options<Td3BcOptions>(recipe, "td3_bc");
     recipe.check_all_used();
     build_td3_networks(opts_.hidden, opts_.hidden, opts_.learning_rate);
+    exploration_noise_ = opts_.exploration_noise;
     declare_metrics({metric::kQf1Values, metric::kQfLoss, metric::kActorLoss, metric::kBcLoss, metric::kLambda});
     toml::table own;
     core::write_options(opts_, &own, "td3_bc");

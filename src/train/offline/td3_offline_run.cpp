@@ -31,6 +31,12 @@ torch::Tensor Td3OfflineRun::smoothed_next_action(const offpolicy::ReplaySample&
                                       policy_noise, noise_clip, scale_, low_t_, high_t_);
 }
 
+torch::Tensor Td3OfflineRun::explore(const torch::Tensor& obs) {
+  const torch::Tensor eps = normal_noise(obs.size(0), act_dim_);  // (n, A)
+  const torch::Tensor a = actor_->forward(obs) + eps * (scale_ * exploration_noise_);
+  return torch::max(torch::min(a, high_t_), low_t_);
+}
+
 void Td3OfflineRun::critic_step(const offpolicy::ReplaySample& batch, const torch::Tensor& target) {
   const torch::Tensor q1 = qf1_->forward(batch.obs, batch.actions), q2 = qf2_->forward(batch.obs, batch.actions);
   const torch::Tensor qf_loss = offpolicy::twin_critic_loss(q1, q2, target, batch.weights);

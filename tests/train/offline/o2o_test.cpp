@@ -4,18 +4,29 @@
 //     their clip and the universal model's loss, the balance model's tanh-Gaussian log-density and
 //     objective, and the objective's gradient with respect to the balance model's mean against
 //     central finite differences of the loop version;
-//   * the run: a split run with an online phase equals an uninterrupted one, bit for bit (iql on
-//     Hopper-v4, whose random-policy episodes end in terminals; famo2o on Pendulum-v1, whose
-//     episodes end in time-limit truncations), the offline rows do not depend on the online phase,
-//     (split at the switch, with an empty online store, and 2 online updates in), and combinations
-//     that cannot run are refused (exit code 2 through the program).
+//   * the run: a split run with an online phase equals an uninterrupted one, bit for bit (iql,
+//     td3_bc and odice on Hopper-v4, whose random-policy episodes end in terminals; famo2o and cql
+//     on Pendulum-v1, whose episodes end in time-limit truncations; split at the switch, with an
+//     empty online store, and 2 online updates in), the offline rows do not depend on the online
+//     phase (iql, td3_bc, cql), and combinations that cannot run are refused (exit code 2 through
+//     the program);
+//   * the exploration actions a run stores online, against the distribution each trainer's policy
+//     defines, its networks read back from the checkpoint and run again in double, the moments
+//     integrated numerically in double: TD3's clip(μ(s) + N(0, (σ · scale)²)) (td3_bc, prdc and
+//     a2pr), CQL's tanh-Gaussian sample and ODICE's Gaussian sample clipped to the box.
 // Needs the built `rlpp` (rlpp_cli).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <functional>
+#include <iostream>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "../../apps/cli_util.h"
@@ -156,13 +167,21 @@ TEST(Famo2oLoss, BalanceObjectiveAndItsGradientAgainstFiniteDifferences) {
 
 // ---- the online phase through the run ------------------------------------------------------------
 
+// Every hidden-width key of `algo`'s section, set to 16-16.
+std::vector<std::string> small_networks(const std::string& algo) {
+  if (algo == "odice") return {"odice.value_hidden=[16, 16]", "odice.policy_hidden=[16, 16]"};
+  if (algo == "a2pr") return {"a2pr.actor_hidden=[16, 16]", "a2pr.critic_hidden=[16, 16]", "a2pr.vae_hidden=[16, 16]"};
+  return {algo + ".hidden=[16, 16]"};
+}
+
 // 2 offline updates of 50 gradient steps, then 5 online updates of 50 env steps (250 > Pendulum's
 // 200-step time limit), small networks, an evaluation every 3rd update and at the phase's end.
 std::vector<std::string> small(const std::string& algo, const std::string& data, const std::string& env) {
-  return {"run.total_steps=100",       "offline.gradient_steps=50", "offline.online_steps=250",
-          "offline.batch_size=16",     "offline.eval_every=3",      "offline.eval_episodes=1",
-          "run.checkpoint_every=0",    "dataset.path=\"" + data + "\"", "env.name=\"" + env + "\"",
-          algo + ".hidden=[16, 16]"};
+  std::vector<std::string> s = {"run.total_steps=100",       "offline.gradient_steps=50", "offline.online_steps=250",
+                                "offline.batch_size=16",     "offline.eval_every=3",      "offline.eval_episodes=1",
+                                "run.checkpoint_every=0",    "dataset.path=\"" + data + "\"", "env.name=\"" + env + "\""};
+  for (const std::string& n : small_networks(algo)) s.push_back(n);
+  return s;
 }
 
 // The tensor `key` anywhere in a checkpoint archive (top level or a child archive).
@@ -213,7 +232,10 @@ TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
     int64_t stop_after;  // 2: at the switch (an empty online store in the checkpoint); 4: 2 online updates in
   };
   for (const Case& c : {Case{"iql", "offline_hopper_iql_o2o.toml", "Hopper-v4", 4},
-                        Case{"famo2o", "offline_hopper_famo2o.toml", "Pendulum-v1", 2}}) {
+                        Case{"famo2o", "offline_hopper_famo2o.toml", "Pendulum-v1", 2},
+                        Case{"td3_bc", "offline_hopper_td3_bc.toml", "Hopper-v4", 4},
+                        Case{"cql", "offline_hopper_cql.toml", "Pendulum-v1", 4},
+                        Case{"odice", "offline_hopper_odice.toml", "Hopper-v4", 2}}) {
     const std::string data = std::string(c.env) == "Hopper-v4" ? hopper : pendulum;
     const auto sets = small(c.algo, data, c.env);
     const std::string whole = dir / (std::string(c.algo) + "-whole"),
@@ -258,27 +280,230 @@ TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
 }
 
 // The offline phase does not see the online one: its rows are those of the same run without it
-// (the actor's lr held constant, since a cosine schedule spans the whole run).
+// (iql's actor lr held constant, since a cosine schedule spans the whole run).
 TEST(OfflineToOnline, OfflineRowsDoNotDependOnTheOnlinePhase) {
   TempDir dir("o2o-offline-rows");
   const std::string data = dir / "pendulum.hdf5";
   make_dataset("Pendulum-v1", 400, data);
-  auto with = small("iql", data, "Pendulum-v1");
-  with.push_back("iql.cosine_actor_lr=false");
-  auto without = with;
-  without.push_back("offline.online_steps=0");
-  EXPECT_TRUE(start("offline_hopper_iql_o2o.toml", dir / "with", with).finished);
-  EXPECT_TRUE(start("offline_hopper_iql_o2o.toml", dir / "without", without).finished);
-  const auto a = rows_of(dir / "with"), b = rows_of(dir / "without");
-  ASSERT_EQ(a.size(), 7u);
-  ASSERT_EQ(b.size(), 2u);
-  for (size_t i = 0; i < b.size(); ++i) {
-    for (auto& [key, value] : b[i].items()) {
-      if (key == "charts/SPS") continue;
-      EXPECT_EQ(value, a[i].at(key)) << "row " << i << " metric " << key;
+  struct Case {
+    const char* algo;
+    const char* recipe;
+    std::vector<std::string> more;
+  };
+  for (const Case& c : {Case{"iql", "offline_hopper_iql_o2o.toml", {"iql.cosine_actor_lr=false"}},
+                        Case{"td3_bc", "offline_hopper_td3_bc.toml", {}}, Case{"cql", "offline_hopper_cql.toml", {}}}) {
+    auto with = small(c.algo, data, "Pendulum-v1");
+    with.insert(with.end(), c.more.begin(), c.more.end());
+    auto without = with;
+    without.push_back("offline.online_steps=0");
+    const std::string a_dir = dir / (std::string(c.algo) + "-with"), b_dir = dir / (std::string(c.algo) + "-without");
+    EXPECT_TRUE(start(c.recipe, a_dir, with).finished) << c.algo;
+    EXPECT_TRUE(start(c.recipe, b_dir, without).finished) << c.algo;
+    const auto a = rows_of(a_dir), b = rows_of(b_dir);
+    ASSERT_EQ(a.size(), 7u) << c.algo;
+    ASSERT_EQ(b.size(), 2u) << c.algo;
+    for (size_t i = 0; i < b.size(); ++i) {
+      for (auto& [key, value] : b[i].items()) {
+        if (key == "charts/SPS") continue;
+        EXPECT_EQ(value, a[i].at(key)) << c.algo << " row " << i << " metric " << key;
+      }
+      EXPECT_EQ(a[i].size(), b[i].size()) << c.algo << " row " << i;
     }
-    EXPECT_EQ(a[i].size(), b[i].size()) << "row " << i;
   }
+}
+
+// ---- the exploration actions of the online phase -------------------------------------------------
+
+// The tensor at a path of nested archives of a checkpoint file (a module's parameter, e.g.
+// {"actor", "net", "0", "weight"}), in double.
+torch::Tensor tensor_at(torch::serialize::InputArchive& a, const std::vector<std::string>& path, size_t i = 0) {
+  if (i + 1 == path.size()) {
+    torch::Tensor t;
+    if (!a.try_read(path[i], t)) throw std::runtime_error("checkpoint: no tensor '" + path[i] + "'");
+    return t.to(torch::kFloat64);
+  }
+  torch::serialize::InputArchive child;
+  if (!a.try_read(path[i], child)) throw std::runtime_error("checkpoint: no archive '" + path[i] + "'");
+  return tensor_at(child, path, i + 1);
+}
+
+// y = W x + b of the Linear layer at `path` (…/weight, …/bias), in double. x: (N, in) -> (N, out).
+torch::Tensor linear_at(torch::serialize::InputArchive& a, std::vector<std::string> path, const torch::Tensor& x) {
+  path.push_back("weight");
+  const torch::Tensor w = tensor_at(a, path);
+  path.back() = "bias";
+  return x.matmul(w.t()) + tensor_at(a, path);
+}
+
+// A ReLU MLP of `layers` Linear layers stored as relu_mlp stores it (Sequential children "0", "2",
+// "4", …, ReLU between), in double. x: (N, in) -> (N, out).
+torch::Tensor relu_mlp_at(torch::serialize::InputArchive& a, const std::vector<std::string>& path, int layers,
+                          torch::Tensor x) {
+  for (int l = 0; l < layers; ++l) {
+    std::vector<std::string> p = path;
+    p.push_back(std::to_string(2 * l));
+    x = linear_at(a, p, x);
+    if (l + 1 < layers) x = x.clamp_min(0.0);
+  }
+  return x;
+}
+
+// E, the central 2nd and 4th moments of f(m + s Z), Z ~ N(0, 1), by Simpson's rule on z in
+// [−12, 12] (4800 intervals), in double.
+struct Moments {
+  double mean = 0, var = 0, m4 = 0;
+};
+Moments gaussian_moments(const std::function<double(double)>& f, double m, double s) {
+  const int n = 4800;
+  const double lo = -12.0, h = 24.0 / n;
+  auto integrate = [&](const std::function<double(double)>& g) {
+    double sum = 0;
+    for (int i = 0; i <= n; ++i) {
+      const double z = lo + h * i, w = (i == 0 || i == n) ? 1.0 : (i % 2 ? 4.0 : 2.0);
+      sum += w * g(f(m + s * z)) * std::exp(-0.5 * z * z);
+    }
+    return sum * h / 3.0 / std::sqrt(2.0 * M_PI);
+  };
+  Moments r;
+  r.mean = integrate([](double y) { return y; });
+  r.var = integrate([&](double y) { return (y - r.mean) * (y - r.mean); });
+  r.m4 = integrate([&](double y) { return std::pow(y - r.mean, 4); });
+  return r;
+}
+
+// Independent draws a_i against their distributions' moments: Σ (a_i − E_i) / sqrt(Σ V_i) is about
+// N(0, 1); Σ (a_i − E_i)² / Σ V_i is about 1 with standard deviation sqrt(Σ (M4_i − V_i²)) / Σ V_i.
+// Both must lie within 4.5 standard deviations.
+void expect_draws_match(const std::vector<double>& a, const std::vector<Moments>& m, const std::string& what) {
+  ASSERT_EQ(a.size(), m.size()) << what;
+  double dev = 0, sq = 0, var = 0, var_sq = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    dev += a[i] - m[i].mean;
+    sq += (a[i] - m[i].mean) * (a[i] - m[i].mean);
+    var += m[i].var;
+    var_sq += m[i].m4 - m[i].var * m[i].var;
+  }
+  const double z_mean = dev / std::sqrt(var), ratio = sq / var, ratio_sd = std::sqrt(var_sq) / var;
+  EXPECT_LT(std::abs(z_mean), 4.5) << what << ": standardised mean deviation " << z_mean;
+  EXPECT_LT(std::abs(ratio - 1.0), 4.5 * ratio_sd)
+      << what << ": sum of squared deviations / sum of variances = " << ratio << " (sd " << ratio_sd << ")";
+  std::cout << "[ stats    ] " << what << ": n " << a.size() << ", standardised mean deviation " << z_mean
+            << ", squared deviations / variances " << ratio << " (sd " << ratio_sd << ")\n";
+}
+
+// Pendulum-v1's action box (its max torque): [−2, 2], scale 2, bias 0.
+constexpr double kPendulumHigh = 2.0;
+constexpr int64_t kExploreSteps = 1000;
+
+// The online rows of a Pendulum-v1 run of `algo` whose acting networks do not move: one offline
+// update of 50 gradient steps, then kExploreSteps online env steps, with the learning rate of the
+// networks that act set to 1e-20 by `more` (an Adam step moves a weight by about the learning rate,
+// far below a float's resolution), so every stored action is a draw from the final checkpoint's
+// policy at the stored (normalised) observation. Returns the checkpoint's archive; obs (N, 3) and
+// actions (N) in double.
+torch::serialize::InputArchive frozen_policy_run(const std::string& algo, const std::string& recipe,
+                                                 const std::string& data, const std::string& out,
+                                                 const std::vector<std::string>& more, torch::Tensor* obs,
+                                                 std::vector<double>* actions) {
+  auto sets = small(algo, data, "Pendulum-v1");
+  for (const std::string& m : {std::string("run.total_steps=50"), "offline.online_steps=" + std::to_string(kExploreSteps),
+                               std::string("offline.eval_every=0")})
+    sets.push_back(m);
+  sets.insert(sets.end(), more.begin(), more.end());
+  EXPECT_TRUE(start(recipe, out, sets).finished) << algo;
+  char last[32];  // the last update: 1 offline, kExploreSteps / 50 online
+  std::snprintf(last, sizeof last, "update_%07lld.pt", static_cast<long long>(1 + kExploreSteps / 50));
+  torch::serialize::InputArchive a;
+  a.load_from(out + "/checkpoints/" + last);
+  *obs = tensor_at(a, {"online_replay.obs"}).reshape({kExploreSteps, 3});
+  const torch::Tensor act = tensor_at(a, {"online_replay.actions"}).reshape({kExploreSteps});
+  actions->assign(act.data_ptr<double>(), act.data_ptr<double>() + kExploreSteps);
+  return a;
+}
+
+// TD3's exploration (td3_offline_run.h): a = clip(μ(s) + N(0, (σ · scale)²), low, high), μ(s) =
+// tanh(MLP(s)) · scale + bias, for the three trainers on the TD3 base; prdc with σ = 0.25 (its
+// section's exploration_noise), the others with the default 0.1.
+TEST(OfflineToOnline, Td3ExplorationIsTheActorPlusClippedGaussianNoise) {
+  TempDir dir("o2o-explore-td3");
+  const std::string data = dir / "pendulum.hdf5";
+  make_dataset("Pendulum-v1", 400, data);
+  struct Case {
+    const char* algo;
+    const char* recipe;
+    double sigma;
+    std::vector<std::string> more;
+  };
+  for (const Case& c :
+       {Case{"td3_bc", "offline_hopper_td3_bc.toml", 0.1, {"td3_bc.learning_rate=1e-20"}},
+        Case{"prdc", "offline_hopper_prdc.toml", 0.25, {"prdc.learning_rate=1e-20", "prdc.exploration_noise=0.25"}},
+        Case{"a2pr", "offline_hopper_a2pr.toml", 0.1, {"a2pr.learning_rate=1e-20"}}}) {
+    torch::Tensor obs;
+    std::vector<double> a;
+    torch::serialize::InputArchive ck = frozen_policy_run(c.algo, c.recipe, data, dir / c.algo, c.more, &obs, &a);
+    const torch::Tensor mu = torch::tanh(relu_mlp_at(ck, {"actor", "net"}, 3, obs)).reshape({kExploreSteps}) * kPendulumHigh;
+    const double sd = c.sigma * kPendulumHigh;
+    const auto clip = [](double x) { return std::clamp(x, -kPendulumHigh, kPendulumHigh); };
+    std::vector<Moments> m;
+    int inside = 0;
+    for (int64_t i = 0; i < kExploreSteps; ++i) {
+      m.push_back(gaussian_moments(clip, mu[i].item<double>(), sd));
+      inside += a[static_cast<size_t>(i)] >= -kPendulumHigh && a[static_cast<size_t>(i)] <= kPendulumHigh;
+    }
+    EXPECT_EQ(inside, kExploreSteps) << c.algo;
+    expect_draws_match(a, m, c.algo);
+  }
+}
+
+// CQL's exploration: a sample of its tanh-Gaussian, a = tanh(μ(s) + σ(s) ε) · scale + bias, with
+// μ and log σ = −5 + 3.5 (tanh(raw(s)) + 1) (the bounded log-std of sac.h) from the actor's trunk.
+TEST(OfflineToOnline, CqlExplorationSamplesItsTanhGaussian) {
+  TempDir dir("o2o-explore-cql");
+  const std::string data = dir / "pendulum.hdf5";
+  make_dataset("Pendulum-v1", 400, data);
+  torch::Tensor obs;
+  std::vector<double> a;
+  torch::serialize::InputArchive ck =
+      frozen_policy_run("cql", "offline_hopper_cql.toml", data, dir / "cql", {"cql.policy_lr=1e-20"}, &obs, &a);
+  torch::Tensor h = obs;
+  for (const char* layer : {"0", "2"}) h = linear_at(ck, {"actor", "trunk", layer}, h).clamp_min(0.0);
+  const torch::Tensor mean = linear_at(ck, {"actor", "mean"}, h).reshape({kExploreSteps});
+  const torch::Tensor log_std =
+      (-5.0 + 3.5 * (torch::tanh(linear_at(ck, {"actor", "log_std"}, h)) + 1.0)).reshape({kExploreSteps});
+  std::vector<Moments> m;
+  int inside = 0;
+  for (int64_t i = 0; i < kExploreSteps; ++i) {
+    m.push_back(gaussian_moments([](double x) { return kPendulumHigh * std::tanh(x); }, mean[i].item<double>(),
+                                 std::exp(log_std[i].item<double>())));
+    inside += std::abs(a[static_cast<size_t>(i)]) <= kPendulumHigh;
+  }
+  EXPECT_EQ(inside, kExploreSteps);
+  expect_draws_match(a, m, "cql");
+}
+
+// ODICE's exploration: a sample of its Gaussian (mean MLP(s), state-independent log σ clamped to
+// [−5, 2]) clipped to the box; σ = 1 at the start, so a share of the draws lands on the bounds.
+TEST(OfflineToOnline, OdiceExplorationSamplesItsGaussianClippedToTheBox) {
+  TempDir dir("o2o-explore-odice");
+  const std::string data = dir / "pendulum.hdf5";
+  make_dataset("Pendulum-v1", 400, data);
+  torch::Tensor obs;
+  std::vector<double> a;
+  torch::serialize::InputArchive ck = frozen_policy_run("odice", "offline_hopper_odice.toml", data, dir / "odice",
+                                                        {"odice.policy_learning_rate=1e-20"}, &obs, &a);
+  const torch::Tensor mean = relu_mlp_at(ck, {"policy", "net"}, 3, obs).reshape({kExploreSteps});
+  const double sigma = std::exp(std::clamp(tensor_at(ck, {"policy", "log_std"})[0].item<double>(), -5.0, 2.0));
+  const auto clip = [](double x) { return std::clamp(x, -kPendulumHigh, kPendulumHigh); };
+  std::vector<Moments> m;
+  int on_bounds = 0;
+  for (int64_t i = 0; i < kExploreSteps; ++i) {
+    m.push_back(gaussian_moments(clip, mean[i].item<double>(), sigma));
+    const double x = a[static_cast<size_t>(i)];
+    EXPECT_TRUE(x >= -kPendulumHigh && x <= kPendulumHigh) << "row " << i << ": " << x;
+    on_bounds += std::abs(x) == kPendulumHigh;
+  }
+  EXPECT_GT(on_bounds, 0) << "no draw was clipped (sigma " << sigma << ")";
+  expect_draws_match(a, m, "odice");
 }
 
 TEST(OfflineToOnline, CombinationsThatCannotRunAreRefused) {

@@ -15,6 +15,8 @@
 // (α = 2.5, mask = 1, vae_weight = 1, Adam 3e-4 for actor, critics and value and 1e-3 for the VAE,
 // 256×3 actor, 256×4 critics and value, 750-750 VAE with latent 2·A, log σ clamped to [−4, 15],
 // latent samples clipped to [−0.5, 0.5]); its README uses mask 0.4 and γ 0.995 on hopper-medium.
+// Online (offline.online_steps, the same losses go on) it explores as TD3:
+// clip(π(s) + N(0, (0.1 · scale)²), low, high) (td3_offline_run.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -39,6 +41,7 @@ struct A2prOptions {
   double mask = 1.0;        // scale of the advantage indicators in the actor's regulariser
   double vae_weight = 1.0;  // scale of the VAE's advantage-filtered reconstruction
   double kl_weight = 0.5;   // the VAE's KL coefficient
+  double exploration_noise = 0.1;  // online phase: TD3's behaviour noise σ (times the action scale)
   std::vector<int64_t> actor_hidden{256, 256, 256};
   std::vector<int64_t> critic_hidden{256, 256, 256, 256};  // also the value network's
   std::vector<int64_t> vae_hidden{750, 750};

@@ -10,8 +10,10 @@
 // bounded log-std; temperature tuned toward −|A|). Adam 3e-4 for actor, critics and temperature,
 // τ 0.005, batch 256, 256-256 nets. The Lagrange variant (cql.lagrange, the code's cql_lagrange)
 // weights each critic's penalty by α'·α with α' tuned so that the penalty meets a target gap
-// (cql_lagrange_terms below). Losses pure and tested (tests/train/offline/offline_losses_test.cpp,
-// cql_lagrange_test.cpp).
+// (cql_lagrange_terms below). Acting: tanh of the Gaussian's mean (rescaled to the box). Online
+// (offline.online_steps, the same losses go on, as SAC/CQL fine-tune) it explores with a sample of
+// the tanh-Gaussian, a = tanh(μ(s) + σ(s) ε) · scale + bias, ε ~ N(0, I) from the run's generator.
+// Losses pure and tested (tests/train/offline/offline_losses_test.cpp, cql_lagrange_test.cpp).
 #pragma once
 #include <torch/torch.h>
 

@@ -17,7 +17,10 @@
 // means run over both), V̄ is the minimum of the target heads. Defaults (appendix D / the code's
 // configs/offline_RL.yaml and main_odice_rl.py): λ = 0.6, η = 1, Pearson χ², Adam 2e-4 for value
 // and policy with policy weight decay 1e-4, τ = 0.005, twin V 256-256 with LayerNorm, a Gaussian
-// policy 1024-1024 with a state-independent log σ (clamped to [−5, 2]).
+// policy 1024-1024 with a state-independent log σ (clamped to [−5, 2]). Acting: the mean, clipped
+// to the box. Online (offline.online_steps, the same losses go on) it explores with a sample of
+// the Gaussian clipped to the box, a = clip(μ(s) + σ ε, low, high), ε ~ N(0, I) from the run's
+// generator (the code's act(deterministic=False), as iql explores).
 #pragma once
 #include <torch/torch.h>
 

@@ -24,9 +24,10 @@
 //     that has none);
 //   * the online phase (offline-to-online, offline.online_steps > 0; 0 = none, the run as before):
 //     after the offline updates the run steps one copy of [env] (seed run.seed) with the
-//     trainer's exploration action (explore(); only trainers that define it allow the phase) and
-//     trains on, offline.updates_per_step gradient steps after each env step. Transitions go
-//     into one replay buffer that starts as the dataset, sampled uniformly over dataset and
+//     trainer's exploration action (explore(); only trainers that define it allow the phase:
+//     iql, famo2o, expo, td3_bc, prdc, a2pr, cql, odice; bc refuses it) and trains on,
+//     offline.updates_per_step gradient steps after each env step. Transitions go into one
+//     replay buffer that starts as the dataset, sampled uniformly over dataset and
 //     online rows together (IQL's train_finetune.py and FamO2O's family_train_finetune.py:
 //     initialize_with_dataset, then insert; no separate online buffer, no mixing ratio), or with
 //     offline.offline_ratio in [0, 1] a fixed share of each batch from the dataset (RLPD, EXPO). Online

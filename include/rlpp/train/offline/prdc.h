@@ -6,7 +6,9 @@
 //   L_π = −λ mean_b Q1(s_b, π(s_b)) + mean_{b,i} (π(s_b)_i − â_{b,i})²,  λ = α / mean_b |Q1(s_b, π(s_b))|
 // with λ carrying no gradient. The second mean runs over the B·A entries, as the authors' code
 // (F.mse_loss) does. Defaults: the paper's locomotion setting and its code (α = 2.5, β = 2, k = 1,
-// TD3's noise 0.2 / clip 0.5 / delay 2, Adam 3e-4, τ = 0.005, 256-256 ReLU networks).
+// TD3's noise 0.2 / clip 0.5 / delay 2, Adam 3e-4, τ = 0.005, 256-256 ReLU networks). Online
+// (offline.online_steps; the tree stays the dataset's) it explores as TD3:
+// clip(π(s) + N(0, (0.1 · scale)²), low, high) (td3_offline_run.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -29,6 +31,7 @@ struct PrdcOptions {
   int policy_frequency = 2;     // actor and target updates every this many steps
   double alpha = 2.5;           // α of λ = α / mean|Q|
   double beta = 2.0;            // weight of the state in the nearest-neighbour key (β s, a)
+  double exploration_noise = 0.1;  // online phase: TD3's behaviour noise σ (times the action scale)
   std::vector<int64_t> hidden{256, 256};
 
   void bind(core::Binder& b);

@@ -4,8 +4,9 @@
 // targets updated every 2nd gradient step, and the actor's loss
 //   L_π = −λ · mean_b Q1(s_b, π(s_b)) + mean_{b,i} (π_i(s_b) − a_{b,i})²,   λ = α / mean_b |Q1(s_b, π(s_b))|
 // with λ detached, α = 2.5; observations normalised with the dataset's mean and std + 1e-3. Adam
-// 3e-4, τ 0.005, batch 256, 256-256 ReLU nets. Losses pure and tested
-// (tests/train/offline/offline_losses_test.cpp).
+// 3e-4, τ 0.005, batch 256, 256-256 ReLU nets. Online (offline.online_steps, the same losses go
+// on) it explores as TD3: clip(π(s) + N(0, (0.1 · scale)²), low, high) (td3_offline_run.h).
+// Losses pure and tested (tests/train/offline/offline_losses_test.cpp).
 #pragma once
 #include <torch/torch.h>
 
@@ -25,6 +26,7 @@ struct Td3BcOptions {
   double noise_clip = 0.5;      // its clip c (before the action scale)
   int policy_frequency = 2;     // actor and target updates every this many gradient steps
   double alpha = 2.5;           // α of λ = α / mean|Q|
+  double exploration_noise = 0.1;  // online phase: TD3's behaviour noise σ (times the action scale)
   std::vector<int64_t> hidden{256, 256};
 
   void bind(core::Binder& b);
