@@ -393,7 +393,7 @@ void expect_draws_match(const std::vector<double>& a, const std::vector<Moments>
 
 // Pendulum-v1's action box (its max torque): [−2, 2], scale 2, bias 0.
 constexpr double kPendulumHigh = 2.0;
-constexpr int64_t kExploreSteps = 1000;
+constexpr int64_t kExploreSteps = 500;
 
 // The online rows of a Pendulum-v1 run of `algo` whose acting networks do not move: one offline
 // update of 50 gradient steps, then kExploreSteps online env steps, with the learning rate of the
