@@ -220,6 +220,15 @@ std::pair<int, int> check_online_rows(const std::string& ckpt, int64_t rows, int
   return {terminals, truncations};
 }
 
+// Every logged value of `want` equals `got`'s (the wall-clock charts/SPS aside), and the rows have the same keys.
+void expect_row_equal(const nlohmann::json& want, const nlohmann::json& got, const std::string& what) {
+  for (auto& [key, value] : want.items()) {
+    if (key == "charts/SPS") continue;
+    EXPECT_EQ(value, got.at(key)) << what << " metric " << key;
+  }
+  EXPECT_EQ(want.size(), got.size()) << what;
+}
+
 TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
   TempDir dir("o2o-resume");
   const std::string hopper = dir / "hopper.hdf5", pendulum = dir / "pendulum.hdf5";
@@ -248,11 +257,7 @@ TEST(OfflineToOnline, SplitRunWithAnOnlinePhaseEqualsAWholeOne) {
     ASSERT_EQ(a.size(), 7u) << c.algo;
     ASSERT_EQ(b.size(), 7u) << c.algo;
     for (size_t i = 0; i < a.size(); ++i) {
-      for (auto& [key, value] : a[i].items()) {
-        if (key == "charts/SPS") continue;
-        EXPECT_EQ(value, b[i].at(key)) << c.algo << " row " << i << " metric " << key;
-      }
-      EXPECT_EQ(a[i].size(), b[i].size()) << c.algo << " row " << i;
+      expect_row_equal(a[i], b[i], std::string(c.algo) + " row " + std::to_string(i));
       const bool online = i >= 2;
       EXPECT_EQ(a[i].contains("charts/online_env_steps"), online) << c.algo << " row " << i;
       if (online) EXPECT_EQ(a[i]["charts/online_env_steps"].get<double>(), 50.0 * static_cast<double>(i - 1));
@@ -302,13 +307,7 @@ TEST(OfflineToOnline, OfflineRowsDoNotDependOnTheOnlinePhase) {
     const auto a = rows_of(a_dir), b = rows_of(b_dir);
     ASSERT_EQ(a.size(), 7u) << c.algo;
     ASSERT_EQ(b.size(), 2u) << c.algo;
-    for (size_t i = 0; i < b.size(); ++i) {
-      for (auto& [key, value] : b[i].items()) {
-        if (key == "charts/SPS") continue;
-        EXPECT_EQ(value, a[i].at(key)) << c.algo << " row " << i << " metric " << key;
-      }
-      EXPECT_EQ(a[i].size(), b[i].size()) << c.algo << " row " << i;
-    }
+    for (size_t i = 0; i < b.size(); ++i) expect_row_equal(b[i], a[i], std::string(c.algo) + " row " + std::to_string(i));
   }
 }
 
