@@ -23,6 +23,12 @@
 #   e.g. scripts/offline-table.sh datasets build runs/offline-data/table
 #        ALGOS="bc td3_bc iql" scripts/offline-table.sh runs build runs/offline-data/table runs/offline-table "1 2 3"
 # CQL runs with its fast critic backend (cql.backend = "fast", tested equal to the LibTorch one).
+#
+# Both modes pin the CPU kernels (OpenBLAS's Haswell kernels, ATen's AVX2 ones) unless the caller
+# sets OPENBLAS_CORETYPE / ATEN_CPU_CAPABILITY: the kernels picked for a CPU's own instruction set
+# round differently and a PPO run amplifies the last bits, so unpinned datasets differ between CPU
+# kinds (docs/datasets.md, "Reproducing a dataset on another CPU").
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-avx2}
 set -euo pipefail
 mode=${1:-}
 if [ "$mode" != datasets ] && [ "$mode" != runs ]; then
