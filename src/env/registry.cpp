@@ -28,8 +28,8 @@ template <class E>
 void add(core::Registry<EnvFactory>& r, std::string summary) {
   r.add(E::spec().id, [](const VecEnvOptions& opts) -> std::unique_ptr<VecEnv> {
     core::require(!opts.shifts_dynamics(), E::spec().id +
-                                               ": gravity_scale and friction_scale change MuJoCo models only; "
-                                               "leave them at 1 for this environment");
+                                               ": gravity_scale, friction_scale and action_noise_std change MuJoCo "
+                                               "environments only; leave them at 1, 1 and 0 for this environment");
     return std::make_unique<Pool<E>>(opts);
   }, std::move(summary));
 }

@@ -28,6 +28,8 @@ void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id)
     core::require(std::isfinite(v) && v > 0.0,
                   env_id + ": " + name + " must be a finite number > 0, got " + std::to_string(v));
   }
+  core::require(std::isfinite(opts.action_noise_std) && opts.action_noise_std >= 0.0,
+                env_id + ": action_noise_std must be a finite number >= 0, got " + std::to_string(opts.action_noise_std));
 }
 
 }  // namespace rlpp::env

@@ -19,6 +19,10 @@ void EnvSection::bind(core::Binder& b) {
   b.num("friction_scale", friction_scale,
          "MuJoCo only: multiply every geom's friction (a simulator with shifted dynamics); 1 = the exact model",
          core::Bounds::closed(0.01, 100));
+  b.num("action_noise_std", action_noise_std,
+         "MuJoCo only: std of the Gaussian noise added to every action component the environment executes "
+         "(H2O's joint-noise simulator); the trainer records the action it chose; 0 = none",
+         core::Bounds::closed(0, 10));
   // An unknown name: an error naming the key (and where it was set) and listing the valid ids.
   if (b.mode() == core::Binder::Mode::kRead && !env::registry().contains(name)) {
     try {
@@ -43,6 +47,7 @@ std::unique_ptr<env::VecEnv> EnvSection::make(int num_envs_override) const {
   opts.clip_action = clip_action;
   opts.gravity_scale = gravity_scale;
   opts.friction_scale = friction_scale;
+  opts.action_noise_std = action_noise_std;
   return env::make(name, opts);
 }
 

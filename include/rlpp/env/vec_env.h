@@ -125,12 +125,18 @@ struct VecEnvOptions {
   // that is not MuJoCo is a UserError.
   double gravity_scale = 1.0;
   double friction_scale = 1.0;
+  // H2O's joint-noise simulator (its code's joint_noise_std): every step, copy i's generator adds
+  // N(0, action_noise_std²) to each action component the environment receives (after the box
+  // clip of clip_action), so MuJoCo applies the noisy control (clamped to ctrlrange as usual) and
+  // the control cost sees it; the trainer still records the action it chose. 0 draws nothing.
+  // MuJoCo only, like the scales.
+  double action_noise_std = 0.0;
 
-  bool shifts_dynamics() const { return gravity_scale != 1.0 || friction_scale != 1.0; }
+  bool shifts_dynamics() const { return gravity_scale != 1.0 || friction_scale != 1.0 || action_noise_std != 0.0; }
 };
 
-// UserError naming `env_id` and the offending value unless num_envs >= 1, num_threads >= 1 and
-// the dynamics scales are finite and > 0.
+// UserError naming `env_id` and the offending value unless num_envs >= 1, num_threads >= 1, the
+// dynamics scales are finite and > 0 and action_noise_std is finite and >= 0.
 void check_vec_env_options(const VecEnvOptions& opts, const std::string& env_id);
 
 }  // namespace rlpp::env

@@ -15,6 +15,7 @@ struct EnvSection {
   bool clip_action = true;  // env::VecEnvOptions::clip_action
   double gravity_scale = 1.0;   // env::VecEnvOptions: a shifted simulator (MuJoCo only; 1 = the exact model)
   double friction_scale = 1.0;
+  double action_noise_std = 0.0;  // env::VecEnvOptions: H2O's joint noise on the executed action (MuJoCo only)
 
   void bind(core::Binder& b);
   // A new batch of environments as this section describes (unknown name -> UserError).

@@ -30,7 +30,8 @@ MujocoPool::MujocoPool(std::unique_ptr<const MujocoTask> task, const VecEnvOptio
     : VecEnv(checked_num_envs(opts, task->spec().id), task->spec().observation.dim),
       task_(std::move(task)),
       copies_(static_cast<size_t>(opts.num_envs)),
-      clip_action_(opts.clip_action) {
+      clip_action_(opts.clip_action),
+      action_noise_std_(opts.action_noise_std) {
   if (act_dim() > kMaxActDim) throw std::logic_error(spec().id + ": more than 64 actuators");
   for (Copy& c : copies_) {
     c.data = mj_makeData(task_->model());
@@ -94,6 +95,9 @@ void MujocoPool::step_range(const float* actions, int64_t begin, int64_t end) {
     for (int64_t k = 0; k < d_act; ++k) {
       const float u = actions[i * d_act + k];
       a[k] = clip_action_ ? std::min(std::max(u, low[k]), high[k]) : u;
+    }
+    if (action_noise_std_ > 0.0) {
+      for (int64_t k = 0; k < d_act; ++k) a[k] += action_noise_std_ * c.rng.normal();
     }
     bool term = false;
     const double r = task_->step(c.data, a, &term);

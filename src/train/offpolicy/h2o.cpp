@@ -141,6 +141,7 @@ class H2oTrainer : public OffPolicyRun {
     real_env_ = env_opts_;
     real_env_.gravity_scale = 1.0;
     real_env_.friction_scale = 1.0;
+    real_env_.action_noise_std = 0.0;
     const std::string ref_path =
         opts_.reference_returns.empty() ? offline::default_reference_returns_path() : opts_.reference_returns;
     const auto refs = offline::read_reference_returns(ref_path);
@@ -353,7 +354,7 @@ class H2oTrainer : public OffPolicyRun {
   }
 
   H2oOptions opts_;
-  EnvSection real_env_;  // [env] with gravity_scale = friction_scale = 1: where the policy is evaluated
+  EnvSection real_env_;  // [env] with gravity_scale = friction_scale = 1, no action noise: where the policy is evaluated
   bool have_reference_ = false;
   double ref_random_ = 0, ref_expert_ = 0;
   torch::Tensor scale_, bias_;  // (A)

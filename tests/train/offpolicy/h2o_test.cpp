@@ -308,8 +308,10 @@ TEST(H2oTrainer, BadRecipesAreRefused) {
   expect_error("h2o_hopper.toml", {with, "replay.offline_ratio=1.5"}, "offline_ratio");
   expect_error("h2o_hopper.toml", {with, "env.gravity_scale=0"}, "gravity_scale");
   expect_error("h2o_hopper.toml", {with, "env.friction_scale=-1"}, "friction_scale");
+  expect_error("h2o_hopper.toml", {with, "env.action_noise_std=-0.5"}, "action_noise_std");
   expect_error("h2o_hopper.toml", {with, "replay.prioritized=true"}, "prioritized");
   expect_error("pendulum_sac.toml", {"env.gravity_scale=2.0"}, "MuJoCo");
+  expect_error("pendulum_sac.toml", {"env.action_noise_std=0.1"}, "MuJoCo");
   EXPECT_FALSE(fs::exists(out));
   const auto r = rlpp::testing::run_cli(
       "train configs/h2o_hopper.toml --quiet --out " + (dir / "cli") + " --set env.gravity_scale=-2", dir);

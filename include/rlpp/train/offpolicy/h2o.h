@@ -2,8 +2,9 @@
 // Simulator", NeurIPS 2022, arXiv 2206.13464), as the authors' SimpleSAC/sim2real_sac.py with its
 // defaults. SAC learns from a fixed dataset of the REAL environment ([replay] offline_dataset,
 // half of every minibatch, offline_mix.h) and from transitions of a SIMULATOR with shifted
-// dynamics (the run's [env], e.g. env.gravity_scale = 2), the other half; the policy is evaluated
-// on the real environment ([env] with gravity_scale = friction_scale = 1) with the D4RL score.
+// dynamics (the run's [env]: env.gravity_scale = 2, env.friction_scale = 0.3 or the joint noise
+// env.action_noise_std, the paper's three), the other half; the policy is evaluated on the real
+// environment ([env] with gravity_scale = friction_scale = 1, no action noise) with the D4RL score.
 //
 // Two discriminators with 2 logits each (index 0 = real, 1 = sim; 2·tanh of a ReLU MLP), D_sa on
 // (s, a) and D_sas on (s, a, s'), give
