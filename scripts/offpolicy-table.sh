@@ -8,7 +8,7 @@
 #            exists is skipped, so an interrupted set continues.
 #   export   copies each run's curve, one metrics row every 10k steps (step, training return of the
 #            last 100 episodes, episodes, SPS, mean Q1 value, SAC's alpha) and its eval.txt to DEST/ALGO-TASK-sSEED/, with the machine and
-#            commit in DEST/ALGO-TASK-sSEED/machine.txt. The table is made from DEST, so runs made
+#            commit in DEST/ALGO-TASK-sSEED/machine.txt (written by the first export only). The table is made from DEST, so runs made
 #            on different days (each 1M-step run is 2-3 CPU hours here) add up there. A run that
 #            did not finish is exported too, as far as it went.
 #   summary  the markdown table (python3 scripts/offpolicy-table.py DEST) and a plot per task
@@ -90,8 +90,10 @@ PY
     for f in eval.txt kernels.txt; do
       [ -f "$d/$f" ] && cp "$d/$f" "$dest/$name/$f"
     done
-    printf 'exported %s at commit %s\ncpu %s, %s cores\n' "$(date -u +%F)" "$commit" "$cpu" "$(nproc)" \
-      > "$dest/$name/machine.txt"
+    # the first export's stamp stays: a later export of the same run does not restamp it
+    [ -f "$dest/$name/machine.txt" ] ||
+      printf 'exported %s at commit %s\ncpu %s, %s cores\n' "$(date -u +%F)" "$commit" "$cpu" "$(nproc)" \
+        > "$dest/$name/machine.txt"
     echo "exported $d -> $dest/$name ($(wc -l < "$dest/$name/metrics.jsonl") rows)"
   done
   exit 0
