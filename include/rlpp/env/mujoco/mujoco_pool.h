@@ -5,8 +5,9 @@
 // action, MuJoCo clamps it to ctrlrange and the control cost sees the raw one, as in
 // Gymnasium); with VecEnvOptions::action_noise_std = σ > 0, copy i's generator then adds
 // N(0, σ²) to each component (H2O's joint noise; ctrl and the control cost get the noisy action,
-// and the generator is part of the saved state, so a resumed run draws the same noise); truncation at spec().max_episode_steps; same-step auto-reset with final_obs and
-// episode totals; stepping inline (num_threads == 1) or on a thread pool with a
+// and the generator is part of the saved state, so a resumed run draws the same noise);
+// truncation at spec().max_episode_steps; same-step auto-reset with final_obs and episode
+// totals; stepping inline (num_threads == 1) or on a thread pool with a
 // split that depends only on (N, num_threads), so the buffers are bit-identical for any
 // num_threads (mj_step only reads the shared mjModel).
 //
