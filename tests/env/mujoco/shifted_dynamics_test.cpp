@@ -96,36 +96,32 @@ TEST(JointNoise, ExecutedControlIsTheActionPlusGaussianNoise) {
   const std::vector<float> a1 = {0.3f, -0.5f, 0.1f};
   std::vector<float> actions;
   for (int i = 0; i < n; ++i) actions.insert(actions.end(), a1.begin(), a1.end());
-  std::vector<std::vector<double>> eps(3);
+  std::vector<std::vector<double>> eps(3);  // (3, m)
   for (int s = 0; s < 25; ++s) {
     pool->step(actions.data());
     for (int i = 0; i < n; ++i) {
       if (pool->terminated()[i] || pool->truncated()[i]) continue;
-      for (int k = 0; k < 3; ++k) eps[static_cast<size_t>(k)].push_back(pool->data(i)->ctrl[k] - a1[static_cast<size_t>(k)]);
+      for (size_t k = 0; k < 3; ++k) eps[k].push_back(pool->data(i)->ctrl[k] - a1[k]);
     }
   }
   const size_t m = eps[0].size();
   ASSERT_GT(m, 1000u);
+  const double dm = static_cast<double>(m);
   std::vector<double> mean(3, 0.0), sd(3, 0.0);
-  for (int k = 0; k < 3; ++k) {
-    for (double e : eps[static_cast<size_t>(k)]) mean[static_cast<size_t>(k)] += e / static_cast<double>(m);
-    for (double e : eps[static_cast<size_t>(k)]) {
-      sd[static_cast<size_t>(k)] += (e - mean[static_cast<size_t>(k)]) * (e - mean[static_cast<size_t>(k)]);
-    }
-    sd[static_cast<size_t>(k)] = std::sqrt(sd[static_cast<size_t>(k)] / static_cast<double>(m - 1));
+  for (size_t k = 0; k < 3; ++k) {
+    for (double e : eps[k]) mean[k] += e / dm;
+    for (double e : eps[k]) sd[k] += (e - mean[k]) * (e - mean[k]);
+    sd[k] = std::sqrt(sd[k] / (dm - 1));
     // standard errors: mean σ/√m ≈ 0.0055, std σ/√(2m) ≈ 0.004
-    EXPECT_LT(std::abs(mean[static_cast<size_t>(k)]), 5 * sigma / std::sqrt(static_cast<double>(m))) << k;
-    EXPECT_NEAR(sd[static_cast<size_t>(k)], sigma, 5 * sigma / std::sqrt(2.0 * static_cast<double>(m))) << k;
+    EXPECT_LT(std::abs(mean[k]), 5 * sigma / std::sqrt(dm)) << k;
+    EXPECT_NEAR(sd[k], sigma, 5 * sigma / std::sqrt(2.0 * dm)) << k;
   }
-  for (int j = 0; j < 3; ++j) {
-    for (int k = j + 1; k < 3; ++k) {
+  for (size_t j = 0; j < 3; ++j) {
+    for (size_t k = j + 1; k < 3; ++k) {
       double c = 0;
-      for (size_t r = 0; r < m; ++r) {
-        c += (eps[static_cast<size_t>(j)][r] - mean[static_cast<size_t>(j)]) *
-             (eps[static_cast<size_t>(k)][r] - mean[static_cast<size_t>(k)]);
-      }
-      const double rho = c / static_cast<double>(m - 1) / (sd[static_cast<size_t>(j)] * sd[static_cast<size_t>(k)]);
-      EXPECT_LT(std::abs(rho), 5 / std::sqrt(static_cast<double>(m))) << j << "," << k;
+      for (size_t r = 0; r < m; ++r) c += (eps[j][r] - mean[j]) * (eps[k][r] - mean[k]);
+      const double rho = c / (dm - 1) / (sd[j] * sd[k]);
+      EXPECT_LT(std::abs(rho), 5 / std::sqrt(dm)) << j << "," << k;
     }
   }
 }
