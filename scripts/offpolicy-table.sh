@@ -5,7 +5,9 @@
 # one thread; then a deterministic evaluation of the final policy (`rlpp eval`, 10 episodes).
 #
 #   run      ALGOS ("td3 sac") on every task and seed, JOBS runs at a time. A run whose eval.txt
-#            exists is skipped, so an interrupted set continues.
+#            exists is skipped, and a run stopped part way (Ctrl-C, SIGTERM, a killed process)
+#            continues from its newest checkpoint (every 50k steps) with `rlpp resume`, so a set
+#            can be spread over several sittings.
 #   export   copies each run's curve, one metrics row every 10k steps (step, training return of the
 #            last 100 episodes, episodes, SPS, mean Q1 value, SAC's alpha) and its eval.txt to DEST/ALGO-TASK-sSEED/, with the machine and
 #            commit in DEST/ALGO-TASK-sSEED/machine.txt (written by the first export only). The table is made from DEST, so runs made
@@ -49,13 +51,19 @@ if [ "$mode" = run ]; then
   one_run() {  # ALGO TASK ENV_ID SEED
     local a=$1 t=$2 env_id=$3 s=$4 d="$out/$1-$2-s$4"
     [ -f "$d/eval.txt" ] && return 0
-    rm -rf "$d"
-    mkdir -p "$d"
-    echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY" > "$d/kernels.txt"
-    echo "== $(date +%T) start $d"
-    "$build/bin/rlpp" train "configs/hopper_$a.toml" --quiet --set run.seed="$s" \
-      --set "env.name=\"$env_id\"" --set "$a.backend=\"fast\"" --set run.torch_threads=1 \
-      --set run.total_steps="$steps" --out "$d" > "$d.log" 2>&1 || { echo "failed: $d (log: $d.log)" >&2; return 1; }
+    if compgen -G "$d/checkpoints/*" > /dev/null; then
+      # an interrupted run continues from its newest checkpoint (resume is exact: the same run)
+      echo "== $(date +%T) resume $d"
+      "$build/bin/rlpp" resume "$d" --quiet >> "$d.log" 2>&1 || { echo "failed: $d (log: $d.log)" >&2; return 1; }
+    else
+      rm -rf "$d"
+      mkdir -p "$d"
+      echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY" > "$d/kernels.txt"
+      echo "== $(date +%T) start $d"
+      "$build/bin/rlpp" train "configs/hopper_$a.toml" --quiet --set run.seed="$s" \
+        --set "env.name=\"$env_id\"" --set "$a.backend=\"fast\"" --set run.torch_threads=1 \
+        --set run.total_steps="$steps" --out "$d" > "$d.log" 2>&1 || { echo "failed: $d (log: $d.log)" >&2; return 1; }
+    fi
     "$build/bin/rlpp" eval "$d" --episodes 10 --seed 12345 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
     echo "== $(date +%T) done $d: $(cat "$d/eval.txt")"
   }
