@@ -9,9 +9,12 @@
 #            continues from its newest checkpoint (every 50k steps) with `rlpp resume`, so a set
 #            can be spread over several sittings.
 #   export   copies each run's curve, one metrics row every 10k steps (step, training return of the
-#            last 100 episodes, episodes, SPS, mean Q1 value, SAC's alpha) and its eval.txt to DEST/ALGO-TASK-sSEED/, with the machine and
-#            commit in DEST/ALGO-TASK-sSEED/machine.txt (written by the first export only). The table is made from DEST, so runs made
-#            on different days (each 1M-step run is 2-3 CPU hours here) add up there. A run that
+#            last 100 episodes, episodes, SPS, mean Q1 value, SAC's alpha), its eval.txt and its
+#            provenance.jsonl (the commit of the binary; builds before it wrote none) to
+#            DEST/ALGO-TASK-sSEED/, with the machine and the checkout's commit in
+#            DEST/ALGO-TASK-sSEED/machine.txt (written by the first export only). The table is made
+#            from DEST, so runs made on different days (each 1M-step run is 2-3 CPU hours here) add
+#            up there. A run that
 #            did not finish is exported too, as far as it went.
 #   summary  the markdown table (python3 scripts/offpolicy-table.py DEST) and a plot per task
 #            (docs/images/offpolicy_TASK_return.png).
@@ -95,7 +98,7 @@ with open(sys.argv[2], "w") as f:
     for r in keep:
         f.write(json.dumps({k: r[k] for k in FIELDS if k in r}) + "\n")
 PY
-    for f in eval.txt kernels.txt; do
+    for f in eval.txt kernels.txt provenance.jsonl; do
       [ -f "$d/$f" ] && cp "$d/$f" "$dest/$name/$f"
     done
     # the first export's stamp stays: a later export of the same run does not restamp it

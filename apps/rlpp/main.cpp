@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "command.h"
+#include "rlpp/core/build_info.h"
 #include "rlpp/core/error.h"
 #include "rlpp/search/trainers/trainers.h"
 #include "rlpp/version.h"
@@ -48,7 +49,7 @@ void on_stop_signal(int sig) {
 
 std::string version_text() {
   std::ostringstream s;
-  s << "rlpp " << RLPP_VERSION << "\nLibTorch " << TORCH_VERSION << "\nCUDA available: "
+  s << "rlpp " << RLPP_VERSION << " (commit " << rlpp::core::build_commit() << ")\nLibTorch " << TORCH_VERSION << "\nCUDA available: "
     << (torch::cuda::is_available() ? "yes" : "no");
   if (torch::cuda::is_available()) s << " (" << torch::cuda::device_count() << " device(s))";
   return s.str();

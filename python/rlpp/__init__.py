@@ -15,4 +15,7 @@ from . import _rlpp
 from . import algo, certify, envs, lm
 from .run import Run, evaluate, resume, train
 
+__version__ = _rlpp.__version__
+build_commit = _rlpp.build_commit  # the source commit the extension was built from ("-dirty": changed files)
+
 __all__ = ["algo", "certify", "envs", "lm", "train", "resume", "evaluate", "Run"]

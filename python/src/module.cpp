@@ -1,6 +1,8 @@
 // rlpp._rlpp: the compiled half of `import rlpp` (python/rlpp/ holds the Python half).
 #include "bindings.h"
+#include "rlpp/core/build_info.h"
 #include "rlpp/core/error.h"
+#include "rlpp/version.h"
 
 namespace rlpp::python {
 
@@ -82,6 +84,8 @@ PYBIND11_MODULE(_rlpp, m) {
   namespace py = pybind11;
   using namespace rlpp::python;
   m.doc() = "rlpp: policy optimization in C++ (environments, objectives, trainers, models)";
+  m.attr("__version__") = RLPP_VERSION;
+  m.attr("build_commit") = rlpp::core::build_commit();  // the commit the extension was built from
   // rlpp's user errors (a bad option, a missing file, an unknown name) are ValueErrors with the same
   // one-line message the command line prints.
   py::register_exception_translator([](std::exception_ptr p) {

@@ -1,9 +1,12 @@
 """rlpp.train / resume / evaluate from Python, and the run's metrics as rows."""
+import json
 import os
 import signal
+import subprocess
 import threading
 
 import pytest
+import torch
 
 import rlpp
 
@@ -30,6 +33,22 @@ def test_train_resume_and_evaluate(tmp_path, source_dir):
     assert timeless(resumed.rows) == timeless(whole.rows)
     ev = rlpp.evaluate(out, episodes=3, seed=1)
     assert ev["score_name"] == "return" and ev["episodes"] == 3 and ev["mean"] > 0
+
+
+def test_provenance_names_the_build(tmp_path, source_dir):
+    out = tmp_path / "run"
+    small = {"run.total_steps": 1024, "run.checkpoint_every": 1, "ppo.num_steps": 128}
+    rlpp.train(recipe(source_dir), overrides=small, out=out, stop_after_updates=1)
+    rlpp.resume(out)
+    with open(out / "provenance.jsonl") as f:
+        records = [json.loads(line) for line in f]
+    assert [r["command"] for r in records] == ["train", "resume"]
+    assert all(r["commit"] == rlpp.build_commit and r["rlpp"] == rlpp.__version__ for r in records)
+    assert all(r["libtorch"].split(".")[:2] == torch.__version__.split(".")[:2] for r in records)
+    head = rlpp.build_commit.removesuffix("-dirty")
+    if head != "unknown" and os.path.isdir(os.path.join(source_dir, ".git")):
+        # a commit git knows in this source tree
+        subprocess.run(["git", "-C", source_dir, "cat-file", "-e", head + "^{commit}"], check=True)
 
 
 def test_overrides_and_errors(tmp_path, source_dir):

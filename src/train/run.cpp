@@ -13,6 +13,7 @@
 #include "rlpp/core/strings.h"
 #include "rlpp/dist/comm.h"
 #include "rlpp/dist/world.h"
+#include "rlpp/train/provenance.h"
 #include "rlpp/train/run_loop.h"
 
 namespace rlpp::train {
@@ -59,6 +60,7 @@ static void on_rank0(dist::Comm* comm, const std::function<void()>& check) {
 }
 
 static bool is_lead(const RunContext& ctx) { return !ctx.comm || ctx.comm->rank() == 0; }
+static int ranks(const RunContext& ctx) { return ctx.comm ? ctx.comm->size() : 1; }
 
 // Before the first update: the ranks run the same recipe, of an algorithm that trains data-parallel.
 static void check_ranks(const RunContext& ctx, const core::Recipe& recipe, const Trainer& trainer) {
@@ -110,7 +112,10 @@ RunOutcome start_run(const StartRequest& req, const std::atomic<bool>& stop) {
   });
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);  // validates everything first
   check_ranks(ctx, recipe, *trainer);
-  if (is_lead(ctx)) write_recipe(ctx.run_dir, *trainer);
+  if (is_lead(ctx)) {
+    write_recipe(ctx.run_dir, *trainer);
+    record_provenance(ctx.run_dir, "train", ranks(ctx));
+  }
   return run_trainer(*trainer, ctx, stop);
 }
 
@@ -144,7 +149,10 @@ RunOutcome resume_run(const ResumeRequest& req, const std::atomic<bool>& stop) {
   ctx.comm = join_if_distributed(req.dist_timeout_s);
   std::unique_ptr<Trainer> trainer = make_trainer(recipe, ctx);
   check_ranks(ctx, recipe, *trainer);
-  if (!req.overrides.empty() && is_lead(ctx)) write_recipe(run_dir, *trainer);
+  if (is_lead(ctx)) {
+    if (!req.overrides.empty()) write_recipe(run_dir, *trainer);
+    record_provenance(run_dir, "resume", ranks(ctx));
+  }
   return run_trainer(*trainer, ctx, stop);
 }
 

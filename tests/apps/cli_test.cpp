@@ -31,6 +31,7 @@ TEST(Cli, VersionNamesRlppLibTorchAndCuda) {
   const Result r = run_cli("--version", dir);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("rlpp 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" (commit "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("LibTorch 1."), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("CUDA available: "), std::string::npos) << r.out;
 }
