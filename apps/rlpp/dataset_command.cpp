@@ -46,6 +46,7 @@ void print_summary(const off::D4rlDataset& d, const std::string& references_path
   if (!d.meta.policy.empty()) std::cout << "policy " << d.meta.policy << "\n";
   if (d.meta.seed >= 0) std::cout << "seed " << d.meta.seed << "\n";
   if (!d.meta.rlpp_version.empty()) std::cout << "rlpp_version " << d.meta.rlpp_version << "\n";
+  if (!d.meta.rlpp_commit.empty()) std::cout << "rlpp_commit " << d.meta.rlpp_commit << "\n";
   std::cout << "episodes " << s.episodes << " complete (" << terminals << " terminal, " << timeouts << " timeout)"
             << ", " << s.incomplete << " incomplete\n";
   if (s.episodes == 0) return;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "rlpp/core/build_info.h"
 #include "rlpp/core/error.h"
 #include "rlpp/version.h"
 
@@ -222,6 +223,7 @@ void write_d4rl(const std::string& path, const D4rlDataset& d) {
       write_string_attr(file.get(), "env_name", d.meta.env_name, path);
       write_string_attr(file.get(), "policy", d.meta.policy, path);
       write_string_attr(file.get(), "rlpp_version", RLPP_VERSION, path);
+      write_string_attr(file.get(), "rlpp_commit", core::build_commit(), path);
       Handle space(H5Screate(H5S_SCALAR), H5Sclose);
       Handle attr(H5Acreate2(file.get(), "seed", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
       if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &d.meta.seed) < 0) {
@@ -313,6 +315,7 @@ D4rlDataset read_d4rl(const std::string& path) {
   d.meta.env_name = read_string_attr(file.get(), "env_name", path);
   d.meta.policy = read_string_attr(file.get(), "policy", path);
   d.meta.rlpp_version = read_string_attr(file.get(), "rlpp_version", path);
+  d.meta.rlpp_commit = read_string_attr(file.get(), "rlpp_commit", path);
   if (H5Aexists(file.get(), "seed") > 0) {
     Handle attr(H5Aopen(file.get(), "seed", H5P_DEFAULT), H5Aclose);
     if (!attr.ok() || H5Aread(attr.get(), H5T_NATIVE_INT64, &d.meta.seed) < 0) {

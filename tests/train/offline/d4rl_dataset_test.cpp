@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/temp_dir.h"
+#include "rlpp/core/build_info.h"
 #include "rlpp/core/error.h"
 #include "rlpp/env/registry.h"
 #include "rlpp/train/offline/d4rl_dataset.h"
@@ -63,6 +64,7 @@ TEST(D4rlDataset, RoundTripIsBitEqual) {
   EXPECT_EQ(r.meta.policy, "hand-built");
   EXPECT_EQ(r.meta.seed, 42);
   EXPECT_FALSE(r.meta.rlpp_version.empty());
+  EXPECT_EQ(r.meta.rlpp_commit, rlpp::core::build_commit());
   EXPECT_FALSE(std::filesystem::exists(dir / "d.hdf5.tmp." + std::to_string(::getpid())));
 }
 

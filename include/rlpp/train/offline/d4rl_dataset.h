@@ -26,6 +26,7 @@ struct DatasetMetadata {  // root attributes; absent in D4RL's own files (then e
   std::string policy;        // "policy": what acted ("random", "runs/hopper-expert (ppo, update 146)", ...)
   int64_t seed = -1;         // "seed": the environments' seed
   std::string rlpp_version;  // "rlpp_version": the program that wrote the file
+  std::string rlpp_commit;   // "rlpp_commit": the commit it was built from (core/build_info.h)
 };
 
 struct D4rlDataset {
