@@ -67,6 +67,14 @@ if [ "$mode" = run ]; then
         --set "env.name=\"$env_id\"" --set "$a.backend=\"fast\"" --set run.torch_threads=1 \
         --set run.total_steps="$steps" --out "$d" > "$d.log" 2>&1 || { echo "failed: $d (log: $d.log)" >&2; return 1; }
     fi
+    # Ctrl-C / SIGTERM also exit 0 (after a checkpoint): only a run that reached its last step is
+    # evaluated, so a stopped one is resumed next time instead of being taken as done
+    local last
+    last=$(tail -n 1 "$d/metrics.jsonl" 2>/dev/null | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["step"])' 2>/dev/null || echo 0)
+    if [ "$last" -lt "$steps" ]; then
+      echo "== $(date +%T) stopped $d at step $last of $steps (run the script again to continue)"
+      return 0
+    fi
     "$build/bin/rlpp" eval "$d" --episodes 10 --seed 12345 > "$d/eval.tmp" && mv "$d/eval.tmp" "$d/eval.txt"
     echo "== $(date +%T) done $d: $(cat "$d/eval.txt")"
   }
