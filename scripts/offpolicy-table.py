@@ -6,12 +6,16 @@ Usage: python3 scripts/offpolicy-table.py [DEST]   (default docs/data/offpolicy-
 One row per task and algorithm with the runs found in DEST/ALGO-TASK-sSEED/: the environment steps
 each run reached, the training return of the last 100 episodes at its last row (mean ± population
 std over the seeds), the deterministic evaluation of the final policy (10 episodes each, eval.txt),
-and CleanRL's published numbers for the same script settings next to them.
+and CleanRL's published numbers for the same script settings next to them. Only runs that reached
+1M steps enter the means; a run still part way is listed with its steps (marked "part way") and
+its return is left out, unless no run of the row has finished yet.
 """
 import json
 import os
 import statistics
 import sys
+
+FULL = 1_000_000  # the steps of a finished run
 
 TASKS = [("hopper", "Hopper-v4"), ("half_cheetah", "HalfCheetah-v4"), ("walker2d", "Walker2d-v4")]
 ALGOS = [("sac", "SAC"), ("td3", "TD3")]
@@ -64,9 +68,11 @@ def main():
             runs = load(dest, algo, task)
             if not runs:
                 continue
-            seeds = ", ".join(f"{r['seed']} ({r['step'] // 1000}k)" for r in runs)
-            evals = [r["eval"] for r in runs if r["eval"] is not None]
-            print(f"| {env} | {name} | {seeds} | {mean_std([r['train'] for r in runs])} | {mean_std(evals)} | "
+            seeds = ", ".join(f"{r['seed']} ({r['step'] // 1000}k{'' if r['step'] >= FULL else ', part way'})"
+                              for r in runs)
+            done = [r for r in runs if r["step"] >= FULL] or runs
+            evals = [r["eval"] for r in done if r["eval"] is not None]
+            print(f"| {env} | {name} | {seeds} | {mean_std([r['train'] for r in done])} | {mean_std(evals)} | "
                   f"{CLEANRL[(algo, task)]} | {PAPER[(algo, task)]} |")
 
 
